@@ -1,0 +1,81 @@
+import { z } from "zod";
+
+/** Dify app modes, as `GET /v1/info` reports them. */
+export const APP_MODES = ["chat", "agent-chat", "advanced-chat", "agent", "workflow", "completion"] as const;
+export type AppMode = (typeof APP_MODES)[number];
+
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256 digest (64 characters); create one with `hash-token`");
+
+/** Where an app key lives. Never inline: config files end up in repos and tickets. */
+const secretRef = z.union([
+  z.strictObject({ env: z.string().min(1) }),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+
+const app = z.strictObject({
+  appId: z.string().min(1),
+  key: secretRef,
+  /** Expected mode; when absent the gateway asks Dify's /info once. */
+  mode: z.enum(APP_MODES).optional(),
+});
+
+const workspace = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be 1-63 letters, digits, '_', '.' or '-'"),
+    difyBaseUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")),
+    /** Sent to Dify as `user` when a request leaves it empty. */
+    defaultUser: z.string().min(1).default("dify-grpc-gateway"),
+    tokens: z.array(z.strictObject({ sha256: sha256Hex })).default([]),
+    apps: z.array(app).min(1),
+  })
+  .superRefine((ws, ctx) => {
+    const seen = new Set<string>();
+    ws.apps.forEach((a, i) => {
+      if (seen.has(a.appId)) ctx.addIssue({ code: "custom", path: ["apps", i, "appId"], message: `duplicate appId "${a.appId}"` });
+      seen.add(a.appId);
+    });
+  });
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, "must be host:port, e.g. 0.0.0.0:50051");
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        listen: hostPort.default("0.0.0.0:50051"),
+        /** Largest request a caller may send. */
+        maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+      })
+      .prefault({}),
+    upstream: z
+      .strictObject({
+        /** Ends an upstream stream that sends nothing at all (not even pings) for this long. */
+        idleTimeoutMs: z.number().int().positive().default(60_000),
+        connectTimeoutMs: z.number().int().positive().default(10_000),
+        /** A single upstream event larger than this ends the call with RESOURCE_EXHAUSTED. */
+        maxEventBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        /** Budget for the best-effort stop call after a cancel. */
+        stopTimeoutMs: z.number().int().positive().default(5_000),
+      })
+      .prefault({}),
+    log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).prefault({}),
+    workspaces: z.array(workspace).min(1),
+  })
+  .superRefine((cfg, ctx) => {
+    const ids = new Set<string>();
+    const tokens = new Map<string, number>();
+    cfg.workspaces.forEach((ws, i) => {
+      if (ids.has(ws.id)) ctx.addIssue({ code: "custom", path: ["workspaces", i, "id"], message: `duplicate workspace id "${ws.id}"` });
+      ids.add(ws.id);
+      ws.tokens.forEach((t, j) => {
+        const owner = tokens.get(t.sha256);
+        if (owner !== undefined && owner !== i)
+          ctx.addIssue({ code: "custom", path: ["workspaces", i, "tokens", j, "sha256"], message: "the same token hash is configured for two workspaces" });
+        tokens.set(t.sha256, i);
+      });
+    });
+  });
+
+export type ConfigFile = z.infer<typeof configSchema>;

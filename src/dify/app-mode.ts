@@ -1,0 +1,35 @@
+import type { AppEntry } from "../config/config.js";
+import { APP_MODES, type AppMode } from "../config/schema.js";
+import type { AppTarget, DifyClient } from "./client.js";
+
+/**
+ * An app's mode, from the config when it says, otherwise from Dify's
+ * `GET /info`, asked once per app and remembered (failures are not).
+ */
+export class AppModes {
+  // Keyed by the entry object, so a reloaded config starts afresh and old entries can be collected.
+  readonly #cache = new WeakMap<AppEntry, Promise<AppMode>>();
+
+  constructor(
+    private readonly client: DifyClient,
+    private readonly timeoutMs: number,
+  ) {}
+
+  resolve(app: AppEntry, target: AppTarget, signal: AbortSignal): Promise<AppMode> {
+    if (app.mode) return Promise.resolve(app.mode);
+    let pending = this.#cache.get(app);
+    if (!pending) {
+      pending = this.#fetch(target, signal);
+      this.#cache.set(app, pending);
+      pending.catch(() => this.#cache.delete(app));
+    }
+    return pending;
+  }
+
+  async #fetch(target: AppTarget, signal: AbortSignal): Promise<AppMode> {
+    const info = (await this.client.getJson(target, "/info", AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]))) as { mode?: unknown };
+    const mode = info?.mode;
+    // A chat-like mode this version does not know behaves like chat for aggregation.
+    return APP_MODES.includes(mode as AppMode) ? (mode as AppMode) : "chat";
+  }
+}

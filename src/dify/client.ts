@@ -1,0 +1,128 @@
+import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import type { Secret } from "../config/secret.js";
+import { DifyHttpError, DifyUnreachableError } from "./errors.js";
+
+/** One app of one workspace, as the client needs it: where, and with which key. */
+export interface AppTarget {
+  readonly baseUrl: string;
+  readonly key: Secret;
+}
+
+export interface DifyClientOptions {
+  connectTimeoutMs: number;
+  /** Injected in tests; production uses one keep-alive Agent for all upstreams. */
+  dispatcher?: Dispatcher;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * The HTTP side of Dify's App API. undici, not global fetch: fetch measured
+ * ~7x more CPU per request on this stack (see ../shared/grpc-notes.md §8).
+ */
+export class DifyClient {
+  readonly #dispatcher: Dispatcher;
+
+  constructor(opts: DifyClientOptions) {
+    this.#dispatcher =
+      opts.dispatcher ??
+      new Agent({
+        connect: { timeout: opts.connectTimeoutMs },
+        keepAliveTimeout: 30_000,
+        // SSE streams are long and idle in between; our own idle timer decides when one is dead.
+        bodyTimeout: 0,
+        headersTimeout: 0,
+      });
+  }
+
+  /** POSTs a run in streaming mode; resolves with the SSE body once Dify answers 200. */
+  async openStream(target: AppTarget, path: string, body: object, headers: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
+    const res = await this.#send(target, "POST", path, body, { ...headers, accept: "text/event-stream" }, signal);
+    if (res.statusCode !== 200) throw await httpError(res, target);
+    return res.body;
+  }
+
+  async postJson(target: AppTarget, path: string, body: object, headers: Record<string, string>, signal: AbortSignal): Promise<unknown> {
+    return this.#json(target, "POST", path, body, headers, signal);
+  }
+
+  async getJson(target: AppTarget, path: string, signal: AbortSignal): Promise<unknown> {
+    return this.#json(target, "GET", path, undefined, {}, signal);
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
+
+  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, headers: Record<string, string>, signal: AbortSignal) {
+    const res = await this.#send(target, method, path, body, { ...headers, accept: "application/json" }, signal);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw await httpError(res, target);
+    try {
+      return await res.body.json();
+    } catch (err) {
+      throw new DifyUnreachableError("Dify sent a response that is not JSON", err);
+    }
+  }
+
+  async #send(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, headers: Record<string, string>, signal: AbortSignal) {
+    try {
+      return await request(target.baseUrl + path, {
+        method,
+        dispatcher: this.#dispatcher,
+        signal,
+        headers: {
+          ...headers,
+          authorization: `Bearer ${target.key.reveal()}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason ?? err;
+      throw new DifyUnreachableError(describeNetworkError(err, target), err);
+    }
+  }
+}
+
+async function httpError(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError> {
+  const text = await readLimited(res.body, MAX_ERROR_BODY);
+  const retryAfter = Number(res.headers["retry-after"]);
+  let code = "";
+  let message = `Dify answered HTTP ${res.statusCode}`;
+  try {
+    const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
+    if (typeof parsed.code === "string") code = parsed.code;
+    if (typeof parsed.message === "string" && parsed.message !== "") message = parsed.message;
+  } catch {
+    // Not Dify's envelope (a proxy's HTML page, say): keep the generic message.
+  }
+  return new DifyHttpError(res.statusCode, code, scrub(message, target), Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined);
+}
+
+async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= limit) break;
+    }
+  } catch {
+    // A body cut short still tells us what it had.
+  }
+  body.destroy();
+  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
+}
+
+function describeNetworkError(err: unknown, target: AppTarget): string {
+  const code = (err as { code?: string }).code;
+  const detail = err instanceof undiciErrors.ConnectTimeoutError ? "connect timeout" : (code ?? (err as Error).message ?? "network error");
+  return scrub(`Dify is unreachable: ${detail}`, target);
+}
+
+/** Defence in depth: no message that leaves the gateway may carry the app key. */
+export function scrub(message: string, target: AppTarget): string {
+  const key = target.key.reveal();
+  return key && message.includes(key) ? message.split(key).join("[redacted]") : message;
+}

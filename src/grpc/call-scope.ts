@@ -1,0 +1,44 @@
+import { status, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
+import { GatewayError } from "./gateway-error.js";
+
+/** Why a call ended before its handler did. */
+export class CallAborted extends GatewayError {}
+
+/**
+ * Bridges a grpc-js call's cancellation to an AbortSignal.
+ *
+ * grpc-js 1.14 emits 'cancelled' on every call when its HTTP/2 stream
+ * closes, also after a successful response; only a cancel that arrives
+ * before we finished is a real one.
+ */
+export class CallScope {
+  readonly #controller = new AbortController();
+  #finished = false;
+
+  constructor(private readonly call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>) {
+    call.once("cancelled", () => {
+      if (this.#finished) return;
+      this.#finished = true;
+      this.#controller.abort(this.#cancelReason());
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Marks the call answered; false when the client had already gone. */
+  finish(): boolean {
+    if (this.#finished) return false;
+    this.#finished = true;
+    return true;
+  }
+
+  #cancelReason(): CallAborted {
+    const deadline = this.call.getDeadline();
+    const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+    return Number.isFinite(ms) && ms <= Date.now()
+      ? new CallAborted(status.DEADLINE_EXCEEDED, "deadline exceeded", { reason: "DEADLINE_EXCEEDED" })
+      : new CallAborted(status.CANCELLED, "cancelled by the client", { reason: "CANCELLED" });
+  }
+}

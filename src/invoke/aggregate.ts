@@ -1,0 +1,90 @@
+import type { AppMode } from "../config/schema.js";
+import type { DifyEvent } from "../sse/decoder.js";
+
+/** Rebuilds, from a streamed run, the dict Dify's blocking mode returns (../shared/dify-app-api.md §2.5). */
+export interface Aggregator {
+  add(ev: DifyEvent): void;
+  result(): Record<string, unknown>;
+}
+
+/** chat, agent-chat, advanced-chat, New Agent and completion. */
+export class MessageAggregator implements Aggregator {
+  #answer = "";
+  #head: DifyEvent | undefined;
+  #metadata: unknown = {};
+  #paused: DifyEvent | undefined;
+
+  constructor(
+    private readonly mode: AppMode,
+    private readonly withConversation: boolean,
+  ) {}
+
+  add(ev: DifyEvent): void {
+    if (this.#head === undefined && typeof ev.task_id === "string" && typeof ev.message_id === "string") this.#head = ev;
+    switch (ev.event) {
+      case "message":
+        // New Agent's closing `message` holds the whole answer, not a delta.
+        this.#answer = this.mode === "agent" ? str(ev.answer) : this.#answer + str(ev.answer);
+        return;
+      case "agent_message":
+        this.#answer += str(ev.answer);
+        return;
+      case "message_replace":
+        this.#answer = str(ev.answer);
+        return;
+      case "message_end":
+        this.#metadata = ev.metadata ?? {};
+        return;
+      case "workflow_paused":
+        this.#paused = ev;
+        return;
+    }
+  }
+
+  result(): Record<string, unknown> {
+    const head: Partial<DifyEvent> = this.#head ?? {};
+    const messageId = head.message_id ?? head.id;
+    const out: Record<string, unknown> = { event: this.#paused ? "workflow_paused" : "message", task_id: head.task_id, id: messageId, message_id: messageId };
+    if (this.withConversation) out.conversation_id = head.conversation_id;
+    Object.assign(out, { mode: this.mode, answer: this.#answer, metadata: this.#metadata, created_at: head.created_at });
+    if (this.#paused) Object.assign(out, { workflow_run_id: this.#paused.workflow_run_id, data: this.#paused.data });
+    return out;
+  }
+}
+
+/** The keys of a workflow's blocking `data`; the streamed event carries more. */
+const RUN_DATA_KEYS = ["id", "workflow_id", "status", "outputs", "error", "elapsed_time", "total_tokens", "total_steps", "created_at", "finished_at"];
+const PAUSED_EXTRA_KEYS = ["paused_nodes", "reasons"];
+
+export class WorkflowAggregator implements Aggregator {
+  #taskId: unknown;
+  #runId: unknown;
+  #workflowId: unknown;
+  #end: DifyEvent | undefined;
+
+  add(ev: DifyEvent): void {
+    this.#taskId ??= ev.task_id;
+    this.#runId ??= ev.workflow_run_id;
+    if (ev.event === "workflow_started") this.#workflowId = (ev.data as { workflow_id?: unknown } | undefined)?.workflow_id;
+    if (ev.event === "workflow_finished" || ev.event === "workflow_paused") this.#end = ev;
+  }
+
+  result(): Record<string, unknown> {
+    const src = (this.#end?.data ?? {}) as Record<string, unknown>;
+    const paused = this.#end?.event === "workflow_paused";
+    const data: Record<string, unknown> = {};
+    for (const key of RUN_DATA_KEYS) data[key] = src[key] ?? null;
+    if (paused) {
+      // The paused event names the run differently and has no end time yet.
+      data.id = src.id ?? src.workflow_run_id ?? this.#runId;
+      data.workflow_id = src.workflow_id ?? this.#workflowId ?? null;
+      data.finished_at = null;
+      for (const key of PAUSED_EXTRA_KEYS) data[key] = src[key] ?? [];
+    }
+    return { task_id: this.#taskId, workflow_run_id: this.#runId, data };
+  }
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}

@@ -1,0 +1,82 @@
+import { status } from "@grpc/grpc-js";
+import { DifyStreamError } from "../dify/errors.js";
+import type { GatewayError } from "../grpc/gateway-error.js";
+import type { DifyEvent } from "../sse/decoder.js";
+import { upstreamError } from "../translate/errors.js";
+
+/** How a run ends differs per interface (../shared/dify-app-api.md §3.4). */
+export type RunKind = "chat" | "completion" | "workflow";
+
+/**
+ * Follows a run's events to decide when it has ended and whether it failed.
+ *
+ * - chat, agent-chat, completion: `message_end`.
+ * - chatflow: `message_end` then `workflow_finished`; a failure is
+ *   `workflow_finished` (failed) then `error`, with no `message_end`.
+ * - workflow: `workflow_finished`; failed, stopped and paused runs are results.
+ * - any: `workflow_paused`, `error`.
+ */
+export class RunTracker {
+  taskId: string | undefined;
+  /** True once the run's terminal event arrived. */
+  done = false;
+  #chatflow = false;
+  #messageEnded = false;
+  #workflowFailed = false;
+  #errorEvent: DifyEvent | undefined;
+
+  constructor(readonly kind: RunKind) {}
+
+  observe(ev: DifyEvent): void {
+    if (this.taskId === undefined && typeof ev.task_id === "string") this.taskId = ev.task_id;
+    switch (ev.event) {
+      case "error":
+        this.#errorEvent = ev;
+        this.done = true;
+        return;
+      case "workflow_paused":
+        this.done = true;
+        return;
+      case "workflow_started":
+        this.#chatflow = this.kind === "chat";
+        return;
+      case "message_end":
+        this.#messageEnded = true;
+        if (this.kind !== "workflow" && !this.#chatflow) this.done = true;
+        return;
+      case "workflow_finished":
+        if (this.kind === "chat" && workflowStatus(ev) === "failed") {
+          // Dify follows this with an `error` event; wait for it so it is forwarded.
+          this.#workflowFailed = true;
+          return;
+        }
+        if (this.kind !== "completion") this.done = true;
+        return;
+    }
+  }
+
+  /** Why the run failed, once its stream is over; undefined when it succeeded. */
+  failure(): GatewayError | DifyStreamError | undefined {
+    const err = this.#errorEvent;
+    if (err) {
+      const failure = { httpStatus: Number(err.status ?? 500), difyCode: typeof err.code === "string" ? err.code : "", message: String(err.message ?? "") };
+      // A chatflow whose workflow failed reports `invalid_param "Run failed: …"`: not the caller's fault.
+      return this.#workflowFailed
+        ? upstreamError(failure, { code: status.INTERNAL, reason: "WORKFLOW_RUN_FAILED", metadata: { workflowStatus: "failed" } })
+        : upstreamError(failure);
+    }
+    if (this.#workflowFailed) {
+      return upstreamError(
+        { httpStatus: 200, difyCode: "", message: "the chatflow's workflow failed" },
+        { code: status.INTERNAL, reason: "WORKFLOW_RUN_FAILED", metadata: { workflowStatus: "failed" } },
+      );
+    }
+    // A chatflow whose `workflow_finished` got lost (dify#31253) still delivered its whole answer.
+    if (this.done || (this.#chatflow && this.#messageEnded)) return undefined;
+    return new DifyStreamError("incomplete", "Dify closed the stream before the run's terminal event");
+  }
+}
+
+function workflowStatus(ev: DifyEvent): unknown {
+  return (ev.data as { status?: unknown } | undefined)?.status;
+}

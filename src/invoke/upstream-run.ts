@@ -1,0 +1,132 @@
+import type { Logger } from "pino";
+import type { AppTarget, DifyClient } from "../dify/client.js";
+import { DifyStreamError } from "../dify/errors.js";
+import { decodeSse, type DifyEvent } from "../sse/decoder.js";
+import { RunTracker, type RunKind } from "./termination.js";
+
+export interface RunSettings {
+  idleTimeoutMs: number;
+  maxEventBytes: number;
+  stopTimeoutMs: number;
+}
+
+export interface RunRequest {
+  kind: RunKind;
+  target: AppTarget;
+  runPath: string;
+  stopPath(taskId: string): string;
+  body: Record<string, unknown>;
+  user: string;
+  headers: Record<string, string>;
+}
+
+/** After the terminal event, how long to let Dify close the stream so its socket can be reused. */
+const TAIL_GRACE_MS = 2_000;
+
+/**
+ * One run on Dify: opens the SSE stream, yields its events in order, ends at
+ * the terminal event, and stops the run on Dify when it is left unfinished
+ * (cancel, deadline, idle timeout, or a broken stream).
+ */
+export class UpstreamRun {
+  readonly tracker: RunTracker;
+  /** Set when the run was stopped on Dify, for logs and metrics. */
+  stopCalled = false;
+  firstEventAt: number | undefined;
+
+  constructor(
+    private readonly req: RunRequest,
+    private readonly client: DifyClient,
+    private readonly settings: RunSettings,
+    private readonly log: Logger,
+  ) {
+    this.tracker = new RunTracker(req.kind);
+  }
+
+  async *events(callSignal: AbortSignal): AsyncGenerator<DifyEvent> {
+    const upstream = new AbortController();
+    const onCallAbort = () => upstream.abort(callSignal.reason);
+    callSignal.addEventListener("abort", onCallAbort, { once: true });
+    const idle = new IdleTimer(this.settings.idleTimeoutMs, () =>
+      upstream.abort(new DifyStreamError("idle_timeout", `Dify sent nothing for ${this.settings.idleTimeoutMs} ms`)),
+    );
+    let body: AsyncIterable<Buffer> | undefined;
+    try {
+      idle.arm();
+      body = await this.client.openStream(this.req.target, this.req.runPath, this.req.body, this.req.headers, upstream.signal);
+      for await (const ev of decodeSse(idle.watch(body), this.settings.maxEventBytes)) {
+        this.firstEventAt ??= performance.now();
+        this.tracker.observe(ev);
+        yield ev;
+        if (this.tracker.done) break;
+      }
+    } catch (err) {
+      // undici reports an abort as its own error; the reason we aborted with is the truth.
+      throw upstream.signal.aborted ? upstream.signal.reason : err;
+    } finally {
+      idle.disarm();
+      callSignal.removeEventListener("abort", onCallAbort);
+      if (this.tracker.done && body) void drainTail(body, upstream);
+      else upstream.abort();
+      if (!this.tracker.done && this.tracker.taskId !== undefined) void this.#stop(this.tracker.taskId);
+    }
+  }
+
+  async #stop(taskId: string): Promise<void> {
+    this.stopCalled = true;
+    try {
+      await this.client.postJson(this.req.target, this.req.stopPath(taskId), { user: this.req.user }, {}, AbortSignal.timeout(this.settings.stopTimeoutMs));
+      this.log.info({ taskId }, "stopped the unfinished run on Dify");
+    } catch (err) {
+      this.log.warn({ taskId, err: (err as Error).message }, "could not stop the unfinished run on Dify");
+    }
+  }
+}
+
+/**
+ * Ends an upstream that sends nothing at all. It runs only while we wait for
+ * Dify, so a slow gRPC reader (backpressure) never counts as upstream silence.
+ * Pings are bytes, so they count as activity, as they should.
+ */
+class IdleTimer {
+  #timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly ms: number,
+    private readonly onIdle: () => void,
+  ) {}
+
+  arm(): void {
+    if (this.#timer) this.#timer.refresh();
+    else this.#timer = setTimeout(this.onIdle, this.ms);
+  }
+
+  disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async *watch(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    const it = body[Symbol.asyncIterator]();
+    for (;;) {
+      this.arm();
+      const next = await it.next();
+      this.disarm();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+}
+
+/** Reads what follows the terminal event, so a keep-alive socket goes back to the pool. */
+async function drainTail(body: AsyncIterable<Buffer>, upstream: AbortController): Promise<void> {
+  const timer = setTimeout(() => upstream.abort(), TAIL_GRACE_MS);
+  try {
+    for await (const _ of body) {
+      // discard
+    }
+  } catch {
+    // Aborted or cut: either way the socket is gone, nothing to report.
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,67 @@
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { DifyStreamError } from "../dify/errors.js";
+
+/** One Dify stream event: the JSON of a `data:` line. Its name is inside, in `event`. */
+export type DifyEvent = Record<string, unknown> & { event: string };
+
+/**
+ * Decodes Dify's SSE body into event dicts, in order.
+ *
+ * Dify puts the event name inside the JSON and sends keep-alives as a bare
+ * `event: ping` line with no data; eventsource-parser dispatches nothing for
+ * those, which is exactly what we want. Bytes go through a streaming
+ * TextDecoder so a multi-byte character split across chunks survives.
+ */
+export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventBytes: number): AsyncGenerator<DifyEvent> {
+  const decoder = new TextDecoder("utf-8");
+  const ready: DifyEvent[] = [];
+  let failure: DifyStreamError | undefined;
+  const parser = createParser({
+    onEvent: (msg) => {
+      if (!failure) {
+        try {
+          ready.push(parseEvent(msg));
+        } catch (err) {
+          failure = err as DifyStreamError;
+        }
+      }
+    },
+    onError: (err) => {
+      failure ??=
+        err.type === "max-buffer-size-exceeded"
+          ? new DifyStreamError("event_too_large", `an upstream event exceeds ${maxEventBytes} bytes`)
+          : new DifyStreamError("malformed", `malformed SSE line from Dify: ${truncate(err.line ?? err.message)}`);
+    },
+    // Characters, not bytes: a close enough bound for memory, checked exactly below.
+    maxBufferSize: maxEventBytes,
+  });
+  for await (const chunk of chunks) {
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    yield* drain();
+  }
+  // A partial line left at the end is a cut connection, not an event: the
+  // caller sees the stream end without its terminal event.
+
+  function* drain(): Generator<DifyEvent> {
+    if (ready.length > 0) yield* ready.splice(0);
+    if (failure) throw failure;
+  }
+
+  function parseEvent(msg: EventSourceMessage): DifyEvent {
+    if (msg.data.length > maxEventBytes) throw new DifyStreamError("event_too_large", `an upstream event exceeds ${maxEventBytes} bytes`);
+    let value: unknown;
+    try {
+      value = JSON.parse(msg.data);
+    } catch {
+      throw new DifyStreamError("malformed", `Dify sent a data line that is not JSON: ${truncate(msg.data)}`);
+    }
+    if (typeof value !== "object" || value === null || typeof (value as { event?: unknown }).event !== "string") {
+      throw new DifyStreamError("malformed", `Dify sent an event without an "event" name: ${truncate(msg.data)}`);
+    }
+    return value as DifyEvent;
+  }
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}

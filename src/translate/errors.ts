@@ -1,0 +1,95 @@
+import { status } from "@grpc/grpc-js";
+import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "../dify/errors.js";
+import { GatewayError, UPSTREAM_DOMAIN } from "../grpc/gateway-error.js";
+
+/**
+ * Dify error code → gRPC code (../shared/grpc-notes.md §4). Not grpc's
+ * HTTP→gRPC table: that one is for clients that got no grpc-status at all.
+ */
+const BY_DIFY_CODE: Readonly<Record<string, status>> = {
+  invalid_param: status.INVALID_ARGUMENT,
+  bad_request: status.INVALID_ARGUMENT,
+  file_too_large: status.INVALID_ARGUMENT,
+  unsupported_file_type: status.INVALID_ARGUMENT,
+  too_many_files: status.INVALID_ARGUMENT,
+  no_file_uploaded: status.INVALID_ARGUMENT,
+  filename_not_exists_error: status.INVALID_ARGUMENT,
+  app_unavailable: status.FAILED_PRECONDITION,
+  not_chat_app: status.FAILED_PRECONDITION,
+  not_workflow_app: status.FAILED_PRECONDITION,
+  not_completion_app: status.FAILED_PRECONDITION,
+  provider_not_initialize: status.FAILED_PRECONDITION,
+  provider_quota_exceeded: status.FAILED_PRECONDITION,
+  model_currently_not_support: status.FAILED_PRECONDITION,
+  completion_request_error: status.FAILED_PRECONDITION,
+  conversation_completed: status.FAILED_PRECONDITION,
+  agent_not_published: status.FAILED_PRECONDITION,
+  // The key that failed is the gateway's own, not the caller's credential.
+  unauthorized: status.INTERNAL,
+  forbidden: status.PERMISSION_DENIED,
+  workflow_version_execution_not_allowed: status.PERMISSION_DENIED,
+  not_found: status.NOT_FOUND,
+  too_many_requests: status.RESOURCE_EXHAUSTED,
+  rate_limit_error: status.RESOURCE_EXHAUSTED,
+  internal_server_error: status.INTERNAL,
+  unknown: status.INTERNAL,
+};
+
+/** For bodies that are not Dify's envelope (a proxy's page) and codes Dify adds later. */
+function byHttpStatus(httpStatus: number): status {
+  if (httpStatus === 401) return status.INTERNAL;
+  if (httpStatus === 403) return status.PERMISSION_DENIED;
+  if (httpStatus === 404) return status.NOT_FOUND;
+  if (httpStatus === 413 || httpStatus === 415) return status.INVALID_ARGUMENT;
+  if (httpStatus === 429) return status.RESOURCE_EXHAUSTED;
+  if (httpStatus === 502 || httpStatus === 503 || httpStatus === 504) return status.UNAVAILABLE;
+  if (httpStatus >= 500) return status.INTERNAL;
+  if (httpStatus >= 400) return status.FAILED_PRECONDITION;
+  return status.UNKNOWN;
+}
+
+/** Dify's concurrency limit; backing off helps. */
+const DEFAULT_RETRY_DELAY_MS = 1000;
+
+export interface UpstreamFailure {
+  httpStatus: number;
+  difyCode: string;
+  message: string;
+  retryAfterSeconds?: number | undefined;
+}
+
+/** Maps an HTTP error before the stream, or an `error` event inside it, to a gRPC error. */
+export function upstreamError(f: UpstreamFailure, overrides: { code?: status; reason?: string; metadata?: Record<string, string> } = {}): GatewayError {
+  const code = overrides.code ?? BY_DIFY_CODE[f.difyCode] ?? byHttpStatus(f.httpStatus);
+  const reason = overrides.reason ?? (f.difyCode ? f.difyCode.toUpperCase().replace(/[^A-Z0-9]+/g, "_") : `HTTP_${f.httpStatus}`);
+  const label = f.difyCode || `HTTP ${f.httpStatus}`;
+  return new GatewayError(code, `Dify ${label}: ${f.message}`, {
+    reason,
+    domain: UPSTREAM_DOMAIN,
+    metadata: { upstreamStatus: String(f.httpStatus), upstreamCode: f.difyCode, ...overrides.metadata },
+    retryDelayMs: f.difyCode === "too_many_requests" ? (f.retryAfterSeconds !== undefined ? f.retryAfterSeconds * 1000 : DEFAULT_RETRY_DELAY_MS) : undefined,
+    quotaViolation: f.difyCode === "rate_limit_error" ? { subject: "dify:workspace", description: f.message } : undefined,
+  });
+}
+
+const STREAM_FAULTS: Readonly<Record<DifyStreamError["fault"], { code: status; reason: string }>> = {
+  idle_timeout: { code: status.UNAVAILABLE, reason: "UPSTREAM_IDLE_TIMEOUT" },
+  incomplete: { code: status.UNAVAILABLE, reason: "UPSTREAM_STREAM_INCOMPLETE" },
+  malformed: { code: status.INTERNAL, reason: "UPSTREAM_MALFORMED_STREAM" },
+  event_too_large: { code: status.RESOURCE_EXHAUSTED, reason: "UPSTREAM_EVENT_TOO_LARGE" },
+};
+
+/** Anything thrown while serving a call, as the error the caller receives. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof DifyHttpError) return upstreamError(err);
+  if (err instanceof DifyStreamError) {
+    const { code, reason } = STREAM_FAULTS[err.fault];
+    return new GatewayError(code, err.message, { reason, domain: UPSTREAM_DOMAIN });
+  }
+  if (err instanceof DifyUnreachableError) {
+    return new GatewayError(status.UNAVAILABLE, err.message, { reason: "UPSTREAM_UNAVAILABLE", domain: UPSTREAM_DOMAIN });
+  }
+  // A bug of ours: say so without leaking internals.
+  return new GatewayError(status.INTERNAL, "internal gateway error", { reason: "INTERNAL" });
+}

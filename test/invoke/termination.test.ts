@@ -1,0 +1,78 @@
+import { status } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { DifyStreamError } from "../../src/dify/errors.js";
+import { GatewayError } from "../../src/grpc/gateway-error.js";
+import { RunTracker, type RunKind } from "../../src/invoke/termination.js";
+import type { DifyEvent } from "../../src/sse/decoder.js";
+
+const ev = (event: string, extra: Record<string, unknown> = {}): DifyEvent => ({ event, task_id: "t", ...extra });
+
+function track(kind: RunKind, events: DifyEvent[]) {
+  const tracker = new RunTracker(kind);
+  const doneAt: number[] = [];
+  events.forEach((e, i) => {
+    tracker.observe(e);
+    if (tracker.done) doneAt.push(i);
+  });
+  return { tracker, firstDone: doneAt[0] };
+}
+
+describe("RunTracker", () => {
+  it("ends chat and completion at message_end", () => {
+    expect(track("chat", [ev("message"), ev("message_end")]).firstDone).toBe(1);
+    expect(track("completion", [ev("message"), ev("message_end")]).firstDone).toBe(1);
+  });
+
+  it("waits for workflow_finished after message_end in a chatflow", () => {
+    const { tracker, firstDone } = track("chat", [ev("workflow_started"), ev("message"), ev("message_end"), ev("workflow_finished", { data: { status: "succeeded" } })]);
+    expect(firstDone).toBe(3);
+    expect(tracker.failure()).toBeUndefined();
+  });
+
+  it("accepts a chatflow whose workflow_finished got lost after message_end (dify#31253)", () => {
+    const { tracker } = track("chat", [ev("workflow_started"), ev("message_end")]);
+    expect(tracker.done).toBe(false);
+    expect(tracker.failure()).toBeUndefined();
+  });
+
+  it("turns a failed chatflow (workflow_finished failed, then error) into INTERNAL WORKFLOW_RUN_FAILED", () => {
+    const { tracker, firstDone } = track("chat", [
+      ev("workflow_started"),
+      ev("workflow_finished", { data: { status: "failed", error: "boom" } }),
+      { event: "error", status: 400, code: "invalid_param", message: "Run failed: boom" },
+    ]);
+    expect(firstDone).toBe(2);
+    const failure = tracker.failure() as GatewayError;
+    expect(failure.code).toBe(status.INTERNAL);
+    expect(failure.details.reason).toBe("WORKFLOW_RUN_FAILED");
+    expect(failure.message).toContain("Run failed: boom");
+  });
+
+  it("treats failed, stopped and paused workflows as results on the workflow interface", () => {
+    for (const s of ["failed", "stopped", "succeeded"]) {
+      const { tracker, firstDone } = track("workflow", [ev("workflow_started"), ev("workflow_finished", { data: { status: s } })]);
+      expect(firstDone).toBe(1);
+      expect(tracker.failure()).toBeUndefined();
+    }
+    expect(track("workflow", [ev("workflow_paused")]).tracker.failure()).toBeUndefined();
+  });
+
+  it("ends any run at an error event, mapped by its code; a missing code maps by status", () => {
+    const coded = track("completion", [ev("message"), { event: "error", status: 400, code: "provider_quota_exceeded", message: "quota" }]);
+    expect((coded.tracker.failure() as GatewayError).code).toBe(status.FAILED_PRECONDITION);
+    const bare = track("workflow", [{ event: "error", status: 500, message: "worker failed" }]);
+    expect(bare.firstDone).toBe(0);
+    expect((bare.tracker.failure() as GatewayError).code).toBe(status.INTERNAL);
+  });
+
+  it("reports a stream that ended without its terminal event as incomplete", () => {
+    const failure = track("workflow", [ev("workflow_started")]).tracker.failure();
+    expect(failure).toBeInstanceOf(DifyStreamError);
+    expect((failure as DifyStreamError).fault).toBe("incomplete");
+  });
+
+  it("captures the task id from the first event that has one; error events have none", () => {
+    const { tracker } = track("chat", [{ event: "message", task_id: "first" }, { event: "message", task_id: "second" }]);
+    expect(tracker.taskId).toBe("first");
+  });
+});
