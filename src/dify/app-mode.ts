@@ -15,19 +15,20 @@ export class AppModes {
     private readonly timeoutMs: number,
   ) {}
 
-  resolve(app: AppEntry, target: AppTarget, signal: AbortSignal): Promise<AppMode> {
+  resolve(app: AppEntry, target: AppTarget): Promise<AppMode> {
     if (app.mode) return Promise.resolve(app.mode);
     let pending = this.#cache.get(app);
     if (!pending) {
-      pending = this.#fetch(target, signal);
+      // Not tied to the asking call: a cancel by one caller must not fail the others waiting.
+      pending = this.#fetch(target);
       this.#cache.set(app, pending);
       pending.catch(() => this.#cache.delete(app));
     }
     return pending;
   }
 
-  async #fetch(target: AppTarget, signal: AbortSignal): Promise<AppMode> {
-    const info = (await this.client.getJson(target, "/info", AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]))) as { mode?: unknown };
+  async #fetch(target: AppTarget): Promise<AppMode> {
+    const info = (await this.client.getJson(target, "/info", AbortSignal.timeout(this.timeoutMs))) as { mode?: unknown };
     const mode = info?.mode;
     // A chat-like mode this version does not know behaves like chat for aggregation.
     return APP_MODES.includes(mode as AppMode) ? (mode as AppMode) : "chat";

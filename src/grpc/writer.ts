@@ -9,5 +9,7 @@ import type { ServerWritableStream } from "@grpc/grpc-js";
 export async function writeMessage<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
   if (call.write(message)) return;
-  await once(call, "drain", { signal });
+  await once(call, "drain", { signal }).catch((err: unknown) => {
+    throw signal.aborted ? signal.reason : err;
+  });
 }

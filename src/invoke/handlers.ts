@@ -91,7 +91,7 @@ class Invocation {
     if (!app) throw appNotFound(req.appId);
     const target = { baseUrl: workspace.difyBaseUrl, key: app.key };
     const user = req.user !== "" ? req.user : workspace.defaultUser;
-    const mode = this.spec.needsMode ? await this.deps.modes.resolve(app, target, this.#scope.signal) : "completion";
+    const mode = this.spec.needsMode ? await this.deps.modes.resolve(app, target) : "completion";
     const run = new UpstreamRun(
       { kind: this.spec.kind, target, runPath: this.spec.runPath, stopPath: this.spec.stopPath, body: this.spec.body(req, user), user, headers: {} },
       this.deps.client,

@@ -46,7 +46,8 @@ export class UpstreamRun {
   async *events(callSignal: AbortSignal): AsyncGenerator<DifyEvent> {
     const upstream = new AbortController();
     const onCallAbort = () => upstream.abort(callSignal.reason);
-    callSignal.addEventListener("abort", onCallAbort, { once: true });
+    if (callSignal.aborted) onCallAbort();
+    else callSignal.addEventListener("abort", onCallAbort, { once: true });
     const idle = new IdleTimer(this.settings.idleTimeoutMs, () =>
       upstream.abort(new DifyStreamError("idle_timeout", `Dify sent nothing for ${this.settings.idleTimeoutMs} ms`)),
     );

@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { sha256 } from "../auth/registry.js";
+import { parseConfig } from "../config/load.js";
+import type { GatewayConfig } from "../config/config.js";
+import { startGateway } from "../server/server.js";
+import { DEMO_APPS, startSimulator, type Simulator } from "../simulator/index.js";
+
+export const DEMO_TOKEN_ENV = "DIFY_GATEWAY_DEMO_TOKEN";
+
+/** `npm start` with no config: the embedded Dify simulator, a demo workspace, and the gateway in front. */
+export async function startDemo(listen: string, log: Logger) {
+  const simulator = await startSimulator({ tokenDelayMs: 40 });
+  const token = process.env[DEMO_TOKEN_ENV] || `demo-${randomBytes(18).toString("base64url")}`;
+  const config = demoConfig(simulator, token, listen);
+  const gateway = await startGateway(config, log);
+  process.stdout.write(banner(listen.replace(/:\d+$/, `:${gateway.port}`), simulator.url, token));
+  return {
+    gateway,
+    async close(graceMs?: number) {
+      await gateway.close(graceMs);
+      await simulator.close();
+    },
+  };
+}
+
+function demoConfig(simulator: Simulator, token: string, listen: string): GatewayConfig {
+  const env: NodeJS.ProcessEnv = {};
+  const apps = DEMO_APPS.map((app) => {
+    const name = `DEMO_KEY_${app.mode.toUpperCase().replace(/-/g, "_")}`;
+    env[name] = app.key;
+    return { appId: app.appId, key: { env: name }, mode: app.mode };
+  });
+  const doc = {
+    server: { listen },
+    workspaces: [{ id: "demo", difyBaseUrl: simulator.url, defaultUser: "demo-user", tokens: [{ sha256: sha256(token).toString("hex") }], apps }],
+  };
+  return parseConfig(doc, "(demo)", env);
+}
+
+function banner(address: string, simulatorUrl: string, token: string): string {
+  const app = (mode: string) => DEMO_APPS.find((a) => a.mode === mode)?.appId ?? "";
+  const curl = `npx buf curl --protocol grpc --http2-prior-knowledge`;
+  const auth = `-H "authorization: Bearer $TOKEN"`;
+  const url = `http://${address}`;
+  const lines = [
+    "",
+    `Dify gRPC gateway (demo) on ${address}, backed by the embedded Dify simulator at ${simulatorUrl}`,
+    "",
+    "Demo apps:",
+    ...DEMO_APPS.map((a) => `  ${a.mode.padEnd(14)} ${a.appId}  ${a.name}`),
+    "",
+    "Demo workspace token (this run only):",
+    `  export TOKEN=${token}`,
+    "",
+    "Try, in another terminal:",
+    `  ${curl} --list-methods ${url}`,
+    `  ${curl} ${auth} -d '{"app_id":"${app("chat")}","query":"Hello"}' ${url}/dify.app.v1.ChatService/ChatInvoke`,
+    `  ${curl} ${auth} -d '{"app_id":"${app("advanced-chat")}","query":"Hello"}' ${url}/dify.app.v1.ChatService/ChatInvokeStream`,
+    `  ${curl} ${auth} -d '{"app_id":"${app("workflow")}","inputs":{"query":"What is gRPC?"}}' ${url}/dify.app.v1.WorkflowService/WorkflowInvoke`,
+    `  ${curl} ${auth} -d '{"app_id":"${app("completion")}","inputs":{"query":"Hi"}}' ${url}/dify.app.v1.CompletionService/CompletionInvokeStream`,
+    "",
+    "",
+  ];
+  return lines.join("\n");
+}

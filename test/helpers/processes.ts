@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { request } from "undici";
+import type { RecordedRequest } from "../../src/simulator/index.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A child process whose stdout lines we keep, stopped for sure at the end of the test file. */
+export class Proc {
+  readonly lines: string[] = [];
+  readonly exited: Promise<number | null>;
+  #waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+
+  constructor(readonly child: ChildProcess) {
+    const onLine = (line: string) => {
+      this.lines.push(line);
+      this.#waiters = this.#waiters.filter((w) => (w.test(line) ? (w.resolve(line), false) : true));
+    };
+    createInterface({ input: child.stdout! }).on("line", onLine);
+    createInterface({ input: child.stderr! }).on("line", onLine);
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  waitForLine(test: (line: string) => boolean, timeoutMs = 15_000): Promise<string> {
+    const seen = this.lines.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for a line; output so far:\n${this.lines.join("\n")}`)), timeoutMs);
+      this.#waiters.push({
+        test,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
+      void this.exited.then((code) => reject(new Error(`process exited (${code}) before the expected line; output:\n${this.lines.join("\n")}`)));
+    });
+  }
+
+  /** Parsed JSON log lines. */
+  json(): Record<string, unknown>[] {
+    return this.lines.flatMap((l) => {
+      try {
+        const v = JSON.parse(l) as unknown;
+        return typeof v === "object" && v !== null ? [v as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+function node(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  return new Proc(spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+export interface SimulatorProcess {
+  proc: Proc;
+  url: string;
+  requests(): Promise<RecordedRequest[]>;
+  reset(): Promise<void>;
+}
+
+export async function startSimulatorProcess(args: string[] = []): Promise<SimulatorProcess> {
+  const proc = node(["dist/src/simulator/main.js", "--host", "127.0.0.1", "--port", "0", ...args]);
+  const line = await proc.waitForLine((l) => l.startsWith("{") && l.includes('"url"'));
+  const { url } = JSON.parse(line) as { url: string };
+  const control = url.replace(/\/v1$/, "/__sim/requests");
+  return {
+    proc,
+    url,
+    async requests() {
+      const res = await request(control);
+      return (await res.body.json()) as RecordedRequest[];
+    },
+    async reset() {
+      await (await request(control, { method: "DELETE" })).body.dump();
+    },
+  };
+}
+
+export interface GatewayProcess {
+  proc: Proc;
+  address: string;
+  configFile: string;
+}
+
+/** Starts the built gateway on a free port with the given config document. */
+export async function startGatewayProcess(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "gw-test-"));
+  const configFile = join(dir, "config.json");
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const proc = node(["dist/src/main.js", "--config", configFile], env);
+  const line = await proc.waitForLine((l) => l.includes("gateway listening"));
+  const { port } = JSON.parse(line) as { port: number };
+  return { proc, address: `127.0.0.1:${port}`, configFile };
+}
+
+/** Polls until `check` passes or the time is up; for effects that happen after a call returns (stop calls). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

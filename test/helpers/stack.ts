@@ -1,0 +1,50 @@
+import { sha256 } from "../../src/auth/registry.js";
+import { DEMO_APPS, type AppMode } from "../../src/simulator/index.js";
+import { bearer, clients } from "./grpc.js";
+import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "./processes.js";
+
+export const TOKEN = "test-token-4b1d9e";
+
+export interface Stack {
+  sim: SimulatorProcess;
+  gw: GatewayProcess;
+  c: ReturnType<typeof clients>;
+  md: () => ReturnType<typeof bearer>;
+  appId(mode: AppMode): string;
+  stop(): Promise<void>;
+}
+
+/** A simulator process and a gateway process in front of it, with every demo app in one workspace. */
+export async function startStack(opts: { upstream?: Record<string, unknown>; simulatorArgs?: string[] } = {}): Promise<Stack> {
+  const sim = await startSimulatorProcess(opts.simulatorArgs ?? []);
+  const env: NodeJS.ProcessEnv = {};
+  const apps = DEMO_APPS.map((a, i) => {
+    env[`TEST_APP_KEY_${i}`] = a.key;
+    return { appId: a.appId, key: { env: `TEST_APP_KEY_${i}` } };
+  });
+  const gw = await startGatewayProcess(
+    {
+      server: { listen: "127.0.0.1:0" },
+      upstream: opts.upstream ?? {},
+      workspaces: [{ id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps }],
+    },
+    env,
+  );
+  const c = clients(gw.address);
+  return {
+    sim,
+    gw,
+    c,
+    md: () => bearer(TOKEN),
+    appId(mode) {
+      const app = DEMO_APPS.find((a) => a.mode === mode);
+      if (!app) throw new Error(`no demo app of mode ${mode}`);
+      return app.appId;
+    },
+    async stop() {
+      c.close();
+      await gw.proc.stop();
+      await sim.proc.stop();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
+import { CompletionInvokeStreamResponse } from "../../generated/dify/app/v1/completion.js";
+import { WorkflowInvokeStreamResponse } from "../../generated/dify/app/v1/workflow.js";
+import { CHAT, COMPLETION, WORKFLOW } from "../../src/invoke/interfaces.js";
+import { toStreamMessage } from "../../src/translate/events.js";
+
+const CANDIDATES = [
+  "message", "agent_message", "agent_thought", "message_file", "message_replace", "message_end", "tts_message", "tts_message_end",
+  "workflow_started", "node_started", "node_finished", "workflow_finished", "workflow_paused", "error", "text_chunk",
+];
+
+/** Which event names survive an encode/decode round trip as a typed payload of this message type. */
+function typedByProto(codec: { encode(m: never): { finish(): Uint8Array }; decode(b: Uint8Array): { payload?: { $case: string } | undefined } }): string[] {
+  return CANDIDATES.filter((name) => {
+    const msg = toStreamMessage({ event: name }, new Set(CANDIDATES));
+    const decoded = codec.decode(codec.encode(msg as never).finish()).payload;
+    return decoded !== undefined && decoded.$case === msg.payload?.$case;
+  });
+}
+
+describe("the interface table", () => {
+  it.each([
+    ["chat", CHAT, ChatInvokeStreamResponse],
+    ["completion", COMPLETION, CompletionInvokeStreamResponse],
+    ["workflow", WORKFLOW, WorkflowInvokeStreamResponse],
+  ] as const)("%s types exactly the events its proto oneof declares", (_, spec, codec) => {
+    expect([...spec.typedEvents].sort()).toEqual(typedByProto(codec as never).sort());
+  });
+
+  it("names oneof cases the way ts-proto does", () => {
+    expect(toStreamMessage({ event: "agent_message" }, CHAT.typedEvents).payload?.$case).toBe("agentMessage");
+    expect(toStreamMessage({ event: "message_end" }, CHAT.typedEvents).payload?.$case).toBe("messageEnd");
+  });
+
+  it("passes an event the interface does not type through with event and raw only", () => {
+    const m = toStreamMessage({ event: "reasoning_chunk", data: { reasoning: "…" } }, WORKFLOW.typedEvents);
+    expect(m).toEqual({ event: "reasoning_chunk", raw: { event: "reasoning_chunk", data: { reasoning: "…" } }, payload: undefined });
+    const bytes = WorkflowInvokeStreamResponse.encode(m as never).finish();
+    expect(WorkflowInvokeStreamResponse.decode(bytes)).toMatchObject({ event: "reasoning_chunk", raw: { data: { reasoning: "…" } } });
+  });
+
+  it("reads typed fields straight from Dify's snake_case dict, nulls included", () => {
+    const m = toStreamMessage(
+      { event: "workflow_finished", task_id: "t", workflow_run_id: "r", data: { id: "r", status: "failed", error: "boom", outputs: null, elapsed_time: 1.5, total_steps: 3, finished_at: null } },
+      WORKFLOW.typedEvents,
+    );
+    expect(m.payload).toEqual({ $case: "workflowFinished", value: expect.objectContaining({ taskId: "t", workflowRunId: "r", data: expect.objectContaining({ status: "failed", error: "boom", elapsedTime: 1.5, totalSteps: 3, outputs: undefined, finishedAt: undefined }) }) });
+    const decoded = WorkflowInvokeStreamResponse.decode(WorkflowInvokeStreamResponse.encode(m as never).finish());
+    expect(decoded.raw).toEqual(m.raw);
+  });
+});
