@@ -46,6 +46,12 @@ describe("server reflection, through buf curl", () => {
     );
   });
 
+  it("answers the older v1alpha reflection protocol too, which many grpcurl builds use", async () => {
+    const { stdout, code } = await bufCurl(["--reflect-protocol", "grpc-v1alpha", "--list-methods", `http://${s.gw.address}`]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("dify.app.v1.WorkflowService/WorkflowInvokeStream");
+  });
+
   it("calls health without credentials", async () => {
     const { stdout, code } = await bufCurl([`http://${s.gw.address}/grpc.health.v1.Health/Check`]);
     expect(code).toBe(0);

@@ -1,0 +1,27 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ConversationStore } from "./conversations.js";
+import type { RequestRecorder } from "./recorder.js";
+import type { TaskRegistry } from "./tasks.js";
+import type { SimulatorApp } from "./types.js";
+
+/** Simulator-wide state shared by the handlers. */
+export interface SimulatorContext {
+  appsByKey: ReadonlyMap<string, SimulatorApp>;
+  tokenDelayMs: number;
+  pingIntervalMs: number;
+  conversations: ConversationStore;
+  tasks: TaskRegistry;
+  recorder: RequestRecorder;
+}
+
+/** One HTTP request, body already read. */
+export interface Call {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  rawBody: Buffer;
+  /** Aborted when the connection goes away. */
+  signal: AbortSignal;
+  /** Path parameters, e.g. `task_id`. */
+  params: Readonly<Record<string, string>>;
+}

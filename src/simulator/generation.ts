@@ -1,0 +1,126 @@
+/**
+ * `POST /v1/chat-messages`, `/v1/completion-messages`, `/v1/workflows/run`: checks in Dify's order (auth wrapper:
+ * token, JSON, user; controller: route mode, payload; app generate service: rate limit (here: `_sim` http_error);
+ * generator: response mode, query, conversation), then run the app's script in streaming or blocking mode.
+ */
+import type { ServerResponse } from "node:http";
+import { assertServedBy, isChatLike, type ApiInterface } from "./apps.js";
+import { authenticate } from "./auth.js";
+import { collectBlocking, type BlockingOutcome } from "./blocking.js";
+import type { Call, SimulatorContext } from "./context.js";
+import { parseDirectives, type SimDirectives } from "./directives.js";
+import { errors } from "./errors.js";
+import { JSON_TYPE, JSON_UTF8_TYPE, sendError, sendJson, whenAborted } from "./http-io.js";
+import { createRun, type Run } from "./run.js";
+import { RunControl } from "./run-control.js";
+import { runSteps } from "./scripts.js";
+import { streamSteps } from "./sse.js";
+import type { AppMode } from "./types.js";
+import {
+  parseChatPayload,
+  parseCompletionPayload,
+  parseJsonBody,
+  parseWorkflowPayload,
+  requireUserArg,
+  type GenerationPayload,
+  type ResponseMode,
+} from "./validation.js";
+
+const PAYLOAD_PARSERS: Record<ApiInterface, (body: Record<string, unknown>) => GenerationPayload> = {
+  chat: parseChatPayload,
+  completion: parseCompletionPayload,
+  workflow: parseWorkflowPayload,
+};
+
+export async function handleGeneration(call: Call, ctx: SimulatorContext, api: ApiInterface): Promise<void> {
+  const app = authenticate(call.req.headers.authorization, ctx.appsByKey);
+  const body = parseJsonBody(call.rawBody, call.req.headers["content-type"]);
+  requireUserArg(body);
+  assertServedBy(app, api);
+  const payload = PAYLOAD_PARSERS[api](body);
+  const directives = parseDirectives(payload.inputs, app.mode);
+  if (answeredByFault(call.res, directives)) return;
+  const streaming = isStreaming(app.mode, payload.responseMode);
+  if (api === "chat" && payload.query === "") throw errors.invalidParam("query is required");
+  const conversation = isChatLike(app.mode)
+    ? ctx.conversations.beginTurn(app.appId, payload.user, payload.conversationId)
+    : null;
+
+  const control = new RunControl(call.signal);
+  const run = createRun({
+    app,
+    user: payload.user,
+    inputs: payload.inputs,
+    query: payload.query,
+    conversation,
+    directives,
+    defaultDelayMs: ctx.tokenDelayMs,
+    control,
+  });
+  const unregister = ctx.tasks.add({
+    taskId: run.taskId,
+    appId: app.appId,
+    mode: app.mode,
+    user: run.user,
+    stopFails: directives.fault?.kind === "stop_fails",
+    control,
+  });
+  try {
+    if (streaming) await streamSteps(call.res, runSteps(run), { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal });
+    else await answerBlocking(call, run);
+  } finally {
+    unregister();
+  }
+}
+
+/** Faults that replace the whole response happen before any generation, like a rate limiter or a proxy would. */
+function answeredByFault(res: ServerResponse, directives: SimDirectives): boolean {
+  const fault = directives.fault;
+  if (fault?.kind === "reset_before_headers") {
+    res.destroy();
+    return true;
+  }
+  if (fault?.kind !== "http_error") return false;
+  if (fault.bodyText === null) {
+    const body = { code: fault.code, message: fault.message, status: fault.status };
+    sendJson(res, fault.status, body, JSON_TYPE, fault.headers);
+  } else {
+    const payload = Buffer.from(fault.bodyText, "utf8");
+    res.writeHead(fault.status, { ...fault.headers, "Content-Type": fault.contentType, "Content-Length": payload.length });
+    res.end(payload);
+  }
+  return true;
+}
+
+/** Omitted means blocking, except for New Agent; agent-chat cannot block and New Agent only streams. */
+function isStreaming(mode: AppMode, requested: ResponseMode | null): boolean {
+  if (mode === "agent") {
+    if (requested === "blocking") throw errors.badRequest("Agent App only supports streaming response mode.");
+    return true;
+  }
+  if (requested === "streaming") return true;
+  if (mode === "agent-chat") throw errors.invalidParam("Agent Chat App does not support blocking mode");
+  return false;
+}
+
+async function answerBlocking(call: Call, run: Run): Promise<void> {
+  const outcome: BlockingOutcome = await collectBlocking(run, runSteps(run));
+  const { res } = call;
+  switch (outcome.kind) {
+    case "json":
+      sendJson(res, 200, outcome.body, JSON_UTF8_TYPE);
+      return;
+    case "error":
+      sendError(res, outcome.error);
+      return;
+    case "hang":
+      await whenAborted(call.signal);
+      return;
+    case "end":
+      res.socket?.end();
+      return;
+    case "reset":
+      res.destroy();
+      return;
+  }
+}

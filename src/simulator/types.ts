@@ -1,0 +1,50 @@
+/** Public types of the Dify App API simulator. */
+
+/** Values of Dify's `AppMode` that the Service API serves (`GET /v1/info` `.mode`). `agent` is the "New Agent" beta. */
+export type AppMode = "chat" | "agent-chat" | "advanced-chat" | "workflow" | "completion" | "agent";
+
+export interface SimulatorApp {
+  appId: string;
+  /** The app's API key (what clients send as `Authorization: Bearer <key>`). */
+  key: string;
+  mode: AppMode;
+  name: string;
+}
+
+export interface SimulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  /** Default DEMO_APPS. */
+  apps?: readonly SimulatorApp[];
+  /** Delay before each generated delta event; default 0 (as fast as the socket takes it). */
+  tokenDelayMs?: number;
+  /** Keep-alive `event: ping` period on open streams; default 10000 like Dify; 0 disables them. */
+  pingIntervalMs?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** Resolved from the bearer key; null when the key is missing or unknown. The key itself is never recorded. */
+  appId: string | null;
+  /** Every request header except `authorization`, names lower-cased. */
+  headers: Record<string, string>;
+  /** Parsed JSON body; the raw text when it is not JSON; null when empty. */
+  body: unknown;
+  /** Arrival time, ms since the epoch. */
+  at: number;
+}
+
+export interface Simulator {
+  /** Base URL including the `/v1` prefix, e.g. `http://127.0.0.1:PORT/v1`. */
+  url: string;
+  port: number;
+  requests(): RecordedRequest[];
+  /** Forgets the recorded requests. */
+  reset(): void;
+  /** Ends open streams and sockets, then stops listening. */
+  close(): Promise<void>;
+}

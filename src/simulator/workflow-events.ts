@@ -1,0 +1,205 @@
+/** Payloads of workflow, node and human-input events ([api] core/app/entities/task_entities.py). */
+import { isChatLike } from "./apps.js";
+import { elapsedSeconds, secondsSince, totalPrice, workflowEvent, type SimEvent } from "./events.js";
+import { randomUUID, unixSeconds } from "./ids.js";
+import type { Run } from "./run.js";
+
+export interface NodeSpec {
+  nodeId: string;
+  nodeType: string;
+  title: string;
+}
+
+export const NODES = {
+  start: { nodeId: "start", nodeType: "start", title: "Start" },
+  llm: { nodeId: "llm", nodeType: "llm", title: "LLM" },
+  answer: { nodeId: "answer", nodeType: "answer", title: "Answer" },
+  end: { nodeId: "end", nodeType: "end", title: "End" },
+  humanInput: { nodeId: "human_input", nodeType: "human-input", title: "Human Input" },
+} as const satisfies Record<string, NodeSpec>;
+
+interface NodeExecution {
+  id: string;
+  spec: NodeSpec;
+  index: number;
+  predecessorNodeId: string | null;
+  inputs: Record<string, unknown>;
+  createdAt: number;
+  startedAt: number;
+}
+
+export interface NodeResult {
+  status: "succeeded" | "failed" | "stopped";
+  outputs: Record<string, unknown> | null;
+  error?: string | null;
+  processData?: Record<string, unknown> | null;
+  /** LLM nodes report their token usage in execution_metadata. */
+  completionTokens?: number;
+}
+
+/** Numbers node executions and links each to its predecessor, as the graph engine reports them. */
+export class NodeTrace {
+  private executed = 0;
+  private lastNodeId: string | null = null;
+
+  constructor(private readonly run: Run) {}
+
+  get steps(): number {
+    return this.executed;
+  }
+
+  start(spec: NodeSpec, inputs: Record<string, unknown>): { execution: NodeExecution; event: SimEvent } {
+    this.executed++;
+    const execution: NodeExecution = {
+      id: randomUUID(),
+      spec,
+      index: this.executed,
+      predecessorNodeId: this.lastNodeId,
+      inputs,
+      createdAt: unixSeconds(),
+      startedAt: performance.now(),
+    };
+    this.lastNodeId = spec.nodeId;
+    const event = workflowEvent(this.run, "node_started", {
+      ...this.nodeFields(execution),
+      inputs_truncated: false,
+      created_at: execution.createdAt,
+      extras: {},
+      iteration_id: null,
+      loop_id: null,
+      agent_strategy: null,
+    });
+    return { execution, event };
+  }
+
+  finish(execution: NodeExecution, result: NodeResult): SimEvent {
+    const metadata =
+      result.completionTokens === undefined
+        ? null
+        : {
+            total_tokens: this.run.promptTokens + result.completionTokens,
+            total_price: Number(totalPrice(this.run, result.completionTokens).toFixed(7)),
+            currency: "USD",
+          };
+    return workflowEvent(this.run, "node_finished", {
+      ...this.nodeFields(execution),
+      inputs_truncated: false,
+      process_data: result.processData ?? null,
+      process_data_truncated: false,
+      outputs: result.outputs,
+      outputs_truncated: false,
+      status: result.status,
+      error: result.error ?? null,
+      elapsed_time: secondsSince(execution.startedAt),
+      execution_metadata: metadata,
+      created_at: execution.createdAt,
+      finished_at: unixSeconds(),
+      files: [],
+      iteration_id: null,
+      loop_id: null,
+    });
+  }
+
+  /** A node that starts and finishes at once (start, answer, end). */
+  *instant(spec: NodeSpec, inputs: Record<string, unknown>, outputs: Record<string, unknown>): Generator<SimEvent> {
+    const { execution, event } = this.start(spec, inputs);
+    yield event;
+    yield this.finish(execution, { status: "succeeded", outputs });
+  }
+
+  private nodeFields(execution: NodeExecution): Record<string, unknown> {
+    return {
+      id: execution.id,
+      node_id: execution.spec.nodeId,
+      node_type: execution.spec.nodeType,
+      title: execution.spec.title,
+      index: execution.index,
+      predecessor_node_id: execution.predecessorNodeId,
+      inputs: execution.inputs,
+    };
+  }
+}
+
+/** The start node's view of the inputs: the user's inputs plus Dify's `sys.*` variables. */
+export function inputsWithSystemVariables(run: Run): Record<string, unknown> {
+  const chat = isChatLike(run.app.mode)
+    ? { "sys.query": run.query, "sys.conversation_id": run.conversationId, "sys.dialogue_count": run.turn }
+    : {};
+  return {
+    ...run.inputs,
+    ...chat,
+    "sys.files": [],
+    "sys.user_id": run.user,
+    "sys.app_id": run.app.appId,
+    "sys.workflow_id": run.workflowId,
+    "sys.workflow_run_id": run.workflowRunId,
+  };
+}
+
+export function workflowStartedEvent(run: Run): SimEvent {
+  return workflowEvent(run, "workflow_started", {
+    id: run.workflowRunId,
+    workflow_id: run.workflowId,
+    inputs: inputsWithSystemVariables(run),
+    created_at: run.createdAt,
+    reason: "initial",
+  });
+}
+
+export interface RunFinish {
+  status: "succeeded" | "failed" | "stopped";
+  outputs: Record<string, unknown> | null;
+  error: string | null;
+  completionTokens: number;
+}
+
+export function workflowFinishedEvent(run: Run, trace: NodeTrace, finish: RunFinish): SimEvent {
+  return workflowEvent(run, "workflow_finished", {
+    id: run.workflowRunId,
+    workflow_id: run.workflowId,
+    status: finish.status,
+    outputs: finish.outputs,
+    error: finish.error,
+    elapsed_time: elapsedSeconds(run),
+    total_tokens: run.promptTokens + finish.completionTokens,
+    total_steps: trace.steps,
+    created_by: { id: run.endUserId, user: run.user },
+    created_at: run.createdAt,
+    finished_at: unixSeconds(),
+    exceptions_count: 0,
+    files: [],
+  });
+}
+
+/** A human-input node: its form request, then the pause that ends this stream. */
+export function* humanInputPause(run: Run, trace: NodeTrace, completionTokens: number): Generator<SimEvent> {
+  const { event } = trace.start(NODES.humanInput, {});
+  yield event;
+  const formId = randomUUID();
+  yield workflowEvent(run, "human_input_required", {
+    form_id: formId,
+    node_id: NODES.humanInput.nodeId,
+    node_title: NODES.humanInput.title,
+    form_content: "Please review the draft answer before it is sent.",
+    inputs: [{ type: "paragraph", output_variable_name: "comment", default: null }],
+    actions: [
+      { id: "approve", title: "Approve", button_style: "primary" },
+      { id: "reject", title: "Reject", button_style: "default" },
+    ],
+    display_in_ui: false,
+    form_token: `tok_${randomUUID().replace(/-/g, "")}`,
+    resolved_default_values: { comment: "" },
+    expiration_time: run.createdAt + 24 * 3600,
+  });
+  yield workflowEvent(run, "workflow_paused", {
+    workflow_run_id: run.workflowRunId,
+    paused_nodes: [NODES.humanInput.nodeId],
+    outputs: {},
+    reasons: [{ type: "human_input_required", form_id: formId, node_id: NODES.humanInput.nodeId }],
+    status: "paused",
+    created_at: run.createdAt,
+    elapsed_time: elapsedSeconds(run),
+    total_tokens: run.promptTokens + completionTokens,
+    total_steps: trace.steps,
+  });
+}

@@ -1,0 +1,287 @@
+/**
+ * Every simulator response and stream event, validated against Dify's published OpenAPI spec
+ * (../shared/dify-openapi/openapi_service.json). Stream events are validated against the concrete schema their
+ * family's discriminator maps `event` to. The spec requires few fields, so each event is also checked against the
+ * envelope the real server sends (../shared/dify-app-api.md section 3.2).
+ *
+ * Where the spec and the real server differ, the simulator follows the server (the .md), and so does this test:
+ * - `error` events carry no `task_id` (the spec's base schemas list it, though not as required);
+ *   worker-level errors carry no `code` either.
+ * - `ping` is a bare `event: ping` line without data, not a JSON `{"event":"ping"}` object, so it is never
+ *   validated as a schema; the test checks its framing instead.
+ * - `user_input_form` items are a `oneOf` of schemas with no required keys, which no item can satisfy (every
+ *   object matches all branches); each item is validated against the branch that declares its control key.
+ * - HTTP error bodies have no schema in the spec, only examples; they are checked for `{code, message, status}`
+ *   and compared with the spec's examples where the message is fixed.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv, type ValidateFunction } from "ajv";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AppMode, Simulator } from "../../src/simulator/index.js";
+import {
+  appOf,
+  bodyFor,
+  call,
+  generateJson,
+  SLOW_RUN,
+  stream,
+  streamWithStop,
+  UUID_RE,
+  withSimulator,
+  type Json,
+  type StreamResult,
+} from "./helpers.js";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const spec = JSON.parse(readFileSync(path.resolve(repoRoot, "../shared/dify-openapi/openapi_service.json"), "utf8")) as {
+  components: { schemas: Record<string, { discriminator?: { mapping: Record<string, string> } }> };
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { examples?: Record<string, { value: Json }> }> }> }>>;
+};
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+ajv.addFormat("uuid", UUID_RE);
+ajv.addFormat("decimal", DECIMAL);
+ajv.addFormat("url", { validate: (value: string) => URL.canParse(value) });
+ajv.addFormat("date-time", { validate: (value: string) => !Number.isNaN(Date.parse(value)) });
+ajv.addFormat("int64", { type: "number", validate: (value: number) => Number.isSafeInteger(value) });
+for (const format of ["float", "double"]) ajv.addFormat(format, { type: "number", validate: () => true });
+for (const format of ["byte", "binary"]) ajv.addFormat(format, true);
+const SPEC_ID = "dify-openapi";
+ajv.addSchema(spec as object, SPEC_ID);
+
+function validatorFor(ref: string): ValidateFunction {
+  const validate = ajv.getSchema(`${SPEC_ID}${ref}`);
+  if (!validate) throw new Error(`no schema at ${ref}`);
+  return validate;
+}
+
+function expectValid(ref: string, value: unknown): void {
+  const validate = validatorFor(ref);
+  const ok = validate(value);
+  expect(ok, `${ref}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 800)}`).toBe(true);
+}
+
+type Family = "ChunkChatEvent" | "ChunkCompletionEvent" | "ChunkWorkflowEvent";
+
+function familyOf(mode: AppMode): Family {
+  if (mode === "completion") return "ChunkCompletionEvent";
+  if (mode === "workflow") return "ChunkWorkflowEvent";
+  return "ChunkChatEvent";
+}
+
+/** Resolves the family's discriminator by hand: `event` → concrete schema. */
+function concreteSchemaRef(family: Family, event: string): string {
+  const ref = spec.components.schemas[family]?.discriminator?.mapping[event];
+  if (!ref) throw new Error(`${family} has no schema for event "${event}"`);
+  return ref;
+}
+
+/** The keys Dify's converters put on every event of the mode (contract section 3.2). */
+function expectEnvelope(mode: AppMode, event: Json): void {
+  const isError = event["event"] === "error";
+  const keys =
+    mode === "workflow"
+      ? ["event", "workflow_run_id", "task_id"]
+      : mode === "completion"
+        ? ["event", "message_id", "created_at", "task_id"]
+        : ["event", "conversation_id", "message_id", "created_at", "task_id"];
+  const expected = isError ? keys.filter((k) => k !== "task_id") : keys;
+  for (const key of expected) expect(event, `${String(event["event"])} lacks ${key}`).toHaveProperty(key);
+  if (isError) {
+    expect(event).not.toHaveProperty("task_id");
+    expect(typeof event["status"]).toBe("number");
+    expect(typeof event["message"]).toBe("string");
+  }
+  for (const key of ["conversation_id", "message_id", "task_id", "workflow_run_id"]) {
+    if (key in event) expect(event[key]).toMatch(UUID_RE);
+  }
+  if ("created_at" in event) expect(Number.isInteger(event["created_at"])).toBe(true);
+}
+
+function expectStreamValid(mode: AppMode, result: StreamResult): void {
+  expect(result.status).toBe(200);
+  expect(result.events.length).toBeGreaterThan(0);
+  for (const frame of result.frames) {
+    if (!frame.event) expect(frame.text).toBe("event: ping");
+  }
+  const family = familyOf(mode);
+  for (const event of result.events) {
+    expectValid(`#/components/schemas/${family}`, event);
+    expectValid(concreteSchemaRef(family, String(event["event"])), event);
+    expectEnvelope(mode, event);
+  }
+}
+
+function expectParametersValid(parameters: Json): void {
+  const items = parameters["user_input_form"] as Json[];
+  expect(items.length).toBeGreaterThan(0);
+  expectValid("#/components/schemas/AppParametersResponse", { ...parameters, user_input_form: [] });
+  const branchesRef = "#/components/schemas/AppParametersResponse/properties/user_input_form/items/oneOf";
+  const branches = (spec.components.schemas["AppParametersResponse"] as { properties: { user_input_form: { items: { oneOf: { properties: Json }[] } } } })
+    .properties.user_input_form.items.oneOf;
+  for (const item of items) {
+    const control = Object.keys(item)[0] ?? "";
+    const index = branches.findIndex((branch) => control in branch.properties);
+    expect(index, `no user_input_form branch for "${control}"`).toBeGreaterThanOrEqual(0);
+    expectValid(`${branchesRef}/${index}`, item);
+  }
+}
+
+const ERROR_BODY_SCHEMA = {
+  type: "object",
+  required: ["code", "message", "status"],
+  properties: { code: { type: "string" }, message: { type: "string" }, status: { type: "integer" } },
+  additionalProperties: false,
+};
+const validateErrorBody = ajv.compile(ERROR_BODY_SCHEMA);
+
+/** The spec's example error bodies of an operation, by code. */
+function specErrorExamples(pathName: string, method = "post"): Json[] {
+  const responses = spec.paths[pathName]?.[method]?.responses ?? {};
+  return Object.entries(responses)
+    .filter(([status]) => status !== "200")
+    .flatMap(([, response]) => Object.values(response.content?.["application/json"]?.examples ?? {}).map((e) => e.value));
+}
+
+function expectErrorLike(body: Json, status: number, code: string): void {
+  expect(validateErrorBody(body), ajv.errorsText(validateErrorBody.errors)).toBe(true);
+  expect(body).toMatchObject({ status, code });
+}
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await withSimulator();
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+const ALL_MODES: AppMode[] = ["chat", "agent-chat", "advanced-chat", "workflow", "completion", "agent"];
+
+describe("streams validate against the spec", () => {
+  it("the validator is not vacuous: it rejects wrong types and formats", () => {
+    const ref = concreteSchemaRef("ChunkChatEvent", "message_end");
+    expect(validatorFor(ref)({ event: "message_end", created_at: "yesterday" })).toBe(false);
+    expect(validatorFor(ref)({ event: "message_end", task_id: "not-a-uuid" })).toBe(false);
+    expect(validatorFor(ref)({ event: "message_end", metadata: { usage: { total_price: 0.1 } } })).toBe(false);
+    expect(validatorFor("#/components/schemas/ChunkWorkflowEvent")({ event: "not_an_event" })).toBe(false);
+  });
+
+  for (const mode of ALL_MODES) {
+    it(`${mode}: every event of a normal run`, async () => {
+      expectStreamValid(mode, await stream(sim, mode, bodyFor(mode)));
+    });
+    it(`${mode}: an error event (with and without code)`, async () => {
+      const withCode = { fault: "error_event", after: 2, status: 400, code: "completion_request_error", message: "model exploded" };
+      expectStreamValid(mode, await stream(sim, mode, bodyFor(mode, { inputs: { query: "q", _sim: withCode } })));
+      const workerLevel = { fault: "error_event", after: 0, status: 500, message: "worker died" };
+      const result = await stream(sim, mode, bodyFor(mode, { inputs: { query: "q", _sim: workerLevel } }));
+      expectStreamValid(mode, result);
+      expect(result.events.at(-1)).not.toHaveProperty("code");
+    });
+    it(`${mode}: a run stopped through the stop API`, async () => {
+      const result = await streamWithStop(sim, mode, bodyFor(mode, { inputs: { query: "q", _sim: SLOW_RUN } }), {
+        afterDeltas: 2,
+        stopUser: "tester",
+      });
+      expectStreamValid(mode, result);
+      expect(result.stopBody).toEqual({ result: "success" });
+    });
+  }
+
+  for (const mode of ["chat", "completion", "advanced-chat", "agent"] as const) {
+    it(`${mode}: message_replace`, async () => {
+      const replace = { fault: "message_replace", after: 2, answer: "[moderated]" };
+      const result = await stream(sim, mode, bodyFor(mode, { inputs: { query: "q", _sim: replace } }));
+      expectStreamValid(mode, result);
+      expect(result.events.map((e) => e["event"])).toContain("message_replace");
+    });
+  }
+
+  for (const mode of ["workflow", "advanced-chat"] as const) {
+    for (const fault of ["workflow_failed", "workflow_stopped", "workflow_paused"]) {
+      it(`${mode}: ${fault}`, async () => {
+        const result = await stream(sim, mode, bodyFor(mode, { inputs: { query: "q", _sim: { fault, after: 3 } } }));
+        expectStreamValid(mode, result);
+      });
+    }
+  }
+});
+
+describe("blocking responses validate against the spec", () => {
+  for (const [mode, schema] of [
+    ["chat", "ChatCompletionResponse"],
+    ["advanced-chat", "ChatCompletionResponse"],
+    ["completion", "CompletionResponse"],
+    ["workflow", "WorkflowBlockingResponse"],
+  ] as const) {
+    it(`${mode} → ${schema}`, async () => {
+      const res = await generateJson(sim, mode, bodyFor(mode, { response_mode: "blocking" }));
+      expect(res.status).toBe(200);
+      expect(res.headers["content-type"]).toBe("application/json; charset=utf-8");
+      expectValid(`#/components/schemas/${schema}`, res.body);
+    });
+  }
+
+  for (const fault of ["workflow_failed", "workflow_stopped", "workflow_paused"]) {
+    it(`workflow with ${fault} → WorkflowBlockingResponse, HTTP 200`, async () => {
+      const res = await generateJson(sim, "workflow", bodyFor("workflow", { inputs: { _sim: { fault } } }));
+      expect(res.status).toBe(200);
+      expectValid("#/components/schemas/WorkflowBlockingResponse", res.body);
+    });
+  }
+
+  it("a paused chatflow answers a ChatCompletionResponse-like body with event workflow_paused", async () => {
+    const res = await generateJson(sim, "advanced-chat", bodyFor("advanced-chat", { inputs: { _sim: { fault: "workflow_paused" } } }));
+    expect(res.status).toBe(200);
+    expect(res.body["event"]).toBe("workflow_paused");
+    expectValid("#/components/schemas/ChatCompletionResponse", res.body);
+  });
+
+  it("GET /info and /parameters", async () => {
+    for (const mode of ALL_MODES) {
+      const key = appOf(mode).key;
+      const info = (await (await call(sim, "/info", { key })).body.json()) as Json;
+      expectValid("#/components/schemas/AppInfoResponse", info);
+      expect(info["mode"]).toBe(mode);
+      const parameters = (await (await call(sim, "/parameters", { key })).body.json()) as Json;
+      expectParametersValid(parameters);
+    }
+  });
+});
+
+describe("error bodies match the spec examples", () => {
+  it("route mismatches use the documented codes and messages", async () => {
+    const cases = [
+      { mode: "workflow", path: "/chat-messages", spec: "/chat-messages", code: "not_chat_app" },
+      { mode: "chat", path: "/workflows/run", spec: "/workflows/run", code: "not_workflow_app" },
+      { mode: "chat", path: "/completion-messages", spec: "/completion-messages", code: "app_unavailable" },
+    ] as const;
+    for (const c of cases) {
+      const res = await call(sim, c.path, { key: appOf(c.mode).key, body: bodyFor("chat") });
+      const body = (await res.body.json()) as Json;
+      expectErrorLike(body, 400, c.code);
+      expect(specErrorExamples(c.spec)).toContainEqual(body);
+    }
+  });
+
+  it("missing user, unknown conversation and New Agent blocking match their examples", async () => {
+    const noUser = await generateJson(sim, "workflow", { inputs: {} });
+    expect(specErrorExamples("/workflows/run")).toContainEqual(noUser.body);
+    const unknown = await generateJson(sim, "chat", bodyFor("chat", { conversation_id: "6c0f1d4e-2b1a-4c3d-8e9f-0a1b2c3d4e5f" }));
+    expectErrorLike(unknown.body, 404, "not_found");
+    expect(specErrorExamples("/chat-messages")).toContainEqual(unknown.body);
+    const agentBlocking = await generateJson(sim, "agent", bodyFor("agent", { response_mode: "blocking" }));
+    expect(specErrorExamples("/chat-messages")).toContainEqual(agentBlocking.body);
+  });
+
+  it("agent-chat blocking and 401s are {code, message, status}", async () => {
+    const agentChat = await generateJson(sim, "agent-chat", bodyFor("agent-chat", { response_mode: "blocking" }));
+    expectErrorLike(agentChat.body, 400, "invalid_param");
+    const unauthorized = await generateJson(sim, "chat", bodyFor("chat"), "app-unknown");
+    expectErrorLike(unauthorized.body, 401, "unauthorized");
+  });
+});
