@@ -38,6 +38,9 @@ const TYPED_VIEWS = {
 
 export type TypedEventName = keyof typeof TYPED_VIEWS;
 
+/** ts-proto names oneof cases in camelCase: `agent_message` is `agentMessage`. */
+const CASE_NAMES = new Map(Object.keys(TYPED_VIEWS).map((name) => [name, name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())]));
+
 export interface StreamMessage {
   event: string;
   raw: DifyEvent;
@@ -51,5 +54,5 @@ export interface StreamMessage {
  */
 export function toStreamMessage(ev: DifyEvent, typed: ReadonlySet<string>): StreamMessage {
   const view = typed.has(ev.event) ? TYPED_VIEWS[ev.event as TypedEventName] : undefined;
-  return { event: ev.event, raw: ev, payload: view ? { $case: ev.event, value: view(ev) } : undefined };
+  return { event: ev.event, raw: ev, payload: view ? { $case: CASE_NAMES.get(ev.event) as string, value: view(ev) } : undefined };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
-import { CompletionInvokeStreamResponse } from "../../generated/dify/app/v1/completion.js";
-import { WorkflowInvokeStreamResponse } from "../../generated/dify/app/v1/workflow.js";
+import { ChatInvokeRequest, ChatInvokeStreamRequest, ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
+import { CompletionInvokeRequest, CompletionInvokeStreamRequest, CompletionInvokeStreamResponse } from "../../generated/dify/app/v1/completion.js";
+import { WorkflowInvokeRequest, WorkflowInvokeStreamRequest, WorkflowInvokeStreamResponse } from "../../generated/dify/app/v1/workflow.js";
 import { CHAT, COMPLETION, WORKFLOW } from "../../src/invoke/interfaces.js";
 import { toStreamMessage } from "../../src/translate/events.js";
 
@@ -48,5 +48,22 @@ describe("the interface table", () => {
     expect(m.payload).toEqual({ $case: "workflowFinished", value: expect.objectContaining({ taskId: "t", workflowRunId: "r", data: expect.objectContaining({ status: "failed", error: "boom", elapsedTime: 1.5, totalSteps: 3, outputs: undefined, finishedAt: undefined }) }) });
     const decoded = WorkflowInvokeStreamResponse.decode(WorkflowInvokeStreamResponse.encode(m as never).finish());
     expect(decoded.raw).toEqual(m.raw);
+  });
+});
+
+describe("the request messages", () => {
+  const common = { app_id: "a", inputs: { n: 1, nested: { list: [true, null, "x"] } }, files: [{ type: "image", transfer_method: "remote_url", url: "https://x/y.png" }], user: "u" };
+  type Codec = typeof WorkflowInvokeRequest;
+  it.each([
+    ["chat", ChatInvokeRequest, ChatInvokeStreamRequest, { ...common, query: "q", conversation_id: "" }],
+    ["workflow", WorkflowInvokeRequest, WorkflowInvokeStreamRequest, common],
+    ["completion", CompletionInvokeRequest, CompletionInvokeStreamRequest, common],
+  ] as const)("%s: one JSON body means the same on the unary and the streaming RPC, down to the bytes", (_, unaryType, streamType, json) => {
+    const [u, st] = [unaryType as unknown as Codec, streamType as unknown as Codec];
+    const a = u.fromJSON(json);
+    const b = st.fromJSON(json);
+    expect(b).toEqual(a);
+    expect(Buffer.from(st.encode(b).finish())).toEqual(Buffer.from(u.encode(a).finish()));
+    expect(a.inputs).toEqual(common.inputs);
   });
 });
