@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConversationStore } from "./conversations.js";
 import type { RequestRecorder } from "./recorder.js";
 import type { TaskRegistry } from "./tasks.js";
-import type { SimulatorApp } from "./types.js";
+import type { RecordedRequest, SimulatorApp } from "./types.js";
 
 /** Simulator-wide state shared by the handlers. */
 export interface SimulatorContext {
@@ -22,6 +22,8 @@ export interface Call {
   rawBody: Buffer;
   /** Aborted when the connection goes away. */
   signal: AbortSignal;
+  /** The log entry of this request, for live progress (`eventsSent`). */
+  recorded?: RecordedRequest;
   /** Path parameters, e.g. `task_id`. */
   params: Readonly<Record<string, string>>;
 }

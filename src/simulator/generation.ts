@@ -66,7 +66,12 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
     control,
   });
   try {
-    if (streaming) await streamSteps(call.res, runSteps(run), { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal });
+    if (streaming) {
+      const recorded = call.recorded;
+      if (recorded) recorded.eventsSent = 0;
+      const onEvent = recorded ? () => void (recorded.eventsSent = (recorded.eventsSent ?? 0) + 1) : undefined;
+      await streamSteps(call.res, runSteps(run), { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, onEvent });
+    }
     else await answerBlocking(call, run);
   } finally {
     unregister();

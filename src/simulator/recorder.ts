@@ -11,8 +11,8 @@ export class RequestRecorder {
     appId: string | null;
     headers: IncomingHttpHeaders;
     rawBody: Buffer;
-  }): void {
-    this.recorded.push({
+  }): RecordedRequest {
+    const request: RecordedRequest = {
       method: entry.method,
       path: entry.url.pathname,
       query: Object.fromEntries(entry.url.searchParams),
@@ -20,7 +20,9 @@ export class RequestRecorder {
       headers: headersWithoutAuthorization(entry.headers),
       body: decodeBody(entry.rawBody),
       at: Date.now(),
-    });
+    };
+    this.recorded.push(request);
+    return request;
   }
 
   list(): RecordedRequest[] {

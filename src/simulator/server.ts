@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { DEMO_APPS } from "./apps.js";
 import { appIdOf } from "./auth.js";
-import type { SimulatorContext } from "./context.js";
+import type { Call, SimulatorContext } from "./context.js";
 import { ConversationStore } from "./conversations.js";
 import { ApiError, errors } from "./errors.js";
 import { readBody, sendError, signalOnClose } from "./http-io.js";
@@ -55,12 +55,12 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: Sim
   try {
     const url = new URL(req.url ?? "/", "http://simulator.invalid");
     const rawBody = await readBody(req);
-    const call = { req, res, url, rawBody, signal };
+    const call: Omit<Call, "params"> = { req, res, url, rawBody, signal };
     if (url.pathname === CONTROL_PATH) {
       handleControl(call, ctx);
       return;
     }
-    ctx.recorder.record({
+    call.recorded = ctx.recorder.record({
       method: req.method ?? "GET",
       url,
       appId: appIdOf(req.headers.authorization, ctx.appsByKey),

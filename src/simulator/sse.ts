@@ -76,7 +76,7 @@ class Pinger {
 export async function streamSteps(
   res: ServerResponse,
   steps: AsyncIterable<Step>,
-  options: { pingIntervalMs: number; signal: AbortSignal },
+  options: { pingIntervalMs: number; signal: AbortSignal; onEvent?: (() => void) | undefined },
 ): Promise<void> {
   const { signal } = options;
   // No Cache-Control / X-Accel-Buffering: Dify does not send them either (langgenius/dify#41556).
@@ -91,6 +91,7 @@ export async function streamSteps(
       switch (step.kind) {
         case "event":
           await writer.write(dataFrame(step.event));
+          options.onEvent?.();
           break;
         case "ping":
           await writer.write(PING_FRAME);

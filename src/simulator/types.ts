@@ -36,6 +36,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Arrival time, ms since the epoch. */
   at: number;
+  /** Streaming runs: data events handed to the socket so far. It stops growing while a slow reader holds the stream back. */
+  eventsSent?: number;
 }
 
 export interface Simulator {
