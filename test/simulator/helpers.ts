@@ -5,6 +5,8 @@ import { DEMO_APPS, startSimulator, type AppMode, type Simulator, type Simulator
 
 export type Json = Record<string, unknown>;
 
+export const ALL_MODES: readonly AppMode[] = ["chat", "agent-chat", "advanced-chat", "workflow", "completion", "agent"];
+
 export function appOf(mode: AppMode): SimulatorApp {
   const app = DEMO_APPS.find((a) => a.mode === mode);
   if (!app) throw new Error(`no demo app for ${mode}`);

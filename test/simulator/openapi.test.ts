@@ -21,6 +21,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppMode, Simulator } from "../../src/simulator/index.js";
 import {
+  ALL_MODES,
   appOf,
   bodyFor,
   call,
@@ -159,7 +160,6 @@ afterAll(async () => {
   await sim.close();
 });
 
-const ALL_MODES: AppMode[] = ["chat", "agent-chat", "advanced-chat", "workflow", "completion", "agent"];
 
 describe("streams validate against the spec", () => {
   it("the validator is not vacuous: it rejects wrong types and formats", () => {

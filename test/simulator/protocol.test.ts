@@ -1,7 +1,7 @@
 /** Wire-level quirks of Dify's App API that the simulator must reproduce (../shared/dify-app-api.md sections 1–3). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppMode, Simulator } from "../../src/simulator/index.js";
-import { appOf, bodyFor, call, eventNames, generateJson, stream, withSimulator, type Json } from "./helpers.js";
+import { ALL_MODES, appOf, bodyFor, call, eventNames, generateJson, stream, withSimulator, type Json } from "./helpers.js";
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -11,7 +11,6 @@ afterAll(async () => {
   await sim.close();
 });
 
-const ALL_MODES: AppMode[] = ["chat", "agent-chat", "advanced-chat", "workflow", "completion", "agent"];
 const TERMINAL: Record<AppMode, string> = {
   chat: "message_end",
   "agent-chat": "message_end",
