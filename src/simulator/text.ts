@@ -5,7 +5,8 @@ export const FIXED_SENTENCE = "This reply was simulated — café 🚀 included.
 
 export function answerFor(appName: string, prompt: string, turn: number): string {
   const turnNote = turn > 1 ? ` (turn ${turn})` : "";
-  return `Echo from ${appName}: ${prompt}${turnNote}. ${FIXED_SENTENCE}`;
+  const stop = turnNote === "" && /[.!?]$/.test(prompt) ? "" : ".";
+  return `Echo from ${appName}: ${prompt}${turnNote}${stop} ${FIXED_SENTENCE}`;
 }
 
 /** Word tokens that keep their leading whitespace, so joining them gives back the text exactly. */

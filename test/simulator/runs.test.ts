@@ -31,7 +31,7 @@ describe("generated answers", () => {
     const again = await stream(sim, "chat", bodyFor("chat", { query: "What is gRPC?", user: "someone-else" }));
     const blocking = await generateJson(sim, "chat", bodyFor("chat", { query: "What is gRPC?" }));
     const answer = streamedAnswer(streamed.events);
-    expect(answer).toBe("Echo from Demo Chatbot: What is gRPC?. This reply was simulated — café 🚀 included.");
+    expect(answer).toBe("Echo from Demo Chatbot: What is gRPC? This reply was simulated — café 🚀 included.");
     expect(streamedAnswer(again.events)).toBe(answer);
     expect(blocking.body["answer"]).toBe(answer);
     const deltas = streamed.events.filter((e) => e["event"] === "message");
