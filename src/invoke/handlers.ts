@@ -55,11 +55,10 @@ class Invocation {
       const failure = run.tracker.failure();
       if (failure) throw failure;
       const response = this.spec.unaryResponse(aggregate.result());
-      if (this.#scope.finish()) callback(null, response);
-      this.#done();
+      this.#settle(undefined, () => callback(null, response));
     } catch (err) {
-      const error = this.#fail(err);
-      if (this.#scope.finish()) callback(error.toStatus());
+      const error = this.#errorOf(err);
+      this.#settle(error, () => callback(error.toStatus()));
     }
   }
 
@@ -71,11 +70,20 @@ class Invocation {
       }
       const failure = run.tracker.failure();
       if (failure) throw failure;
-      if (this.#scope.finish()) call.end();
-      this.#done();
+      this.#settle(undefined, () => call.end());
     } catch (err) {
-      const error = this.#fail(err);
-      if (this.#scope.finish()) call.emit("error", error.toStatus());
+      const error = this.#errorOf(err);
+      this.#settle(error, () => call.emit("error", error.toStatus()));
+    }
+  }
+
+  /** Answers the call unless the client already left, then writes the call's one log line. */
+  #settle(error: GatewayError | undefined, answer: () => void): void {
+    if (this.#scope.finish()) {
+      answer();
+      this.#done(error);
+    } else {
+      this.#done(this.#scope.signal.reason as GatewayError);
     }
   }
 
@@ -102,10 +110,9 @@ class Invocation {
     return { run, mode };
   }
 
-  #fail(err: unknown): GatewayError {
+  #errorOf(err: unknown): GatewayError {
     const error = toGatewayError(this.#scope.signal.aborted ? this.#scope.signal.reason : err);
     if (error.details.reason === "INTERNAL" && !(err instanceof GatewayError)) this.#log.error({ err }, "unexpected failure while serving a call");
-    this.#done(error);
     return error;
   }
 

@@ -53,6 +53,16 @@ describe("ChatInvoke (unary)", () => {
     expect(Object.keys(res.raw ?? {}).sort()).toEqual(["answer", "conversation_id", "created_at", "event", "id", "message_id", "metadata", "mode", "task_id"]);
   });
 
+  it("takes a New Agent's closing message as the whole answer, not one more delta", async () => {
+    const req = { appId: s.appId("agent"), query: "Summarise", inputs: {}, files: [], user: "alice", conversationId: "" };
+    const res = await unary(s.c.chat.chatInvoke, s.c.chat, req, s.md());
+    const streamed = await collect<ChatInvokeStreamResponse>(s.c.chat.chatInvokeStream(req, s.md()));
+    const closing = streamed.messages.filter((m) => m.event === "message");
+    expect(closing).toHaveLength(1);
+    expect(res.answer).toBe(closing[0]?.raw?.answer);
+    expect(res.mode).toBe("agent");
+  });
+
   it("continues a conversation with conversation_id", async () => {
     const first = await unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("chat"), query: "Hi", inputs: {}, files: [], user: "bob", conversationId: "" }, s.md());
     const second = await unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("chat"), query: "Again", inputs: {}, files: [], user: "bob", conversationId: first.conversationId }, s.md());

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { DEMO_APPS } from "../../src/simulator/index.js";
+import { collect, unary } from "../helpers/grpc.js";
+import { eventually } from "../helpers/processes.js";
+import { startStack, TOKEN, type Stack } from "../helpers/stack.js";
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack();
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+it("writes one log line per finished call, with its outcome, and never a secret", async () => {
+  await unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("workflow"), inputs: {}, files: [], user: "u" }, s.md());
+  await unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("completion"), inputs: { _sim: { fault: "http_error", status: 429, code: "too_many_requests", message: "slow down" } }, files: [], user: "u" }, s.md()).catch(() => undefined);
+  const call = s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: { _sim: { events: 100, delay_ms: 20 } }, files: [], user: "u", conversationId: "" }, s.md());
+  await collect(call, (_, all) => all.length === 2 && call.cancel());
+
+  const calls = await eventually(async () => {
+    const lines = s.gw.proc.json().filter((l) => typeof l.msg === "string" && /^call (finished|failed)/.test(l.msg));
+    expect(lines).toHaveLength(3);
+    return lines;
+  });
+  expect(calls.map((l) => [l.method, l.grpcCode])).toEqual([
+    ["/dify.app.v1.WorkflowService/WorkflowInvoke", "OK"],
+    ["/dify.app.v1.CompletionService/CompletionInvoke", "RESOURCE_EXHAUSTED"],
+    ["/dify.app.v1.ChatService/ChatInvokeStream", "CANCELLED"],
+  ]);
+  for (const l of calls) expect(l).toMatchObject({ workspace: "ws-test", appId: expect.any(String), durationMs: expect.any(Number) });
+  expect(calls[0]).toMatchObject({ taskId: expect.any(String), ttfeMs: expect.any(Number) });
+  expect(calls[1]).toMatchObject({ reason: "TOO_MANY_REQUESTS", upstreamStatus: "429", upstreamCode: "too_many_requests" });
+  expect(calls[2]).toMatchObject({ stopCalled: true });
+
+  const output = s.gw.proc.lines.join("\n");
+  for (const secret of [TOKEN, ...DEMO_APPS.map((a) => a.key)]) expect(output).not.toContain(secret);
+});
