@@ -15,6 +15,8 @@ export interface DifyClientOptions {
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+/** Lets Dify operators tell gateway traffic apart in their access logs. */
+const USER_AGENT = "dify-grpc-gateway/0.1";
 
 /**
  * The HTTP side of Dify's App API. undici, not global fetch: fetch measured
@@ -72,6 +74,7 @@ export class DifyClient {
         signal,
         headers: {
           ...headers,
+          "user-agent": USER_AGENT,
           authorization: `Bearer ${target.key.reveal()}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
