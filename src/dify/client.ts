@@ -38,26 +38,26 @@ export class DifyClient {
   }
 
   /** POSTs a run in streaming mode; resolves with the SSE body once Dify answers 200. */
-  async openStream(target: AppTarget, path: string, body: object, headers: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
-    const res = await this.#send(target, "POST", path, body, { ...headers, accept: "text/event-stream" }, signal);
+  async openStream(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
+    const res = await this.#send(target, "POST", path, body, "text/event-stream", signal);
     if (res.statusCode !== 200) throw await httpError(res, target);
     return res.body;
   }
 
-  async postJson(target: AppTarget, path: string, body: object, headers: Record<string, string>, signal: AbortSignal): Promise<unknown> {
-    return this.#json(target, "POST", path, body, headers, signal);
+  async postJson(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<unknown> {
+    return this.#json(target, "POST", path, body, signal);
   }
 
   async getJson(target: AppTarget, path: string, signal: AbortSignal): Promise<unknown> {
-    return this.#json(target, "GET", path, undefined, {}, signal);
+    return this.#json(target, "GET", path, undefined, signal);
   }
 
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
 
-  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, headers: Record<string, string>, signal: AbortSignal) {
-    const res = await this.#send(target, method, path, body, { ...headers, accept: "application/json" }, signal);
+  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, signal: AbortSignal) {
+    const res = await this.#send(target, method, path, body, "application/json", signal);
     if (res.statusCode < 200 || res.statusCode >= 300) throw await httpError(res, target);
     try {
       return await res.body.json();
@@ -66,14 +66,14 @@ export class DifyClient {
     }
   }
 
-  async #send(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, headers: Record<string, string>, signal: AbortSignal) {
+  async #send(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, accept: string, signal: AbortSignal) {
     try {
       return await request(target.baseUrl + path, {
         method,
         dispatcher: this.#dispatcher,
         signal,
         headers: {
-          ...headers,
+          accept,
           "user-agent": USER_AGENT,
           authorization: `Bearer ${target.key.reveal()}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),

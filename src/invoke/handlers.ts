@@ -99,9 +99,9 @@ class Invocation {
     if (!app) throw appNotFound(req.appId);
     const target = { baseUrl: workspace.difyBaseUrl, key: app.key };
     const user = req.user !== "" ? req.user : workspace.defaultUser;
-    const mode = this.spec.needsMode ? await this.deps.modes.resolve(app, target) : "completion";
+    const mode = this.spec.mode ?? (await this.deps.modes.resolve(app, target));
     const run = new UpstreamRun(
-      { kind: this.spec.kind, target, runPath: this.spec.runPath, stopPath: this.spec.stopPath, body: this.spec.body(req, user), user, headers: {} },
+      { kind: this.spec.kind, target, runPath: this.spec.runPath, stopPath: this.spec.stopPath, body: this.spec.body(req, user), user },
       this.deps.client,
       this.deps.settings,
       this.#log,

@@ -23,8 +23,8 @@ export interface InterfaceSpec {
   body(req: InvokeRequest, user: string): Record<string, unknown>;
   /** The events the stream message's `oneof payload` types. */
   readonly typedEvents: ReadonlySet<TypedEventName>;
-  /** Whether the blocking-shape dict needs the app's exact mode (from config or /info). */
-  readonly needsMode: boolean;
+  /** The app mode when the interface implies it; chat apps have several, resolved per app (config or /info). */
+  readonly mode: AppMode | undefined;
   aggregator(mode: AppMode): Aggregator;
   /** The unary response: `raw` plus the typed fields read from it. */
   unaryResponse(raw: Record<string, unknown>): object;
@@ -46,7 +46,7 @@ export const CHAT: InterfaceSpec = {
   validate: validateChat,
   body: (req, user) => ({ ...commonBody(req, user), query: req.query, conversation_id: req.conversationId ?? "" }),
   typedEvents: new Set([...MESSAGE_EVENTS, ...WORKFLOW_EVENTS, "agent_message", "agent_thought"]),
-  needsMode: true,
+  mode: undefined,
   aggregator: (mode) => new MessageAggregator(mode, true),
   unaryResponse: (raw) => ({ ...ChatInvokeResponse.fromJSON(raw), raw }),
 };
@@ -62,8 +62,8 @@ export const COMPLETION: InterfaceSpec = {
   validate: noChecks,
   body: commonBody,
   typedEvents: new Set(MESSAGE_EVENTS),
-  needsMode: false,
-  aggregator: () => new MessageAggregator("completion", false),
+  mode: "completion",
+  aggregator: (mode) => new MessageAggregator(mode, false),
   unaryResponse: (raw) => ({ ...CompletionInvokeResponse.fromJSON(raw), raw }),
 };
 
@@ -78,7 +78,7 @@ export const WORKFLOW: InterfaceSpec = {
   validate: noChecks,
   body: commonBody,
   typedEvents: new Set([...WORKFLOW_EVENTS, "text_chunk", "tts_message", "tts_message_end"]),
-  needsMode: false,
+  mode: "workflow",
   aggregator: () => new WorkflowAggregator(),
   unaryResponse: (raw) => ({ ...WorkflowInvokeResponse.fromJSON(raw), raw }),
 };

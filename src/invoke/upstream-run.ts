@@ -17,7 +17,6 @@ export interface RunRequest {
   stopPath(taskId: string): string;
   body: Record<string, unknown>;
   user: string;
-  headers: Record<string, string>;
 }
 
 /** After the terminal event, how long to let Dify close the stream so its socket can be reused. */
@@ -53,8 +52,8 @@ export class UpstreamRun {
     );
     let body: AsyncIterable<Buffer> | undefined;
     try {
-      idle.arm();
-      body = await this.client.openStream(this.req.target, this.req.runPath, this.req.body, this.req.headers, upstream.signal);
+      idle.waiting = true;
+      body = await this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal);
       for await (const ev of decodeSse(idle.watch(body), this.settings.maxEventBytes)) {
         this.firstEventAt ??= performance.now();
         this.tracker.observe(ev);
@@ -65,7 +64,7 @@ export class UpstreamRun {
       // undici reports an abort as its own error; the reason we aborted with is the truth.
       throw upstream.signal.aborted ? upstream.signal.reason : err;
     } finally {
-      idle.disarm();
+      idle.dispose();
       callSignal.removeEventListener("abort", onCallAbort);
       if (this.tracker.done && body) void drainTail(body, upstream);
       else upstream.abort();
@@ -76,7 +75,7 @@ export class UpstreamRun {
   async #stop(taskId: string): Promise<void> {
     this.stopCalled = true;
     try {
-      await this.client.postJson(this.req.target, this.req.stopPath(taskId), { user: this.req.user }, {}, AbortSignal.timeout(this.settings.stopTimeoutMs));
+      await this.client.postJson(this.req.target, this.req.stopPath(taskId), { user: this.req.user }, AbortSignal.timeout(this.settings.stopTimeoutMs));
       this.log.info({ taskId }, "stopped the unfinished run on Dify");
     } catch (err) {
       this.log.warn({ taskId, err: (err as Error).message }, "could not stop the unfinished run on Dify");
@@ -90,28 +89,26 @@ export class UpstreamRun {
  * Pings are bytes, so they count as activity, as they should.
  */
 class IdleTimer {
-  #timer: NodeJS.Timeout | undefined;
-  constructor(
-    private readonly ms: number,
-    private readonly onIdle: () => void,
-  ) {}
+  /** True while we wait for Dify; a timer that fires otherwise is ignored. */
+  waiting = false;
+  // One timer per run, re-armed with refresh(): no allocation per chunk on the hot path.
+  readonly #timer: NodeJS.Timeout;
 
-  arm(): void {
-    if (this.#timer) this.#timer.refresh();
-    else this.#timer = setTimeout(this.onIdle, this.ms);
+  constructor(ms: number, onIdle: () => void) {
+    this.#timer = setTimeout(() => this.waiting && onIdle(), ms);
   }
 
-  disarm(): void {
+  dispose(): void {
     clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 
   async *watch(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     const it = body[Symbol.asyncIterator]();
     for (;;) {
-      this.arm();
+      this.#timer.refresh();
+      this.waiting = true;
       const next = await it.next();
-      this.disarm();
+      this.waiting = false;
       if (next.done) return;
       yield next.value;
     }
