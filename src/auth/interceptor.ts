@@ -1,4 +1,5 @@
 import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from "@grpc/grpc-js";
+import type { Logger } from "pino";
 import { bindWorkspace } from "./context.js";
 import type { WorkspaceRegistry } from "./registry.js";
 
@@ -8,26 +9,35 @@ const OPEN_PREFIXES = ["/grpc.health.v1.", "/grpc.reflection."];
 /** One message for every failure, so it never tells whether a token exists. */
 const REJECTION = "missing or invalid credentials: send 'authorization: Bearer <workspace token>'";
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+/** Credential headers; handlers never need them once the workspace is known. */
+const CREDENTIAL_HEADERS = ["authorization", "x-forwarded-client-cert"];
 
 /**
  * Decides who the caller is: exactly one workspace, or UNAUTHENTICATED.
  * `registry` is read per call so a reloaded config applies to the next call.
  */
-export function authInterceptor(registry: () => WorkspaceRegistry): ServerInterceptor {
+export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger): ServerInterceptor {
   return (method, call) => {
     if (OPEN_PREFIXES.some((p) => method.path.startsWith(p))) return new ServerInterceptingCall(call);
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
-        const values = metadata.get("authorization");
-        const match = values.length === 1 && typeof values[0] === "string" ? BEARER.exec(values[0]) : null;
-        const workspace = match?.[1] ? registry().authenticate(match[1]) : undefined;
+        const authorization = metadata.get("authorization").filter((v): v is string => typeof v === "string");
+        const xfccValues = metadata.get("x-forwarded-client-cert");
+        const workspace = registry().resolve({
+          authorization,
+          xfcc: xfccValues.length > 0 ? xfccValues.join(",") : undefined,
+          peerCertificate: call.getAuthContext().sslPeerCertificate,
+        });
         if (!workspace) {
+          // Which credential kinds arrived, never their values.
+          log.info(
+            { method: method.path, peer: call.getPeer(), grpcCode: "UNAUTHENTICATED", presented: { bearer: authorization.length, xfcc: xfccValues.length > 0 } },
+            "call rejected: unauthenticated",
+          );
           call.sendStatus({ code: status.UNAUTHENTICATED, details: REJECTION });
           return;
         }
-        // Handlers never need the credential; keep it out of their reach.
-        metadata.remove("authorization");
+        for (const header of CREDENTIAL_HEADERS) metadata.remove(header);
         bindWorkspace(metadata, workspace);
         next(metadata);
       })

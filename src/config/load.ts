@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import type { AppEntry, GatewayConfig, Workspace } from "./config.js";
+import type { AppEntry, GatewayConfig, ServerTls, Workspace } from "./config.js";
 import { configSchema, type ConfigFile } from "./schema.js";
 import { Secret } from "./secret.js";
 
@@ -31,18 +32,26 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     throw new ConfigError(file, [`not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}`]);
   }
-  return parseConfig(doc, file, env);
+  return parseConfig(doc, file, env, dirname(resolve(file)));
 }
 
-/** Validates a parsed document and resolves its secret references. */
-export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+/** Where secret references point: the environment, and files relative to the config file's folder. */
+interface Sources {
+  env: NodeJS.ProcessEnv;
+  baseDir: string;
+  problems: string[];
+}
+
+/** Validates a parsed document and resolves the files and variables it refers to. */
+export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): GatewayConfig {
   const parsed = configSchema.safeParse(doc ?? {});
   if (!parsed.success) throw new ConfigError(source, parsed.error.issues.map(describeIssue));
-  const problems: string[] = [];
-  const workspaces = parsed.data.workspaces.map((ws, i) => resolveWorkspace(ws, `workspaces.${i}`, env, problems));
-  if (problems.length > 0) throw new ConfigError(source, problems);
-  const { server, upstream, log } = parsed.data;
-  return { server, upstream, log, workspaces };
+  const sources: Sources = { env, baseDir, problems: [] };
+  const { server, upstream, auth, log } = parsed.data;
+  const tls = server.tls && resolveTls(server.tls, sources);
+  const workspaces = parsed.data.workspaces.map((ws, i) => resolveWorkspace(ws, `workspaces.${i}`, sources));
+  if (sources.problems.length > 0) throw new ConfigError(source, sources.problems);
+  return { server: { ...server, tls }, upstream, auth, log, workspaces };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -52,37 +61,53 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 type WorkspaceFile = ConfigFile["workspaces"][number];
 
-function resolveWorkspace(ws: WorkspaceFile, path: string, env: NodeJS.ProcessEnv, problems: string[]): Workspace {
+function resolveWorkspace(ws: WorkspaceFile, path: string, sources: Sources): Workspace {
   const apps = new Map<string, AppEntry>();
   ws.apps.forEach((app, j) => {
-    const key = readSecret(app.key, `${path}.apps.${j}.key`, env, problems);
-    if (key) apps.set(app.appId, { appId: app.appId, key, mode: app.mode });
+    const key = readSecret(app.key, `${path}.apps.${j}.key`, sources);
+    const keySource = "env" in app.key ? `env ${app.key.env}` : `file ${resolve(sources.baseDir, app.key.file)}`;
+    if (key) apps.set(app.appId, { appId: app.appId, key, keySource, mode: app.mode });
   });
   return {
     id: ws.id,
     difyBaseUrl: ws.difyBaseUrl,
     defaultUser: ws.defaultUser,
     tokenHashes: ws.tokens.map((t) => Buffer.from(t.sha256, "hex")),
+    spiffeIds: ws.spiffeIds,
     apps,
   };
 }
 
-function readSecret(ref: { env: string } | { file: string }, path: string, env: NodeJS.ProcessEnv, problems: string[]): Secret | undefined {
+function resolveTls(tls: NonNullable<ConfigFile["server"]["tls"]>, sources: Sources): ServerTls | undefined {
+  const cert = readFile(tls.certFile, "server.tls.certFile", sources);
+  const key = readFile(tls.keyFile, "server.tls.keyFile", sources);
+  const clientCa = tls.clientCaFile === undefined ? undefined : readFile(tls.clientCaFile, "server.tls.clientCaFile", sources);
+  if (!cert || !key || (tls.clientCaFile !== undefined && !clientCa)) return undefined;
+  return { cert, key: new Secret(key.toString("utf8")), clientCa };
+}
+
+function readSecret(ref: { env: string } | { file: string }, path: string, sources: Sources): Secret | undefined {
   let value: string | undefined;
   if ("env" in ref) {
-    value = env[ref.env];
-    if (value === undefined) problems.push(`${path}.env: environment variable ${ref.env} is not set`);
+    value = sources.env[ref.env];
+    if (value === undefined) sources.problems.push(`${path}.env: environment variable ${ref.env} is not set`);
   } else {
-    try {
-      value = readFileSync(ref.file, "utf8");
-    } catch (err) {
-      problems.push(`${path}.file: cannot read ${ref.file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
-    }
+    value = readFile(ref.file, `${path}.file`, sources)?.toString("utf8");
   }
   value = value?.trim();
   if (value === "") {
-    problems.push(`${path}: the referenced key is empty`);
+    sources.problems.push(`${path}: the referenced key is empty`);
     return undefined;
   }
   return value === undefined ? undefined : new Secret(value);
+}
+
+function readFile(file: string, path: string, sources: Sources): Buffer | undefined {
+  const full = resolve(sources.baseDir, file);
+  try {
+    return readFileSync(full);
+  } catch (err) {
+    sources.problems.push(`${path}: cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    return undefined;
+  }
 }

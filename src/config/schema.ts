@@ -21,6 +21,9 @@ const app = z.strictObject({
   mode: z.enum(APP_MODES).optional(),
 });
 
+/** A SPIFFE ID as Istio, Linkerd and SPIRE issue them: spiffe://<trust domain>/<path>. */
+const spiffeId = z.string().regex(/^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/, "must be a SPIFFE ID, e.g. spiffe://cluster.local/ns/plugins/sa/acme");
+
 const workspace = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be 1-63 letters, digits, '_', '.' or '-'"),
@@ -28,9 +31,13 @@ const workspace = z
     /** Sent to Dify as `user` when a request leaves it empty. */
     defaultUser: z.string().min(1).default("dify-grpc-gateway"),
     tokens: z.array(z.strictObject({ sha256: sha256Hex })).default([]),
+    /** Mesh identities of this workspace's callers; see `auth.xfcc` and `server.tls.clientCaFile`. */
+    spiffeIds: z.array(spiffeId).default([]),
     apps: z.array(app).min(1),
   })
   .superRefine((ws, ctx) => {
+    if (ws.tokens.length === 0 && ws.spiffeIds.length === 0)
+      ctx.addIssue({ code: "custom", path: ["tokens"], message: "no caller can reach this workspace: give it tokens or spiffeIds" });
     const seen = new Set<string>();
     ws.apps.forEach((a, i) => {
       if (seen.has(a.appId)) ctx.addIssue({ code: "custom", path: ["apps", i, "appId"], message: `duplicate appId "${a.appId}"` });
@@ -47,6 +54,28 @@ export const configSchema = z
         listen: hostPort.default("0.0.0.0:50051"),
         /** Largest request a caller may send. */
         maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        /** Serve TLS instead of plaintext h2c. In a mesh, leave this out and let the sidecar do mTLS. */
+        tls: z
+          .strictObject({
+            certFile: z.string().min(1),
+            keyFile: z.string().min(1),
+            /**
+             * mTLS: every client must present a certificate this CA signed, and its URI SANs
+             * identify the caller (`spiffeIds`). grpc-js can request a client certificate
+             * only when it also requires one, outside its experimental provider API.
+             */
+            clientCaFile: z.string().min(1).optional(),
+          })
+          .optional(),
+      })
+      .prefault({}),
+    auth: z
+      .strictObject({
+        /**
+         * Trust the SPIFFE ID in Envoy's x-forwarded-client-cert header. Safe only when
+         * every connection reaches the gateway through its own sidecar, which overwrites the header.
+         */
+        xfcc: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
       })
       .prefault({}),
     upstream: z
@@ -66,6 +95,8 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const ids = new Set<string>();
     const tokens = new Map<string, number>();
+    const spiffeIds = new Map<string, number>();
+    const meshIdentity = cfg.auth.xfcc.enabled || cfg.server.tls?.clientCaFile !== undefined;
     cfg.workspaces.forEach((ws, i) => {
       if (ids.has(ws.id)) ctx.addIssue({ code: "custom", path: ["workspaces", i, "id"], message: `duplicate workspace id "${ws.id}"` });
       ids.add(ws.id);
@@ -74,6 +105,14 @@ export const configSchema = z
         if (owner !== undefined && owner !== i)
           ctx.addIssue({ code: "custom", path: ["workspaces", i, "tokens", j, "sha256"], message: "the same token hash is configured for two workspaces" });
         tokens.set(t.sha256, i);
+      });
+      if (ws.spiffeIds.length > 0 && !meshIdentity)
+        ctx.addIssue({ code: "custom", path: ["workspaces", i, "spiffeIds"], message: "nothing verifies mesh identities: set auth.xfcc.enabled or server.tls.clientCaFile" });
+      ws.spiffeIds.forEach((id, j) => {
+        const owner = spiffeIds.get(id);
+        if (owner !== undefined && owner !== i)
+          ctx.addIssue({ code: "custom", path: ["workspaces", i, "spiffeIds", j], message: `"${id}" is configured for two workspaces` });
+        spiffeIds.set(id, i);
       });
     });
   });

@@ -1,0 +1,24 @@
+import type { GatewayConfig } from "./config.js";
+
+/**
+ * Settings a running process cannot change: the listening socket and its TLS,
+ * and what the upstream connection pool was built with. A reload keeps the old
+ * values and names these fields so the operator knows a restart is due.
+ */
+export function restartRequired(running: GatewayConfig, next: GatewayConfig): string[] {
+  const changed: string[] = [];
+  const check = (path: string, same: boolean) => {
+    if (!same) changed.push(path);
+  };
+  check("server.listen", running.server.listen === next.server.listen);
+  check("server.maxReceiveMessageBytes", running.server.maxReceiveMessageBytes === next.server.maxReceiveMessageBytes);
+  check("server.tls", sameTls(running.server.tls, next.server.tls));
+  check("upstream.connectTimeoutMs", running.upstream.connectTimeoutMs === next.upstream.connectTimeoutMs);
+  return changed;
+}
+
+function sameTls(a: GatewayConfig["server"]["tls"], b: GatewayConfig["server"]["tls"]): boolean {
+  if (!a || !b) return a === b;
+  const sameCa = a.clientCa && b.clientCa ? a.clientCa.equals(b.clientCa) : a.clientCa === b.clientCa;
+  return a.cert.equals(b.cert) && a.key.reveal() === b.key.reveal() && sameCa;
+}

@@ -1,0 +1,27 @@
+import type { GatewayConfig } from "./config.js";
+
+/** What `check-config` prints: every setting that matters, and where each secret comes from, never a secret. */
+export function summarize(config: GatewayConfig, file: string): string {
+  const { server, upstream, auth, log } = config;
+  const tls = !server.tls ? "off (plaintext h2c)" : server.tls.clientCa ? "mTLS (client certificates required)" : "TLS";
+  const lines = [
+    `${file}: valid`,
+    `server: listen ${server.listen}, tls ${tls}, maxReceiveMessageBytes ${server.maxReceiveMessageBytes}`,
+    `upstream: ${Object.entries(upstream)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
+    `auth: x-forwarded-client-cert ${auth.xfcc.enabled ? "trusted" : "ignored"}`,
+    `log: level ${log.level}`,
+    `workspaces: ${config.workspaces.length}`,
+  ];
+  for (const ws of config.workspaces) {
+    lines.push(`  ${ws.id}: dify ${ws.difyBaseUrl}, default user ${JSON.stringify(ws.defaultUser)}, ${plural(ws.tokenHashes.length, "token")}`);
+    for (const id of ws.spiffeIds) lines.push(`    identity ${id}`);
+    for (const app of ws.apps.values()) lines.push(`    app ${app.appId}: mode ${app.mode ?? "(asked from Dify)"}, key from ${app.keySource}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
