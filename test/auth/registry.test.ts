@@ -1,16 +1,29 @@
+import type { PeerCertificate } from "node:tls";
 import { describe, expect, it } from "vitest";
-import { sha256, WorkspaceRegistry } from "../../src/auth/registry.js";
+import { sha256, WorkspaceRegistry, type Credentials } from "../../src/auth/registry.js";
 import { parseConfig } from "../../src/config/load.js";
 
-const ws = (id: string, tokens: string[]) => ({
+const ws = (id: string, tokens: string[], spiffeIds: string[] = []) => ({
   id,
   difyBaseUrl: "http://127.0.0.1:1/v1",
   tokens: tokens.map((t) => ({ sha256: sha256(t).toString("hex") })),
+  spiffeIds,
   apps: [{ appId: "a", key: { env: "K" } }],
 });
 
-describe("WorkspaceRegistry", () => {
-  const registry = new WorkspaceRegistry(parseConfig({ workspaces: [ws("one", ["t1", "t1-rotated"]), ws("two", ["t2"])] }, "test", { K: "k" }));
+const { workspaces } = parseConfig(
+  { auth: { xfcc: { enabled: true } }, workspaces: [ws("one", ["t1", "t1-rotated"], ["spiffe://td/one"]), ws("two", ["t2"]), ws("mesh", [], ["spiffe://td/mesh"])] },
+  "test",
+  { K: "k" },
+);
+/** With XFCC off, mesh identities come from client certificates (an mTLS deployment). */
+const registryOf = (xfcc: boolean) => new WorkspaceRegistry({ workspaces, auth: { xfcc: { enabled: xfcc } } });
+
+const creds = (c: Partial<Credentials>): Credentials => ({ authorization: [], xfcc: undefined, peerCertificate: undefined, ...c });
+const cert = (uri: string) => ({ subjectaltname: `URI:${uri}` }) as PeerCertificate;
+
+describe("WorkspaceRegistry.authenticate", () => {
+  const registry = registryOf(false);
 
   it("resolves each token to its one workspace", () => {
     expect(registry.authenticate("t1")?.id).toBe("one");
@@ -20,5 +33,45 @@ describe("WorkspaceRegistry", () => {
 
   it("knows no other token, prefix or variant", () => {
     for (const t of ["", "t", "t1 ", "T1", "t3", sha256("t1").toString("hex")]) expect(registry.authenticate(t)).toBeUndefined();
+  });
+});
+
+describe("WorkspaceRegistry.resolve", () => {
+  const trusting = registryOf(true);
+  const ignoring = registryOf(false);
+
+  it("accepts one well-formed bearer token", () => {
+    expect(trusting.resolve(creds({ authorization: ["Bearer t2"] }))?.id).toBe("two");
+    expect(trusting.resolve(creds({ authorization: ["bearer   t2 "] }))?.id).toBe("two");
+  });
+
+  it("rejects missing, malformed, unknown and repeated tokens", () => {
+    for (const authorization of [[], ["t2"], ["Basic t2"], ["Bearer"], ["Bearer t2 extra"], ["Bearer nope"], ["Bearer t1", "Bearer t1"]])
+      expect(trusting.resolve(creds({ authorization }))).toBeUndefined();
+  });
+
+  it("maps an XFCC SPIFFE ID only when XFCC is trusted", () => {
+    const xfcc = "By=spiffe://td/gw;URI=spiffe://td/mesh";
+    expect(trusting.resolve(creds({ xfcc }))?.id).toBe("mesh");
+    expect(ignoring.resolve(creds({ xfcc }))).toBeUndefined();
+  });
+
+  it("maps a verified client certificate whatever the XFCC setting", () => {
+    expect(ignoring.resolve(creds({ peerCertificate: cert("spiffe://td/mesh") }))?.id).toBe("mesh");
+  });
+
+  it("lets an unmapped mesh identity fall back to the token", () => {
+    expect(trusting.resolve(creds({ authorization: ["Bearer t2"], xfcc: "URI=spiffe://td/unknown" }))?.id).toBe("two");
+    expect(trusting.resolve(creds({ xfcc: "URI=spiffe://td/unknown" }))).toBeUndefined();
+  });
+
+  it("rejects credentials that name two different workspaces", () => {
+    expect(trusting.resolve(creds({ authorization: ["Bearer t2"], xfcc: "URI=spiffe://td/mesh" }))).toBeUndefined();
+    expect(trusting.resolve(creds({ peerCertificate: cert("spiffe://td/one"), xfcc: "URI=spiffe://td/mesh" }))).toBeUndefined();
+    expect(trusting.resolve(creds({ authorization: ["Bearer t1"], xfcc: "URI=spiffe://td/one" }))?.id).toBe("one");
+  });
+
+  it("never lets a bad token through because a mesh identity is valid", () => {
+    expect(trusting.resolve(creds({ authorization: ["Bearer wrong"], xfcc: "URI=spiffe://td/mesh" }))).toBeUndefined();
   });
 });

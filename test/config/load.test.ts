@@ -78,4 +78,72 @@ describe("config", () => {
     writeFileSync(join(dir, "bad.yaml"), "workspaces: [unclosed");
     expect(() => loadConfigFile(join(dir, "bad.yaml"))).toThrow(/bad\.yaml[\s\S]*not valid YAML/);
   });
+
+  it("reports each kind of problem with its field path", () => {
+    const ws = valid().workspaces[0]!;
+    const cases: [unknown, RegExp][] = [
+      [{}, /^workspaces: /],
+      [{ workspaces: [] }, /^workspaces: /],
+      [{ workspaces: [{ ...ws, apps: [] }] }, /^workspaces\.0\.apps: /],
+      [{ workspaces: [{ ...ws, tokens: [] }] }, /^workspaces\.0\.tokens: no caller can reach this workspace/],
+      [{ workspaces: [{ ...ws, spiffeIds: ["spiffe://td/a"] }] }, /^workspaces\.0\.spiffeIds: nothing verifies mesh identities/],
+      [{ auth: { xfcc: { enabled: true } }, workspaces: [{ ...ws, spiffeIds: ["https://not-spiffe"] }] }, /^workspaces\.0\.spiffeIds\.0: must be a SPIFFE ID/],
+      [{ workspaces: [{ ...ws, apps: [{ appId: "a", key: { env: "K" }, mode: "chatbot" }] }] }, /^workspaces\.0\.apps\.0\.mode: /],
+      [{ workspaces: [{ ...ws, apps: [{ appId: "a", key: { env: "K", file: "f" } }] }] }, /^workspaces\.0\.apps\.0\.key: /],
+      [{ workspaces: [ws], upstream: { idleTimeoutMs: 0 } }, /^upstream\.idleTimeoutMs: /],
+      [{ workspaces: [ws], upstream: { idleTimeout: 5 } }, /^upstream: .*idleTimeout/],
+      [{ workspaces: [ws], log: { level: "verbose" } }, /^log\.level: /],
+      [{ workspaces: [ws], server: { tls: { certFile: "c.pem" } } }, /^server\.tls\.keyFile: /],
+      [{ workspaces: [ws], server: { listen: "0.0.0.0" } }, /^server\.listen: must be host:port/],
+    ];
+    for (const [doc, expected] of cases) expect(problems(doc)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  it("rejects a SPIFFE ID mapped to two workspaces", () => {
+    const ws = valid().workspaces[0]!;
+    const doc = {
+      auth: { xfcc: { enabled: true } },
+      workspaces: [
+        { ...ws, spiffeIds: ["spiffe://td/a"] },
+        { ...ws, id: "other", tokens: [], spiffeIds: ["spiffe://td/a"] },
+      ],
+    };
+    expect(problems(doc)).toEqual(["workspaces.1.spiffeIds.0: \"spiffe://td/a\" is configured for two workspaces"]);
+  });
+
+  it("reads key and TLS files relative to the config file, naming each one it cannot read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    writeFileSync(join(dir, "chat.key"), "app-from-file\n");
+    const doc = {
+      server: { tls: { certFile: "tls/cert.pem", keyFile: "tls/key.pem" } },
+      workspaces: [{ ...valid().workspaces[0]!, apps: [{ appId: "a", key: { file: "chat.key" } }, { appId: "b", key: { file: "gone.key" } }] }],
+    };
+    writeFileSync(join(dir, "gateway.json"), JSON.stringify(doc));
+    try {
+      loadConfigFile(join(dir, "gateway.json"), {});
+      throw new Error("expected a ConfigError");
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual([
+        `server.tls.certFile: cannot read ${join(dir, "tls/cert.pem")}: ENOENT`,
+        `server.tls.keyFile: cannot read ${join(dir, "tls/key.pem")}: ENOENT`,
+        `workspaces.0.apps.1.key.file: cannot read ${join(dir, "gone.key")}: ENOENT`,
+      ]);
+    }
+    delete (doc.server as { tls?: unknown }).tls;
+    doc.workspaces[0]!.apps.pop();
+    writeFileSync(join(dir, "gateway.json"), JSON.stringify(doc));
+    const app = loadConfigFile(join(dir, "gateway.json"), {}).workspaces[0]!.apps.get("a")!;
+    expect(app.key.reveal()).toBe("app-from-file");
+    expect(app.keySource).toBe(`file ${join(dir, "chat.key")}`);
+  });
+
+  it("never echoes a secret pasted where a reference belongs", () => {
+    const ws = valid().workspaces[0]!;
+    const doc = { workspaces: [{ ...ws, tokens: [{ sha256: "tok-pasted-in-clear-9f8e" }], apps: [{ appId: "a", key: "app-pasted-inline-7d6c" }] }] };
+    const text = problems(doc).join("\n");
+    expect(text).toMatch(/tokens\.0\.sha256/);
+    expect(text).toMatch(/apps\.0\.key/);
+    expect(text).not.toContain("tok-pasted-in-clear-9f8e");
+    expect(text).not.toContain("app-pasted-inline-7d6c");
+  });
 });
