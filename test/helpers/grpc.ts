@@ -1,12 +1,12 @@
-import { credentials, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { service as healthService } from "grpc-health-check";
 import { ChatServiceClient } from "../../generated/dify/app/v1/chat.js";
 import { CompletionServiceClient } from "../../generated/dify/app/v1/completion.js";
 import { WorkflowServiceClient } from "../../generated/dify/app/v1/workflow.js";
 import { BadRequest, ErrorInfo, QuotaFailure, RetryInfo } from "../../generated/google/rpc/error_details.js";
 import { Status } from "../../generated/google/rpc/status.js";
 
-export function clients(address: string) {
-  const creds = credentials.createInsecure();
+export function clients(address: string, creds = credentials.createInsecure()) {
   return {
     chat: new ChatServiceClient(address, creds),
     workflow: new WorkflowServiceClient(address, creds),
@@ -66,4 +66,21 @@ export function details(err: ServiceError) {
     badRequest: decode("BadRequest", BadRequest),
     quotaFailure: decode("QuotaFailure", QuotaFailure),
   };
+}
+
+const HealthClient = makeGenericClientConstructor(healthService, "Health");
+
+/** grpc.health.v1.Health/Check, with no credentials, as a kubelet probe sends it. */
+export function healthCheck(address: string, service = ""): Promise<string> {
+  const client = new HealthClient(address, credentials.createInsecure()) as unknown as {
+    check(req: { service: string }, cb: (err: ServiceError | null, res: { status: string }) => void): void;
+    close(): void;
+  };
+  return new Promise<string>((resolve, reject) =>
+    client.check({ service }, (err, res) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(res.status);
+    }),
+  );
 }
