@@ -54,7 +54,7 @@ export class UpstreamRun {
     try {
       idle.waiting = true;
       body = await this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal);
-      for await (const ev of decodeSse(idle.watch(body), this.settings.maxEventBytes)) {
+      for await (const ev of decodeSse(idle.watch(body), this.settings.maxEventBytes, this.req.target.key.reveal())) {
         this.firstEventAt ??= performance.now();
         this.tracker.observe(ev);
         yield ev;

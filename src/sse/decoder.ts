@@ -11,8 +11,9 @@ export type DifyEvent = Record<string, unknown> & { event: string };
  * `event: ping` line with no data; eventsource-parser dispatches nothing for
  * those, which is exactly what we want. Bytes go through a streaming
  * TextDecoder so a multi-byte character split across chunks survives.
+ * `secret` (the app key) is replaced wherever it appears in an event.
  */
-export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventBytes: number): AsyncGenerator<DifyEvent> {
+export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventBytes: number, secret?: string): AsyncGenerator<DifyEvent> {
   const decoder = new TextDecoder("utf-8");
   const ready: DifyEvent[] = [];
   let failure: DifyStreamError | undefined;
@@ -30,7 +31,7 @@ export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventByte
       failure ??=
         err.type === "max-buffer-size-exceeded"
           ? new DifyStreamError("event_too_large", `an upstream event exceeds ${maxEventBytes} bytes`)
-          : new DifyStreamError("malformed", `malformed SSE line from Dify: ${truncate(err.line ?? err.message)}`);
+          : new DifyStreamError("malformed", `malformed SSE line from Dify: ${truncate(redact(err.line ?? err.message))}`);
     },
     // Characters, not bytes: a close enough bound for memory, checked exactly below.
     maxBufferSize: maxEventBytes,
@@ -47,16 +48,22 @@ export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventByte
     if (failure) throw failure;
   }
 
+  // Dify has echoed request details in error text; the app key must not travel on to callers or logs.
+  function redact(text: string): string {
+    return secret && text.includes(secret) ? text.split(secret).join("[redacted]") : text;
+  }
+
   function parseEvent(msg: EventSourceMessage): DifyEvent {
     if (msg.data.length > maxEventBytes) throw new DifyStreamError("event_too_large", `an upstream event exceeds ${maxEventBytes} bytes`);
+    const data = redact(msg.data);
     let value: unknown;
     try {
-      value = JSON.parse(msg.data);
+      value = JSON.parse(data);
     } catch {
-      throw new DifyStreamError("malformed", `Dify sent a data line that is not JSON: ${truncate(msg.data)}`);
+      throw new DifyStreamError("malformed", `Dify sent a data line that is not JSON: ${truncate(data)}`);
     }
     if (typeof value !== "object" || value === null || typeof (value as { event?: unknown }).event !== "string") {
-      throw new DifyStreamError("malformed", `Dify sent an event without an "event" name: ${truncate(msg.data)}`);
+      throw new DifyStreamError("malformed", `Dify sent an event without an "event" name: ${truncate(data)}`);
     }
     return value as DifyEvent;
   }

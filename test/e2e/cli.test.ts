@@ -35,4 +35,38 @@ describe("command line", () => {
     expect(code).toBe(0);
     expect(stdout.trim()).toBe(sha256("s3cret-token").toString("hex"));
   });
+
+  it("check-config prints a redacted summary of a valid file and exits 0", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-"));
+    const file = join(dir, "gateway.yaml");
+    writeFileSync(join(dir, "chat.key"), "app-check-config-key-5e4d\n");
+    const token = "tok-check-config-0a9b8c7d6e5f";
+    writeFileSync(
+      file,
+      `workspaces:\n  - id: acme\n    difyBaseUrl: https://dify.example.com/v1\n    tokens: [{ sha256: ${sha256(token).toString("hex")} }]\n    apps:\n      - { appId: app-1, key: { file: chat.key }, mode: chat }\n`,
+    );
+    const { code, stdout } = await run(["check-config", file]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`${file}: valid`);
+    expect(stdout).toContain(`app app-1: mode chat, key from file ${join(dir, "chat.key")}`);
+    expect(stdout).not.toContain("app-check-config-key-5e4d");
+    expect(stdout).not.toContain(token);
+  });
+
+  it("check-config exits non-zero and names every problem", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-"));
+    const file = join(dir, "gateway.yaml");
+    writeFileSync(file, "workspaces:\n  - id: acme\n    difyBaseUrl: https://dify.example.com\n    tokens: []\n    apps: [{ appId: a, key: { env: UNSET_KEY_VAR } }]\n");
+    const bad = await run(["check-config", file]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("workspaces.0.tokens: no caller can reach this workspace");
+    const missing = await run(["check-config"]);
+    expect(missing.code).toBe(2);
+  });
+
+  it("hash-token warns about a short token", async () => {
+    const { code, stderr } = await run(["hash-token"], "short\n");
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/warning: a token shorter than 24 characters/);
+  });
 });

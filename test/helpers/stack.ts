@@ -15,7 +15,7 @@ export interface Stack {
 }
 
 /** A simulator process and a gateway process in front of it, with every demo app in one workspace. */
-export async function startStack(opts: { upstream?: Record<string, unknown>; simulatorArgs?: string[] } = {}): Promise<Stack> {
+export async function startStack(opts: { upstream?: Record<string, unknown>; simulatorArgs?: string[]; logLevel?: string } = {}): Promise<Stack> {
   const sim = await startSimulatorProcess(opts.simulatorArgs ?? []);
   const env: NodeJS.ProcessEnv = {};
   const apps = DEMO_APPS.map((a, i) => {
@@ -26,6 +26,7 @@ export async function startStack(opts: { upstream?: Record<string, unknown>; sim
     {
       server: { listen: "127.0.0.1:0" },
       upstream: opts.upstream ?? {},
+      log: { level: opts.logLevel ?? "info" },
       workspaces: [{ id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps }],
     },
     env,

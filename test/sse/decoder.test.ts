@@ -86,3 +86,20 @@ describe("decodeSse", () => {
     expect(await decodeAll(chunked(wire, []))).toEqual([EVENTS[1]]);
   });
 });
+
+describe("the app key never passes through", () => {
+  const key = "app-leaky-key-7c1e";
+  const wire = Buffer.from(`data: {"event":"error","status":401,"message":"bad key ${key}"}\n\ndata: {not json ${key}\n\n`, "utf8");
+
+  it("is redacted from events even when a chunk boundary splits it", async () => {
+    const cut = wire.indexOf(key) + 5;
+    const seen: DifyEvent[] = [];
+    const failure = await (async () => {
+      for await (const ev of decodeSse(chunked(wire, [cut]), 1 << 20, key)) seen.push(ev);
+    })().catch((err: unknown) => err);
+    expect(seen).toEqual([{ event: "error", status: 401, message: "bad key [redacted]" }]);
+    expect(failure).toBeInstanceOf(DifyStreamError);
+    expect((failure as Error).message).toContain("[redacted]");
+    expect((failure as Error).message).not.toContain(key);
+  });
+});

@@ -1,0 +1,97 @@
+import { status, type ServiceError } from "@grpc/grpc-js";
+import { writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256 } from "../../src/auth/registry.js";
+import { DEMO_APPS } from "../../src/simulator/index.js";
+import { bearer, clients, collect, unary } from "../helpers/grpc.js";
+import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+
+const OLD = "tok-before-rotation-1a2b3c4d5e";
+const NEW = "tok-after-rotation-6f7e8d9c0b";
+const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
+
+let sim: SimulatorProcess;
+let gw: GatewayProcess;
+let c: ReturnType<typeof clients>;
+
+const config = (token: string, extra: Record<string, unknown> = {}) => ({
+  server: { listen: "127.0.0.1:0" },
+  workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(token).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "CHAT_KEY" } }] }],
+  ...extra,
+});
+
+beforeAll(async () => {
+  sim = await startSimulatorProcess();
+  gw = await startGatewayProcess(config(OLD), { CHAT_KEY: chat.key });
+  c = clients(gw.address);
+});
+afterAll(async () => {
+  c?.close();
+  await gw?.proc.stop();
+  await sim?.proc.stop();
+});
+
+const ask = (token: string) => unary(c.chat.chatInvoke, c.chat, { appId: chat.appId, query: "hi", inputs: {}, files: [], user: "", conversationId: "" }, bearer(token));
+const rejected = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.fail("expected UNAUTHENTICATED"),
+    (err: ServiceError) => expect(err.code).toBe(status.UNAUTHENTICATED),
+  );
+
+/** Sends SIGHUP and waits for the line that reports its outcome. */
+async function hangUp(outcome: string): Promise<Record<string, unknown>> {
+  const before = gw.proc.lines.length;
+  gw.proc.child.kill("SIGHUP");
+  const line = await gw.proc.waitForLine((l) => gw.proc.lines.indexOf(l) >= before && l.includes(outcome));
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+describe("SIGHUP re-reads the config", () => {
+  it("rotates a token without a restart while a stream in flight runs on", async () => {
+    const events = 40;
+    const stream = c.chat.chatInvokeStream(
+      { appId: chat.appId, query: "long", inputs: { _sim: { events, delay_ms: 50 } }, files: [], user: "", conversationId: "" },
+      bearer(OLD),
+    );
+    let resolveFirst: () => void;
+    const first = new Promise<void>((r) => (resolveFirst = r));
+    const done = collect(stream, () => resolveFirst());
+    await first;
+
+    writeFileSync(gw.configFile, JSON.stringify(config(NEW)));
+    await hangUp("config reloaded");
+    await ask(NEW);
+    await rejected(ask(OLD));
+
+    const { messages, error } = await done;
+    expect(error).toBeUndefined();
+    expect(messages.filter((m) => m.event === "message")).toHaveLength(events);
+    expect(messages.at(-1)?.event).toBe("message_end");
+  });
+
+  it("rejects a bad new config, names the problem, and keeps the running one", async () => {
+    writeFileSync(gw.configFile, JSON.stringify({ ...config(NEW), upstream: { idleTimeoutMs: -1 } }));
+    const line = await hangUp("config reload rejected");
+    expect(line.level).toBe(50);
+    expect(JSON.stringify(line.problems)).toContain("upstream.idleTimeoutMs");
+    await ask(NEW);
+    await rejected(ask(OLD));
+
+    writeFileSync(gw.configFile, "workspaces: [");
+    await hangUp("config reload rejected");
+    await ask(NEW);
+  });
+
+  it("applies what it can and names the settings that need a restart", async () => {
+    writeFileSync(gw.configFile, JSON.stringify(config(NEW, { server: { listen: "127.0.0.1:1" } })));
+    await hangUp("config reloaded");
+    const warning = await gw.proc.waitForLine((l) => l.includes("apply only after a restart"));
+    expect((JSON.parse(warning) as { fields: string[] }).fields).toEqual(["server.listen"]);
+    await ask(NEW);
+  });
+
+  it("never logs either token", () => {
+    const out = gw.proc.lines.join("\n");
+    for (const secret of [OLD, NEW, chat.key]) expect(out).not.toContain(secret);
+  });
+});
