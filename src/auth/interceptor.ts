@@ -1,5 +1,6 @@
 import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { Workspace } from "../config/config.js";
 import { bindWorkspace } from "./context.js";
 import type { WorkspaceRegistry } from "./registry.js";
 
@@ -23,11 +24,17 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
       .withOnReceiveMetadata((metadata, next) => {
         const authorization = metadata.get("authorization").filter((v): v is string => typeof v === "string");
         const xfccValues = metadata.get("x-forwarded-client-cert");
-        const workspace = registry().resolve({
-          authorization,
-          xfcc: xfccValues.length > 0 ? xfccValues.join(",") : undefined,
-          peerCertificate: call.getAuthContext().sslPeerCertificate,
-        });
+        let workspace: Workspace | undefined;
+        try {
+          workspace = registry().resolve({
+            authorization,
+            xfcc: xfccValues.length > 0 ? xfccValues.join(",") : undefined,
+            peerCertificate: call.getAuthContext().sslPeerCertificate,
+          });
+        } catch (err) {
+          // grpc-js does not catch what an interceptor throws: it would take the process down.
+          log.error({ err, method: method.path }, "credential check failed");
+        }
         if (!workspace) {
           // Which credential kinds arrived, never their values.
           log.info(

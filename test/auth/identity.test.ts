@@ -1,4 +1,5 @@
 import type { PeerCertificate } from "node:tls";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { certSpiffeIds, xfccSpiffeIds } from "../../src/auth/identity.js";
 
@@ -48,5 +49,17 @@ describe("client certificate URI SANs", () => {
   it("has nothing without a verified certificate", () => {
     expect(certSpiffeIds(undefined)).toEqual([]);
     expect(certSpiffeIds(cert(undefined))).toEqual([]);
+  });
+});
+
+describe("never throws, whatever the header holds", () => {
+  it("parses arbitrary XFCC and SAN text into SPIFFE IDs only", () => {
+    const alphabet = fc.constantFrom(..."URI=spiffe://td/a;,\"\\ By=DNS:x".split(""));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: alphabet, maxLength: 80 }), fc.string({ unit: "grapheme", maxLength: 80 })), (text) => {
+        for (const id of [...xfccSpiffeIds(text), ...certSpiffeIds({ subjectaltname: text } as PeerCertificate)]) expect(id.startsWith("spiffe://")).toBe(true);
+      }),
+      { numRuns: 10_000 },
+    );
   });
 });
