@@ -45,13 +45,31 @@ interface Sources {
 /** Validates a parsed document and resolves the files and variables it refers to. */
 export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): GatewayConfig {
   const parsed = configSchema.safeParse(doc ?? {});
-  if (!parsed.success) throw new ConfigError(source, parsed.error.issues.map(describeIssue));
   const sources: Sources = { env, baseDir, problems: [] };
+  if (!parsed.success) {
+    // Report unresolvable key references too, so one run lists every problem.
+    checkKeyRefs(doc, sources);
+    throw new ConfigError(source, [...parsed.error.issues.map(describeIssue), ...sources.problems]);
+  }
   const { server, upstream, auth, log } = parsed.data;
   const tls = server.tls && resolveTls(server.tls, sources);
   const workspaces = parsed.data.workspaces.map((ws, i) => resolveWorkspace(ws, `workspaces.${i}`, sources));
   if (sources.problems.length > 0) throw new ConfigError(source, sources.problems);
   return { server: { ...server, tls }, upstream, auth, log, workspaces };
+}
+
+/** The app key references of a document the schema rejected, checked where their shape is right. */
+function checkKeyRefs(doc: unknown, sources: Sources): void {
+  const workspaces = (doc as { workspaces?: unknown } | null)?.workspaces;
+  if (!Array.isArray(workspaces)) return;
+  workspaces.forEach((ws: { apps?: unknown } | null, i) => {
+    if (!Array.isArray(ws?.apps)) return;
+    ws.apps.forEach((app: { key?: unknown } | null, j) => {
+      const key = app?.key as { env?: unknown; file?: unknown } | undefined;
+      if (typeof key?.env === "string" && key.file === undefined) readSecret({ env: key.env }, `workspaces.${i}.apps.${j}.key`, sources);
+      else if (typeof key?.file === "string" && key.env === undefined) readSecret({ file: key.file }, `workspaces.${i}.apps.${j}.key`, sources);
+    });
+  });
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

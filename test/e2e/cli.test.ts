@@ -60,6 +60,7 @@ describe("command line", () => {
     const bad = await run(["check-config", file]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("workspaces.0.tokens: no caller can reach this workspace");
+    expect(bad.stderr).toContain("workspaces.0.apps.0.key.env: environment variable UNSET_KEY_VAR is not set");
     const missing = await run(["check-config"]);
     expect(missing.code).toBe(2);
   });
