@@ -78,6 +78,7 @@ describe("no secret in any output", () => {
     expect(outcomes.filter((o) => o !== undefined).length).toBeGreaterThanOrEqual(10);
 
     const cancelled = s.c.chat.chatInvokeStream(chatReq("chat", { _sim: { events: 200, delay_ms: 20 } }), bearer(TOKEN));
+    cancelled.on("error", (err: ServiceError) => said.push(err.details));
     await new Promise<void>((resolve) => cancelled.once("data", () => resolve()));
     cancelled.cancel();
     await eventually(async () => expect((await s.sim.requests()).some((r) => r.path.endsWith("/stop"))).toBe(true));
