@@ -1,0 +1,193 @@
+import {
+  Channel,
+  ChannelCredentials,
+  credentials as grpcCredentials,
+  Metadata,
+  type CallOptions,
+  type ChannelOptions,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { ChatServiceClient } from "../../generated/dify/app/v1/chat.js";
+import type { InputFile } from "../../generated/dify/app/v1/common.js";
+import { CompletionServiceClient } from "../../generated/dify/app/v1/completion.js";
+import { WorkflowServiceClient } from "../../generated/dify/app/v1/workflow.js";
+import { streamEvents, unaryResult, type CallControl } from "./calls.js";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A dict exactly as Dify's App API returns it: the blocking-mode answer, or one stream event. */
+export type DifyDict = { [key: string]: JsonValue };
+export type ResponseMode = "blocking" | "streaming";
+/** Dify's event dicts, in order. Breaking out of `for await`, or `return()`, cancels the call. */
+export type DifyEventStream = AsyncGenerator<DifyDict, void, undefined>;
+
+/** PEM buffers for TLS; omitted roots mean the system's. privateKey with certChain: mutual TLS. */
+export interface TlsOptions {
+  rootCerts?: Buffer | null;
+  privateKey?: Buffer | null;
+  certChain?: Buffer | null;
+}
+
+export interface AppClientOptions {
+  /** host:port of the gateway. */
+  address: string;
+  /** The workspace token, sent as `authorization: Bearer …` on every call. */
+  token: string;
+  /** Omitted or false: plaintext (h2c). true: TLS with the system roots. Or TLS options, or ready-made credentials. */
+  tls?: boolean | TlsOptions | ChannelCredentials;
+  /** Default time limit of each call, in ms; for a stream, of the whole stream. */
+  timeoutMs?: number;
+  channelOptions?: ChannelOptions;
+}
+
+export interface InputFileParam {
+  /** image | document | audio | video | custom */
+  type: string;
+  /** remote_url | local_file */
+  transferMethod: string;
+  url?: string;
+  uploadFileId?: string;
+}
+
+interface CommonParams {
+  appId: string;
+  /** A JSON object: it reaches Dify as JSON.stringify would write it (undefined members dropped, Dates as strings). */
+  inputs?: Record<string, unknown>;
+  files?: InputFileParam[];
+  /** Dify's end-user id; omitted, the workspace's default user. */
+  user?: string;
+  /** Aborting cancels the call: the promise rejects, or the iteration throws, with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Absolute deadline. */
+  deadline?: Date;
+  /** Time limit in ms, instead of the client's. The earlier of `deadline` and this wins. */
+  timeoutMs?: number;
+}
+
+export interface ChatParams extends CommonParams {
+  query: string;
+  /** Omitted for a new conversation; else the `conversation_id` of an earlier answer. */
+  conversationId?: string;
+}
+export type WorkflowParams = CommonParams;
+export type CompletionParams = CommonParams;
+
+/** One interface of `client.app`, typed so that the result follows `responseMode`. */
+export interface AppInterface<P> {
+  invoke(params: P & { responseMode: "blocking" }): Promise<DifyDict>;
+  invoke(params: P & { responseMode: "streaming" }): DifyEventStream;
+  invoke(params: P & { responseMode: ResponseMode }): Promise<DifyDict> | DifyEventStream;
+}
+
+export interface AppClient {
+  /** As `session.app` in a Dify plugin. */
+  readonly app: {
+    /** Chatbot (chat), Agent (agent-chat), Chatflow (advanced-chat) and New Agent apps. */
+    readonly chat: AppInterface<ChatParams>;
+    /** Workflow apps. A run ending failed, stopped or paused is a result (`data.status`), not an error. */
+    readonly workflow: AppInterface<WorkflowParams>;
+    /** Completion (text generator) apps. */
+    readonly completion: AppInterface<CompletionParams>;
+  };
+  /** Closes the channel; calls still running are cancelled. */
+  close(): void;
+}
+
+const USER_AGENT = "dify-app-client-node/0.1.0";
+
+/** A client in the call shape of Dify's plugin SDK: `client.app.chat.invoke({ appId, query, responseMode })`. */
+export function createAppClient(options: AppClientOptions): AppClient {
+  if (!options.token) throw new TypeError("token is required");
+  const channelOptions = { "grpc.primary_user_agent": USER_AGENT, ...options.channelOptions };
+  // One channel (one HTTP/2 connection) for all three services.
+  const channel = new Channel(options.address, channelCredentials(options.tls), channelOptions);
+  const clientOptions = { channelOverride: channel };
+  const chat = new ChatServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
+  const workflow = new WorkflowServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
+  const completion = new CompletionServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
+
+  const control = (p: CommonParams): CallControl => {
+    // Metadata, not call credentials: grpc-js refuses those on plaintext channels (a mesh sidecar hop).
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${options.token}`);
+    return { metadata, callOptions: callOptions(p, options.timeoutMs), signal: p.signal };
+  };
+  const common = (p: CommonParams) => ({ appId: p.appId, inputs: jsonObject(p.inputs), files: (p.files ?? []).map(inputFile), user: p.user ?? "" });
+
+  return {
+    app: {
+      chat: anInterface<ChatParams>((p) => {
+        const req = { ...common(p), query: p.query, conversationId: p.conversationId ?? "" };
+        return {
+          blocking: () => unaryResult((md, co, cb) => chat.chatInvoke(req, md, co, cb), control(p)),
+          streaming: () => streamEvents((md, co) => chat.chatInvokeStream(req, md, co), control(p)),
+        };
+      }),
+      workflow: anInterface<WorkflowParams>((p) => {
+        const req = common(p);
+        return {
+          blocking: () => unaryResult((md, co, cb) => workflow.workflowInvoke(req, md, co, cb), control(p)),
+          streaming: () => streamEvents((md, co) => workflow.workflowInvokeStream(req, md, co), control(p)),
+        };
+      }),
+      completion: anInterface<CompletionParams>((p) => {
+        const req = common(p);
+        return {
+          blocking: () => unaryResult((md, co, cb) => completion.completionInvoke(req, md, co, cb), control(p)),
+          streaming: () => streamEvents((md, co) => completion.completionInvokeStream(req, md, co), control(p)),
+        };
+      }),
+    },
+    close() {
+      channel.close();
+    },
+  };
+}
+
+// Both call shapes grpc-js generates, for calls.ts.
+export type UnaryStarter = (md: Metadata, options: Partial<CallOptions>, cb: (err: ServiceError | null, res: { raw?: DifyDict | undefined }) => void) => ClientUnaryCall;
+export type StreamStarter = (md: Metadata, options: Partial<CallOptions>) => ClientReadableStream<{ raw?: DifyDict | undefined }>;
+
+function anInterface<P extends CommonParams>(prepare: (p: P) => { blocking: () => Promise<DifyDict>; streaming: () => DifyEventStream }): AppInterface<P> {
+  function invoke(params: P & { responseMode: "blocking" }): Promise<DifyDict>;
+  function invoke(params: P & { responseMode: "streaming" }): DifyEventStream;
+  function invoke(params: P & { responseMode: ResponseMode }): Promise<DifyDict> | DifyEventStream;
+  function invoke(params: P & { responseMode: ResponseMode }): Promise<DifyDict> | DifyEventStream {
+    // Checked here, not by the types alone: plugin code is often plain JavaScript.
+    if (params.responseMode !== "blocking" && params.responseMode !== "streaming") {
+      throw new TypeError(`responseMode must be "blocking" or "streaming", not ${JSON.stringify(params.responseMode)}`);
+    }
+    const call = prepare(params);
+    return params.responseMode === "blocking" ? call.blocking() : call.streaming();
+  }
+  return { invoke };
+}
+
+function channelCredentials(tls: AppClientOptions["tls"]): ChannelCredentials {
+  if (tls === undefined || tls === false) return grpcCredentials.createInsecure();
+  if (tls === true) return grpcCredentials.createSsl();
+  if (tls instanceof ChannelCredentials) return tls;
+  return grpcCredentials.createSsl(tls.rootCerts ?? null, tls.privateKey ?? null, tls.certChain ?? null);
+}
+
+function callOptions(p: CommonParams, clientTimeoutMs: number | undefined): Partial<CallOptions> {
+  const timeoutMs = p.timeoutMs ?? clientTimeoutMs;
+  const candidates = [p.deadline?.getTime(), timeoutMs === undefined ? undefined : Date.now() + timeoutMs].filter((d): d is number => d !== undefined);
+  return candidates.length ? { deadline: Math.min(...candidates) } : {};
+}
+
+/** What Dify would get from a JSON body, so that Struct never sees undefined, Dates or class instances. */
+function jsonObject(inputs: Record<string, unknown> | undefined): DifyDict {
+  if (inputs === undefined) return {};
+  if (typeof inputs !== "object" || inputs === null || Array.isArray(inputs)) throw new TypeError("inputs must be a plain object");
+  return JSON.parse(JSON.stringify(inputs)) as DifyDict;
+}
+
+function inputFile(f: InputFileParam, i: number): InputFile {
+  const known = new Set(["type", "transferMethod", "url", "uploadFileId"]);
+  const unknown = Object.keys(f).filter((k) => !known.has(k));
+  // Dropping them silently would send a different file than the caller meant (e.g. snake_case keys).
+  if (unknown.length) throw new TypeError(`files[${i}] has unknown keys ${unknown.join(", ")}; expected type, transferMethod, url, uploadFileId`);
+  return { type: f.type, transferMethod: f.transferMethod, url: f.url ?? "", uploadFileId: f.uploadFileId ?? "" };
+}

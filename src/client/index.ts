@@ -1,0 +1,25 @@
+/**
+ * The TypeScript client of the gateway, exported as `dify-grpc-gateway/client`:
+ *
+ *   const client = createAppClient({ address: "127.0.0.1:50051", token });
+ *   const answer = await client.app.chat.invoke({ appId, query: "Hi", responseMode: "blocking" });
+ *   for await (const event of client.app.chat.invoke({ appId, query: "Hi", responseMode: "streaming" })) { … }
+ */
+export { createAppClient } from "./app-client.js";
+export type {
+  AppClient,
+  AppClientOptions,
+  AppInterface,
+  ChatParams,
+  CompletionParams,
+  DifyDict,
+  DifyEventStream,
+  InputFileParam,
+  JsonValue,
+  ResponseMode,
+  TlsOptions,
+  WorkflowParams,
+} from "./app-client.js";
+export { AppInvokeError, type FieldViolation } from "./errors.js";
+// Re-exported so that callers can compare codes without depending on @grpc/grpc-js themselves.
+export { status } from "@grpc/grpc-js";
