@@ -45,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (configFile) {
+    if (values.listen !== undefined) {
+      process.stderr.write("--listen is for the demo only; with a config file, set server.listen\n");
+      return 2;
+    }
     await serve(configFile);
   } else {
     const log = createLogger("info");

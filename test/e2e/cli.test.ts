@@ -70,4 +70,10 @@ describe("command line", () => {
     expect(code).toBe(0);
     expect(stderr).toMatch(/warning: a token shorter than 24 characters/);
   });
+
+  it("refuses --listen next to a config file instead of ignoring it", async () => {
+    const { code, stderr } = await run(["--config", "/nonexistent.yaml", "--listen", "127.0.0.1:1"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("set server.listen");
+  });
 });
