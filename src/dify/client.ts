@@ -1,6 +1,6 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
 import type { Secret } from "../config/secret.js";
-import { DifyHttpError, DifyUnreachableError } from "./errors.js";
+import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
 
 /** One app of one workspace, as the client needs it: where, and with which key. */
 export interface AppTarget {
@@ -41,7 +41,7 @@ export class DifyClient {
   async openStream(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
     const res = await this.#send(target, "POST", path, body, "text/event-stream", signal);
     if (res.statusCode !== 200) throw await httpError(res, target);
-    return res.body;
+    return streamBody(res.body, signal);
   }
 
   async postJson(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<unknown> {
@@ -84,6 +84,21 @@ export class DifyClient {
       if (signal.aborted) throw signal.reason ?? err;
       throw new DifyUnreachableError(describeNetworkError(err, target), err);
     }
+  }
+}
+
+/**
+ * The SSE body, with a connection that breaks mid-stream (reset, proxy cut,
+ * truncated chunk) reported as an incomplete stream: the run's terminal event
+ * never came. An abort is ours, and its reason is what the caller reports.
+ */
+async function* streamBody(body: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<Buffer> {
+  try {
+    yield* body;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    const code = (err as { code?: string }).code ?? (err as Error).name;
+    throw new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`);
   }
 }
 
