@@ -129,6 +129,17 @@ describe("failures after the stream started", () => {
     expect(details(err).errorInfo?.reason).toBe("UPSTREAM_STREAM_INCOMPLETE");
   });
 
+  it("a connection reset mid-stream → UNAVAILABLE, and the run is stopped", async () => {
+    await s.sim.reset();
+    const { messages, error } = await collect(
+      s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: { _sim: { fault: "reset", after: 2 } }, files: [], user: "frank", conversationId: "" }, s.md()),
+    );
+    expect(messages).toHaveLength(2);
+    expect(error?.code).toBe(status.UNAVAILABLE);
+    expect(details(error!).errorInfo?.reason).toBe("UPSTREAM_STREAM_INCOMPLETE");
+    await eventually(async () => expect((await s.sim.requests()).filter((r) => r.path.endsWith("/stop"))).toHaveLength(1));
+  });
+
   it("a line that is not JSON → INTERNAL", async () => {
     const err = await completion({ _sim: { fault: "malformed_json", after: 1 } });
     expect(err.code).toBe(status.INTERNAL);
