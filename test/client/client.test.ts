@@ -171,7 +171,7 @@ describe("errors", () => {
     await s.sim.reset();
     expectNotFound(await appError(client.app.chat.invoke({ appId: foreign, query: "Hi", responseMode: "blocking" })), foreign);
     expectNotFound(await appError(all(client.app.chat.invoke({ appId: foreign, query: "Hi", responseMode: "streaming" }))), foreign);
-    expect(await s.sim.requests()).toEqual([]);
+    expect(await s.sim.runs()).toEqual([]);
   });
 
   it("an unknown app_id → NOT_FOUND on the workflow and completion interfaces too", async () => {
@@ -286,7 +286,7 @@ describe("cancellation and deadlines", () => {
     const signal = AbortSignal.abort();
     expect(await rejection(client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", signal, responseMode: "blocking" }))).toBe(signal.reason);
     expect(await rejection(all(client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", signal, responseMode: "streaming" })))).toBe(signal.reason);
-    expect(await s.sim.requests()).toEqual([]);
+    expect(await s.sim.runs()).toEqual([]);
   });
 
   it("streams read to their end are never stopped", async () => {

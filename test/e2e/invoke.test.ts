@@ -188,7 +188,7 @@ describe("what reaches Dify", () => {
     await s.sim.reset();
     await unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("completion"), inputs: undefined, files: [], user: "" }, s.md());
     await unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("chat"), query: "q", inputs: undefined, files: [{ type: "image", transferMethod: "remote_url", url: "https://example.com/a.png", uploadFileId: "" }], user: "carol", conversationId: "" }, s.md());
-    const runs = (await s.sim.requests()).filter((r) => r.method === "POST");
+    const runs = (await s.sim.runs()).filter((r) => r.method === "POST");
     expect(runs[0]?.headers).toMatchObject({ "content-type": "application/json", accept: "text/event-stream", "user-agent": expect.stringMatching(/^dify-grpc-gateway\//) });
     expect(runs[0]?.body).toEqual({ inputs: {}, response_mode: "streaming", user: "ws-default-user" });
     expect(runs[1]?.body).toEqual({

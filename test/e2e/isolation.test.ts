@@ -93,7 +93,7 @@ describe("every caller × every app", () => {
           const sim = caller.ws === "gamma" ? simGamma : simShared;
           await sim.reset();
           await invoke(c, appId, own, bearer(caller.token));
-          const runs = (await sim.requests()).filter((r) => r.method === "POST");
+          const runs = (await sim.runs()).filter((r) => r.method === "POST");
           expect(runs).toHaveLength(1);
           // The simulator resolves the app from the key it received: this proves which key was sent.
           expect(runs[0]!.appId).toBe(demo(own).appId);
@@ -112,7 +112,7 @@ describe("every caller × every app", () => {
           const stream = await collect(c.chat.chatInvokeStream({ appId, query: "q", inputs: {}, files: [], user: "", conversationId: "" }, bearer(caller.token)));
           expect(stream.messages).toHaveLength(0);
           expect(stream.error?.code).toBe(status.NOT_FOUND);
-          expect([...(await simShared.requests()), ...(await simGamma.requests())]).toEqual([]);
+          expect([...(await simShared.runs()), ...(await simGamma.runs())]).toEqual([]);
         });
       }
     }
@@ -144,7 +144,7 @@ describe("authentication", () => {
       expect(err.code).toBe(status.UNAUTHENTICATED);
       rejection ??= err.details;
       expect(err.details).toBe(rejection);
-      expect(await simShared.requests()).toEqual([]);
+      expect(await simShared.runs()).toEqual([]);
     });
   }
 

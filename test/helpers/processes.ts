@@ -69,6 +69,11 @@ export interface SimulatorProcess {
   proc: Proc;
   url: string;
   requests(): Promise<RecordedRequest[]>;
+  /**
+   * Requests other than stop calls. The gateway fires stop calls without waiting, so a late one from an earlier
+   * test can land after `reset()`; assertions about "what this call sent" use this.
+   */
+  runs(): Promise<RecordedRequest[]>;
   reset(): Promise<void>;
 }
 
@@ -77,12 +82,13 @@ export async function startSimulatorProcess(args: string[] = []): Promise<Simula
   const line = await proc.waitForLine((l) => l.startsWith("{") && l.includes('"url"'));
   const { url } = JSON.parse(line) as { url: string };
   const control = url.replace(/\/v1$/, "/__sim/requests");
+  const requests = async () => (await (await request(control)).body.json()) as RecordedRequest[];
   return {
     proc,
     url,
-    async requests() {
-      const res = await request(control);
-      return (await res.body.json()) as RecordedRequest[];
+    requests,
+    async runs() {
+      return (await requests()).filter((r) => !r.path.endsWith("/stop"));
     },
     async reset() {
       await (await request(control, { method: "DELETE" })).body.dump();
