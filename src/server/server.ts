@@ -33,7 +33,7 @@ const HEALTH_SERVICE = "grpc.health.v1.Health";
 /** Stays SERVING until the process exits, for liveness probes: a draining gateway is alive, and Dify's health is not ours. */
 export const LIVENESS_SERVICE = "liveness";
 /** After the grace, how long terminated calls get to send their UNAVAILABLE and stop their Dify runs. */
-const SETTLE_MS = 800;
+const SETTLE_MS = 1_500;
 
 /** Builds the gRPC server: metrics and auth interceptors in front, the three interfaces, health and reflection. */
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
@@ -80,10 +80,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         for (const name of readiness) health.setStatus(name, "NOT_SERVING");
         goAway(server, config.server.listen, graceMs + SETTLE_MS + 1_000);
         log.info({ graceMs, inFlight: lifecycle.active }, "draining: NOT_SERVING, refusing new calls");
-        const { terminated } = await lifecycle.drain(graceMs, SETTLE_MS);
-        server.forceShutdown();
+        // Everything after the grace shares one budget, so the process exits within grace + 2 s.
+        const left = () => Math.max(0, started + graceMs + SETTLE_MS - performance.now());
+        const { terminated } = await lifecycle.drain(graceMs, SETTLE_MS / 2);
+        await shutDown(server, Math.min(left(), SETTLE_MS / 2));
         // Lets the stop calls of terminated runs go out, within what is left of the budget.
-        await Promise.race([client.close(), new Promise((r) => setTimeout(r, SETTLE_MS).unref())]);
+        await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
         await metricsServer?.close();
         log.info({ terminated, ms: Math.round(performance.now() - started) }, "shut down");
       })();
@@ -100,6 +102,24 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 function goAway(server: Server, listen: string, hardStopMs: number): void {
   if (/:0$/.test(listen)) return;
   server.drain(listen, hardStopMs);
+}
+
+/**
+ * Closes the connections once their last statuses are flushed. tryShutdown
+ * alone waits forever on open streams such as health Watch (grpc-node#1458),
+ * so a timer backs it with forceShutdown.
+ */
+function shutDown(server: Server, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, ms);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function serverOptions(config: GatewayConfig): ServerOptions {
