@@ -33,19 +33,30 @@ export function encoder(service: ServiceDefinition, method: string): (message: o
   return (message) => definition.responseSerialize(message);
 }
 
-/** gRFC A66 server metrics for every call, including the ones auth rejects. */
+/** gRFC A66 server metrics for every call, including the ones auth rejects and the ones the client abandons. */
 export function metricsInterceptor(metrics: GatewayMetrics): ServerInterceptor {
   return (method, call) => {
     const started = performance.now();
     const grpcMethod = method.path.slice(1);
     let sent = 0;
     let received = 0;
+    let recorded = false;
+    const record = (code: status) => {
+      if (recorded) return;
+      recorded = true;
+      const labels = { grpc_method: grpcMethod, grpc_status: status[code] ?? String(code) };
+      metrics.callDuration.observe(labels, (performance.now() - started) / 1000);
+      metrics.sentBytes.observe(labels, sent);
+      metrics.receivedBytes.observe(labels, received);
+    };
     metrics.callStarted.inc({ grpc_method: grpcMethod });
     const listener = new ServerListenerBuilder()
       .withOnReceiveMessage((message, next) => {
         received += (typeof message === "object" && message !== null && requestSizes.get(message)) || 0;
         next(message);
       })
+      // grpc-js calls this after every call, answered or not; a call without a status was abandoned.
+      .withOnCancel(() => record(deadlinePassed(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED))
       .build();
     const responder = new ResponderBuilder()
       .withStart((next) => next(listener))
@@ -54,13 +65,15 @@ export function metricsInterceptor(metrics: GatewayMetrics): ServerInterceptor {
         next(message);
       })
       .withSendStatus((st, next) => {
-        const labels = { grpc_method: grpcMethod, grpc_status: status[st.code] ?? String(st.code) };
-        metrics.callDuration.observe(labels, (performance.now() - started) / 1000);
-        metrics.sentBytes.observe(labels, sent);
-        metrics.receivedBytes.observe(labels, received);
+        record(st.code);
         next(st);
       })
       .build();
     return new ServerInterceptingCall(call, responder);
   };
+}
+
+function deadlinePassed(deadline: Date | number): boolean {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) && ms <= Date.now();
 }
