@@ -54,8 +54,12 @@ export const configSchema = z
         listen: hostPort.default("0.0.0.0:50051"),
         /** Largest request a caller may send. */
         maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
-        /** HTTP/2 PING to each client this often, so idle connections through NATs and mesh hops stay open. */
-        keepaliveTimeMs: z.number().int().positive().default(60_000),
+        /**
+         * HTTP/2 PING to each client this often, to find dead peers. Off in effect by default (gRPC's
+         * 2 h): grpc-js 1.14 destroys a connection whose max-age GOAWAY is out when the next PING
+         * fires, cutting its streams before maxConnectionAgeGraceMs (same family as grpc-node#3068).
+         */
+        keepaliveTimeMs: z.number().int().positive().default(2 * 60 * 60_000),
         /** A client that does not answer a PING within this is considered gone. */
         keepaliveTimeoutMs: z.number().int().positive().default(20_000),
         /** GOAWAY after this long (±10 % jitter), so clients reconnect and spread over new replicas. */

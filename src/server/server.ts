@@ -54,6 +54,11 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.server.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  if (config.server.keepaliveTimeMs < config.server.maxConnectionAgeGraceMs)
+    log.warn(
+      { keepaliveTimeMs: config.server.keepaliveTimeMs, maxConnectionAgeGraceMs: config.server.maxConnectionAgeGraceMs },
+      "grpc-js cuts streams on an aged connection at its next keepalive PING: streams get at most keepaliveTimeMs after the max-age GOAWAY",
+    );
   const metricsServer = config.metrics.enabled ? await serveMetrics(metrics.registry, config.metrics.listen) : undefined;
   log.info(
     { listen: config.server.listen, port, metricsPort: metricsServer?.port, tls: tlsMode(config), workspaces: config.workspaces.length },
