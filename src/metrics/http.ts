@@ -21,7 +21,12 @@ export async function serveMetrics(registry: Registry, listen: string): Promise<
   const address = server.address();
   return {
     port: typeof address === "object" && address ? address.port : port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A scraper's keep-alive connection would otherwise hold the exit.
+        server.closeAllConnections();
+      }),
   };
 }
 
