@@ -99,10 +99,14 @@ function hashToken(): number {
   return 0;
 }
 
+/** The first SIGTERM or SIGINT drains gracefully; a second one exits at once. */
 function onShutdown(close: () => Promise<void>): void {
   let closing = false;
-  const stop = () => {
-    if (closing) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (closing) {
+      process.stderr.write(`${signal} again: exiting without waiting for calls in flight\n`);
+      process.exit(1);
+    }
     closing = true;
     close().then(
       () => process.exit(0),

@@ -32,6 +32,8 @@ export interface ServerTls {
 export interface GatewayConfig {
   readonly server: Omit<ConfigFile["server"], "tls"> & { readonly tls: ServerTls | undefined };
   readonly upstream: ConfigFile["upstream"];
+  readonly shutdown: ConfigFile["shutdown"];
+  readonly metrics: ConfigFile["metrics"];
   readonly auth: ConfigFile["auth"];
   readonly log: ConfigFile["log"];
   readonly workspaces: readonly Workspace[];

@@ -51,11 +51,11 @@ export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv
     checkKeyRefs(doc, sources);
     throw new ConfigError(source, [...parsed.error.issues.map(describeIssue), ...sources.problems]);
   }
-  const { server, upstream, auth, log } = parsed.data;
+  const { server, upstream, shutdown, metrics, auth, log } = parsed.data;
   const tls = server.tls && resolveTls(server.tls, sources);
   const workspaces = parsed.data.workspaces.map((ws, i) => resolveWorkspace(ws, `workspaces.${i}`, sources));
   if (sources.problems.length > 0) throw new ConfigError(source, sources.problems);
-  return { server: { ...server, tls }, upstream, auth, log, workspaces };
+  return { server: { ...server, tls }, upstream, shutdown, metrics, auth, log, workspaces };
 }
 
 /** The app key references of a document the schema rejected, checked where their shape is right. */

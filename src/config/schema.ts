@@ -54,6 +54,22 @@ export const configSchema = z
         listen: hostPort.default("0.0.0.0:50051"),
         /** Largest request a caller may send. */
         maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        /**
+         * HTTP/2 PING to each client this often, to find dead peers. Off in effect by default (gRPC's
+         * 2 h): grpc-js 1.14 destroys a connection whose max-age GOAWAY is out when the next PING
+         * fires, cutting its streams before maxConnectionAgeGraceMs (same family as grpc-node#3068).
+         */
+        keepaliveTimeMs: z.number().int().positive().default(2 * 60 * 60_000),
+        /** A client that does not answer a PING within this is considered gone. */
+        keepaliveTimeoutMs: z.number().int().positive().default(20_000),
+        /** GOAWAY after this long (±10 % jitter), so clients reconnect and spread over new replicas. */
+        maxConnectionAgeMs: z.number().int().positive().default(30 * 60_000),
+        /** How long calls may run on after that GOAWAY: cover the longest expected stream. */
+        maxConnectionAgeGraceMs: z.number().int().positive().default(10 * 60_000),
+        /** Close connections without calls for this long. */
+        maxConnectionIdleMs: z.number().int().positive().default(15 * 60_000),
+        /** Concurrent calls per connection; more wait in the client until one ends. */
+        maxConcurrentStreams: z.number().int().positive().default(1_000),
         /** Serve TLS instead of plaintext h2c. In a mesh, leave this out and let the sidecar do mTLS. */
         tls: z
           .strictObject({
@@ -67,6 +83,19 @@ export const configSchema = z
             clientCaFile: z.string().min(1).optional(),
           })
           .optional(),
+      })
+      .prefault({}),
+    shutdown: z
+      .strictObject({
+        /** On SIGTERM, calls in flight get this long to finish before they end with UNAVAILABLE. Keep it below Kubernetes' terminationGracePeriodSeconds. */
+        graceMs: z.number().int().nonnegative().default(25_000),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** Prometheus text at http://<listen>/metrics, on its own port so it never needs gRPC credentials. */
+        listen: hostPort.default("0.0.0.0:9464"),
       })
       .prefault({}),
     auth: z

@@ -14,7 +14,8 @@ export async function startDemo(listen: string, log: Logger) {
   const token = process.env[DEMO_TOKEN_ENV] || `demo-${randomBytes(18).toString("base64url")}`;
   const config = demoConfig(simulator, token, listen);
   const gateway = await startGateway(config, log);
-  process.stdout.write(banner(listen.replace(/:\d+$/, `:${gateway.port}`), simulator.url, token));
+  const metricsUrl = gateway.metricsPort === undefined ? undefined : `http://127.0.0.1:${gateway.metricsPort}/metrics`;
+  process.stdout.write(banner(listen.replace(/:\d+$/, `:${gateway.port}`), simulator.url, token, metricsUrl));
   return {
     gateway,
     async close(graceMs?: number) {
@@ -33,12 +34,14 @@ function demoConfig(simulator: Simulator, token: string, listen: string): Gatewa
   });
   const doc = {
     server: { listen },
+    // An ephemeral port: a demo must not fail because something else holds 9464.
+    metrics: { listen: "127.0.0.1:0" },
     workspaces: [{ id: "demo", difyBaseUrl: simulator.url, defaultUser: "demo-user", tokens: [{ sha256: sha256(token).toString("hex") }], apps }],
   };
   return parseConfig(doc, "(demo)", env);
 }
 
-function banner(address: string, simulatorUrl: string, token: string): string {
+function banner(address: string, simulatorUrl: string, token: string, metricsUrl: string | undefined): string {
   const app = (mode: string) => DEMO_APPS.find((a) => a.mode === mode)?.appId ?? "";
   const curl = `npx buf curl --protocol grpc --http2-prior-knowledge`;
   const auth = `-H "authorization: Bearer $TOKEN"`;
@@ -59,6 +62,7 @@ function banner(address: string, simulatorUrl: string, token: string): string {
     `  ${curl} ${auth} -d '{"app_id":"${app("advanced-chat")}","query":"Hello"}' ${url}/dify.app.v1.ChatService/ChatInvokeStream`,
     `  ${curl} ${auth} -d '{"app_id":"${app("workflow")}","inputs":{"query":"What is gRPC?"}}' ${url}/dify.app.v1.WorkflowService/WorkflowInvoke`,
     `  ${curl} ${auth} -d '{"app_id":"${app("completion")}","inputs":{"query":"Hi"}}' ${url}/dify.app.v1.CompletionService/CompletionInvokeStream`,
+    ...(metricsUrl ? ["", `Metrics: curl ${metricsUrl}`] : []),
     "",
     "",
   ];

@@ -6,6 +6,8 @@ import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.j
 export interface AppTarget {
   readonly baseUrl: string;
   readonly key: Secret;
+  /** Per-call headers, such as the trace context. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface DifyClientOptions {
@@ -73,6 +75,7 @@ export class DifyClient {
         dispatcher: this.#dispatcher,
         signal,
         headers: {
+          ...target.headers,
           accept,
           "user-agent": USER_AGENT,
           authorization: `Bearer ${target.key.reveal()}`,

@@ -23,6 +23,11 @@ export class CallScope {
     });
   }
 
+  /** Ends the call from our side (shutdown): the client is still there and gets `reason` as the status. */
+  terminate(reason: GatewayError): void {
+    if (!this.#finished) this.#controller.abort(reason);
+  }
+
   get signal(): AbortSignal {
     return this.#controller.signal;
   }

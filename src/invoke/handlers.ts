@@ -1,13 +1,19 @@
 import { status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { workspaceOf } from "../auth/context.js";
+import type { AppMode } from "../config/schema.js";
 import type { AppModes } from "../dify/app-mode.js";
 import type { DifyClient } from "../dify/client.js";
 import { CallScope } from "../grpc/call-scope.js";
 import { appNotFound, GatewayError } from "../grpc/gateway-error.js";
 import { writeMessage } from "../grpc/writer.js";
+import { encoder } from "../metrics/interceptor.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+import { shuttingDown, type Lifecycle } from "../server/lifecycle.js";
+import { traceFrom, traceHeaders } from "../tracing/trace-context.js";
 import { toGatewayError } from "../translate/errors.js";
 import { toStreamMessage } from "../translate/events.js";
+import { reportCall } from "./call-report.js";
 import type { InterfaceSpec } from "./interfaces.js";
 import { validateCommon, type InvokeRequest } from "./request.js";
 import { UpstreamRun, type RunSettings } from "./upstream-run.js";
@@ -17,44 +23,54 @@ export interface HandlerDeps {
   modes: AppModes;
   settings: RunSettings;
   log: Logger;
+  lifecycle: Lifecycle;
+  metrics: GatewayMetrics;
 }
 
-/** The unary and the streaming handler of one interface, both driven by its spec. */
+type Encode = (message: object) => Buffer;
+
+/** The unary and the streaming handler of one interface, both driven by its spec. Responses leave encoded (see `measured`). */
 export function createHandlers(spec: InterfaceSpec, deps: HandlerDeps): UntypedServiceImplementation {
+  const encodeUnary = encoder(spec.service, spec.unaryMethod);
+  const encodeStream = encoder(spec.service, spec.streamMethod);
   return {
-    [spec.unaryMethod]: (call: ServerUnaryCall<InvokeRequest, object>, callback: sendUnaryData<object>) => {
-      void new Invocation(spec, deps, call).unary(callback);
+    [spec.unaryMethod]: (call: ServerUnaryCall<InvokeRequest, Buffer>, callback: sendUnaryData<Buffer>) => {
+      void new Invocation(spec, deps, call).unary(callback, encodeUnary);
     },
-    [spec.streamMethod]: (call: ServerWritableStream<InvokeRequest, object>) => {
-      void new Invocation(spec, deps, call).stream(call);
+    [spec.streamMethod]: (call: ServerWritableStream<InvokeRequest, Buffer>) => {
+      void new Invocation(spec, deps, call).stream(call, encodeStream);
     },
   };
 }
 
-/** One call: auth context → request checks → Dify run → translation → gRPC answer → one log line. */
+/** One call: auth context → request checks → Dify run → translation → gRPC answer → one log line and its metrics. */
 class Invocation {
   readonly #scope: CallScope;
   readonly #started = performance.now();
+  readonly #trace;
   #run: UpstreamRun | undefined;
+  #mode: AppMode | undefined;
   #log: Logger;
 
   constructor(
     private readonly spec: InterfaceSpec,
     private readonly deps: HandlerDeps,
-    private readonly call: ServerUnaryCall<InvokeRequest, object> | ServerWritableStream<InvokeRequest, object>,
+    private readonly call: ServerUnaryCall<InvokeRequest, Buffer> | ServerWritableStream<InvokeRequest, Buffer>,
   ) {
     this.#scope = new CallScope(call);
-    this.#log = deps.log;
+    this.#trace = traceFrom(call.metadata);
+    this.#log = deps.log.child({ traceId: this.#trace.traceId });
+    deps.lifecycle.enter(this.#scope);
   }
 
-  async unary(callback: sendUnaryData<object>): Promise<void> {
+  async unary(callback: sendUnaryData<Buffer>, encode: Encode): Promise<void> {
     try {
       const { run, mode } = await this.#prepare();
       const aggregate = this.spec.aggregator(mode);
       for await (const ev of run.events(this.#scope.signal)) aggregate.add(ev);
       const failure = run.tracker.failure();
       if (failure) throw failure;
-      const response = this.spec.unaryResponse(aggregate.result());
+      const response = encode(this.spec.unaryResponse(aggregate.result()));
       this.#settle(undefined, () => callback(null, response));
     } catch (err) {
       const error = this.#errorOf(err);
@@ -62,11 +78,13 @@ class Invocation {
     }
   }
 
-  async stream(call: ServerWritableStream<InvokeRequest, object>): Promise<void> {
+  async stream(call: ServerWritableStream<InvokeRequest, Buffer>, encode: Encode): Promise<void> {
+    const active = this.deps.metrics.activeStreams.labels({ grpc_method: this.call.getPath().slice(1) });
+    active.inc();
     try {
       const { run } = await this.#prepare();
       for await (const ev of run.events(this.#scope.signal)) {
-        await writeMessage(call, toStreamMessage(ev, this.spec.typedEvents), this.#scope.signal);
+        await writeMessage(call, encode(toStreamMessage(ev, this.spec.typedEvents)), this.#scope.signal);
       }
       const failure = run.tracker.failure();
       if (failure) throw failure;
@@ -74,37 +92,54 @@ class Invocation {
     } catch (err) {
       const error = this.#errorOf(err);
       this.#settle(error, () => call.emit("error", error.toStatus()));
+    } finally {
+      active.dec();
     }
   }
 
-  /** Answers the call unless the client already left, then writes the call's one log line. */
+  /** Answers the call unless the client already left, then reports it once. */
   #settle(error: GatewayError | undefined, answer: () => void): void {
-    if (this.#scope.finish()) {
-      answer();
-      this.#done(error);
-    } else {
-      this.#done(this.#scope.signal.reason as GatewayError);
-    }
+    const answered = this.#scope.finish();
+    if (answered) answer();
+    this.deps.lifecycle.leave(this.#scope);
+    reportCall(
+      {
+        method: this.call.getPath(),
+        interface: this.spec.kind,
+        mode: this.#mode,
+        workspace: workspaceOf(this.call.metadata)?.id,
+        error: answered ? error : (this.#scope.signal.reason as GatewayError),
+        clientLeft: !answered,
+        durationMs: performance.now() - this.#started,
+        ttfeMs: this.#run?.firstEventAt !== undefined ? this.#run.firstEventAt - this.#started : undefined,
+        run: this.#run,
+      },
+      this.#log,
+      this.deps.metrics,
+    );
   }
 
   async #prepare() {
+    if (this.deps.lifecycle.draining) throw shuttingDown();
     const req = this.call.request;
     const workspace = workspaceOf(this.call.metadata);
     // The auth interceptor runs before every handler; reaching here without it is a wiring bug.
     if (!workspace) throw new GatewayError(status.UNAUTHENTICATED, "unauthenticated", { reason: "UNAUTHENTICATED" });
-    this.#log = this.deps.log.child({ method: this.call.getPath(), workspace: workspace.id, appId: req.appId });
+    this.#log = this.#log.child({ method: this.call.getPath(), workspace: workspace.id, appId: req.appId });
     validateCommon(req);
     this.spec.validate(req);
     const app = workspace.apps.get(req.appId);
     if (!app) throw appNotFound(req.appId);
-    const target = { baseUrl: workspace.difyBaseUrl, key: app.key };
+    const target = { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(this.#trace) };
     const user = req.user !== "" ? req.user : workspace.defaultUser;
     const mode = this.spec.mode ?? (await this.deps.modes.resolve(app, target));
+    this.#mode = mode;
     const run = new UpstreamRun(
       { kind: this.spec.kind, target, runPath: this.spec.runPath, stopPath: this.spec.stopPath, body: this.spec.body(req, user), user },
       this.deps.client,
       this.deps.settings,
       this.#log,
+      (result) => this.deps.metrics.stopCalls.inc({ interface: this.spec.kind, result }),
     );
     this.#run = run;
     return { run, mode };
@@ -115,27 +150,4 @@ class Invocation {
     if (error.details.reason === "INTERNAL" && !(err instanceof GatewayError)) this.#log.error({ err }, "unexpected failure while serving a call");
     return error;
   }
-
-  /** The one log line of a finished call. */
-  #done(error?: GatewayError): void {
-    const run = this.#run;
-    const code = error?.code ?? status.OK;
-    this.#log.info(
-      {
-        grpcCode: status[code],
-        durationMs: round(performance.now() - this.#started),
-        ttfeMs: run?.firstEventAt !== undefined ? round(run.firstEventAt - this.#started) : undefined,
-        taskId: run?.tracker.taskId,
-        stopCalled: run?.stopCalled || undefined,
-        reason: error?.details.reason,
-        upstreamStatus: error?.details.metadata?.upstreamStatus,
-        upstreamCode: error?.details.metadata?.upstreamCode || undefined,
-      },
-      error ? `call failed: ${error.message}` : "call finished",
-    );
-  }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }

@@ -31,6 +31,8 @@ export class UpstreamRun {
   readonly tracker: RunTracker;
   /** Set when the run was stopped on Dify, for logs and metrics. */
   stopCalled = false;
+  /** performance.now() when the run was requested, and when its first event arrived. */
+  startedAt: number | undefined;
   firstEventAt: number | undefined;
 
   constructor(
@@ -38,6 +40,7 @@ export class UpstreamRun {
     private readonly client: DifyClient,
     private readonly settings: RunSettings,
     private readonly log: Logger,
+    private readonly onStop: (result: "ok" | "failed") => void = () => {},
   ) {
     this.tracker = new RunTracker(req.kind);
   }
@@ -53,6 +56,7 @@ export class UpstreamRun {
     let body: AsyncIterable<Buffer> | undefined;
     try {
       idle.waiting = true;
+      this.startedAt = performance.now();
       body = await this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal);
       for await (const ev of decodeSse(idle.watch(body), this.settings.maxEventBytes, this.req.target.key.reveal())) {
         this.firstEventAt ??= performance.now();
@@ -77,8 +81,10 @@ export class UpstreamRun {
     try {
       await this.client.postJson(this.req.target, this.req.stopPath(taskId), { user: this.req.user }, AbortSignal.timeout(this.settings.stopTimeoutMs));
       this.log.info({ taskId }, "stopped the unfinished run on Dify");
+      this.onStop("ok");
     } catch (err) {
       this.log.warn({ taskId, err: (err as Error).message }, "could not stop the unfinished run on Dify");
+      this.onStop("failed");
     }
   }
 }

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { authInterceptor } from "../auth/interceptor.js";
@@ -9,66 +9,134 @@ import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
 import { createHandlers } from "../invoke/handlers.js";
 import { INTERFACES } from "../invoke/interfaces.js";
+import { serveMetrics } from "../metrics/http.js";
+import { measured, metricsInterceptor } from "../metrics/interceptor.js";
+import { GatewayMetrics } from "../metrics/metrics.js";
+import { Lifecycle } from "./lifecycle.js";
 import { addReflection } from "./reflection.js";
 
 export interface Gateway {
   readonly port: number;
+  /** The metrics HTTP port, when metrics are enabled. */
+  readonly metricsPort: number | undefined;
   readonly health: HealthImplementation;
   /**
    * Applies a new config to the next calls; calls in flight keep the workspace
    * they started with. Returns the changed fields that only a restart applies.
    */
   reload(next: GatewayConfig): string[];
+  /** Graceful shutdown: NOT_SERVING, refuse new calls, let calls in flight finish within the grace, end the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
+/** Stays SERVING until the process exits, for liveness probes: a draining gateway is alive, and Dify's health is not ours. */
+export const LIVENESS_SERVICE = "liveness";
+/** After the grace, how long terminated calls get to send their UNAVAILABLE and stop their Dify runs. */
+const SETTLE_MS = 1_500;
 
-/** Builds the gRPC server: auth interceptor in front, the three interfaces, health and reflection. */
+/** Builds the gRPC server: metrics and auth interceptors in front, the three interfaces, health and reflection. */
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
   let registry = new WorkspaceRegistry(config);
-  const server = new Server({
-    interceptors: [authInterceptor(() => registry, log)],
-    "grpc.max_receive_message_length": config.server.maxReceiveMessageBytes,
-  });
+  let shutdown = config.shutdown;
+  const metrics = new GatewayMetrics();
+  const lifecycle = new Lifecycle();
+  const server = new Server({ interceptors: [metricsInterceptor(metrics), authInterceptor(() => registry, log)], ...serverOptions(config) });
   const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
-  const deps = { client, modes: new AppModes(client, config.upstream.connectTimeoutMs), settings: config.upstream, log };
-  for (const spec of INTERFACES) server.addService(spec.service, createHandlers(spec, deps));
+  const deps = { client, modes: new AppModes(client, config.upstream.connectTimeoutMs), settings: config.upstream, log, lifecycle, metrics };
+  for (const spec of INTERFACES) server.addService(measured(spec.service), createHandlers(spec, deps));
 
-  const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(INTERFACES.map((s) => [s.serviceName, "SERVING" as const])) });
+  const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
+  const health = new HealthImplementation(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
   health.addToServer(server);
   addReflection(server, [...INTERFACES.map((s) => s.serviceName), HEALTH_SERVICE]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.server.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  log.info({ listen: config.server.listen, port, tls: tlsMode(config), workspaces: config.workspaces.length }, "gateway listening");
+  if (config.server.keepaliveTimeMs < config.server.maxConnectionAgeGraceMs)
+    log.warn(
+      { keepaliveTimeMs: config.server.keepaliveTimeMs, maxConnectionAgeGraceMs: config.server.maxConnectionAgeGraceMs },
+      "grpc-js cuts streams on an aged connection at its next keepalive PING: streams get at most keepaliveTimeMs after the max-age GOAWAY",
+    );
+  const metricsServer = config.metrics.enabled ? await serveMetrics(metrics.registry, config.metrics.listen) : undefined;
+  log.info(
+    { listen: config.server.listen, port, metricsPort: metricsServer?.port, tls: tlsMode(config), workspaces: config.workspaces.length },
+    "gateway listening",
+  );
 
+  let closing: Promise<void> | undefined;
   return {
     port,
+    metricsPort: metricsServer?.port,
     health,
     reload(next) {
       // Compared with the startup config: that is what the socket and the pool were built with.
       const ignored = restartRequired(config, next);
       registry = new WorkspaceRegistry(next);
       deps.settings = next.upstream;
+      shutdown = next.shutdown;
       log.level = next.log.level;
       return ignored;
     },
-    async close(graceMs = 5_000) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        // tryShutdown waits for open streams forever; the timer backs it (grpc-node#1458).
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      await client.close();
+    close(graceMs = shutdown.graceMs) {
+      closing ??= (async () => {
+        const started = performance.now();
+        for (const name of readiness) health.setStatus(name, "NOT_SERVING");
+        goAway(server, config.server.listen, graceMs + SETTLE_MS + 1_000);
+        log.info({ graceMs, inFlight: lifecycle.active }, "draining: NOT_SERVING, refusing new calls");
+        // Everything after the grace shares one budget, so the process exits within grace + 2 s.
+        const left = () => Math.max(0, started + graceMs + SETTLE_MS - performance.now());
+        const { terminated } = await lifecycle.drain(graceMs, SETTLE_MS / 2);
+        await shutDown(server, Math.min(left(), SETTLE_MS / 2));
+        // Lets the stop calls of terminated runs go out, within what is left of the budget.
+        await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
+        await metricsServer?.close();
+        log.info({ terminated, ms: Math.round(performance.now() - started) }, "shut down");
+      })();
+      return closing;
     },
+  };
+}
+
+/**
+ * Sends GOAWAY on every connection, so clients open new ones, which the mesh
+ * or Service sends to other replicas; calls in flight go on. The listener stays
+ * open so probes still see NOT_SERVING. grpc-js cannot drain an ephemeral port.
+ */
+function goAway(server: Server, listen: string, hardStopMs: number): void {
+  if (/:0$/.test(listen)) return;
+  server.drain(listen, hardStopMs);
+}
+
+/**
+ * Closes the connections once their last statuses are flushed. tryShutdown
+ * alone waits forever on open streams such as health Watch (grpc-node#1458),
+ * so a timer backs it with forceShutdown.
+ */
+function shutDown(server: Server, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, ms);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function serverOptions(config: GatewayConfig): ServerOptions {
+  const s = config.server;
+  return {
+    "grpc.max_receive_message_length": s.maxReceiveMessageBytes,
+    "grpc.keepalive_time_ms": s.keepaliveTimeMs,
+    "grpc.keepalive_timeout_ms": s.keepaliveTimeoutMs,
+    "grpc.max_connection_age_ms": s.maxConnectionAgeMs,
+    "grpc.max_connection_age_grace_ms": s.maxConnectionAgeGraceMs,
+    "grpc.max_connection_idle_ms": s.maxConnectionIdleMs,
+    "grpc.max_concurrent_streams": s.maxConcurrentStreams,
   };
 }
 

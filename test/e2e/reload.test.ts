@@ -16,6 +16,7 @@ let c: ReturnType<typeof clients>;
 
 const config = (token: string, extra: Record<string, unknown> = {}) => ({
   server: { listen: "127.0.0.1:0" },
+  metrics: { listen: "127.0.0.1:0" },
   workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(token).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "CHAT_KEY" } }] }],
   ...extra,
 });

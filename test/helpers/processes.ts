@@ -100,17 +100,19 @@ export interface GatewayProcess {
   proc: Proc;
   address: string;
   configFile: string;
+  metricsUrl: string | undefined;
 }
 
 /** Starts the built gateway on a free port with the given config document. */
 export async function startGatewayProcess(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), "gw-test-"));
   const configFile = join(dir, "config.json");
-  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  // Tests run gateways side by side: metrics on an ephemeral port unless the test says otherwise.
+  writeFileSync(configFile, JSON.stringify({ metrics: { listen: "127.0.0.1:0" }, ...config }, null, 2));
   const proc = node(["dist/src/main.js", "--config", configFile], env);
   const line = await proc.waitForLine((l) => l.includes("gateway listening"));
-  const { port } = JSON.parse(line) as { port: number };
-  return { proc, address: `127.0.0.1:${port}`, configFile };
+  const { port, metricsPort } = JSON.parse(line) as { port: number; metricsPort?: number };
+  return { proc, address: `127.0.0.1:${port}`, configFile, metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}/metrics` : undefined };
 }
 
 /** Polls until `check` passes or the time is up; for effects that happen after a call returns (stop calls). */

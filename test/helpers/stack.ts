@@ -15,7 +15,9 @@ export interface Stack {
 }
 
 /** A simulator process and a gateway process in front of it, with every demo app in one workspace. */
-export async function startStack(opts: { upstream?: Record<string, unknown>; simulatorArgs?: string[]; logLevel?: string } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { upstream?: Record<string, unknown>; server?: Record<string, unknown>; simulatorArgs?: string[]; logLevel?: string } = {},
+): Promise<Stack> {
   const sim = await startSimulatorProcess(opts.simulatorArgs ?? []);
   const env: NodeJS.ProcessEnv = {};
   const apps = DEMO_APPS.map((a, i) => {
@@ -24,7 +26,7 @@ export async function startStack(opts: { upstream?: Record<string, unknown>; sim
   });
   const gw = await startGatewayProcess(
     {
-      server: { listen: "127.0.0.1:0" },
+      server: { listen: "127.0.0.1:0", ...opts.server },
       upstream: opts.upstream ?? {},
       log: { level: opts.logLevel ?? "info" },
       workspaces: [{ id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps }],

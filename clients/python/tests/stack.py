@@ -114,6 +114,8 @@ class Stack:
                 server["tls"] = tls
             config = {
                 "server": server,
+                # Suites run side by side: metrics on an ephemeral port, not the default 9464.
+                "metrics": {"listen": "127.0.0.1:0"},
                 "workspaces": [
                     {
                         "id": "ws-py",

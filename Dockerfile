@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+#
+# dify-grpc-gateway container image.
+#
+#   docker build -t dify-grpc-gateway:0.1.0 .
+#   docker run --rm -p 50051:50051 -p 9464:9464 \
+#     -v "$PWD/gateway.yaml:/etc/dify-grpc-gateway/gateway.yaml:ro" -e ACME_SUPPORT_BOT_KEY \
+#     dify-grpc-gateway:0.1.0
+#   docker run --rm dify-grpc-gateway:0.1.0 hash-token < token.txt
+#   docker run --rm -p 50051:50051 -e DIFY_GATEWAY_CONFIG= dify-grpc-gateway:0.1.0 --listen 0.0.0.0:50051   # the demo
+#
+# Without a config file (no --config, no DIFY_GATEWAY_CONFIG) the gateway would start its demo on
+# 127.0.0.1, unreachable from outside the container, so the image points DIFY_GATEWAY_CONFIG at the
+# path where deploy/kubernetes/ mounts the ConfigMap. No HEALTHCHECK: Kubernetes' native gRPC probes
+# (grpc.health.v1 on port 50051) do that job.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- build: full dependencies, TypeScript → dist/ ---------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY generated ./generated
+RUN npm run build
+
+# --- deps: production dependencies only --------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- runtime -----------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    DIFY_GATEWAY_CONFIG=/etc/dify-grpc-gateway/gateway.yaml
+RUN groupadd --system --gid 10001 gateway \
+ && useradd --system --uid 10001 --gid gateway --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin gateway
+WORKDIR /app
+# Everything stays owned by root and read-only to the gateway user.
+# src/paths.ts finds the package root by looking for package.json above dist/src/, and reads the
+# descriptor sets that server reflection serves from <root>/generated/*.binpb.
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/generated/*.binpb ./generated/
+# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+USER 10001:10001
+# 50051: gRPC (h2c) with grpc.health.v1; 9464: Prometheus /metrics.
+EXPOSE 50051 9464
+# Exec form: node is PID 1 and receives SIGTERM (drain) and SIGHUP (config reload) itself.
+ENTRYPOINT ["node", "dist/src/main.js"]

@@ -1,0 +1,79 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const BYTES = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+/**
+ * Every metric the gateway exports. Label values come from a closed set:
+ * method names, gRPC codes, app modes, outcomes, and workspace ids from the
+ * config, never a token, key, app id or anything a caller typed.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  // gRFC A66 server metrics, in Prometheus naming.
+  readonly callStarted = new Counter({
+    name: "grpc_server_call_started_total",
+    help: "Calls started, by method (gRFC A66 grpc.server.call.started).",
+    labelNames: ["grpc_method"] as const,
+    registers: [this.registry],
+  });
+  readonly callDuration = new Histogram({
+    name: "grpc_server_call_duration_seconds",
+    help: "Call duration from headers received to status sent (gRFC A66 grpc.server.call.duration).",
+    labelNames: ["grpc_method", "grpc_status"] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly sentBytes = new Histogram({
+    name: "grpc_server_call_sent_total_compressed_message_size_bytes",
+    help: "Bytes of response messages per call; responses are not compressed (gRFC A66).",
+    labelNames: ["grpc_method", "grpc_status"] as const,
+    buckets: BYTES,
+    registers: [this.registry],
+  });
+  readonly receivedBytes = new Histogram({
+    name: "grpc_server_call_rcvd_total_compressed_message_size_bytes",
+    help: "Bytes of request messages per call, after decompression (gRFC A66).",
+    labelNames: ["grpc_method", "grpc_status"] as const,
+    buckets: BYTES,
+    registers: [this.registry],
+  });
+
+  readonly activeStreams = new Gauge({
+    name: "dify_gateway_active_streams",
+    help: "Server-streaming calls in flight.",
+    labelNames: ["grpc_method"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamDuration = new Histogram({
+    name: "dify_gateway_upstream_request_duration_seconds",
+    help: "Dify run duration, from request to the call's end, by app mode, workspace and outcome (gRPC code).",
+    labelNames: ["mode", "workspace", "outcome"] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly upstreamFirstEvent = new Histogram({
+    name: "dify_gateway_upstream_time_to_first_event_seconds",
+    help: "Time from the call's start to Dify's first event, by app mode, workspace and outcome (gRPC code).",
+    labelNames: ["mode", "workspace", "outcome"] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly cancellations = new Counter({
+    name: "dify_gateway_cancellations_total",
+    help: "Calls the client cancelled or whose deadline passed before they finished.",
+    labelNames: ["grpc_method", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly stopCalls = new Counter({
+    name: "dify_gateway_stop_calls_total",
+    help: "Stop calls sent to Dify for runs left unfinished, by interface and result.",
+    labelNames: ["interface", "result"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

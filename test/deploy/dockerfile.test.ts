@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { join, posix } from "node:path";
+import { describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.js";
+import { type Deployment, loadObjects, only, portOf, ROOT } from "./manifests.js";
+
+/** Dockerfile instructions, with line continuations joined and comments dropped. */
+function instructions(text: string): { op: string; args: string }[] {
+  return text
+    .replace(/\\\r?\n/g, " ")
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => {
+      const m = /^(\S+)\s*(.*)$/.exec(l) as RegExpExecArray;
+      return { op: (m[1] ?? "").toUpperCase(), args: m[2] ?? "" };
+    });
+}
+
+const dockerfile = instructions(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+const stages = dockerfile.reduce<{ op: string; args: string }[][]>((acc, i) => {
+  if (i.op === "FROM") acc.push([]);
+  acc.at(-1)?.push(i);
+  return acc;
+}, []);
+const runtime = stages.at(-1) ?? [];
+const of = (stage: { op: string; args: string }[], op: string) => stage.filter((i) => i.op === op).map((i) => i.args);
+
+const DEFAULTS = configSchema.parse({
+  workspaces: [{ id: "w", difyBaseUrl: "https://dify.example.com/v1", tokens: [{ sha256: "0".repeat(64) }], apps: [{ appId: "a", key: { env: "K" } }] }],
+});
+
+describe("Dockerfile", () => {
+  it("is multi-stage: the runtime stage builds nothing and installs production dependencies only", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const all = dockerfile.filter((i) => i.op === "RUN").map((i) => i.args).join("\n");
+    expect(all).toMatch(/npm ci --omit=dev/);
+    expect(all).toMatch(/npm run build/);
+    expect(of(runtime, "RUN").join("\n")).not.toMatch(/npm (ci|install)(?![^\n]*--omit=dev)|npm run build/);
+    expect(of(runtime, "ENV").join(" ")).toMatch(/NODE_ENV=production/);
+  });
+
+  it("runs as a numeric non-root user, with no HEALTHCHECK (the probes do that)", () => {
+    const users = of(runtime, "USER");
+    expect(users.length).toBeGreaterThan(0);
+    const user = users.at(-1) ?? "";
+    expect(user).toMatch(/^\d+(:\d+)?$/); // numeric, so runAsNonRoot can verify it
+    expect(Number(user.split(":")[0])).not.toBe(0);
+    expect(dockerfile.some((i) => i.op === "HEALTHCHECK")).toBe(false);
+    // the Deployment's pod runs as that same user
+    const pod = only<Deployment>(loadObjects(), "Deployment").spec.template.spec;
+    expect(String(pod.securityContext?.runAsUser)).toBe(user.split(":")[0]);
+  });
+
+  it("starts the compiled main in exec form, with what it reads at run time next to it", () => {
+    const entrypoint = JSON.parse(of(runtime, "ENTRYPOINT").at(-1) ?? "null") as string[];
+    expect(entrypoint).toEqual(["node", "dist/src/main.js"]);
+    // tsc -p tsconfig.build.json compiles src/main.ts to <outDir>/src/main.js
+    const base = JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: { outDir: string; rootDir: string } };
+    expect(posix.join(base.compilerOptions.outDir, posix.relative(base.compilerOptions.rootDir, "src/main.js"))).toBe(entrypoint[1]);
+    const copies = of(runtime, "COPY").join("\n");
+    expect(copies).toMatch(/^(--from=\S+ )?\S*package\.json\s/m); // src/paths.ts finds the package root by it
+    expect(copies).toMatch(/\/app\/dist \.\/dist$/m);
+    expect(copies).toMatch(/generated\/\*\.binpb \.\/generated\/$/m); // descriptor sets for server reflection
+    expect(copies).toMatch(/node_modules \.\/node_modules$/m);
+  });
+
+  it("exposes the default gRPC and metrics ports", () => {
+    const exposed = of(runtime, "EXPOSE").join(" ").split(/\s+/).map((p) => Number(p.replace(/\/tcp$/, "")));
+    expect(exposed).toEqual(expect.arrayContaining([portOf(DEFAULTS.server.listen), portOf(DEFAULTS.metrics.listen)]));
+  });
+});
+
+describe(".dockerignore", () => {
+  const patterns = readFileSync(join(ROOT, ".dockerignore"), "utf8")
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+
+  it("keeps local build output, dependencies and history out of the context", () => {
+    expect(patterns).toEqual(expect.arrayContaining(["node_modules", "dist", ".git"]));
+  });
+
+  it("keeps everything the build copies", () => {
+    for (const needed of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src", "generated"])
+      expect(patterns, needed).not.toContain(needed);
+    expect(patterns.some((p) => p === "*" || p === "**" || p.startsWith("*.json"))).toBe(false);
+  });
+});

@@ -1,0 +1,116 @@
+import { createServer } from "node:net";
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256 } from "../../src/auth/registry.js";
+import { DEMO_APPS } from "../../src/simulator/index.js";
+import { bearer, clients, collect, details, healthCheck, unary, type StreamResult } from "../helpers/grpc.js";
+import { eventually, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+
+const TOKEN = "tok-shutdown-8d7c6b5a4f3e2d1c";
+const GRACE_MS = 2_000;
+const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
+
+/** A fixed port, so the drain's GOAWAY path runs as in production (grpc-js cannot drain port 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+let sim: SimulatorProcess;
+let gw: GatewayProcess;
+beforeAll(async () => {
+  sim = await startSimulatorProcess();
+  gw = await startGatewayProcess(
+    {
+      server: { listen: `127.0.0.1:${await freePort()}` },
+      shutdown: { graceMs: GRACE_MS },
+      workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "K" } }] }],
+    },
+    { K: chat.key },
+  );
+});
+afterAll(async () => {
+  await gw?.proc.stop("SIGKILL");
+  await sim?.proc.stop();
+});
+
+/** A stream of `events` deltas, 50 ms apart; resolves `started` at its first message. */
+function slowStream(c: ReturnType<typeof clients>, events: number) {
+  const call = c.chat.chatInvokeStream(
+    { appId: chat.appId, query: "drain", inputs: { _sim: { events, delay_ms: 50 } }, files: [], user: "", conversationId: "" },
+    bearer(TOKEN),
+  );
+  let started!: () => void;
+  const first = new Promise<void>((r) => (started = r));
+  const done = collect(call, (_m, all) => all.length === 1 && started());
+  return { first, done };
+}
+
+describe("SIGTERM drains gracefully", () => {
+  let short: { done: Promise<StreamResult<{ event: string }>> };
+  let long: { done: Promise<StreamResult<{ event: string }>> };
+  let signalledAt = 0;
+  let exitedAt = 0;
+  let exitCode: number | null = null;
+  let healthAfter = "";
+  let livenessAfter = "";
+  let newCall: unknown;
+
+  it("SERVING before, then NOT_SERVING at once; liveness stays SERVING; new calls get UNAVAILABLE", async () => {
+    expect(await healthCheck(gw.address)).toBe("SERVING");
+    expect(await healthCheck(gw.address, "dify.app.v1.ChatService")).toBe("SERVING");
+    const c = clients(gw.address);
+    short = slowStream(c, 20); // about 1 s: finishes within the grace
+    long = slowStream(c, 400); // about 20 s: outlives it
+    await Promise.all([(short as ReturnType<typeof slowStream>).first, (long as ReturnType<typeof slowStream>).first]);
+    const exited = gw.proc.exited.then((code) => {
+      exitedAt = Date.now();
+      exitCode = code;
+    });
+
+    signalledAt = Date.now();
+    gw.proc.child.kill("SIGTERM");
+    await gw.proc.waitForLine((l) => l.includes("draining"));
+    healthAfter = await healthCheck(gw.address);
+    livenessAfter = await healthCheck(gw.address, "liveness");
+    newCall = await unary(c.chat.chatInvoke, c.chat, { appId: chat.appId, query: "late", inputs: {}, files: [], user: "", conversationId: "" }, bearer(TOKEN)).catch((e: unknown) => e);
+
+    expect(healthAfter).toBe("NOT_SERVING");
+    expect(livenessAfter).toBe("SERVING");
+    const err = newCall as { code: number };
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(details(err as never).retryInfo).toBeDefined();
+    await exited;
+    c.close();
+  });
+
+  it("lets a stream that fits in the grace finish with OK", async () => {
+    const { messages, error } = await short.done;
+    expect(error).toBeUndefined();
+    expect(messages.at(-1)?.event).toBe("message_end");
+  });
+
+  it("ends a stream that outlives the grace with UNAVAILABLE, and stops its Dify run", async () => {
+    const { messages, error } = await long.done;
+    expect(error?.code).toBe(status.UNAVAILABLE);
+    expect(details(error!).errorInfo?.reason).toBe("SHUTTING_DOWN");
+    expect(messages.length).toBeGreaterThan(10);
+    expect(messages.length).toBeLessThan(400);
+    const stops = await eventually(async () => {
+      const found = (await sim.requests()).filter((r) => r.path.endsWith("/stop"));
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(stops[0]!.path).toContain("/chat-messages/");
+  });
+
+  it("exits 0 within grace + 2 s", () => {
+    expect(exitCode).toBe(0);
+    expect(exitedAt - signalledAt).toBeLessThan(GRACE_MS + 2_000);
+    expect(exitedAt - signalledAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
+  });
+});
