@@ -132,7 +132,8 @@ class Invocation {
     if (!app) throw appNotFound(req.appId);
     const target = { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(this.#trace) };
     const user = req.user !== "" ? req.user : workspace.defaultUser;
-    const mode = this.spec.mode ?? (await this.deps.modes.resolve(app, target));
+    // The lookup is shared by the app's callers and bounded only by its timeout: this call stops waiting when it ends.
+    const mode = this.spec.mode ?? (await untilAborted(this.deps.modes.resolve(app, target), this.#scope.signal));
     this.#mode = mode;
     const run = new UpstreamRun(
       { kind: this.spec.kind, target, runPath: this.spec.runPath, stopPath: this.spec.stopPath, body: this.spec.body(req, user), user },
@@ -150,4 +151,23 @@ class Invocation {
     if (error.details.reason === "INTERNAL" && !(err instanceof GatewayError)) this.#log.error({ err }, "unexpected failure while serving a call");
     return error;
   }
+}
+
+/** `pending`, or the signal's reason as soon as it aborts (a cancel, a deadline, a drain's termination). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }

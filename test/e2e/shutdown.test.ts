@@ -1,5 +1,6 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer } from "node:net";
-import { status } from "@grpc/grpc-js";
+import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../src/simulator/index.js";
@@ -7,6 +8,7 @@ import { bearer, clients, collect, details, healthCheck, unary, type StreamResul
 import { eventually, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 
 const TOKEN = "tok-shutdown-8d7c6b5a4f3e2d1c";
+const HANG_TOKEN = "tok-shutdown-hang-5e4d3c2b1a09";
 const GRACE_MS = 2_000;
 const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
 
@@ -22,13 +24,22 @@ function freePort(): Promise<number> {
 
 let sim: SimulatorProcess;
 let gw: GatewayProcess;
+/** A Dify that accepts requests and never answers them. */
+const hanging = createHttpServer((req, res) => void held.push({ req, res }));
+const held: { req: IncomingMessage; res: ServerResponse }[] = [];
 beforeAll(async () => {
   sim = await startSimulatorProcess();
+  await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+  const hangingUrl = `http://127.0.0.1:${(hanging.address() as { port: number }).port}/v1`;
   gw = await startGatewayProcess(
     {
       server: { listen: `127.0.0.1:${await freePort()}` },
       shutdown: { graceMs: GRACE_MS },
-      workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "K" } }] }],
+      workspaces: [
+        { id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "K" } }] },
+        // No mode: a call first asks Dify's /info, which here never answers (only upstream.connectTimeoutMs, 10 s, bounds it).
+        { id: "hang", difyBaseUrl: hangingUrl, tokens: [{ sha256: sha256(HANG_TOKEN).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "K" } }] },
+      ],
     },
     { K: chat.key },
   );
@@ -36,6 +47,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.proc.stop("SIGKILL");
   await sim?.proc.stop();
+  for (const h of held) h.res.destroy();
+  await new Promise((resolve) => hanging.close(resolve));
 });
 
 /** A stream of `events` deltas, 50 ms apart; resolves `started` at its first message. */
@@ -59,6 +72,7 @@ describe("SIGTERM drains gracefully", () => {
   let healthAfter = "";
   let livenessAfter = "";
   let newCall: unknown;
+  let waiting: Promise<unknown>;
 
   it("SERVING before, then NOT_SERVING at once; liveness stays SERVING; new calls get UNAVAILABLE", async () => {
     expect(await healthCheck(gw.address)).toBe("SERVING");
@@ -67,6 +81,8 @@ describe("SIGTERM drains gracefully", () => {
     short = slowStream(c, 20); // about 1 s: finishes within the grace
     long = slowStream(c, 400); // about 20 s: outlives it
     await Promise.all([(short as ReturnType<typeof slowStream>).first, (long as ReturnType<typeof slowStream>).first]);
+    waiting = unary(c.chat.chatInvoke, c.chat, { appId: chat.appId, query: "stuck", inputs: {}, files: [], user: "", conversationId: "" }, bearer(HANG_TOKEN)).catch((e: unknown) => e);
+    await eventually(async () => expect(held.map((h) => h.req.url)).toEqual([expect.stringMatching(/\/info$/)]));
     const exited = gw.proc.exited.then((code) => {
       exitedAt = Date.now();
       exitCode = code;
@@ -106,6 +122,13 @@ describe("SIGTERM drains gracefully", () => {
       return found;
     });
     expect(stops[0]!.path).toContain("/chat-messages/");
+  });
+
+  it("ends a call still waiting on a Dify that never answers with UNAVAILABLE too, and logs it", async () => {
+    const err = (await waiting) as ServiceError;
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(details(err).errorInfo?.reason).toBe("SHUTTING_DOWN");
+    expect(gw.proc.json().filter((l) => l.workspace === "hang" && l.grpcCode === "UNAVAILABLE")).toHaveLength(1);
   });
 
   it("exits 0 within grace + 2 s", () => {
