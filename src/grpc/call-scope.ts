@@ -40,10 +40,14 @@ export class CallScope {
   }
 
   #cancelReason(): CallAborted {
-    const deadline = this.call.getDeadline();
-    const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
-    return Number.isFinite(ms) && ms <= Date.now()
+    return deadlineReached(this.call.getDeadline())
       ? new CallAborted(status.DEADLINE_EXCEEDED, "deadline exceeded", { reason: "DEADLINE_EXCEEDED" })
       : new CallAborted(status.CANCELLED, "cancelled by the client", { reason: "CANCELLED" });
   }
+}
+
+/** Whether a call that ended without an answer ended because its deadline passed (else the client cancelled). */
+export function deadlineReached(deadline: Date | number): boolean {
+  const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  return Number.isFinite(ms) && ms <= Date.now();
 }

@@ -1,4 +1,5 @@
 import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor, type ServiceDefinition } from "@grpc/grpc-js";
+import { deadlineReached } from "../grpc/call-scope.js";
 import type { GatewayMetrics } from "./metrics.js";
 
 /** Wire size of each decoded request, keyed by the request object grpc-js hands on. */
@@ -56,7 +57,7 @@ export function metricsInterceptor(metrics: GatewayMetrics): ServerInterceptor {
         next(message);
       })
       // grpc-js calls this after every call, answered or not; a call without a status was abandoned.
-      .withOnCancel(() => record(deadlinePassed(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED))
+      .withOnCancel(() => record(deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED))
       .build();
     const responder = new ResponderBuilder()
       .withStart((next) => next(listener))
@@ -71,9 +72,4 @@ export function metricsInterceptor(metrics: GatewayMetrics): ServerInterceptor {
       .build();
     return new ServerInterceptingCall(call, responder);
   };
-}
-
-function deadlinePassed(deadline: Date | number): boolean {
-  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) && ms <= Date.now();
 }
