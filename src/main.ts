@@ -17,6 +17,12 @@ const USAGE = `Usage:
 Signals: SIGHUP re-reads the config file; SIGTERM and SIGINT shut down.
 `;
 
+// `npm start | head` closes our stdout: a server must outlive its log reader. pino drops its own writes on
+// EPIPE; this covers direct writes (the demo banner, which crashed the process before).
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+});
+
 /** Shorter tokens are guessable; the hash only protects a token that has entropy of its own. */
 const MIN_TOKEN_LENGTH = 24;
 

@@ -1,10 +1,12 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
+import { healthCheck } from "../helpers/grpc.js";
+import { eventually, freePort, Proc } from "../helpers/processes.js";
 
 const MAIN = new URL("../../dist/src/main.js", import.meta.url).pathname;
 
@@ -75,5 +77,19 @@ describe("command line", () => {
     const { code, stderr } = await run(["--config", "/nonexistent.yaml", "--listen", "127.0.0.1:1"]);
     expect(code).toBe(2);
     expect(stderr).toContain("set server.listen");
+  });
+
+  it("the demo keeps serving when its stdout is closed (`npm start | head -1`), and stops on SIGTERM", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [MAIN, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = new Proc(child);
+    child.stdout.destroy();
+    try {
+      expect(await eventually(() => healthCheck(`127.0.0.1:${port}`), 10_000)).toBe("SERVING");
+      expect(child.exitCode).toBeNull();
+    } finally {
+      expect(await proc.stop()).toBe(0);
+    }
+    expect(proc.lines.join("\n")).not.toMatch(/EPIPE|Unhandled/);
   });
 });

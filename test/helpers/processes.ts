@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -126,4 +127,14 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000):
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** A port free right now on 127.0.0.1, for processes that must listen on a fixed port (drain needs one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 }
