@@ -58,10 +58,10 @@ export const configSchema = z
         maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
         /**
          * Largest request metadata (headers), counted as gRPC does: name + value + 32 per entry.
-         * 8 KiB is gRPC core's and grpc-java's default. Node's HTTP/2 layer refuses header blocks
-         * over 64 KiB on its own, so larger values are capped there.
+         * 8 KiB is gRPC core's and grpc-java's default. Below this, Node's HTTP/2 layer itself
+         * refuses one header over 64 KiB and more than 128 headers.
          */
-        maxMetadataBytes: z.number().int().positive().max(64 * 1024).default(8 * 1024),
+        maxMetadataBytes: z.number().int().positive().default(8 * 1024),
         /**
          * HTTP/2 PING to each client this often, to find dead peers. Off in effect by default (gRPC's
          * 2 h): grpc-js 1.14 destroys a connection whose max-age GOAWAY is out when the next PING

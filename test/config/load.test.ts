@@ -115,7 +115,7 @@ describe("config", () => {
     expect(defaults.server.maxMetadataBytes).toBe(8192);
     expect(problems({ ...valid(), limits: { maxConcurrentCallsPerWorkspace: 0 } })).toEqual([expect.stringMatching(/^limits\.maxConcurrentCallsPerWorkspace: /)]);
     expect(problems({ workspaces: [{ ...ws, maxConcurrentCalls: 1.5 }] })).toEqual([expect.stringMatching(/^workspaces\.0\.maxConcurrentCalls: /)]);
-    expect(problems({ ...valid(), server: { maxMetadataBytes: 70_000 } })).toEqual([expect.stringMatching(/^server\.maxMetadataBytes: /)]);
+    expect(problems({ ...valid(), server: { maxMetadataBytes: 0 } })).toEqual([expect.stringMatching(/^server\.maxMetadataBytes: /)]);
   });
 
   it("rejects a SPIFFE ID mapped to two workspaces", () => {
