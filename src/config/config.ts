@@ -17,6 +17,8 @@ export interface Workspace {
   readonly tokenHashes: readonly Buffer[];
   /** Mesh identities (SPIFFE IDs) of this workspace's callers. */
   readonly spiffeIds: readonly string[];
+  /** Calls this workspace may have in flight: its own `maxConcurrentCalls`, else `limits.maxConcurrentCallsPerWorkspace`. */
+  readonly maxConcurrentCalls: number;
   readonly apps: ReadonlyMap<string, AppEntry>;
 }
 
@@ -33,6 +35,7 @@ export interface GatewayConfig {
   readonly server: Omit<ConfigFile["server"], "tls"> & { readonly tls: ServerTls | undefined };
   readonly upstream: ConfigFile["upstream"];
   readonly shutdown: ConfigFile["shutdown"];
+  readonly limits: ConfigFile["limits"];
   readonly metrics: ConfigFile["metrics"];
   readonly auth: ConfigFile["auth"];
   readonly log: ConfigFile["log"];

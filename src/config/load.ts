@@ -51,11 +51,11 @@ export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv
     checkKeyRefs(doc, sources);
     throw new ConfigError(source, [...parsed.error.issues.map(describeIssue), ...sources.problems]);
   }
-  const { server, upstream, shutdown, metrics, auth, log } = parsed.data;
+  const { server, upstream, shutdown, limits, metrics, auth, log } = parsed.data;
   const tls = server.tls && resolveTls(server.tls, sources);
-  const workspaces = parsed.data.workspaces.map((ws, i) => resolveWorkspace(ws, `workspaces.${i}`, sources));
+  const workspaces = parsed.data.workspaces.map((ws, i) => resolveWorkspace(ws, `workspaces.${i}`, limits, sources));
   if (sources.problems.length > 0) throw new ConfigError(source, sources.problems);
-  return { server: { ...server, tls }, upstream, shutdown, metrics, auth, log, workspaces };
+  return { server: { ...server, tls }, upstream, shutdown, limits, metrics, auth, log, workspaces };
 }
 
 /** The app key references of a document the schema rejected, checked where their shape is right. */
@@ -79,7 +79,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 type WorkspaceFile = ConfigFile["workspaces"][number];
 
-function resolveWorkspace(ws: WorkspaceFile, path: string, sources: Sources): Workspace {
+function resolveWorkspace(ws: WorkspaceFile, path: string, limits: ConfigFile["limits"], sources: Sources): Workspace {
   const apps = new Map<string, AppEntry>();
   ws.apps.forEach((app, j) => {
     const key = readSecret(app.key, `${path}.apps.${j}.key`, sources);
@@ -92,6 +92,7 @@ function resolveWorkspace(ws: WorkspaceFile, path: string, sources: Sources): Wo
     defaultUser: ws.defaultUser,
     tokenHashes: ws.tokens.map((t) => Buffer.from(t.sha256, "hex")),
     spiffeIds: ws.spiffeIds,
+    maxConcurrentCalls: ws.maxConcurrentCalls ?? limits.maxConcurrentCallsPerWorkspace,
     apps,
   };
 }

@@ -12,6 +12,7 @@ export function restartRequired(running: GatewayConfig, next: GatewayConfig): st
   };
   check("server.listen", running.server.listen === next.server.listen);
   check("server.maxReceiveMessageBytes", running.server.maxReceiveMessageBytes === next.server.maxReceiveMessageBytes);
+  check("server.maxMetadataBytes", running.server.maxMetadataBytes === next.server.maxMetadataBytes);
   check("server.tls", sameTls(running.server.tls, next.server.tls));
   for (const key of ["keepaliveTimeMs", "keepaliveTimeoutMs", "maxConnectionAgeMs", "maxConnectionAgeGraceMs", "maxConnectionIdleMs", "maxConcurrentStreams"] as const)
     check(`server.${key}`, running.server[key] === next.server[key]);

@@ -33,6 +33,8 @@ const workspace = z
     tokens: z.array(z.strictObject({ sha256: sha256Hex })).default([]),
     /** Mesh identities of this workspace's callers; see `auth.xfcc` and `server.tls.clientCaFile`. */
     spiffeIds: z.array(spiffeId).default([]),
+    /** This workspace's own cap on calls in flight; `limits.maxConcurrentCallsPerWorkspace` when absent. */
+    maxConcurrentCalls: z.number().int().positive().optional(),
     apps: z.array(app).min(1),
   })
   .superRefine((ws, ctx) => {
@@ -54,6 +56,12 @@ export const configSchema = z
         listen: hostPort.default("0.0.0.0:50051"),
         /** Largest request a caller may send. */
         maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        /**
+         * Largest request metadata (headers), counted as gRPC does: name + value + 32 per entry.
+         * 8 KiB is gRPC core's and grpc-java's default. Below this, Node's HTTP/2 layer itself
+         * refuses one header over 64 KiB and more than 128 headers.
+         */
+        maxMetadataBytes: z.number().int().positive().default(8 * 1024),
         /**
          * HTTP/2 PING to each client this often, to find dead peers. Off in effect by default (gRPC's
          * 2 h): grpc-js 1.14 destroys a connection whose max-age GOAWAY is out when the next PING
@@ -116,6 +124,15 @@ export const configSchema = z
         maxEventBytes: z.number().int().positive().default(4 * 1024 * 1024),
         /** Budget for the best-effort stop call after a cancel. */
         stopTimeoutMs: z.number().int().positive().default(5_000),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        /**
+         * Calls (unary and streaming) one workspace may have in flight; more get RESOURCE_EXHAUSTED
+         * before reaching Dify, so one workspace cannot take the gateway's or Dify's capacity from the others.
+         */
+        maxConcurrentCallsPerWorkspace: z.number().int().positive().default(100),
       })
       .prefault({}),
     log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).prefault({}),

@@ -7,6 +7,7 @@ import type { DifyClient } from "../dify/client.js";
 import { CallScope } from "../grpc/call-scope.js";
 import { appNotFound, GatewayError } from "../grpc/gateway-error.js";
 import { writeMessage } from "../grpc/writer.js";
+import { workspaceConcurrencyLimit, type ConcurrencyLimiter, type Release } from "../limits/concurrency.js";
 import { encoder } from "../metrics/interceptor.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import { shuttingDown, type Lifecycle } from "../server/lifecycle.js";
@@ -25,6 +26,7 @@ export interface HandlerDeps {
   log: Logger;
   lifecycle: Lifecycle;
   metrics: GatewayMetrics;
+  limiter: ConcurrencyLimiter;
 }
 
 type Encode = (message: object) => Buffer;
@@ -49,6 +51,8 @@ class Invocation {
   readonly #started = performance.now();
   readonly #trace;
   #run: UpstreamRun | undefined;
+  /** The workspace's concurrency slot, from before the first upstream request until the call is answered. */
+  #release: Release | undefined;
   #mode: AppMode | undefined;
   #log: Logger;
 
@@ -101,6 +105,7 @@ class Invocation {
   #settle(error: GatewayError | undefined, answer: () => void): void {
     const answered = this.#scope.finish();
     if (answered) answer();
+    this.#release?.();
     this.deps.lifecycle.leave(this.#scope);
     reportCall(
       {
@@ -130,6 +135,11 @@ class Invocation {
     this.spec.validate(req);
     const app = workspace.apps.get(req.appId);
     if (!app) throw appNotFound(req.appId);
+    this.#release = this.deps.limiter.tryAcquire(workspace.id, workspace.maxConcurrentCalls);
+    if (!this.#release) {
+      this.deps.metrics.concurrencyRejections.inc({ workspace: workspace.id });
+      throw workspaceConcurrencyLimit(workspace.id, workspace.maxConcurrentCalls);
+    }
     const target = { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(this.#trace) };
     const user = req.user !== "" ? req.user : workspace.defaultUser;
     // The lookup is shared by the app's callers and bounded only by its timeout: this call stops waiting when it ends.

@@ -73,6 +73,19 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly workspaceCallsInFlight = new Gauge({
+    name: "dify_gateway_workspace_calls_in_flight",
+    help: "Invoke calls (unary and streaming) in flight per workspace, the count limits.maxConcurrentCallsPerWorkspace caps.",
+    labelNames: ["workspace"] as const,
+    registers: [this.registry],
+  });
+  readonly concurrencyRejections = new Counter({
+    name: "dify_gateway_concurrency_rejections_total",
+    help: "Calls refused with RESOURCE_EXHAUSTED because their workspace was at its concurrency limit.",
+    labelNames: ["workspace"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

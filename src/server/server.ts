@@ -9,6 +9,8 @@ import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
 import { createHandlers } from "../invoke/handlers.js";
 import { INTERFACES } from "../invoke/interfaces.js";
+import { ConcurrencyLimiter } from "../limits/concurrency.js";
+import { metadataLimitInterceptor } from "../limits/metadata-size.js";
 import { serveMetrics } from "../metrics/http.js";
 import { measured, metricsInterceptor } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
@@ -41,9 +43,11 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   let shutdown = config.shutdown;
   const metrics = new GatewayMetrics();
   const lifecycle = new Lifecycle();
-  const server = new Server({ interceptors: [metricsInterceptor(metrics), authInterceptor(() => registry, log)], ...serverOptions(config) });
+  const interceptors = [metricsInterceptor(metrics), metadataLimitInterceptor(config.server.maxMetadataBytes, log), authInterceptor(() => registry, log)];
+  const server = new Server({ interceptors, ...serverOptions(config) });
   const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
-  const deps = { client, modes: new AppModes(client, config.upstream.connectTimeoutMs), settings: config.upstream, log, lifecycle, metrics };
+  const limiter = new ConcurrencyLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
+  const deps = { client, modes: new AppModes(client, config.upstream.connectTimeoutMs), settings: config.upstream, log, lifecycle, metrics, limiter };
   for (const spec of INTERFACES) server.addService(measured(spec.service), createHandlers(spec, deps));
 
   const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];

@@ -99,6 +99,25 @@ describe("config", () => {
     for (const [doc, expected] of cases) expect(problems(doc)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
   });
 
+  it("gives each workspace its own concurrency limit, or the global one", () => {
+    const ws = valid().workspaces[0]!;
+    const doc = {
+      limits: { maxConcurrentCallsPerWorkspace: 5 },
+      workspaces: [ws, { ...ws, id: "big", tokens: [{ sha256: "b".repeat(64) }], maxConcurrentCalls: 50 }],
+    };
+    expect(parseConfig(doc, "test.yaml", { APP1_KEY: "k" }).workspaces.map((w) => [w.id, w.maxConcurrentCalls])).toEqual([
+      ["acme", 5],
+      ["big", 50],
+    ]);
+    const defaults = parseConfig(valid(), "test.yaml", { APP1_KEY: "k" });
+    expect(defaults.limits.maxConcurrentCallsPerWorkspace).toBe(100);
+    expect(defaults.workspaces[0]!.maxConcurrentCalls).toBe(100);
+    expect(defaults.server.maxMetadataBytes).toBe(8192);
+    expect(problems({ ...valid(), limits: { maxConcurrentCallsPerWorkspace: 0 } })).toEqual([expect.stringMatching(/^limits\.maxConcurrentCallsPerWorkspace: /)]);
+    expect(problems({ workspaces: [{ ...ws, maxConcurrentCalls: 1.5 }] })).toEqual([expect.stringMatching(/^workspaces\.0\.maxConcurrentCalls: /)]);
+    expect(problems({ ...valid(), server: { maxMetadataBytes: 0 } })).toEqual([expect.stringMatching(/^server\.maxMetadataBytes: /)]);
+  });
+
   it("rejects a SPIFFE ID mapped to two workspaces", () => {
     const ws = valid().workspaces[0]!;
     const doc = {

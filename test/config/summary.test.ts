@@ -15,6 +15,7 @@ describe("summarize (check-config)", () => {
           difyBaseUrl: "https://dify.example.com/v1",
           tokens: [{ sha256: sha256(token).toString("hex") }],
           spiffeIds: ["spiffe://cluster.local/ns/plugins/sa/acme"],
+          maxConcurrentCalls: 7,
           apps: [{ appId: "app-1", key: { env: "ACME_KEY" }, mode: "workflow" }],
         },
       ],
@@ -29,7 +30,9 @@ describe("summarize (check-config)", () => {
     expect(text).toContain("listen 0.0.0.0:50051, tls off");
     expect(text).toContain("x-forwarded-client-cert trusted");
     expect(text).toContain("acme: dify https://dify.example.com/v1");
-    expect(text).toContain("1 token");
+    expect(text).toContain("1 token, at most 7 concurrent calls");
+    expect(text).toContain("limits: maxConcurrentCallsPerWorkspace 100");
+    expect(text).toContain("maxMetadataBytes 8192");
     expect(text).toContain("identity spiffe://cluster.local/ns/plugins/sa/acme");
     expect(text).toContain("app app-1: mode workflow, key from env ACME_KEY");
   });

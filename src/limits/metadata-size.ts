@@ -1,0 +1,43 @@
+import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type Metadata, type ServerInterceptor } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { GatewayError } from "../grpc/gateway-error.js";
+
+/** Per-entry overhead in HTTP/2's header list size (RFC 7540 §6.5.2), which gRPC's metadata limits use too. */
+const ENTRY_OVERHEAD = 32;
+
+/**
+ * Refuses calls whose metadata is larger than `maxBytes`, before any other
+ * interceptor or handler looks at it. grpc-js has no `grpc.max_metadata_size`
+ * (grpc-node#2050): it would ignore the option silently, and only Node's HTTP/2
+ * layer bounds header blocks (64 KiB). So the limit is enforced here, per call.
+ */
+export function metadataLimitInterceptor(maxBytes: number, log: Logger): ServerInterceptor {
+  return (method, call) => {
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        const size = metadataSize(metadata);
+        if (size <= maxBytes) return next(metadata);
+        // Sizes only: a header this large may well carry a credential.
+        log.info({ method: method.path, peer: call.getPeer(), grpcCode: "RESOURCE_EXHAUSTED", metadataBytes: size, maxMetadataBytes: maxBytes }, "call rejected: metadata too large");
+        call.sendStatus(metadataTooLarge(size, maxBytes).toStatus());
+      })
+      .build();
+    return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
+  };
+}
+
+/** Name + value + 32 per entry, binary values base64-encoded as on the wire. */
+export function metadataSize(metadata: Metadata): number {
+  let size = 0;
+  for (const [key, value] of Object.entries(metadata.toHttp2Headers())) {
+    for (const v of Array.isArray(value) ? value : [value]) size += Buffer.byteLength(key) + Buffer.byteLength(String(v)) + ENTRY_OVERHEAD;
+  }
+  return size;
+}
+
+function metadataTooLarge(size: number, limit: number): GatewayError {
+  return new GatewayError(status.RESOURCE_EXHAUSTED, `request metadata is ${size} bytes, more than the gateway's limit of ${limit}`, {
+    reason: "METADATA_TOO_LARGE",
+    metadata: { metadataBytes: String(size), limit: String(limit) },
+  });
+}
