@@ -1,11 +1,10 @@
-import { createServer } from "node:net";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
 import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../src/simulator/index.js";
 import { bearer, clients, collect, details, type StreamResult } from "../helpers/grpc.js";
-import { eventually, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { eventually, freePort, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 
 const TOKEN = "tok-shutdown-load-4c3b2a190817";
 const GRACE_MS = 8_000;
@@ -14,15 +13,6 @@ const DELAY_MS = 50;
 const LENGTHS = [...Array<number>(20).fill(60), ...Array<number>(10).fill(100), ...Array<number>(20).fill(400)];
 const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
 
-/** A fixed port, so the drain's GOAWAY path runs as in production (grpc-js cannot drain port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 let sim: SimulatorProcess;
 let gw: GatewayProcess;

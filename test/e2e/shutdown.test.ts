@@ -1,26 +1,16 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer } from "node:net";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../src/simulator/index.js";
 import { bearer, clients, collect, details, healthCheck, unary, type StreamResult } from "../helpers/grpc.js";
-import { eventually, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { eventually, freePort, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 
 const TOKEN = "tok-shutdown-8d7c6b5a4f3e2d1c";
 const HANG_TOKEN = "tok-shutdown-hang-5e4d3c2b1a09";
 const GRACE_MS = 2_000;
 const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
 
-/** A fixed port, so the drain's GOAWAY path runs as in production (grpc-js cannot drain port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 let sim: SimulatorProcess;
 let gw: GatewayProcess;

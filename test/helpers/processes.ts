@@ -129,7 +129,7 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000):
   }
 }
 
-/** A port free right now on 127.0.0.1, for processes that must listen on a fixed port (drain needs one). */
+/** A port free right now on 127.0.0.1: the drain's GOAWAY path needs a fixed port (grpc-js cannot drain port 0). */
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const srv = createServer().listen(0, "127.0.0.1", () => {
