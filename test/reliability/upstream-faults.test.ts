@@ -325,7 +325,9 @@ async function expectOneOutcomeLine(traceId: string, e: Expected, code: status):
   else expect(others).toEqual([expect.objectContaining({ level: 30, msg: STOPPED, taskId: outcome[0]!.taskId })]);
 }
 
-async function expectStopCalls(traceId: string, e: Expected): Promise<void> {
+const STOP_PATH: Record<CallSpec["iface"], string> = { chat: "/v1/chat-messages/", completion: "/v1/completion-messages/", workflow: "/v1/workflows/tasks/" };
+
+async function expectStopCalls(traceId: string, e: Expected, iface: CallSpec["iface"], result: CallResult): Promise<void> {
   if (e.stop) {
     const stops = await eventually(async () => {
       const found = stopsIn(await s.sim.requests(), traceId);
@@ -334,7 +336,10 @@ async function expectStopCalls(traceId: string, e: Expected): Promise<void> {
     });
     const taskId = linesOf(traceId).find((l) => OUTCOME.test(String(l.msg)))?.taskId;
     expect(taskId).toEqual(expect.any(String));
-    expect(stops[0]!.path).toMatch(new RegExp(`/${String(taskId)}/stop$`));
+    // On streams the caller saw the task too: the one stopped is the one it saw.
+    const seen = result.messages.find((m) => typeof m.raw?.task_id === "string")?.raw?.task_id;
+    if (seen !== undefined) expect(taskId).toBe(seen);
+    expect(stops[0]!.path).toBe(`${STOP_PATH[iface]}${String(taskId)}/stop`);
     expect(stops[0]!.body).toEqual({ user: "fault-user" });
   }
   // Checked after the log lines settled, so a stop call that should not exist had its chance to arrive.
@@ -382,7 +387,13 @@ describe("upstream faults: status, bound, health, one log line, stop call", () =
     if (shape === "stream" && expected.streamEvents) expected.streamEvents(result.messages.map((m) => m.event));
 
     await expectOneOutcomeLine(traceId, expected, expected.code);
-    await expectStopCalls(traceId, expected);
+    await expectStopCalls(traceId, expected, spec.iface, result);
     await expectHealthy();
   });
+});
+
+it("over the whole suite, the only warn or error lines are the failed stop calls, one per such scenario", () => {
+  const loud = s.gw.proc.json().filter((l) => typeof l.level === "number" && l.level >= 40);
+  const stopFailures = SCENARIOS.filter((sc) => sc.expected.stopFails).reduce((n, sc) => n + sc.shapes.length, 0);
+  expect(loud.map((l) => l.msg)).toEqual(Array<string>(stopFailures).fill(STOP_FAILED));
 });
