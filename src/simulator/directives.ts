@@ -33,7 +33,8 @@ export type Fault =
     }
   /** `reset` with `after: -1`: the socket is destroyed before any response byte. */
   | { kind: "reset_before_headers" }
-  | { kind: "pings_only"; pingEveryMs: number }
+  /** `pings`: how many pings before the stream goes silent; null = pings forever. */
+  | { kind: "pings_only"; pingEveryMs: number; pings: number | null }
   | { kind: "drop_message_end" }
   | { kind: "big_event"; bytes: number }
   | { kind: "stop_fails" }
@@ -148,7 +149,7 @@ function parseFault(name: string, f: Fields): Fault {
     case "workflow_failed":
       return { kind: "workflow_failed", after: after(), error: f.string("error", "Simulated LLM node failure.") };
     case "pings_only":
-      return { kind: "pings_only", pingEveryMs: f.integer("ping_every_ms", 50, 1, MAX_DELAY_MS) };
+      return { kind: "pings_only", pingEveryMs: f.integer("ping_every_ms", 50, 1, MAX_DELAY_MS), pings: f.optionalInteger("pings", 0, MAX_EVENTS) };
     case "big_event":
       return { kind: "big_event", bytes: f.integer("bytes", 1024 * 1024, 1, MAX_BIG_EVENT_BYTES) };
     case "drop_message_end":

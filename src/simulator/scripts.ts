@@ -23,7 +23,17 @@ export async function* runSteps(run: Run): AsyncGenerator<Step, void> {
   // Workflow-based streams are relayed from a worker and open with a ping before anything else.
   if (isWorkflowBased(run.app.mode) || fault?.kind === "first_ping") yield PING;
   if (fault?.kind === "pings_only") {
-    yield { kind: "pings_forever", everyMs: fault.pingEveryMs };
+    if (fault.pings === null) {
+      yield { kind: "pings_forever", everyMs: fault.pingEveryMs };
+      return;
+    }
+    // A worker that kept the stream alive, then died without closing it: only an idle timeout ends this.
+    for (let i = 0; i < fault.pings; i++) {
+      await run.control.pause(fault.pingEveryMs);
+      if (run.control.abandoned) return;
+      yield PING;
+    }
+    yield { kind: "silence" };
     return;
   }
   yield* SCRIPTS[run.app.mode](run);

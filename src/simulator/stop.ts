@@ -16,9 +16,10 @@ export function handleStop(call: Call, ctx: SimulatorContext, api: ApiInterface)
   requireUserArg(body);
   assertServedBy(app, api);
   const user = parseStopPayload(body);
-  const task = ctx.tasks.get(call.params["task_id"] ?? "");
+  const taskId = call.params["task_id"] ?? "";
+  if (ctx.tasks.stopFails(taskId, app.appId)) throw errors.internal();
+  const task = ctx.tasks.get(taskId);
   if (task && task.appId === app.appId) {
-    if (task.stopFails) throw errors.internal();
     if (isWorkflowBased(task.mode) || task.user === user) task.control.requestStop();
   }
   sendJson(call.res, 200, { result: "success" });

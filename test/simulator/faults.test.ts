@@ -94,6 +94,16 @@ describe("mid-stream", () => {
     expect(result.frames.every((f) => f.text === "event: ping")).toBe(true);
   });
 
+  it("pings_only with pings: N pings, then nothing at all until the client leaves", async () => {
+    const result = await stream(sim, "completion", withFault("completion", { fault: "pings_only", ping_every_ms: 10, pings: 3 }), { forMs: 400 });
+    expect(result.ending).toBe("cut");
+    expect(result.events).toEqual([]);
+    expect(result.frames.every((f) => f.text === "event: ping")).toBe(true);
+    // 3 of ours plus the simulator's own 25 ms pinger until the silence; pings for the whole 400 ms would be ≥ 16.
+    expect(result.frames.length).toBeGreaterThanOrEqual(3);
+    expect(result.frames.length).toBeLessThanOrEqual(6);
+  });
+
   it("no_terminal: ends the response cleanly after N deltas without a terminal event", async () => {
     const result = await stream(sim, "completion", withFault("completion", { fault: "no_terminal", after: 3 }));
     expect(result.ending).toBe("end");

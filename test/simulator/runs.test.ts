@@ -159,6 +159,15 @@ describe("stop", () => {
     expect(result.stopBody["code"]).toBe("internal_server_error");
     expect(result.events.filter((e) => e["event"] === "message")).toHaveLength(100);
   });
+
+  it("`stop_fails` still answers 500 after the run ended, as a gateway that aborted its stream first sees it", async () => {
+    const body = bodyFor("chat", { user: "ann", inputs: { query: "q", _sim: { fault: "stop_fails", events: 2 } } });
+    const result = await stream(sim, "chat", body);
+    const taskId = String(result.events[0]?.["task_id"]);
+    const stop = await call(sim, `/chat-messages/${taskId}/stop`, { key: appOf("chat").key, body: { user: "ann" } });
+    expect(stop.statusCode).toBe(500);
+    expect(((await stop.body.json()) as Json)["code"]).toBe("internal_server_error");
+  });
 });
 
 describe("recording", () => {
