@@ -59,7 +59,7 @@ class Invocation {
   ) {
     this.#scope = new CallScope(call);
     this.#trace = traceFrom(call.metadata);
-    // One child per call, with everything known up front: a second child() measured ~1 % of unary CPU.
+    // One child per call, with everything known up front: pino's child-of-a-child measured ~20 µs per call more.
     this.#log = deps.log.child({ traceId: this.#trace.traceId, method: call.getPath(), workspace: workspaceOf(call.metadata)?.id, appId: call.request?.appId });
     deps.lifecycle.enter(this.#scope);
   }

@@ -28,9 +28,9 @@ export function traceHeaders(trace: TraceContext): Record<string, string> {
 }
 
 /*
- * Ids come from a pool refilled 4 KiB at a time: randomBytes() per id cost
- * ~1.8 % of the gateway's CPU per unary call (two syscalls' worth of
- * getrandom per call); the pool amortises that over ~170 calls.
+ * Ids come from a pool of CSPRNG bytes refilled 4 KiB at a time (~170 calls).
+ * randomBytes() per id was ~1.8 % of the gateway's unary CPU in --cpu-prof;
+ * traceFrom measured 13 µs with it and 0.3 µs with the pool (loaded 2-core box).
  */
 const POOL = Buffer.alloc(4096);
 let poolOffset = POOL.length;
