@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { AppTarget, DifyClient } from "../dify/client.js";
 import { DifyStreamError } from "../dify/errors.js";
-import { decodeSse, type DifyEvent } from "../sse/decoder.js";
+import { SseDecoder, type DifyEvent } from "../sse/decoder.js";
 import { RunTracker, type RunKind } from "./termination.js";
 
 export interface RunSettings {
@@ -58,11 +58,15 @@ export class UpstreamRun {
       idle.waiting = true;
       this.startedAt = performance.now();
       body = await this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal);
-      for await (const ev of decodeSse(idle.watch(body), this.settings.maxEventBytes, this.req.target.key.reveal())) {
-        this.firstEventAt ??= performance.now();
-        this.tracker.observe(ev);
-        yield ev;
-        if (this.tracker.done) break;
+      const decoder = new SseDecoder(this.settings.maxEventBytes, this.req.target.key.reveal());
+      chunks: for await (const chunk of idle.watch(body)) {
+        for (const ev of decoder.push(chunk)) {
+          this.firstEventAt ??= performance.now();
+          this.tracker.observe(ev);
+          yield ev;
+          if (this.tracker.done) break chunks;
+        }
+        if (decoder.failure) throw decoder.failure;
       }
     } catch (err) {
       // undici reports an abort as its own error; the reason we aborted with is the truth.

