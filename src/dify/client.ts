@@ -17,6 +17,16 @@ export interface DifyClientOptions {
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+/**
+ * How much of an SSE body undici may buffer ahead of us before it stops reading
+ * the socket (its default is 64 KiB). A slow gRPC reader stops our reads, so
+ * this is what one stream may hold. It costs more than its face value: every
+ * buffered chunk is a slice that pins the whole socket read it came from (up to
+ * 64 KiB each), measured at ~270 KiB per slow stream with the default
+ * (docs in scripts/experiments/README.md). Lower values make undici pause and
+ * re-parse more often; 16 KiB measured no CPU cost per event.
+ */
+export const STREAM_BODY_HIGH_WATER_MARK = 16 * 1024;
 /** Lets Dify operators tell gateway traffic apart in their access logs. */
 const USER_AGENT = "dify-grpc-gateway/0.1";
 
@@ -41,7 +51,7 @@ export class DifyClient {
 
   /** POSTs a run in streaming mode; resolves with the SSE body once Dify answers 200. */
   async openStream(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
-    const res = await this.#send(target, "POST", path, body, "text/event-stream", signal);
+    const res = await this.#send(target, "POST", path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
     if (res.statusCode !== 200) throw await httpError(res, target);
     return streamBody(res.body, signal);
   }
@@ -68,7 +78,7 @@ export class DifyClient {
     }
   }
 
-  async #send(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, accept: string, signal: AbortSignal) {
+  async #send(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, accept: string, signal: AbortSignal, highWaterMark?: number) {
     try {
       return await request(target.baseUrl + path, {
         method,
@@ -82,6 +92,7 @@ export class DifyClient {
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
+        ...(highWaterMark === undefined ? {} : { highWaterMark }),
       });
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
