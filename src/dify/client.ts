@@ -18,13 +18,13 @@ export interface DifyClientOptions {
 
 const MAX_ERROR_BODY = 64 * 1024;
 /**
- * How much of an SSE body undici may buffer ahead of us before it stops reading
- * the socket (its default is 64 KiB). A slow gRPC reader stops our reads, so
- * this is what one stream may hold. It costs more than its face value: every
- * buffered chunk is a slice that pins the whole socket read it came from (up to
- * 64 KiB each), measured at ~270 KiB per slow stream with the default
- * (docs in scripts/experiments/README.md). Lower values make undici pause and
- * re-parse more often; 16 KiB measured no CPU cost per event.
+ * How much SSE body undici may buffer ahead of us before it stops reading the
+ * socket (its default is 64 KiB). A slow gRPC reader stops our reads, so this
+ * is part of what each stream holds. Each buffered chunk is a slice pinning the
+ * whole socket read it came from (up to 64 KiB), so the real cost is larger:
+ * heap snapshots of 100 stalled streams showed ~270 KiB of ArrayBuffers per
+ * stream with the default and ~200 KiB with 16 KiB, the rest being the socket
+ * reads themselves (scripts/experiments/README.md). No CPU cost per event measured.
  */
 export const STREAM_BODY_HIGH_WATER_MARK = 16 * 1024;
 /** Lets Dify operators tell gateway traffic apart in their access logs. */
