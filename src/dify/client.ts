@@ -17,6 +17,16 @@ export interface DifyClientOptions {
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+/**
+ * How much SSE body undici may buffer ahead of us before it stops reading the
+ * socket (its default is 64 KiB). A slow gRPC reader stops our reads, so this
+ * is part of what each stream holds. Each buffered chunk is a slice pinning the
+ * whole socket read it came from (up to 64 KiB), so the real cost is larger:
+ * heap snapshots of 100 stalled streams showed ~270 KiB of ArrayBuffers per
+ * stream with the default and ~200 KiB with 16 KiB, the rest being the socket
+ * reads themselves (scripts/experiments/README.md). No CPU cost per event measured.
+ */
+export const STREAM_BODY_HIGH_WATER_MARK = 16 * 1024;
 /** Lets Dify operators tell gateway traffic apart in their access logs. */
 const USER_AGENT = "dify-grpc-gateway/0.1";
 
@@ -41,7 +51,7 @@ export class DifyClient {
 
   /** POSTs a run in streaming mode; resolves with the SSE body once Dify answers 200. */
   async openStream(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
-    const res = await this.#send(target, "POST", path, body, "text/event-stream", signal);
+    const res = await this.#send(target, "POST", path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
     if (res.statusCode !== 200) throw await httpError(res, target);
     return streamBody(res.body, signal);
   }
@@ -68,7 +78,7 @@ export class DifyClient {
     }
   }
 
-  async #send(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, accept: string, signal: AbortSignal) {
+  async #send(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, accept: string, signal: AbortSignal, highWaterMark?: number) {
     try {
       return await request(target.baseUrl + path, {
         method,
@@ -82,6 +92,7 @@ export class DifyClient {
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
+        ...(highWaterMark === undefined ? {} : { highWaterMark }),
       });
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
