@@ -125,6 +125,7 @@ export async function slowReadersCase(ctx: Context): Promise<CaseResult> {
   return {
     data: {
       streams: s.streams,
+      failedStreams: final.failed,
       produceEventsPerSecPerStream: produceRate,
       readEventsPerSecPerStream: round(readRate, 2),
       simulatorSentEventsPerSecPerStream: round(sentRate, 2),
