@@ -2,6 +2,7 @@
  * `npm run bench [-- --smoke] [-- --update-docs]`: starts the simulator, the gateway, the floor and the direct
  * stream server on 127.0.0.1, runs every case, writes bench/results/latest.{json,md} and prints the table.
  * --smoke runs each case for seconds with tiny counts: its numbers mean nothing, only that they exist.
+ * --only CASE runs one case (unary, latency, streaming, slowReaders, coldStart); --keep keeps the process logs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -18,7 +19,9 @@ import { markdownTable, updateDoc } from "./report.js";
 import { startDirect, startFloor, startGateway, startSimulator } from "./servers.js";
 import { FULL, SMOKE } from "./settings.js";
 
-const { values } = parseArgs({ options: { smoke: { type: "boolean" }, "update-docs": { type: "boolean" }, out: { type: "string" } } });
+const { values } = parseArgs({
+  options: { smoke: { type: "boolean" }, "update-docs": { type: "boolean" }, out: { type: "string" }, only: { type: "string" }, keep: { type: "boolean" } },
+});
 const smoke = values.smoke ?? false;
 const outDir = values.out ?? join(ROOT, smoke ? "bench/results/smoke" : "bench/results");
 const dir = mkdtempSync(join(tmpdir(), "gw-bench-"));
@@ -40,7 +43,7 @@ const cases: [string, (c: Context) => Promise<CaseResult>][] = [
 const results: Record<string, CaseResult> = {};
 let failure: unknown;
 try {
-  for (const [name, run] of cases) {
+  for (const [name, run] of cases.filter(([name]) => values.only === undefined || name === values.only)) {
     log(`case ${name}`);
     results[name] = await run(ctx);
   }
@@ -63,4 +66,4 @@ writeFileSync(join(outDir, "latest.json"), `${JSON.stringify({ smoke, date: new 
 writeFileSync(join(outDir, "latest.md"), `${summary}\n`);
 if (values["update-docs"] && !smoke) updateDoc(join(ROOT, "docs/PERFORMANCE.md"), summary);
 process.stdout.write(`${summary}\n`);
-rmSync(dir, { recursive: true, force: true });
+if (!values.keep) rmSync(dir, { recursive: true, force: true });
