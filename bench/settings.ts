@@ -15,7 +15,7 @@ export const FULL: Settings = {
   latency: { concurrencies: [1, 16, 64], calls: (c) => (c === 1 ? 1_000 : 2_000) },
   streaming: { events: [1_000, 10_000] },
   // Dify produces 50 events/s per stream (20 ms apart); readers take one every 200 ms: 10x slower.
-  slowReaders: { streams: 1_000, events: 100_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 30_000, t1Ms: 15_000, t2Ms: 28_000 },
+  slowReaders: { streams: 1_000, events: 3_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 30_000, t1Ms: 15_000, t2Ms: 28_000 },
   coldStartRounds: 5,
 };
 
@@ -24,6 +24,6 @@ export const SMOKE: Settings = {
   unary: { warmupCalls: 20, calls: 100, concurrency: 8, connections: 1 },
   latency: { concurrencies: [1, 16], calls: () => 30 },
   streaming: { events: [100] },
-  slowReaders: { streams: 20, events: 10_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 3_000, t1Ms: 1_500, t2Ms: 2_500 },
+  slowReaders: { streams: 20, events: 1_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 3_000, t1Ms: 1_500, t2Ms: 2_500 },
   coldStartRounds: 1,
 };
