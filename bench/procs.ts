@@ -32,7 +32,7 @@ export class BenchProcess {
   }
 
   /** Polls the log file for a line; the processes write a handful of lines, so re-reading is cheap. */
-  async waitForLine(test: (line: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  async waitForLine(test: (line: string) => boolean, timeoutMs = 90_000): Promise<string> {
     const until = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));

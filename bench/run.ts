@@ -16,7 +16,7 @@ import { unaryCase } from "./cases/unary.js";
 import { log, type CaseResult, type Context } from "./context.js";
 import { ROOT } from "./procs.js";
 import { markdownTable, updateDoc } from "./report.js";
-import { startDirect, startFloor, startGateway, startSimulator } from "./servers.js";
+import { startDirect, startFloor, startGateway, startSimulator, type Server } from "./servers.js";
 import { FULL, SMOKE } from "./settings.js";
 
 const { values } = parseArgs({
@@ -25,12 +25,18 @@ const { values } = parseArgs({
 const smoke = values.smoke ?? false;
 const outDir = values.out ?? join(ROOT, smoke ? "bench/results/smoke" : "bench/results");
 const dir = mkdtempSync(join(tmpdir(), "gw-bench-"));
-const started = Date.now();
+const startedAt = Date.now();
 log(`${smoke ? "smoke" : "full"} run; process logs in ${dir}`);
 
 const sim = await startSimulator(dir);
-const servers = await Promise.all([startGateway(dir, sim.url), startFloor(dir, sim.url), startDirect(dir)]);
-const [gateway, floor, direct] = servers;
+const starting = [startGateway(dir, sim.url), startFloor(dir, sim.url), startDirect(dir)] as const;
+const started = await Promise.allSettled(starting);
+const servers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+if (servers.length < starting.length) {
+  await Promise.all([...servers, sim].map((s) => s.proc.stop()));
+  throw started.find((s) => s.status === "rejected")?.reason;
+}
+const [gateway, floor, direct] = servers as [Server, Server, Server];
 const ctx: Context = { dir, smoke, settings: smoke ? SMOKE : FULL, sim, gateway, floor, direct };
 
 const cases: [string, (c: Context) => Promise<CaseResult>][] = [
@@ -60,7 +66,7 @@ if (failure) {
 const rows = Object.values(results).flatMap((r) => r.targets);
 const table = markdownTable(rows);
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end, Node ${process.version}`;
-const summary = `${table}\n\n${smoke ? "Smoke run (tiny counts: the numbers mean nothing). " : ""}${new Date().toISOString().slice(0, 16)}Z, ${Math.round((Date.now() - started) / 1000)} s; ${machine}.`;
+const summary = `${table}\n\n${smoke ? "Smoke run (tiny counts: the numbers mean nothing). " : ""}${new Date().toISOString().slice(0, 16)}Z, ${Math.round((Date.now() - startedAt) / 1000)} s; ${machine}.`;
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "latest.json"), `${JSON.stringify({ smoke, date: new Date().toISOString(), machine, targets: rows, cases: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.data])) }, null, 2)}\n`);
 writeFileSync(join(outDir, "latest.md"), `${summary}\n`);
