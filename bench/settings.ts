@@ -22,7 +22,7 @@ export const FULL: Settings = {
 export const SMOKE: Settings = {
   rounds: 1,
   unary: { warmupCalls: 20, calls: 100, concurrency: 8, connections: 1 },
-  latency: { concurrencies: [1, 16], calls: () => 30 },
+  latency: { concurrencies: [1], calls: () => 30 },
   streaming: { events: [100] },
   slowReaders: { streams: 20, events: 1_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 3_000, t1Ms: 1_500, t2Ms: 2_500 },
   coldStartRounds: 1,
