@@ -74,12 +74,25 @@ export class BenchProcess {
   }
 }
 
+const running = new Set<BenchProcess>();
+
+/** A bench stopped by a signal (a test timeout, Ctrl-C) takes its servers down with it instead of orphaning them. */
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    for (const p of running) p.child.kill("SIGKILL");
+    process.exit(1);
+  });
+}
+
 /** Starts `node <script> args…` with stdout and stderr appended to `<dir>/<name>.log`. */
 export function startNode(dir: string, name: string, args: string[], env: NodeJS.ProcessEnv = {}): BenchProcess {
   const logFile = join(dir, `${name}.log`);
   const fd = openSync(logFile, "a");
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] });
-  return new BenchProcess(name, child, logFile);
+  const proc = new BenchProcess(name, child, logFile);
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
+  return proc;
 }
 
 /** Runs a command to its end and returns its stdout; a non-zero exit is an error carrying stderr. */
