@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, only those that are missing, so that `npm test` works
 # on a fresh Debian machine and costs nothing on a prepared one. Idempotent; non-interactive.
+# Usage: system-deps.sh [PKG…] (default: every package below).
 #   python3-grpcio, python3-protobuf: the runtime of the Python client (clients/python/), for /usr/bin/python3
 #   protobuf-compiler, protobuf-compiler-grpc: protoc's Python generator and grpc_python_plugin, used by
 #     `npm run proto:python` and by the test that checks the committed Python stubs are up to date
 #   openssl: self-signed certificates for the clients' TLS tests
+#   nghttp2-client: h2load and nghttp, the load generator and the gRPC status check of `npm run bench` (and its smoke test)
 #   golang-go and Debian's Go gRPC/protobuf sources and plugins: building examples/go offline
 #     (GOPATH mode on /usr/share/gocode). golang-github-golang-protobuf-1-5-dev, not the 1-3 that
 #     golang-google-grpc-dev may pull in: grpc's codec goes through github.com/golang/protobuf, and
@@ -15,7 +17,10 @@ PACKAGES=(
   python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc openssl
   golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-google-genproto-dev
   golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc
+  nghttp2-client
 )
+# `system-deps.sh PKG…` checks and installs only those (npm run bench needs nghttp2-client alone).
+if [ $# -gt 0 ]; then PACKAGES=("$@"); fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "system-deps: not a Debian-based system (no dpkg-query); install by hand: ${PACKAGES[*]}" >&2

@@ -1,0 +1,44 @@
+import { request } from "undici";
+import type { RecordedRequest } from "../src/simulator/index.js";
+import type { Server } from "./servers.js";
+import type { Settings } from "./settings.js";
+
+export interface Context {
+  dir: string;
+  smoke: boolean;
+  settings: Settings;
+  sim: Server & { url: string };
+  gateway: Server;
+  floor: Server;
+  direct: Server;
+}
+
+/** One target of the issue: what was measured against what limit. `pass` null = no verdict (no proof). */
+export interface TargetRow {
+  target: string;
+  measured: string;
+  limit: string;
+  pass: boolean | null;
+}
+
+export interface CaseResult {
+  data: Record<string, unknown>;
+  targets: TargetRow[];
+}
+
+const control = (ctx: Context) => ctx.sim.url.replace(/\/v1$/, "/__sim/requests");
+
+/** The simulator records every request; forgetting them between runs keeps its memory and our counts clean. */
+export async function resetSim(ctx: Context): Promise<void> {
+  await (await request(control(ctx), { method: "DELETE" })).body.dump();
+}
+
+/** Runs the simulator served (stop calls excluded). */
+export async function simRuns(ctx: Context): Promise<RecordedRequest[]> {
+  const all = (await (await request(control(ctx))).body.json()) as RecordedRequest[];
+  return all.filter((r) => r.path === "/v1/completion-messages");
+}
+
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}

@@ -1,0 +1,85 @@
+/**
+ * The FLOOR: the least a gRPC-to-Dify pass-through can do with the same libraries (grpc-js, undici,
+ * eventsource-parser) and the same proto. No auth, metrics, logging, validation, translation of `raw`,
+ * error mapping or stop calls. Unary calls Dify's blocking endpoint and copies the typed fields; the stream
+ * relays each SSE event as one message, honouring backpressure. What the gateway costs above this is its tax.
+ * Prints {"port":N} once listening.
+ */
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { once } from "node:events";
+import { request } from "undici";
+import {
+  CompletionInvokeResponse,
+  CompletionInvokeStreamResponse,
+  CompletionServiceService,
+  type CompletionInvokeRequest,
+  type CompletionInvokeStreamRequest,
+} from "../generated/dify/app/v1/completion.js";
+import { APP_KEY } from "./app.js";
+
+const difyBaseUrl = process.argv[2];
+if (!difyBaseUrl) throw new Error("usage: floor.js DIFY_BASE_URL");
+
+function post(body: object) {
+  return request(`${difyBaseUrl}/completion-messages`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${APP_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+async function invoke(call: ServerUnaryCall<CompletionInvokeRequest, CompletionInvokeResponse>, done: sendUnaryData<CompletionInvokeResponse>) {
+  try {
+    const res = await post({ inputs: call.request.inputs ?? {}, response_mode: "blocking", user: call.request.user });
+    const d = (await res.body.json()) as Record<string, string & number>;
+    done(null, CompletionInvokeResponse.fromPartial({ answer: d.answer, messageId: d.message_id, taskId: d.task_id, mode: d.mode, createdAt: d.created_at }));
+  } catch (err) {
+    done(err as Error);
+  }
+}
+
+function message(sse: EventSourceMessage): CompletionInvokeStreamResponse | undefined {
+  if (sse.data === "") return undefined; // keep-alive ping
+  const d = JSON.parse(sse.data) as Record<string, string & number>;
+  if (d.event !== "message") return CompletionInvokeStreamResponse.fromPartial({ event: d.event });
+  const value = { taskId: d.task_id, messageId: d.message_id, conversationId: "", answer: d.answer, createdAt: d.created_at };
+  return CompletionInvokeStreamResponse.fromPartial({ event: d.event, payload: { $case: "message", value } });
+}
+
+async function invokeStream(call: ServerWritableStream<CompletionInvokeStreamRequest, CompletionInvokeStreamResponse>) {
+  const abort = new AbortController();
+  call.once("cancelled", () => abort.abort());
+  try {
+    const res = await request(`${difyBaseUrl}/completion-messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${APP_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ inputs: call.request.inputs ?? {}, response_mode: "streaming", user: call.request.user }),
+      signal: abort.signal,
+    });
+    const ready: CompletionInvokeStreamResponse[] = [];
+    const parser = createParser({ onEvent: (e) => void ((m) => m && ready.push(m))(message(e)) });
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+      let flowing = true;
+      for (const m of ready) flowing = call.write(m) && flowing;
+      ready.length = 0;
+      if (!flowing) await once(call, "drain", { signal: abort.signal });
+    }
+    call.end();
+  } catch (err) {
+    if (!abort.signal.aborted) call.destroy(err as Error);
+  }
+}
+
+const server = new Server();
+server.addService(CompletionServiceService, { completionInvoke: invoke, completionInvokeStream: invokeStream });
+server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, port) => {
+  if (err) throw err;
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+});
+process.once("SIGTERM", () => {
+  server.forceShutdown();
+  process.exit(0);
+});

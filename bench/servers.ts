@@ -1,0 +1,66 @@
+/** Starts the four servers a bench run measures: simulator, gateway, floor and direct stream server. */
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { APP_ID, APP_KEY, TOKEN } from "./app.js";
+import { startNode, type BenchProcess } from "./procs.js";
+
+export interface Server {
+  proc: BenchProcess;
+  /** host:port */
+  address: string;
+}
+
+const portOf = (line: string): number => (JSON.parse(line) as { port: number }).port;
+
+/** Dify in fast mode: no delay between tokens; keep-alive pings at Dify's own 10 s. */
+export async function startSimulator(dir: string): Promise<Server & { url: string }> {
+  const proc = startNode(dir, "simulator", ["dist/src/simulator/main.js", "--host", "127.0.0.1", "--port", "0", "--token-delay-ms", "0", "--ping-interval-ms", "10000"]);
+  const line = await proc.waitForLine((l) => l.startsWith("{") && l.includes('"url"'));
+  const { url, port } = JSON.parse(line) as { url: string; port: number };
+  return { proc, url, address: `127.0.0.1:${port}` };
+}
+
+/**
+ * The production-like gateway config, in ONE place: auth on (one bearer token, known only by its sha256),
+ * metrics on, info logs (to a file). The app's mode is configured, as operators do, so no /info call is made.
+ */
+export function gatewayConfig(difyBaseUrl: string, listen = "127.0.0.1:0"): Record<string, unknown> {
+  return {
+    server: { listen },
+    metrics: { enabled: true, listen: "127.0.0.1:0" },
+    log: { level: "info" },
+    workspaces: [
+      {
+        id: "bench",
+        difyBaseUrl,
+        tokens: [{ sha256: createHash("sha256").update(TOKEN).digest("hex") }],
+        apps: [{ appId: APP_ID, key: { env: "BENCH_APP_KEY" }, mode: "completion" }],
+      },
+    ],
+  };
+}
+
+export function writeGatewayConfig(dir: string, difyBaseUrl: string, listen?: string): string {
+  const file = join(dir, "gateway.json");
+  writeFileSync(file, JSON.stringify(gatewayConfig(difyBaseUrl, listen), null, 2));
+  return file;
+}
+
+export const GATEWAY_ENV = { BENCH_APP_KEY: APP_KEY };
+
+export async function startGateway(dir: string, difyBaseUrl: string): Promise<Server> {
+  const config = writeGatewayConfig(dir, difyBaseUrl);
+  const proc = startNode(dir, "gateway", ["dist/src/main.js", "--config", config], GATEWAY_ENV);
+  return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes("gateway listening")))}` };
+}
+
+export async function startFloor(dir: string, difyBaseUrl: string): Promise<Server> {
+  const proc = startNode(dir, "floor", ["dist/bench/floor.js", difyBaseUrl]);
+  return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes('"port"')))}` };
+}
+
+export async function startDirect(dir: string): Promise<Server> {
+  const proc = startNode(dir, "direct", ["dist/bench/direct-stream.js"]);
+  return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes('"port"')))}` };
+}

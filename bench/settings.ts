@@ -1,0 +1,29 @@
+/** How much each case does: the full run (≥ 5 rounds, enough calls for 100 Hz CPU ticks) or the seconds-long smoke. */
+export interface Settings {
+  rounds: number;
+  unary: { warmupCalls: number; calls: number; concurrency: number; connections: number };
+  latency: { concurrencies: number[]; calls: (concurrency: number) => number };
+  streaming: { events: number[] };
+  slowReaders: { streams: number; events: number; produceDelayMs: number; readIntervalMs: number; durationMs: number; t1Ms: number; t2Ms: number };
+  coldStartRounds: number;
+}
+
+export const FULL: Settings = {
+  rounds: 5,
+  // 4,000 calls at ~300 µs is ~120 ticks of CPU per process and round: ±1 tick is < 1 %.
+  unary: { warmupCalls: 2_000, calls: 4_000, concurrency: 64, connections: 4 },
+  latency: { concurrencies: [1, 16, 64], calls: (c) => (c === 1 ? 1_000 : 2_000) },
+  streaming: { events: [1_000, 10_000] },
+  // Dify produces 50 events/s per stream (20 ms apart); readers take one every 200 ms: 10x slower.
+  slowReaders: { streams: 1_000, events: 3_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 30_000, t1Ms: 15_000, t2Ms: 28_000 },
+  coldStartRounds: 5,
+};
+
+export const SMOKE: Settings = {
+  rounds: 1,
+  unary: { warmupCalls: 20, calls: 100, concurrency: 8, connections: 1 },
+  latency: { concurrencies: [1], calls: () => 30 },
+  streaming: { events: [100] },
+  slowReaders: { streams: 20, events: 1_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 3_000, t1Ms: 1_500, t2Ms: 2_500 },
+  coldStartRounds: 1,
+};

@@ -1,0 +1,132 @@
+/**
+ * A grpc-js client in its own process, so its CPU never competes with the orchestrator's timers. Messages are
+ * counted as raw bytes (only the last one is decoded): decoding every message would make the client, not
+ * the server, the bottleneck of the events/s measurement.
+ *
+ *   stream-client.js fast ADDRESS EVENTS
+ *     one warm-up stream, then one measured stream; prints {events, ttfeMs, durationMs, eventsPerSec, lastEvent}
+ *   stream-client.js slow ADDRESS STREAMS EVENTS DELAY_MS READ_INTERVAL_MS DURATION_MS
+ *     STREAMS concurrent streams of EVENTS deltas that Dify sends DELAY_MS apart, each read one message per READ_INTERVAL_MS; prints a progress line every
+ *     500 ms, then cancels them all and prints the final line
+ */
+import { credentials, makeGenericClientConstructor, Metadata, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { CompletionInvokeStreamRequest, CompletionInvokeStreamResponse } from "../generated/dify/app/v1/completion.js";
+import { STREAM_PATH, TOKEN, request } from "./app.js";
+
+type Raw = Buffer;
+interface StreamClient {
+  stream(req: CompletionInvokeStreamRequest, md: Metadata): ClientReadableStream<Raw>;
+  close(): void;
+}
+
+const Client = makeGenericClientConstructor(
+  {
+    stream: {
+      path: STREAM_PATH,
+      requestStream: false,
+      responseStream: true,
+      requestSerialize: (r: CompletionInvokeStreamRequest) => Buffer.from(CompletionInvokeStreamRequest.encode(r).finish()),
+      requestDeserialize: (b: Buffer) => CompletionInvokeStreamRequest.decode(b),
+      responseSerialize: (b: Raw) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+  },
+  "Bench",
+);
+
+function client(address: string, channel = 0): StreamClient {
+  // Its own subchannel pool: separate channels get separate HTTP/2 connections, as separate plugin pods would.
+  return new Client(address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.bench_channel": channel }) as unknown as StreamClient;
+}
+
+function metadata(): Metadata {
+  const md = new Metadata();
+  md.set("authorization", `Bearer ${TOKEN}`);
+  return md;
+}
+
+const rssMiB = () => process.memoryUsage().rss / (1024 * 1024);
+
+/** Reads one stream as fast as it comes. */
+function timedStream(c: StreamClient, events: number) {
+  return new Promise<{ events: number; ttfeMs: number; durationMs: number; eventsPerSec: number; lastEvent: string }>((resolve, reject) => {
+    const start = performance.now();
+    let first = 0;
+    let count = 0;
+    let last: Raw | undefined;
+    const call = c.stream(request(events), metadata());
+    call.on("data", (m: Raw) => {
+      if (count++ === 0) first = performance.now();
+      last = m;
+    });
+    call.on("error", reject);
+    call.on("end", () => {
+      const durationMs = performance.now() - start;
+      const lastEvent = last ? CompletionInvokeStreamResponse.decode(last).event : "";
+      // Every delta plus message_end, or it was not the run we asked for.
+      if (count !== events + 1 || lastEvent !== "message_end") reject(new Error(`stream: ${count} messages, last "${lastEvent}", want ${events} deltas + message_end`));
+      else resolve({ events: count, ttfeMs: first - start, durationMs, eventsPerSec: count / ((performance.now() - first) / 1000), lastEvent });
+    });
+  });
+}
+
+async function fast(address: string, events: number) {
+  const c = client(address);
+  await timedStream(c, Math.min(events, 100)); // connection, JIT and the server's first-call paths
+  const result = await timedStream(c, events);
+  c.close();
+  return result;
+}
+
+/** Readers that consume one message per interval; a stream's Readable holds at most its highWaterMark. */
+async function slow(address: string, streams: number, events: number, delayMs: number, intervalMs: number, durationMs: number) {
+  const channels = Array.from({ length: Math.ceil(streams / 100) }, (_, i) => client(address, i));
+  const delivered = new Array<number>(streams).fill(0);
+  const calls: ClientReadableStream<Raw>[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let failed = 0;
+  let ended = 0;
+  const errors = new Set<string>();
+  let peakRss = 0;
+  let answered = 0;
+  for (let i = 0; i < streams; i++) {
+    const call = channels[i % channels.length]!.stream(request(events, delayMs), metadata());
+    call.on("error", (err: ServiceError) => {
+      if (err.code !== 1 /* CANCELLED: ours, at the end */) {
+        failed++;
+        errors.add(`${err.code} ${err.details}`);
+      }
+    });
+    call.on("end", () => ended++);
+    call.once("metadata", () => answered++);
+    calls.push(call);
+    // Spread the reads over the interval, so the gateway sees a steady pace rather than bursts.
+    setTimeout(() => timers.push(setInterval(() => call.read() !== null && delivered[i]!++, intervalMs)), (i * intervalMs) / streams);
+  }
+  // The clock starts once every stream has its response headers: on a starved machine, opening 1,000 streams
+  // can take longer than the measurement itself.
+  const opening = performance.now();
+  while (answered + failed < streams && performance.now() - opening < 120_000) await new Promise((r) => setTimeout(r, 50));
+  const started = performance.now();
+  const progress = () => {
+    peakRss = Math.max(peakRss, rssMiB());
+    const sorted = [...delivered].sort((a, b) => a - b);
+    return { t: Math.round(performance.now() - started), streams, failed, ended, errors: [...errors].slice(0, 3), min: sorted[0], max: sorted.at(-1), sum: sorted.reduce((a, b) => a + b, 0), delivered, rssMiB: Math.round(rssMiB()), peakRssMiB: Math.round(peakRss) };
+  };
+  const ticker = setInterval(() => process.stdout.write(`${JSON.stringify({ ...progress(), delivered: undefined })}\n`), 500);
+  await new Promise((r) => setTimeout(r, durationMs));
+  clearInterval(ticker);
+  const final = progress();
+  timers.forEach(clearInterval);
+  for (const call of calls) call.cancel();
+  await new Promise((r) => setTimeout(r, 200));
+  channels.forEach((c) => c.close());
+  return final;
+}
+
+const [mode, address, ...rest] = process.argv.slice(2);
+const n = rest.map(Number);
+if (!address || n.some((v) => !Number.isFinite(v))) throw new Error("usage: see the header of bench/stream-client.ts");
+const result = mode === "fast" ? await fast(address, n[0]!) : await slow(address, n[0]!, n[1]!, n[2]!, n[3]!, n[4]!);
+process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exit(0);
