@@ -30,6 +30,8 @@ export function gatewayConfig(difyBaseUrl: string, listen = "127.0.0.1:0"): Reco
     server: { listen },
     metrics: { enabled: true, listen: "127.0.0.1:0" },
     log: { level: "info" },
+    // The slow-reader case holds 1,000 streams of one workspace; the default limit (100) would refuse 900 of them.
+    limits: { maxConcurrentCallsPerWorkspace: 10_000 },
     workspaces: [
       {
         id: "bench",
