@@ -4,7 +4,6 @@ import { parseArgs } from "node:util";
 import { sha256 } from "./auth/registry.js";
 import { CONFIG_ENV, ConfigError, loadConfigFile } from "./config/load.js";
 import { summarize } from "./config/summary.js";
-import { startDemo } from "./demo/demo.js";
 import { createLogger } from "./log/logger.js";
 import { startGateway } from "./server/server.js";
 
@@ -52,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
     await serve(configFile);
   } else {
     const log = createLogger("info");
+    // Imported here: the demo's simulator is not part of a production start.
+    const { startDemo } = await import("./demo/demo.js");
     const demo = await startDemo(values.listen ?? "127.0.0.1:50051", log);
     process.on("SIGHUP", () => log.warn("SIGHUP ignored: the demo has no config file to re-read"));
     onShutdown(() => demo.close());
