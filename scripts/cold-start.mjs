@@ -4,7 +4,8 @@
 // median wall time from spawn to the first SERVING answer, next to a bare `node -e ''` baseline.
 // CPU (user+sys from /proc/<pid>/stat at SERVING) is printed too: it is less noisy on a shared machine.
 //
-//   node scripts/cold-start.mjs [--runs 9] [--entry dist/src/main.js] [-- extra node args]
+//   node scripts/cold-start.mjs [--runs 9] [--entry dist/src/main.js[,other.js…]] [-- extra node args]
+// Several entries run interleaved (A B A B …), so that they see the same load.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -61,7 +62,7 @@ function check(port) {
   });
 }
 
-async function once(args, env) {
+async function once(entry, args, env) {
   const port = await freePort();
   const config = join(dir, `gw-${port}.json`);
   const token = "cold-start-token-0123456789abcdef";
@@ -86,7 +87,7 @@ async function once(args, env) {
   );
   const log = openSync(join(dir, `gw-${port}.log`), "w");
   const started = performance.now();
-  const child = spawn(process.execPath, [...args, join(root, values.entry), "--config", config], {
+  const child = spawn(process.execPath, [...args, join(root, entry), "--config", config], {
     cwd: root,
     env: { ...process.env, ...env, COLD_KEY: "app-key" },
     stdio: ["ignore", log, log],
@@ -106,11 +107,14 @@ async function once(args, env) {
   return { wall, cpu };
 }
 
+/** A bare `node -e`: wall time to exit, and the CPU it used up to its last statement. */
 async function bare() {
   const started = performance.now();
-  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  const child = spawn(process.execPath, ["-e", "const u = process.cpuUsage(); console.log((u.user + u.system) / 1000)"], { stdio: ["ignore", "pipe", "ignore"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
   await new Promise((r) => child.once("exit", r));
-  return performance.now() - started;
+  return { wall: performance.now() - started, cpu: Number(out) };
 }
 
 const median = (xs) => {
@@ -119,18 +123,30 @@ const median = (xs) => {
 };
 const fmt = (xs) => xs.map((x) => x.toFixed(0)).join(" ");
 
-const walls = [];
-const cpus = [];
+const entries = values.entry.split(",");
+const walls = entries.map(() => []);
+const cpus = entries.map(() => []);
 const bases = [];
-await once(positionals, {}); // warm the page cache
+const baseCpus = [];
+for (const entry of entries) await once(entry, positionals, {}); // warm the page cache
 for (let i = 0; i < runs; i++) {
-  // Interleaved with the baseline, so both see the same load.
-  if (values.baseline) bases.push(await bare());
-  const { wall, cpu } = await once(positionals, {});
-  walls.push(wall);
-  cpus.push(cpu);
+  if (values.baseline) {
+    const b = await bare();
+    bases.push(b.wall);
+    baseCpus.push(b.cpu);
+  }
+  for (const [k, entry] of entries.entries()) {
+    const { wall, cpu } = await once(entry, positionals, {});
+    walls[k].push(wall);
+    cpus[k].push(cpu);
+  }
 }
-console.log(`entry ${values.entry} ${positionals.join(" ")}`);
-console.log(`  spawn→SERVING ms: median ${median(walls).toFixed(0)}  [${fmt(walls)}]`);
-console.log(`  CPU at SERVING ms: median ${median(cpus).toFixed(0)}  [${fmt(cpus)}]`);
-if (values.baseline) console.log(`  node -e '' ms:     median ${median(bases).toFixed(0)}  [${fmt(bases)}]`);
+for (const [k, entry] of entries.entries()) {
+  console.log(`entry ${entry} ${positionals.join(" ")}`);
+  console.log(`  spawn→SERVING ms: median ${median(walls[k]).toFixed(0)}  [${fmt(walls[k])}]`);
+  console.log(`  CPU at SERVING ms: median ${median(cpus[k]).toFixed(0)}  [${fmt(cpus[k])}]`);
+}
+if (values.baseline) {
+  console.log(`  node -e '' ms:     median ${median(bases).toFixed(0)}  [${fmt(bases)}]`);
+  console.log(`  node -e '' CPU ms: median ${median(baseCpus).toFixed(0)}  [${fmt(baseCpus)}]`);
+}

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { status, type Server, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
@@ -41,7 +42,8 @@ export function addReflection(server: Server, services: readonly string[]): void
 }
 
 async function loadReflection(fileDescriptorProtos: Buffer[], services: readonly string[]): Promise<Map<string, Loaded>> {
-  const { ReflectionService } = await import("@grpc/reflection");
+  // require, not import(): the bundle runs as a vm.Script (src/main.ts), where import() needs an experimental loader hook.
+  const { ReflectionService } = createRequire(import.meta.url)("@grpc/reflection") as typeof import("@grpc/reflection");
   // @grpc/reflection reads only `fileDescriptorProtos` from the package definition it is given.
   const pkg = { descriptors: { fileDescriptorProtos } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
   const loaded = new Map<string, Loaded>();
