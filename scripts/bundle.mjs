@@ -5,8 +5,11 @@
 // CommonJS, not ESM: the ESM loader decodes a 2.4 MB source through TextDecoder (decode: ~40-140 ms
 // of samples), the CommonJS loader reads it as UTF-8 natively.
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { appendFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { build } from "esbuild";
+import { BUILD_ID_MARK } from "../dist/src/bundle/code-cache.js";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -52,6 +55,9 @@ const result = await build({
   banner: { js: 'const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 if (result.metafile) (await import("node:fs")).writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));
+
+// The id src/bundle/code-cache.ts matches the code cache to this bundle with.
+appendFileSync(new URL("../dist/src/gateway.cjs", import.meta.url), `${BUILD_ID_MARK}${randomUUID()}\n`);
 
 // The code cache must come from this very bundle: made in a fresh process, as it will be used.
 execFileSync(process.execPath, [new URL("./code-cache.mjs", import.meta.url).pathname], { stdio: "inherit" });
