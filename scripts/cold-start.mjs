@@ -12,7 +12,7 @@ import { mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({
@@ -87,7 +87,7 @@ async function once(entry, args, env) {
   );
   const log = openSync(join(dir, `gw-${port}.log`), "w");
   const started = performance.now();
-  const child = spawn(process.execPath, [...args, join(root, entry), "--config", config], {
+  const child = spawn(process.execPath, [...args, resolve(root, entry), "--config", config], {
     cwd: root,
     env: { ...process.env, ...env, COLD_KEY: "app-key" },
     stdio: ["ignore", log, log],
