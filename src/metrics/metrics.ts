@@ -86,7 +86,8 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** Process metrics (CPU, memory, event loop lag, GC): the gateway turns them on once it serves. */
+  collectDefaults(): void {
     collectDefaultMetrics({ register: this.registry });
   }
 }

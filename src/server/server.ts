@@ -1,5 +1,4 @@
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { authInterceptor } from "../auth/interceptor.js";
 import { WorkspaceRegistry } from "../auth/registry.js";
@@ -14,6 +13,7 @@ import { metadataLimitInterceptor } from "../limits/metadata-size.js";
 import { serveMetrics } from "../metrics/http.js";
 import { measured, metricsInterceptor } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
+import { HealthService } from "./health.js";
 import { Lifecycle } from "./lifecycle.js";
 import { addReflection } from "./reflection.js";
 
@@ -21,7 +21,7 @@ export interface Gateway {
   readonly port: number;
   /** The metrics HTTP port, when metrics are enabled. */
   readonly metricsPort: number | undefined;
-  readonly health: HealthImplementation;
+  readonly health: HealthService;
   /**
    * Applies a new config to the next calls; calls in flight keep the workspace
    * they started with. Returns the changed fields that only a restart applies.
@@ -51,7 +51,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   for (const spec of INTERFACES) server.addService(measured(spec.service), createHandlers(spec, deps));
 
   const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
-  const health = new HealthImplementation(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
+  const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
   health.addToServer(server);
   addReflection(server, [...INTERFACES.map((s) => s.serviceName), HEALTH_SERVICE]);
 
@@ -63,6 +63,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       { keepaliveTimeMs: config.server.keepaliveTimeMs, maxConnectionAgeGraceMs: config.server.maxConnectionAgeGraceMs },
       "grpc-js cuts streams on an aged connection at its next keepalive PING: streams get at most keepaliveTimeMs after the max-age GOAWAY",
     );
+  // After the bind, so that start-up reaches SERVING first (~30 ms, measured); the metrics port is not open yet.
+  metrics.collectDefaults();
   const metricsServer = config.metrics.enabled ? await serveMetrics(metrics.registry, config.metrics.listen) : undefined;
   log.info(
     { listen: config.server.listen, port, metricsPort: metricsServer?.port, tls: tlsMode(config), workspaces: config.workspaces.length },

@@ -55,7 +55,7 @@ describe("Dockerfile", () => {
   it("starts the compiled main in exec form, with what it reads at run time next to it", () => {
     const entrypoint = JSON.parse(of(runtime, "ENTRYPOINT").at(-1) ?? "null") as string[];
     expect(entrypoint).toEqual(["node", "dist/src/main.js"]);
-    // tsc -p tsconfig.build.json compiles src/main.ts to <outDir>/src/main.js
+    // tsc -p tsconfig.build.json compiles src/main.ts to <outDir>/src/main.js, which runs the bundle next to it
     const base = JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: { outDir: string; rootDir: string } };
     expect(posix.join(base.compilerOptions.outDir, posix.relative(base.compilerOptions.rootDir, "src/main.js"))).toBe(entrypoint[1]);
     const copies = of(runtime, "COPY").join("\n");
@@ -85,5 +85,12 @@ describe(".dockerignore", () => {
     for (const needed of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src", "generated"])
       expect(patterns, needed).not.toContain(needed);
     expect(patterns.some((p) => p === "*" || p === "**" || p.startsWith("*.json"))).toBe(false);
+    // scripts/ is ignored, except the build scripts the build stage copies (npm run build bundles with them).
+    const copiedScripts = dockerfile
+      .filter((i) => i.op === "COPY")
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1))
+      .filter((src) => src.startsWith("scripts/"));
+    expect(copiedScripts.length).toBeGreaterThan(0);
+    for (const script of copiedScripts) expect(patterns, script).toContain(`!${script}`);
   });
 });

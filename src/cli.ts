@@ -1,0 +1,134 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { sha256 } from "./auth/registry.js";
+import { CONFIG_ENV, ConfigError, loadConfigFile } from "./config/load.js";
+import { summarize } from "./config/summary.js";
+import { createLogger } from "./log/logger.js";
+import { startGateway } from "./server/server.js";
+
+const USAGE = `Usage:
+  dify-grpc-gateway [--config FILE]       serve (FILE or $${CONFIG_ENV}); with neither, a demo on the embedded Dify simulator
+  dify-grpc-gateway --listen HOST:PORT    demo only: where to listen (default 127.0.0.1:50051)
+  dify-grpc-gateway check-config [FILE]   validate a config (and the secrets it points to), print a redacted summary
+  dify-grpc-gateway hash-token            read a token on stdin, print its SHA-256 for the config
+
+Signals: SIGHUP re-reads the config file; SIGTERM and SIGINT shut down.
+`;
+
+// `npm start | head` closes our stdout: a server must outlive its log reader. pino drops its own writes on
+// EPIPE; this covers direct writes (the demo banner, which crashed the process before).
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+});
+
+/** Shorter tokens are guessable; the hash only protects a token that has entropy of its own. */
+const MIN_TOKEN_LENGTH = 24;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { config: { type: "string" }, listen: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  const configFile = values.config ?? process.env[CONFIG_ENV];
+  switch (command) {
+    case "hash-token":
+      return hashToken();
+    case "check-config":
+      return checkConfig(rest[0] ?? configFile);
+    case undefined:
+      break;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+
+  if (configFile) {
+    if (values.listen !== undefined) {
+      process.stderr.write("--listen is for the demo only; with a config file, set server.listen\n");
+      return 2;
+    }
+    await serve(configFile);
+  } else {
+    const log = createLogger("info");
+    // Imported here: the demo's simulator is not part of a production start.
+    const { startDemo } = await import("./demo/demo.js");
+    const demo = await startDemo(values.listen ?? "127.0.0.1:50051", log);
+    process.on("SIGHUP", () => log.warn("SIGHUP ignored: the demo has no config file to re-read"));
+    onShutdown(() => demo.close());
+  }
+  return -1;
+}
+
+async function serve(configFile: string): Promise<void> {
+  const config = loadConfigFile(configFile);
+  const log = createLogger(config.log.level);
+  const gateway = await startGateway(config, log);
+  process.on("SIGHUP", () => {
+    try {
+      const next = loadConfigFile(configFile);
+      const restartRequired = gateway.reload(next);
+      log.info({ file: configFile, workspaces: next.workspaces.length }, "config reloaded");
+      if (restartRequired.length > 0) log.warn({ fields: restartRequired }, "config reload: these changes apply only after a restart");
+    } catch (err) {
+      // The old config stays in force; the problems name fields, never secret values.
+      const problems = err instanceof ConfigError ? err.problems : [String(err)];
+      log.error({ file: configFile, problems }, "config reload rejected; the running config stays in force");
+    }
+  });
+  onShutdown(() => gateway.close());
+}
+
+function checkConfig(file: string | undefined): number {
+  if (!file) {
+    process.stderr.write(`check-config: name a config file\n${USAGE}`);
+    return 2;
+  }
+  process.stdout.write(summarize(loadConfigFile(file), file));
+  return 0;
+}
+
+function hashToken(): number {
+  const token = readFileSync(0, "utf8").trim();
+  if (token === "") {
+    process.stderr.write("hash-token: no token on stdin\n");
+    return 2;
+  }
+  if (token.length < MIN_TOKEN_LENGTH)
+    process.stderr.write(`hash-token: warning: a token shorter than ${MIN_TOKEN_LENGTH} characters can be guessed; try: openssl rand -base64 32\n`);
+  process.stdout.write(`${sha256(token).toString("hex")}\n`);
+  return 0;
+}
+
+/** The first SIGTERM or SIGINT drains gracefully; a second one exits at once. */
+function onShutdown(close: () => Promise<void>): void {
+  let closing = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (closing) {
+      process.stderr.write(`${signal} again: exiting without waiting for calls in flight\n`);
+      process.exit(1);
+    }
+    closing = true;
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `fatal: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
