@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { request } from "undici";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
@@ -94,9 +95,14 @@ describe("no secret in any output", () => {
     });
     expect(checked.stdout).toContain("valid");
     said.push(checked.stdout, checked.stderr);
+
+    // Metrics labels carry workspace ids and methods only; after all of the above, still no secret.
+    const metrics = await (await request(s.gw.metricsUrl!)).body.text();
+    expect(metrics).toContain("grpc_server_call_duration_seconds");
+    said.push(metrics);
   });
 
-  it("finds zero secrets in what the clients received", () => {
+  it("finds zero secrets in what the clients received, the CLI printed or /metrics serves", () => {
     const text = said.join("\n");
     expect(text.length).toBeGreaterThan(1_000);
     for (const secret of SECRETS) expect(text).not.toContain(secret);
