@@ -15,7 +15,7 @@ import { toGatewayError } from "../translate/errors.js";
 import { toStreamMessage } from "../translate/events.js";
 import { reportCall } from "./call-report.js";
 import type { InterfaceSpec } from "./interfaces.js";
-import { validateCommon, type InvokeRequest } from "./request.js";
+import { MAX_APP_ID_LENGTH, validateCommon, type InvokeRequest } from "./request.js";
 import { UpstreamRun, type RunSettings } from "./upstream-run.js";
 
 export interface HandlerDeps {
@@ -125,7 +125,7 @@ class Invocation {
     const workspace = workspaceOf(this.call.metadata);
     // The auth interceptor runs before every handler; reaching here without it is a wiring bug.
     if (!workspace) throw new GatewayError(status.UNAUTHENTICATED, "unauthenticated", { reason: "UNAUTHENTICATED" });
-    this.#log = this.#log.child({ method: this.call.getPath(), workspace: workspace.id, appId: req.appId });
+    this.#log = this.#log.child({ method: this.call.getPath(), workspace: workspace.id, appId: loggable(req.appId) });
     validateCommon(req);
     this.spec.validate(req);
     const app = workspace.apps.get(req.appId);
@@ -151,6 +151,11 @@ class Invocation {
     if (error.details.reason === "INTERNAL" && !(err instanceof GatewayError)) this.#log.error({ err }, "unexpected failure while serving a call");
     return error;
   }
+}
+
+/** An app_id as the log line shows it: validation rejects long ones, but their line is written too. */
+function loggable(appId: string): string {
+  return appId.length > MAX_APP_ID_LENGTH ? `${appId.slice(0, MAX_APP_ID_LENGTH)}…` : appId;
 }
 
 /** `pending`, or the signal's reason as soon as it aborts (a cancel, a deadline, a drain's termination). */
