@@ -7,6 +7,7 @@ import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
 import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
+import { withInputsDecoder } from "../invoke/decode.js";
 import { createHandlers } from "../invoke/handlers.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { serveMetrics } from "../metrics/http.js";
@@ -44,7 +45,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const server = new Server({ interceptors: [metricsInterceptor(metrics), authInterceptor(() => registry, log)], ...serverOptions(config) });
   const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
   const deps = { client, modes: new AppModes(client, config.upstream.connectTimeoutMs), settings: config.upstream, log, lifecycle, metrics };
-  for (const spec of INTERFACES) server.addService(measured(spec.service), createHandlers(spec, deps));
+  for (const spec of INTERFACES) server.addService(measured(withInputsDecoder(spec.service)), createHandlers(spec, deps));
 
   const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
   const health = new HealthImplementation(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));

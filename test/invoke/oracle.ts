@@ -29,9 +29,11 @@ export function hasNonFinite(v: unknown): boolean {
   return v !== null && typeof v === "object" && Object.values(v).some(hasNonFinite);
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /** What each string becomes on the protobuf wire: UTF-8, so a lone surrogate arrives as U+FFFD. */
 export function wellFormed(v: unknown): unknown {
-  if (typeof v === "string") return Buffer.from(v, "utf8").toString("utf8");
+  if (typeof v === "string") return v.replace(LONE_SURROGATE, "\ufffd");
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map(wellFormed);
   const o: Record<string, unknown> = {};
