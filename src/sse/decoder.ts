@@ -1,6 +1,8 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { DifyStreamError } from "../dify/errors.js";
 
+const LINE_OVERHEAD = "data: \r\n".length;
+
 /** One Dify stream event: the JSON of a `data:` line. Its name is inside, in `event`. */
 export type DifyEvent = Record<string, unknown> & { event: string };
 
@@ -10,11 +12,12 @@ export type DifyEvent = Record<string, unknown> & { event: string };
  * Dify puts the event name inside the JSON and sends keep-alives as a bare
  * `event: ping` line with no data; eventsource-parser dispatches nothing for
  * those, which is exactly what we want. Bytes go through a streaming
- * TextDecoder so a multi-byte character split across chunks survives.
+ * TextDecoder so a multi-byte character split across chunks survives; bytes
+ * that are not UTF-8 fail the stream as malformed instead of becoming U+FFFD.
  * `secret` (the app key) is replaced wherever it appears in an event.
  */
 export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventBytes: number, secret?: string): AsyncGenerator<DifyEvent> {
-  const decoder = new TextDecoder("utf-8");
+  const decoder = new TextDecoder("utf-8", { fatal: true });
   const ready: DifyEvent[] = [];
   let failure: DifyStreamError | undefined;
   const parser = createParser({
@@ -33,11 +36,19 @@ export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventByte
           ? new DifyStreamError("event_too_large", `an upstream event exceeds ${maxEventBytes} bytes`)
           : new DifyStreamError("malformed", `malformed SSE line from Dify: ${truncate(redact(err.line ?? err.message))}`);
     },
-    // Characters, not bytes: a close enough bound for memory, checked exactly below.
-    maxBufferSize: maxEventBytes,
+    // UTF-16 units, not bytes: never more than the UTF-8 bytes, so a memory bound; parseEvent checks bytes.
+    // The buffer also holds the unfinished line's `data: ` and a CR: without the slack, an event just
+    // under the limit failed or passed depending on where a chunk ended.
+    maxBufferSize: maxEventBytes + LINE_OVERHEAD,
   });
   for await (const chunk of chunks) {
-    parser.feed(decoder.decode(chunk, { stream: true }));
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      throw new DifyStreamError("malformed", "Dify sent bytes that are not UTF-8");
+    }
+    parser.feed(text);
     yield* drain();
   }
   // A partial line left at the end is a cut connection, not an event: the
@@ -54,7 +65,7 @@ export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventByte
   }
 
   function parseEvent(msg: EventSourceMessage): DifyEvent {
-    if (msg.data.length > maxEventBytes) throw new DifyStreamError("event_too_large", `an upstream event exceeds ${maxEventBytes} bytes`);
+    if (Buffer.byteLength(msg.data, "utf8") > maxEventBytes) throw new DifyStreamError("event_too_large", `an upstream event exceeds ${maxEventBytes} bytes`);
     const data = redact(msg.data);
     let value: unknown;
     try {
