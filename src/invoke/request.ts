@@ -1,5 +1,6 @@
 import type { InputFile } from "../../generated/dify/app/v1/common.js";
 import { invalidArgument } from "../grpc/gateway-error.js";
+import { validateInputs, type InputsRejected } from "./inputs.js";
 
 /** The fields all six request messages share; chat adds query and conversation_id. */
 export interface InvokeRequest {
@@ -9,15 +10,22 @@ export interface InvokeRequest {
   user: string;
   query?: string;
   conversationId?: string;
+  /** Set by the request decoder when `inputs` could not be taken as sent (see decode.ts). */
+  inputsRejected?: InputsRejected;
 }
 
 const FILE_TYPES = ["image", "document", "audio", "video", "custom"];
 const TRANSFER_METHODS = ["remote_url", "local_file"];
+/** Config app ids are short; a long one cannot match, and echoing it in NOT_FOUND made a status too big to deliver. */
+export const MAX_APP_ID_LENGTH = 256;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Checks what Dify would reject anyway, so the caller learns the field name from us. */
 export function validateCommon(req: InvokeRequest): void {
   if (req.appId.trim() === "") throw invalidArgument("app_id", "is required");
+  if (req.appId.length > MAX_APP_ID_LENGTH) throw invalidArgument("app_id", `must be at most ${MAX_APP_ID_LENGTH} characters`);
+  if (req.inputsRejected) throw invalidArgument(req.inputsRejected.field, req.inputsRejected.description);
+  validateInputs(req.inputs);
   req.files.forEach((f, i) => {
     const at = `files[${i}]`;
     if (!FILE_TYPES.includes(f.type)) throw invalidArgument(`${at}.type`, `must be one of ${FILE_TYPES.join(", ")}`);

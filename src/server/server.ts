@@ -6,6 +6,7 @@ import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
 import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
+import { withInputsDecoder } from "../invoke/decode.js";
 import { createHandlers } from "../invoke/handlers.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { ConcurrencyLimiter } from "../limits/concurrency.js";
@@ -48,7 +49,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
   const limiter = new ConcurrencyLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
   const deps = { client, modes: new AppModes(client, config.upstream.connectTimeoutMs), settings: config.upstream, log, lifecycle, metrics, limiter };
-  for (const spec of INTERFACES) server.addService(measured(spec.service), createHandlers(spec, deps));
+  for (const spec of INTERFACES) server.addService(measured(withInputsDecoder(spec.service)), createHandlers(spec, deps));
 
   const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
   const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
