@@ -4,10 +4,11 @@
  * built per event, `raw` included, as the gateway builds it, and writes honour backpressure.
  * Prints {"port":N} once listening.
  */
-import { Server, ServerCredentials, type ServerWritableStream } from "@grpc/grpc-js";
+import type { ServerWritableStream } from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { CompletionInvokeStreamResponse, CompletionServiceService, type CompletionInvokeStreamRequest } from "../generated/dify/app/v1/completion.js";
+import { CompletionInvokeStreamResponse, type CompletionInvokeStreamRequest } from "../generated/dify/app/v1/completion.js";
+import { serveCompletion } from "./serve.js";
 
 function delta(ids: { task_id: string; message_id: string }, createdAt: number, i: number): CompletionInvokeStreamResponse {
   const raw = { event: "message", ...ids, created_at: createdAt, id: ids.message_id, answer: i === 1 ? "w1" : ` w${i}`, from_variable_selector: null };
@@ -43,16 +44,7 @@ async function invokeStream(call: ServerWritableStream<CompletionInvokeStreamReq
   }
 }
 
-const server = new Server();
-server.addService(CompletionServiceService, {
+serveCompletion({
   completionInvoke: (_call: unknown, done: (err: Error) => void) => done(new Error("direct: streams only")),
   completionInvokeStream: invokeStream,
-});
-server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-});
-process.once("SIGTERM", () => {
-  server.forceShutdown();
-  process.exit(0);
 });

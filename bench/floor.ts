@@ -5,18 +5,18 @@
  * relays each SSE event as one message, honouring backpressure. What the gateway costs above this is its tax.
  * Prints {"port":N} once listening.
  */
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { once } from "node:events";
 import { request } from "undici";
 import {
   CompletionInvokeResponse,
   CompletionInvokeStreamResponse,
-  CompletionServiceService,
   type CompletionInvokeRequest,
   type CompletionInvokeStreamRequest,
 } from "../generated/dify/app/v1/completion.js";
 import { APP_KEY } from "./app.js";
+import { serveCompletion } from "./serve.js";
 
 const difyBaseUrl = process.argv[2];
 if (!difyBaseUrl) throw new Error("usage: floor.js DIFY_BASE_URL");
@@ -73,13 +73,4 @@ async function invokeStream(call: ServerWritableStream<CompletionInvokeStreamReq
   }
 }
 
-const server = new Server();
-server.addService(CompletionServiceService, { completionInvoke: invoke, completionInvokeStream: invokeStream });
-server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-});
-process.once("SIGTERM", () => {
-  server.forceShutdown();
-  process.exit(0);
-});
+serveCompletion({ completionInvoke: invoke, completionInvokeStream: invokeStream });
