@@ -14,8 +14,14 @@ const secretRef = z.union([
   z.strictObject({ file: z.string().min(1) }),
 ]);
 
+/**
+ * Longer app ids are refused in requests (INVALID_ARGUMENT), so a config must not hold one no call could reach.
+ * Echoing a very long id in NOT_FOUND made a status too big to deliver.
+ */
+export const MAX_APP_ID_LENGTH = 256;
+
 const app = z.strictObject({
-  appId: z.string().min(1),
+  appId: z.string().min(1).max(MAX_APP_ID_LENGTH),
   key: secretRef,
   /** Expected mode; when absent the gateway asks Dify's /info once. */
   mode: z.enum(APP_MODES).optional(),

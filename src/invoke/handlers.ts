@@ -1,7 +1,7 @@
 import { status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { workspaceOf } from "../auth/context.js";
-import type { AppMode } from "../config/schema.js";
+import { MAX_APP_ID_LENGTH, type AppMode } from "../config/schema.js";
 import type { AppModes } from "../dify/app-mode.js";
 import type { DifyClient } from "../dify/client.js";
 import { CallScope } from "../grpc/call-scope.js";
@@ -16,7 +16,7 @@ import { toGatewayError } from "../translate/errors.js";
 import { toStreamMessage } from "../translate/events.js";
 import { reportCall } from "./call-report.js";
 import type { InterfaceSpec } from "./interfaces.js";
-import { MAX_APP_ID_LENGTH, validateCommon, type InvokeRequest } from "./request.js";
+import { validateCommon, type InvokeRequest } from "./request.js";
 import { UpstreamRun, type RunSettings } from "./upstream-run.js";
 
 export interface HandlerDeps {

@@ -1,4 +1,5 @@
 import type { InputFile } from "../../generated/dify/app/v1/common.js";
+import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { invalidArgument } from "../grpc/gateway-error.js";
 import { validateInputs, type InputsRejected } from "./inputs.js";
 
@@ -16,8 +17,6 @@ export interface InvokeRequest {
 
 const FILE_TYPES = ["image", "document", "audio", "video", "custom"];
 const TRANSFER_METHODS = ["remote_url", "local_file"];
-/** Config app ids are short; a long one cannot match, and echoing it in NOT_FOUND made a status too big to deliver. */
-export const MAX_APP_ID_LENGTH = 256;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Checks what Dify would reject anyway, so the caller learns the field name from us. */

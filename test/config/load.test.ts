@@ -90,6 +90,8 @@ describe("config", () => {
       [{ auth: { xfcc: { enabled: true } }, workspaces: [{ ...ws, spiffeIds: ["https://not-spiffe"] }] }, /^workspaces\.0\.spiffeIds\.0: must be a SPIFFE ID/],
       [{ workspaces: [{ ...ws, apps: [{ appId: "a", key: { env: "K" }, mode: "chatbot" }] }] }, /^workspaces\.0\.apps\.0\.mode: /],
       [{ workspaces: [{ ...ws, apps: [{ appId: "a", key: { env: "K", file: "f" } }] }] }, /^workspaces\.0\.apps\.0\.key: /],
+      // Requests may not carry a longer app_id, so such an app could never be called.
+      [{ workspaces: [{ ...ws, apps: [{ appId: "a".repeat(257), key: { env: "K" } }] }] }, /^workspaces\.0\.apps\.0\.appId: /],
       [{ workspaces: [ws], upstream: { idleTimeoutMs: 0 } }, /^upstream\.idleTimeoutMs: /],
       [{ workspaces: [ws], upstream: { idleTimeout: 5 } }, /^upstream: .*idleTimeout/],
       [{ workspaces: [ws], log: { level: "verbose" } }, /^log\.level: /],
