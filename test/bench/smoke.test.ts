@@ -20,7 +20,7 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
     cases: Record<string, Record<string, unknown>>;
   };
 
-  expect(Object.keys(result.cases)).toEqual(["unary", "latency", "streaming", "slowReaders", "coldStart"]);
+  expect(Object.keys(result.cases)).toEqual(["unary", "latency", "streaming", "coldStart", "slowReaders"]);
   const leaves = (v: unknown): unknown[] => (v !== null && typeof v === "object" ? Object.values(v).flatMap(leaves) : [v]);
   // NaN (a measurement with no samples) becomes null in JSON.
   expect(leaves(result.cases).filter((v) => v === null || (typeof v === "number" && !Number.isFinite(v)))).toEqual([]);
@@ -42,9 +42,9 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
     "unary CPU per call, gateway / floor",
     "added p50 latency at c=1, gateway − direct undici",
     "stream of 100 events: events/s, gateway / direct gRPC",
+    "cold start to SERVING",
     "20 slow-reader streams: gateway RSS",
     "20 slow-reader streams: buffering bounded per stream",
-    "cold start to SERVING",
   ]);
   expect(stdout).toContain("| target | measured | limit | result |");
 }, 300_000);
