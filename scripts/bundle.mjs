@@ -8,7 +8,7 @@
 // of samples), the CommonJS loader reads it as UTF-8 natively.
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { build } from "esbuild";
 import { BUILD_ID_MARK } from "../dist/src/bundle/code-cache.js";
@@ -57,6 +57,10 @@ const result = await build({
   banner: { js: 'const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 if (result.metafile) (await import("node:fs")).writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));
+
+// src/bundle/code-cache.ts reads the bundle as latin1, which is exact only for ASCII (esbuild's default charset).
+if (/[^\x00-\x7f]/.test(readFileSync(new URL("../dist/src/gateway.cjs", import.meta.url), "latin1")))
+  throw new Error("dist/src/gateway.cjs is not ASCII: keep esbuild's default charset, or change readBundle()");
 
 // The id src/bundle/code-cache.ts matches the code cache to this bundle with.
 appendFileSync(new URL("../dist/src/gateway.cjs", import.meta.url), `${BUILD_ID_MARK}${randomUUID()}\n`);

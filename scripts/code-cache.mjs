@@ -3,10 +3,10 @@
 // what a start compiles: every module's top-level code, config validation, the gRPC server's bind. A cache taken
 // after `--help` only (module top-level code) saved ~10 ms of CPU; one taken after a start, ~110 ms (measured).
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { BUNDLE, CODE_CACHE, codeCache, compileBundle, runBundle } from "../dist/src/bundle/code-cache.js";
+import { BUNDLE, CODE_CACHE, codeCache, compileBundle, readBundle, runBundle } from "../dist/src/bundle/code-cache.js";
 
 rmSync(CODE_CACHE, { force: true });
-const source = readFileSync(BUNDLE, "utf8");
+const source = readBundle();
 const script = compileBundle(source);
 process.argv = [process.argv[0], BUNDLE, "--listen", "127.0.0.1:0"];
 delete process.env.DIFY_GATEWAY_CONFIG;

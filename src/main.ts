@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
-import { BUNDLE, CODE_CACHE, compileBundle, runBundle } from "./bundle/code-cache.js";
+import { CODE_CACHE, compileBundle, readBundle, runBundle } from "./bundle/code-cache.js";
 
 // The gateway itself is src/cli.ts, bundled: see src/bundle/code-cache.ts.
 let cache: Buffer | undefined;
@@ -9,4 +9,4 @@ try {
 } catch {
   // No cache: V8 compiles the bundle as usual.
 }
-runBundle(compileBundle(readFileSync(BUNDLE, "utf8"), cache));
+runBundle(compileBundle(readBundle(), cache));

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import Module, { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,14 @@ export const CODE_CACHE = `${BUNDLE}.cache`;
  */
 export const BUILD_ID_MARK = "\n// gateway build ";
 const ID_BYTES = 36; // a UUID
+
+/**
+ * The bundle's source. esbuild writes ASCII only (its default charset; scripts/bundle.mjs fails the build
+ * otherwise), so latin1 decodes it exactly, and a 2.4 MB read measured 19 ms that way against 30-40 ms as UTF-8.
+ */
+export function readBundle(): string {
+  return readFileSync(BUNDLE).toString("latin1");
+}
 
 export function buildId(source: string): string | undefined {
   const at = source.lastIndexOf(BUILD_ID_MARK, source.length - ID_BYTES);
