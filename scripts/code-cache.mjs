@@ -2,7 +2,7 @@
 // It starts the bundle as the demo (simulator and gateway on ephemeral 127.0.0.1 ports), so that the cache holds
 // what a start compiles: every module's top-level code, config validation, the gRPC server's bind. A cache taken
 // after `--help` only (module top-level code) saved ~10 ms of CPU; one taken after a start, ~110 ms (measured).
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { BUNDLE, CODE_CACHE, codeCache, compileBundle, readBundle, runBundle } from "../dist/src/bundle/code-cache.js";
 
 rmSync(CODE_CACHE, { force: true });

@@ -67,8 +67,8 @@ function relay(call: ServerDuplexStream<Buffer, Buffer>, ready: Promise<Loaded |
   let deliver = (item: Buffer | null) => void inbox.push(item);
   call.on("data", (b: Buffer) => deliver(b));
   call.on("end", () => deliver(null));
-  ready.then(
-    (loaded) => {
+  ready
+    .then((loaded) => {
       const method = loaded && Object.values(loaded.definition)[0];
       if (!loaded || !method) throw new Error("reflection service missing");
       const inner = Object.assign(new EventEmitter(), {
@@ -81,9 +81,9 @@ function relay(call: ServerDuplexStream<Buffer, Buffer>, ready: Promise<Loaded |
       };
       loaded.handler(inner as unknown as ServerDuplexStream<unknown, unknown>);
       for (const item of inbox.splice(0)) deliver(item);
-    },
-    (err: unknown) => call.emit("error", { code: status.INTERNAL, details: `server reflection failed to load: ${String(err)}` }),
-  ).catch((err: unknown) => call.emit("error", { code: status.INTERNAL, details: `server reflection failed: ${String(err)}` }));
+    })
+    // One path for a failed load and a failed relay: either way the call ends INTERNAL, saying why.
+    .catch((err: unknown) => call.emit("error", { code: status.INTERNAL, details: `server reflection failed: ${String(err)}` }));
 }
 
 /** A bidi-streaming method that hands the handler raw bytes. */
