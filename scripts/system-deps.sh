@@ -3,6 +3,9 @@
 # on a fresh Debian machine and costs nothing on a prepared one. Idempotent; non-interactive.
 # Usage: system-deps.sh [PKG…] (default: every package below).
 #   python3-grpcio, python3-protobuf: the runtime of the Python client (clients/python/), for /usr/bin/python3
+#   python3-build, python3-setuptools: build the client's wheel offline (`python3 -m build --wheel
+#     --no-isolation`; setuptools is the pyproject's backend, and python3-build does not pull it in)
+#   python3-venv: the fresh venv the wheel test installs that wheel into (its pip comes from ensurepip)
 #   protobuf-compiler, protobuf-compiler-grpc: protoc's Python generator and grpc_python_plugin, used by
 #     `npm run proto:python` and by the test that checks the committed Python stubs are up to date
 #   openssl: self-signed certificates for the clients' TLS tests
@@ -14,7 +17,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc openssl
+  python3-grpcio python3-protobuf python3-build python3-setuptools python3-venv protobuf-compiler protobuf-compiler-grpc openssl
   golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-google-genproto-dev
   golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc
   nghttp2-client

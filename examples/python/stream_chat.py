@@ -8,7 +8,10 @@ once, so a pipe sees every event the moment the gateway delivers it.
 Against `npm start` (the demo gateway on 127.0.0.1:50051):
 
     export TOKEN=demo-…            # printed by npm start
-    PYTHONPATH=clients/python /usr/bin/python3 examples/python/stream_chat.py "What is gRPC?"
+    .venv/bin/python examples/python/stream_chat.py "What is gRPC?"   # with the client's wheel installed
+    PYTHONPATH=clients/python /usr/bin/python3 examples/python/stream_chat.py "What is gRPC?"   # or in place
+
+(Installing the wheel: clients/python/README.md.)
 
 Settings, from flags or the environment (flags win):
     --target   DIFY_GATEWAY_TARGET   default 127.0.0.1:50051
