@@ -9,6 +9,7 @@ import type { RunKind } from "../invoke/termination.js";
 import { UpstreamRun, type RunSettings } from "../invoke/upstream-run.js";
 import type { DifyEvent } from "../sse/decoder.js";
 import { traceHeaders } from "../tracing/trace-context.js";
+import { callError, isUnexpected } from "./call-error.js";
 import { createContextKey, type CallContext } from "./context.js";
 import { RUN_SUMMARY, type RunSummary } from "./run-summary.js";
 
@@ -45,6 +46,11 @@ export function createInvoke(deps: CoreDeps): Invoke {
       yield* run.events(ctx.signal);
       const failure = run.tracker.failure();
       if (failure) throw failure;
+    } catch (err) {
+      // Callers get the status the client will see: Dify's failures mapped, an abort's reason as the truth.
+      const error = callError(err, ctx.signal);
+      if (isUnexpected(err, error)) ctx.log.error({ err }, "unexpected failure while serving a call");
+      throw error;
     } finally {
       // After run.events' own finally, so a stop it sent is counted.
       ctx.values.set(RUN_SUMMARY, summarize(spec.kind, mode, run));
