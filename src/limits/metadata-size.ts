@@ -36,7 +36,7 @@ export function metadataSize(metadata: Metadata): number {
   return size;
 }
 
-function metadataTooLarge(size: number, limit: number): GatewayError {
+export function metadataTooLarge(size: number, limit: number): GatewayError {
   return new GatewayError(status.RESOURCE_EXHAUSTED, `request metadata is ${size} bytes, more than the gateway's limit of ${limit}`, {
     reason: "METADATA_TOO_LARGE",
     metadata: { metadataBytes: String(size), limit: String(limit) },
