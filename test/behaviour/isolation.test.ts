@@ -144,6 +144,10 @@ describe("authentication", () => {
       expect(err.code).toBe(status.UNAUTHENTICATED);
       rejection ??= err.details;
       expect(err.details).toBe(rejection);
+      // Like every status: google.rpc details with an ErrorInfo, and nothing more that could tell tokens apart.
+      const sent = details(err);
+      expect(sent.errorInfo).toEqual({ reason: "UNAUTHENTICATED", domain: "dify-grpc-gateway", metadata: {} });
+      expect(sent.status?.details).toHaveLength(1);
       expect(await simShared.runs()).toEqual([]);
     });
   }
