@@ -41,6 +41,8 @@ export interface InProcessGateway {
   metricsUrl: string | undefined;
   /** Every log line the gateway wrote so far, parsed. */
   logs(): Record<string, unknown>[];
+  /** The same lines as written, for checks on the raw output (secrets). */
+  output(): string;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startInProcessGateway(config: Record<string, unknown>, env
     address: `127.0.0.1:${gateway.port}`,
     metricsUrl: gateway.metricsPort ? `http://127.0.0.1:${gateway.metricsPort}/metrics` : undefined,
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    output: () => lines.join(""),
     close: () => gateway.close(0),
   };
 }
