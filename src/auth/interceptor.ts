@@ -1,6 +1,8 @@
-import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from "@grpc/grpc-js";
+import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Workspace } from "../config/config.js";
+import { unauthenticated } from "../grpc/gateway-error.js";
+import { rejectCall } from "../grpc/reject.js";
 import { bindWorkspace } from "./context.js";
 import type { WorkspaceRegistry } from "./registry.js";
 
@@ -41,7 +43,7 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
             { method: method.path, peer: call.getPeer(), grpcCode: "UNAUTHENTICATED", presented: { bearer: authorization.length, xfcc: xfccValues.length > 0 } },
             "call rejected: unauthenticated",
           );
-          call.sendStatus({ code: status.UNAUTHENTICATED, details: REJECTION });
+          rejectCall(call, unauthenticated(REJECTION));
           return;
         }
         for (const header of CREDENTIAL_HEADERS) metadata.remove(header);

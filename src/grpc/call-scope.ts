@@ -14,11 +14,13 @@ export class CallAborted extends GatewayError {}
 export class CallScope {
   readonly #controller = new AbortController();
   #finished = false;
+  #clientLeft = false;
 
   constructor(private readonly call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>) {
     call.once("cancelled", () => {
       if (this.#finished) return;
       this.#finished = true;
+      this.#clientLeft = true;
       this.#controller.abort(this.#cancelReason());
     });
   }
@@ -30,6 +32,11 @@ export class CallScope {
 
   get signal(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  /** True once the client cancelled or its deadline passed before we answered (not a drain's termination). */
+  get clientLeft(): boolean {
+    return this.#clientLeft;
   }
 
   /** Marks the call answered; false when the client had already gone. */

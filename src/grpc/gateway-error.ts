@@ -66,3 +66,8 @@ export function invalidArgument(field: string, description: string): GatewayErro
 export function appNotFound(appId: string): GatewayError {
   return new GatewayError(status.NOT_FOUND, `app ${JSON.stringify(appId)} not found`, { reason: "APP_NOT_FOUND", metadata: { appId } });
 }
+
+/** The caller's credentials were missing or matched no workspace; `message` is the same either way. */
+export function unauthenticated(message: string): GatewayError {
+  return new GatewayError(status.UNAUTHENTICATED, message, { reason: "UNAUTHENTICATED" });
+}

@@ -1,6 +1,7 @@
 import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type Metadata, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { GatewayError } from "../grpc/gateway-error.js";
+import { rejectCall } from "../grpc/reject.js";
 
 /** Per-entry overhead in HTTP/2's header list size (RFC 7540 §6.5.2), which gRPC's metadata limits use too. */
 const ENTRY_OVERHEAD = 32;
@@ -19,7 +20,7 @@ export function metadataLimitInterceptor(maxBytes: number, log: Logger): ServerI
         if (size <= maxBytes) return next(metadata);
         // Sizes only: a header this large may well carry a credential.
         log.info({ method: method.path, peer: call.getPeer(), grpcCode: "RESOURCE_EXHAUSTED", metadataBytes: size, maxMetadataBytes: maxBytes }, "call rejected: metadata too large");
-        call.sendStatus(metadataTooLarge(size, maxBytes).toStatus());
+        rejectCall(call, metadataTooLarge(size, maxBytes));
       })
       .build();
     return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
@@ -35,7 +36,7 @@ export function metadataSize(metadata: Metadata): number {
   return size;
 }
 
-function metadataTooLarge(size: number, limit: number): GatewayError {
+export function metadataTooLarge(size: number, limit: number): GatewayError {
   return new GatewayError(status.RESOURCE_EXHAUSTED, `request metadata is ${size} bytes, more than the gateway's limit of ${limit}`, {
     reason: "METADATA_TOO_LARGE",
     metadata: { metadataBytes: String(size), limit: String(limit) },

@@ -1,38 +1,26 @@
-import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor, type ServiceDefinition } from "@grpc/grpc-js";
+import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from "@grpc/grpc-js";
 import { deadlineReached } from "../grpc/call-scope.js";
 import type { GatewayMetrics } from "./metrics.js";
 
-/** Wire size of each decoded request, keyed by the request object grpc-js hands on. */
+/*
+ * Byte counts for the A66 histograms. grpc-js interceptors only see decoded requests and not-yet-encoded
+ * responses, so the wire sizes travel in the one mechanism here: the request decoder remembers each
+ * request's size (keyed by the request object grpc-js hands on), and the adapter sends responses already
+ * encoded, so the bytes counted are the bytes sent and nothing is encoded twice.
+ */
 const requestSizes = new WeakMap<object, number>();
 
-/**
- * The service as grpc-js should serve it for exact size metrics: requests
- * remember their wire size, and handlers hand over responses already encoded
- * (see `encoder`), so the bytes counted are the bytes sent and nothing is encoded twice.
- */
-export function measured(service: ServiceDefinition): ServiceDefinition {
-  return Object.fromEntries(
-    Object.entries(service).map(([name, method]) => [
-      name,
-      {
-        ...method,
-        requestDeserialize: (bytes: Buffer) => {
-          const request = method.requestDeserialize(bytes) as object;
-          requestSizes.set(request, bytes.length);
-          return request;
-        },
-        responseSerialize: (encoded: Buffer) => encoded,
-      },
-    ]),
-  );
+/** A request decoder that remembers the wire size of what it decodes, for the metrics interceptor. */
+export function sizeRecording<T>(deserialize: (bytes: Buffer) => T): (bytes: Buffer) => T {
+  return (bytes) => {
+    const request = deserialize(bytes);
+    if (typeof request === "object" && request !== null) requestSizes.set(request, bytes.length);
+    return request;
+  };
 }
 
-/** The encoder of a method's responses, for handlers of a `measured` service. */
-export function encoder(service: ServiceDefinition, method: string): (message: object) => Buffer {
-  const definition = service[method];
-  if (!definition) throw new Error(`no method ${method} in the service`);
-  return (message) => definition.responseSerialize(message);
-}
+/** The serializer of a method whose handler sends responses already encoded (see above). */
+export const preEncoded = (encoded: Buffer): Buffer => encoded;
 
 /** gRFC A66 server metrics for every call, including the ones auth rejects and the ones the client abandons. */
 export function metricsInterceptor(metrics: GatewayMetrics): ServerInterceptor {

@@ -6,17 +6,23 @@ import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
 import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
-import { withInputsDecoder } from "../invoke/decode.js";
-import { createHandlers } from "../invoke/handlers.js";
+import { createInvoke, type CoreDeps } from "../core/invoke.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { ConcurrencyLimiter } from "../limits/concurrency.js";
 import { metadataLimitInterceptor } from "../limits/metadata-size.js";
 import { serveMetrics } from "../metrics/http.js";
-import { measured, metricsInterceptor } from "../metrics/interceptor.js";
+import { metricsInterceptor } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
+import { activeStreams } from "../middleware/active-streams.js";
+import { callLog } from "../middleware/call-log.js";
+import { concurrencyLimit } from "../middleware/concurrency.js";
+import { drain } from "../middleware/drain.js";
+import { Lifecycle } from "../middleware/lifecycle.js";
+import { composeAll } from "../middleware/types.js";
+import { serveRoutes } from "../transport/grpc-adapter.js";
 import { HealthService } from "./health.js";
-import { Lifecycle } from "./lifecycle.js";
 import { addReflection } from "./reflection.js";
+import { routes } from "./routes.js";
 
 export interface Gateway {
   readonly port: number;
@@ -38,7 +44,7 @@ export const LIVENESS_SERVICE = "liveness";
 /** After the grace, how long terminated calls get to send their UNAVAILABLE and stop their Dify runs. */
 const SETTLE_MS = 1_500;
 
-/** Builds the gRPC server: metrics and auth interceptors in front, the three interfaces, health and reflection. */
+/** Builds the gRPC server: interceptors in front (metrics, metadata size, auth), the middleware, the routes, health and reflection. */
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
   let registry = new WorkspaceRegistry(config);
   let shutdown = config.shutdown;
@@ -48,8 +54,15 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const server = new Server({ interceptors, ...serverOptions(config) });
   const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
   const limiter = new ConcurrencyLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
-  const deps = { client, modes: new AppModes(client, config.upstream.connectTimeoutMs), settings: config.upstream, log, lifecycle, metrics, limiter };
-  for (const spec of INTERFACES) server.addService(measured(withInputsDecoder(spec.service)), createHandlers(spec, deps));
+  const deps: CoreDeps = {
+    client,
+    modes: new AppModes(client, config.upstream.connectTimeoutMs),
+    settings: config.upstream,
+    onStop: (kind, result) => metrics.stopCalls.inc({ interface: kind, result }),
+  };
+  // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
+  const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), concurrencyLimit(limiter, metrics)]);
+  serveRoutes(server, routes(createInvoke(deps)), log, middleware);
 
   const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
   const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));

@@ -2,11 +2,11 @@ import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_APPS } from "../../src/simulator/index.js";
 import { bearer, collect, details, unary } from "../helpers/grpc.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
 
-let s: Stack;
+let s: InProcessStack;
 beforeAll(async () => {
-  s = await startStack({ upstream: { idleTimeoutMs: 1_500 } });
+  s = await startInProcessStack({ upstream: { idleTimeoutMs: 1_500 } });
 });
 afterAll(async () => {
   await s?.stop();

@@ -4,7 +4,7 @@ import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS, type AppMode } from "../../src/simulator/index.js";
 import { TestCa } from "../helpers/certs.js";
 import { bearer, clients, collect, details, healthCheck, unary } from "../helpers/grpc.js";
-import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { startInProcessGateway, startInProcessSimulator, type InProcessGateway, type InProcessSimulator } from "../helpers/in-process.js";
 
 /*
  * Three workspaces on one gateway. alpha and beta share a Dify; gamma has its own.
@@ -47,20 +47,20 @@ function configDoc(sims: { shared: string; gamma: string }, extra: { auth?: unkn
   };
 }
 
-let simShared: SimulatorProcess;
-let simGamma: SimulatorProcess;
-let gw: GatewayProcess;
+let simShared: InProcessSimulator;
+let simGamma: InProcessSimulator;
+let gw: InProcessGateway;
 let c: ReturnType<typeof clients>;
 
 beforeAll(async () => {
-  [simShared, simGamma] = await Promise.all([startSimulatorProcess(), startSimulatorProcess()]);
-  gw = await startGatewayProcess(configDoc({ shared: simShared.url, gamma: simGamma.url }, { auth: { xfcc: { enabled: true } } }), env);
+  [simShared, simGamma] = await Promise.all([startInProcessSimulator(), startInProcessSimulator()]);
+  gw = await startInProcessGateway(configDoc({ shared: simShared.url, gamma: simGamma.url }, { auth: { xfcc: { enabled: true } } }), env);
   c = clients(gw.address);
 });
 afterAll(async () => {
   c?.close();
-  await gw?.proc.stop();
-  await Promise.all([simShared?.proc.stop(), simGamma?.proc.stop()]);
+  await gw?.close();
+  await Promise.all([simShared?.close(), simGamma?.close()]);
 });
 
 const expectFailure = (p: Promise<unknown>) =>
@@ -144,6 +144,10 @@ describe("authentication", () => {
       expect(err.code).toBe(status.UNAUTHENTICATED);
       rejection ??= err.details;
       expect(err.details).toBe(rejection);
+      // Like every status: google.rpc details with an ErrorInfo, and nothing more that could tell tokens apart.
+      const sent = details(err);
+      expect(sent.errorInfo).toEqual({ reason: "UNAUTHENTICATED", domain: "dify-grpc-gateway", metadata: {} });
+      expect(sent.status?.details).toHaveLength(1);
       expect(await simShared.runs()).toEqual([]);
     });
   }
@@ -192,15 +196,15 @@ describe("mTLS with the XFCC header off", () => {
   const server = ca.server();
   const gammaCert = ca.client("gamma", GAMMA_SPIFFE);
   const strangerCert = ca.client("stranger", "spiffe://test.local/ns/other/sa/stranger");
-  let tlsGw: GatewayProcess;
+  let tlsGw: InProcessGateway;
   const tlsClients = (client: { cert: Buffer; key: Buffer } | undefined) => clients(tlsGw.address, credentials.createSsl(ca.ca.cert, client?.key ?? null, client?.cert ?? null));
 
   beforeAll(async () => {
     const doc = configDoc({ shared: simShared.url, gamma: simGamma.url }, { server: { tls: { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: ca.ca.certFile } } });
-    tlsGw = await startGatewayProcess(doc, env);
+    tlsGw = await startInProcessGateway(doc, env);
   });
   afterAll(async () => {
-    await tlsGw?.proc.stop();
+    await tlsGw?.close();
   });
 
   it("maps the client certificate's SPIFFE ID to its workspace", async () => {

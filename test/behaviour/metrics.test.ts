@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_APPS } from "../../src/simulator/index.js";
 import { bearer, collect, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
-import { startStack, TOKEN, type Stack } from "../helpers/stack.js";
+import { startInProcessStack, TOKEN, type InProcessStack } from "../helpers/in-process.js";
 
-let s: Stack;
+let s: InProcessStack;
 beforeAll(async () => {
-  s = await startStack();
+  s = await startInProcessStack();
 });
 afterAll(async () => {
   await s?.stop();

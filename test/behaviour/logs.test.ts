@@ -2,11 +2,11 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEMO_APPS } from "../../src/simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
-import { startStack, TOKEN, type Stack } from "../helpers/stack.js";
+import { startInProcessStack, TOKEN, type InProcessStack } from "../helpers/in-process.js";
 
-let s: Stack;
+let s: InProcessStack;
 beforeAll(async () => {
-  s = await startStack();
+  s = await startInProcessStack();
 });
 afterAll(async () => {
   await s?.stop();
@@ -19,7 +19,7 @@ it("writes one log line per finished call, with its outcome, and never a secret"
   await collect(call, (_, all) => all.length === 2 && call.cancel());
 
   const calls = await eventually(async () => {
-    const lines = s.gw.proc.json().filter((l) => typeof l.msg === "string" && /^call (finished|failed)/.test(l.msg));
+    const lines = s.gw.logs().filter((l) => typeof l.msg === "string" && /^call (finished|failed)/.test(l.msg));
     expect(lines).toHaveLength(3);
     return lines;
   });
@@ -33,6 +33,6 @@ it("writes one log line per finished call, with its outcome, and never a secret"
   expect(calls[1]).toMatchObject({ reason: "TOO_MANY_REQUESTS", upstreamStatus: "429", upstreamCode: "too_many_requests" });
   expect(calls[2]).toMatchObject({ stopCalled: true });
 
-  const output = s.gw.proc.lines.join("\n");
+  const output = s.gw.output();
   for (const secret of [TOKEN, ...DEMO_APPS.map((a) => a.key)]) expect(output).not.toContain(secret);
 });

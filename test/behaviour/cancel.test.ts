@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest } from "../../src/simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
 
-let s: Stack;
+let s: InProcessStack;
 beforeAll(async () => {
-  s = await startStack();
+  s = await startInProcessStack();
 });
 afterAll(async () => {
   await s?.stop();

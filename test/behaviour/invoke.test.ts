@@ -4,11 +4,11 @@ import type { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.
 import { DEMO_APPS, type AppMode } from "../../src/simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
 import { normalize } from "../helpers/normalize.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
 
-let s: Stack;
+let s: InProcessStack;
 beforeAll(async () => {
-  s = await startStack();
+  s = await startInProcessStack();
 });
 afterAll(async () => {
   await s?.stop();

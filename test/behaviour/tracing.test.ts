@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
 
-let s: Stack;
+let s: InProcessStack;
 beforeAll(async () => {
-  s = await startStack();
+  s = await startInProcessStack();
 });
 afterAll(async () => {
   await s?.stop();
@@ -15,7 +15,7 @@ const TRACE = "0af7651916cd43dd8448eb211c80319c";
 const CALLER_SPAN = "b7ad6b7169203331";
 
 function callLogs(traceId: string) {
-  return s.gw.proc.json().filter((l) => l.traceId === traceId && typeof l.grpcCode === "string");
+  return s.gw.logs().filter((l) => l.traceId === traceId && typeof l.grpcCode === "string");
 }
 
 describe("trace context", () => {

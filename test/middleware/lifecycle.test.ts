@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GatewayError } from "../../src/grpc/gateway-error.js";
-import { Lifecycle } from "../../src/server/lifecycle.js";
+import { Lifecycle } from "../../src/middleware/lifecycle.js";
 
 class FakeCall {
   reason: GatewayError | undefined;

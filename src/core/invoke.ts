@@ -1,0 +1,121 @@
+import type { AppEntry, Workspace } from "../config/config.js";
+import type { AppMode } from "../config/schema.js";
+import type { AppModes } from "../dify/app-mode.js";
+import type { DifyClient } from "../dify/client.js";
+import { appNotFound, unauthenticated } from "../grpc/gateway-error.js";
+import type { InterfaceSpec } from "../invoke/interfaces.js";
+import { validateCommon, type InvokeRequest } from "../invoke/request.js";
+import type { RunKind } from "../invoke/termination.js";
+import { UpstreamRun, type RunSettings } from "../invoke/upstream-run.js";
+import type { DifyEvent } from "../sse/decoder.js";
+import { traceHeaders } from "../tracing/trace-context.js";
+import { callError, isUnexpected } from "./call-error.js";
+import { createContextKey, type CallContext } from "./context.js";
+import { RUN_SUMMARY, type RunSummary } from "./run-summary.js";
+
+export interface CoreDeps {
+  readonly client: DifyClient;
+  readonly modes: AppModes;
+  /** Read per call, so a reloaded config applies to the next call. */
+  settings: RunSettings;
+  /** Each stop call sent to Dify for a run left unfinished, with its outcome. */
+  onStop(kind: RunKind, result: "ok" | "failed"): void;
+}
+
+/** One call's Dify run: validates, picks the app, resolves its mode and yields the run's events. */
+export type Invoke = (spec: InterfaceSpec, req: InvokeRequest, ctx: CallContext) => AsyncGenerator<DifyEvent, RunSummary, undefined>;
+
+export function createInvoke(deps: CoreDeps): Invoke {
+  return async function* invoke(spec, req, ctx) {
+    const { workspace, app } = checkRequest(spec, req, ctx);
+    const target = { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(ctx.trace) };
+    const user = req.user !== "" ? req.user : workspace.defaultUser;
+    let mode: AppMode | undefined;
+    let run: UpstreamRun | undefined;
+    try {
+      // The lookup is shared by the app's callers and bounded only by its timeout: this call stops waiting when it ends.
+      mode = spec.mode ?? (await untilAborted(deps.modes.resolve(app, target), ctx.signal));
+      ctx.values.set(APP_MODE, mode);
+      run = new UpstreamRun(
+        { kind: spec.kind, target, runPath: spec.runPath, stopPath: spec.stopPath, body: spec.body(req, user), user },
+        deps.client,
+        deps.settings,
+        ctx.log,
+        (result) => deps.onStop(spec.kind, result),
+      );
+      yield* run.events(ctx.signal);
+      const failure = run.tracker.failure();
+      if (failure) throw failure;
+    } catch (err) {
+      // Callers get the status the client will see: Dify's failures mapped, an abort's reason as the truth.
+      const error = callError(err, ctx.signal);
+      if (isUnexpected(err, error)) ctx.log.error({ err }, "unexpected failure while serving a call");
+      throw error;
+    } finally {
+      // After run.events' own finally, so a stop it sent is counted.
+      ctx.values.set(RUN_SUMMARY, summarize(spec.kind, mode, run));
+    }
+    return ctx.values.get(RUN_SUMMARY) as RunSummary;
+  };
+}
+
+/** The app's mode, set before the run's first event: a unary call's aggregator depends on it. */
+export const APP_MODE = createContextKey<AppMode | undefined>(undefined, "app mode");
+
+interface CheckedRequest {
+  readonly request: InvokeRequest;
+  readonly workspace: Workspace;
+  readonly app: AppEntry;
+}
+
+const CHECKED = createContextKey<CheckedRequest | undefined>(undefined, "checked request");
+
+/**
+ * Refuses what the gateway must not send on (the field named), and finds the app in the caller's workspace.
+ * An app of another workspace is answered exactly like one that exists nowhere. Remembered per call, so
+ * middleware that must refuse bad requests first (the concurrency limit) does not make it run twice.
+ */
+export function checkRequest(spec: InterfaceSpec, req: InvokeRequest, ctx: CallContext): CheckedRequest {
+  const checked = ctx.values.get(CHECKED);
+  if (checked?.request === req) return checked;
+  const workspace = ctx.workspace;
+  // The auth interceptor runs before every handler; reaching here without it is a wiring bug.
+  if (!workspace) throw unauthenticated("unauthenticated");
+  validateCommon(req);
+  spec.validate(req);
+  const app = workspace.apps.get(req.appId);
+  if (!app) throw appNotFound(req.appId);
+  const result = { request: req, workspace, app };
+  ctx.values.set(CHECKED, result);
+  return result;
+}
+
+function summarize(kind: RunKind, mode: AppMode | undefined, run: UpstreamRun | undefined): RunSummary {
+  return {
+    kind,
+    mode,
+    taskId: run?.tracker.taskId,
+    stopCalled: run?.stopCalled ?? false,
+    upstreamStartedAt: run?.startedAt,
+    firstEventAt: run?.firstEventAt,
+  };
+}
+
+/** `pending`, or the signal's reason as soon as it aborts (a cancel, a deadline, a drain's termination). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}

@@ -1,0 +1,24 @@
+import type { AppMode } from "../config/schema.js";
+import type { RunKind } from "../invoke/termination.js";
+import { createContextKey } from "./context.js";
+
+/** What a call's Dify run came to, for its log line and upstream metrics. Read-only: built once the run is over. */
+export interface RunSummary {
+  readonly kind: RunKind;
+  /** The app's mode, once resolved. */
+  readonly mode: AppMode | undefined;
+  /** Dify's task id, once an event carried one. */
+  readonly taskId: string | undefined;
+  /** True when the run was left unfinished and the gateway asked Dify to stop it. */
+  readonly stopCalled: boolean;
+  /** performance.now() when the run was requested from Dify (undefined: no upstream request was made). */
+  readonly upstreamStartedAt: number | undefined;
+  /** performance.now() when Dify's first event arrived. */
+  readonly firstEventAt: number | undefined;
+}
+
+/**
+ * The call's run summary, for middleware: `invoke` sets it when it ends, whether it returned or threw
+ * (a failed call has no return value to carry it).
+ */
+export const RUN_SUMMARY = createContextKey<RunSummary | undefined>(undefined, "run summary");

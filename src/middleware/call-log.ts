@@ -1,0 +1,62 @@
+import { status } from "@grpc/grpc-js";
+import { callError, isUnexpected } from "../core/call-error.js";
+import type { CallContext } from "../core/context.js";
+import { RUN_SUMMARY, type RunSummary } from "../core/run-summary.js";
+import type { GatewayError } from "../grpc/gateway-error.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+import type { ServerMiddleware } from "./types.js";
+
+/**
+ * Exactly one log line per call that reached a handler, and its upstream metrics. Outermost, so it also
+ * sees calls the other middleware refuse. The error it sees is the status the caller gets: it rethrows
+ * that very GatewayError for the adapter to send.
+ */
+export function callLog(metrics: GatewayMetrics): ServerMiddleware {
+  return async function* callLogMiddleware(call, context) {
+    let error: GatewayError | undefined;
+    let completed = false;
+    try {
+      const result = yield* call.next(call.request, context);
+      completed = true;
+      return result;
+    } catch (err) {
+      error = callError(err, context.signal);
+      if (isUnexpected(err, error)) context.log.error({ err }, "unexpected failure while serving a call");
+      throw error;
+    } finally {
+      // A consumer that stopped pulling without an error: only an abort can have stopped it.
+      if (!completed && !error) error = callError(undefined, context.signal);
+      reportCall(context, error, context.values.get(RUN_SUMMARY), metrics);
+    }
+  };
+}
+
+/** The one log line of a finished call, and its upstream metrics. */
+function reportCall(context: CallContext, error: GatewayError | undefined, run: RunSummary | undefined, metrics: GatewayMetrics): void {
+  const code = error?.code ?? status.OK;
+  const ttfeMs = run?.firstEventAt !== undefined ? run.firstEventAt - context.startedAt : undefined;
+  context.log.info(
+    {
+      grpcCode: status[code],
+      durationMs: round(performance.now() - context.startedAt),
+      ttfeMs: ttfeMs === undefined ? undefined : round(ttfeMs),
+      taskId: run?.taskId,
+      stopCalled: run?.stopCalled || undefined,
+      reason: error?.details.reason,
+      upstreamStatus: error?.details.metadata?.upstreamStatus,
+      upstreamCode: error?.details.metadata?.upstreamCode || undefined,
+    },
+    error ? `call failed: ${error.message}` : "call finished",
+  );
+
+  const outcome = status[code] ?? String(code);
+  if (context.clientLeft()) metrics.cancellations.inc({ grpc_method: context.method.slice(1), reason: outcome });
+  if (!run?.upstreamStartedAt || !context.workspace) return;
+  const labels = { mode: run.mode ?? run.kind, workspace: context.workspace.id, outcome };
+  metrics.upstreamDuration.observe(labels, (performance.now() - run.upstreamStartedAt) / 1000);
+  if (ttfeMs !== undefined) metrics.upstreamFirstEvent.observe(labels, ttfeMs / 1000);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

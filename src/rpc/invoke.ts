@@ -1,0 +1,39 @@
+import { APP_MODE, checkRequest, type Invoke } from "../core/invoke.js";
+import type { Aggregator } from "../invoke/aggregate.js";
+import { withInputsDecoder } from "../invoke/decode.js";
+import type { InterfaceSpec } from "../invoke/interfaces.js";
+import type { InvokeRequest } from "../invoke/request.js";
+import { toStreamMessage, type StreamMessage } from "../translate/events.js";
+import { route, type Route } from "../transport/route.js";
+
+/** `XInvoke`: the run's events folded by the interface's aggregator into the blocking-mode answer. */
+export function invokeUnary(spec: InterfaceSpec, invoke: Invoke): Route {
+  return route<InvokeRequest, object>({
+    definition: withInputsDecoder(spec.service)[spec.unaryMethod]!,
+    checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
+    async *handler(req, ctx) {
+      let aggregate: Aggregator | undefined;
+      const events = invoke(spec, req, ctx);
+      for (let next = await events.next(); ; next = await events.next()) {
+        if (next.done) {
+          aggregate ??= spec.aggregator(next.value.mode ?? spec.kind);
+          return spec.unaryResponse(aggregate.result());
+        }
+        // The mode is known before the first event (the core resolves it first).
+        aggregate ??= spec.aggregator(ctx.values.get(APP_MODE) ?? spec.kind);
+        aggregate.add(next.value);
+      }
+    },
+  });
+}
+
+/** `XInvokeStream`: one message per Dify event, in order. */
+export function invokeStream(spec: InterfaceSpec, invoke: Invoke): Route {
+  return route<InvokeRequest, StreamMessage>({
+    definition: withInputsDecoder(spec.service)[spec.streamMethod]!,
+    checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
+    async *handler(req, ctx) {
+      for await (const ev of invoke(spec, req, ctx)) yield toStreamMessage(ev, spec.typedEvents);
+    },
+  });
+}

@@ -1,0 +1,16 @@
+import type { Invoke } from "../core/invoke.js";
+import { CHAT, COMPLETION, WORKFLOW } from "../invoke/interfaces.js";
+import { invokeStream, invokeUnary } from "../rpc/invoke.js";
+import type { Route } from "../transport/route.js";
+
+/** Every RPC the gateway serves, one line each: adding an RPC is a handler in src/rpc/ and a line here. */
+export function routes(invoke: Invoke): Route[] {
+  return [
+    invokeUnary(CHAT, invoke),
+    invokeStream(CHAT, invoke),
+    invokeUnary(WORKFLOW, invoke),
+    invokeStream(WORKFLOW, invoke),
+    invokeUnary(COMPLETION, invoke),
+    invokeStream(COMPLETION, invoke),
+  ];
+}

@@ -1,0 +1,108 @@
+import { sha256 } from "../../src/auth/registry.js";
+import { parseConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/log/logger.js";
+import { startGateway, type Gateway } from "../../src/server/server.js";
+import { DEMO_APPS, startSimulator, type AppMode, type RecordedRequest, type Simulator } from "../../src/simulator/index.js";
+import { bearer, clients } from "./grpc.js";
+
+/*
+ * The Dify simulator and the gateway inside the test process, each on port 0: no build, no child
+ * processes, and the gateway's log lines readable as parsed JSON. For behaviour that does not need the
+ * executable (CLI, signals, stdout, deploy files stay process tests).
+ */
+
+export const TOKEN = "test-token-4b1d9e";
+
+export interface InProcessSimulator {
+  sim: Simulator;
+  url: string;
+  requests(): Promise<RecordedRequest[]>;
+  /** Requests other than stop calls (stop calls are fired without waiting and may land late). */
+  runs(): Promise<RecordedRequest[]>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startInProcessSimulator(): Promise<InProcessSimulator> {
+  const sim = await startSimulator({ host: "127.0.0.1", port: 0 });
+  return {
+    sim,
+    url: sim.url,
+    requests: async () => sim.requests(),
+    runs: async () => sim.requests().filter((r) => !r.path.endsWith("/stop")),
+    reset: async () => sim.reset(),
+    close: () => sim.close(),
+  };
+}
+
+export interface InProcessGateway {
+  gateway: Gateway;
+  address: string;
+  metricsUrl: string | undefined;
+  /** Every log line the gateway wrote so far, parsed. */
+  logs(): Record<string, unknown>[];
+  /** The same lines as written, for checks on the raw output (secrets). */
+  output(): string;
+  close(): Promise<void>;
+}
+
+/** The gateway with `config` (a config document, as a file would hold it), logging into memory. */
+export async function startInProcessGateway(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<InProcessGateway> {
+  const parsed = parseConfig({ metrics: { listen: "127.0.0.1:0" }, ...config }, "in-process test config", env);
+  const lines: string[] = [];
+  const log = createLogger(parsed.log.level, { write: (line: string) => void lines.push(line) });
+  const gateway = await startGateway(parsed, log);
+  return {
+    gateway,
+    address: `127.0.0.1:${gateway.port}`,
+    metricsUrl: gateway.metricsPort ? `http://127.0.0.1:${gateway.metricsPort}/metrics` : undefined,
+    logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    output: () => lines.join(""),
+    close: () => gateway.close(0),
+  };
+}
+
+export interface InProcessStack {
+  sim: InProcessSimulator;
+  gw: InProcessGateway;
+  c: ReturnType<typeof clients>;
+  md: () => ReturnType<typeof bearer>;
+  appId(mode: AppMode): string;
+  stop(): Promise<void>;
+}
+
+/** A simulator and a gateway in front of it, every demo app in one workspace (like test/helpers/stack.ts, in process). */
+export async function startInProcessStack(opts: { upstream?: Record<string, unknown>; server?: Record<string, unknown>; logLevel?: string } = {}): Promise<InProcessStack> {
+  const sim = await startInProcessSimulator();
+  const env: NodeJS.ProcessEnv = {};
+  const apps = DEMO_APPS.map((a, i) => {
+    env[`TEST_APP_KEY_${i}`] = a.key;
+    return { appId: a.appId, key: { env: `TEST_APP_KEY_${i}` } };
+  });
+  const gw = await startInProcessGateway(
+    {
+      server: { listen: "127.0.0.1:0", ...opts.server },
+      upstream: opts.upstream ?? {},
+      log: { level: opts.logLevel ?? "info" },
+      workspaces: [{ id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps }],
+    },
+    env,
+  );
+  const c = clients(gw.address);
+  return {
+    sim,
+    gw,
+    c,
+    md: () => bearer(TOKEN),
+    appId(mode) {
+      const app = DEMO_APPS.find((a) => a.mode === mode);
+      if (!app) throw new Error(`no demo app of mode ${mode}`);
+      return app.appId;
+    },
+    async stop() {
+      c.close();
+      await gw.close();
+      await sim.close();
+    },
+  };
+}
