@@ -82,8 +82,18 @@ export const configSchema = z
         maxConnectionAgeGraceMs: z.number().int().positive().default(10 * 60_000),
         /** Close connections without calls for this long. */
         maxConnectionIdleMs: z.number().int().positive().default(15 * 60_000),
-        /** Concurrent calls per connection; more wait in the client until one ends. */
-        maxConcurrentStreams: z.number().int().positive().default(1_000),
+        /**
+         * Concurrent calls per connection; more wait in the client until one ends. Sized so that
+         * maxConnections full connections of open, message-less calls fit the shipped heap; see
+         * docs/RELIABILITY.md "Memory budget per call" for the figures.
+         */
+        maxConcurrentStreams: z.number().int().positive().default(100),
+        /** Connections open at once; more are closed as soon as they are accepted. */
+        maxConnections: z.number().int().positive().default(1_000),
+        /** A connection that has not sent the HTTP/2 preface and SETTINGS within this is closed. */
+        prefaceTimeoutMs: z.number().int().positive().default(5_000),
+        /** A call whose request message has not arrived this long after its headers ends with DEADLINE_EXCEEDED. */
+        firstMessageTimeoutMs: z.number().int().positive().default(10_000),
         /** Serve TLS instead of plaintext h2c. In a mesh, leave this out and let the sidecar do mTLS. */
         tls: z
           .strictObject({
