@@ -78,6 +78,8 @@ describe("connections that never speak HTTP/2", () => {
   it(`are closed within prefaceTimeoutMs; beyond maxConnections they are closed at once; a real call still works`, async () => {
     const pid = gw.proc.child.pid!;
     const before = openFds(pid).sockets;
+    const heapBefore = await inspector.heapUsedAfterGc();
+    const rssBefore = rssBytes(pid);
     const opened = performance.now();
     // 600 silent ones, 150 that stop after 10 of the preface's 24 bytes: 750 > maxConnections.
     const silent = await Promise.all(Array.from({ length: 600 }, () => openSilentSocket(gw.address)));
@@ -85,11 +87,16 @@ describe("connections that never speak HTTP/2", () => {
     const all = [...silent, ...slow];
     await new Promise((r) => setTimeout(r, 300));
     const held = openFds(pid).sockets - before;
+    // Read while they are held (well within the preface timeout on an idle box): the figure for one connection.
+    const heapHeld = await inspector.heapUsedAfterGc();
+    const rssHeld = rssBytes(pid);
     expect(held).toBeLessThanOrEqual(MAX_CONNECTIONS);
     const closedTimes = await Promise.all(all.map((s) => s.closedAt));
     const last = Math.max(...closedTimes) - opened;
     const early = all.filter((s, i) => closedTimes[i]! - s.connectedAt < PREFACE_TIMEOUT_MS / 2).length;
-    console.log(`silent sockets: ${all.length} opened, ${held} held by the gateway at most, ${early} refused at once (over maxConnections), last closed after ${Math.round(last)} ms`);
+    console.log(
+      `silent sockets: ${all.length} opened, ${held} held by the gateway at most (heap +${Math.round((heapHeld - heapBefore) / held)} B, RSS +${Math.round((rssHeld - rssBefore) / held)} B each), ${early} refused at once (over maxConnections), last closed after ${Math.round(last)} ms`,
+    );
     expect(early).toBeGreaterThanOrEqual(all.length - MAX_CONNECTIONS);
     expect(last).toBeLessThan(PREFACE_TIMEOUT_MS + 6_000);
     expect(openFds(pid).sockets - before).toBeLessThan(5);
