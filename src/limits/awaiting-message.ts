@@ -1,11 +1,7 @@
-import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from "@grpc/grpc-js";
+import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { workspaceOf } from "../auth/context.js";
-import { GatewayError } from "../grpc/gateway-error.js";
-import { ConcurrencyLimiter, type Release } from "./concurrency.js";
-
-/** How long a refused caller should wait: the same hint as the workspace's concurrency limit. */
-const RETRY_AFTER_MS = 1_000;
+import { ConcurrencyLimiter, workspaceConcurrencyLimit, type Release } from "./concurrency.js";
 
 /**
  * Authenticated calls whose request message has not arrived yet, per workspace,
@@ -14,8 +10,12 @@ const RETRY_AFTER_MS = 1_000;
  * maxConnections × maxConcurrentStreams message-less calls open (each one ends
  * after firstMessageTimeoutMs, but more can follow). Runs after the auth
  * interceptor, which binds the workspace; open services (health, reflection) pass.
+ * A refusal is the workspace's WORKSPACE_CONCURRENCY_LIMIT, counted in the same
+ * metric: to the caller a call waiting for its message is a call in flight, and
+ * a burst of calls over the limit (all headers first, then the messages) gets the
+ * same answer as before this pool existed.
  */
-export function awaitingMessageLimitInterceptor(log: Logger): ServerInterceptor {
+export function awaitingMessageLimitInterceptor(log: Logger, onRefused: (workspace: string) => void): ServerInterceptor {
   const awaiting = new ConcurrencyLimiter();
   return (method, call) => {
     let release: Release | undefined;
@@ -29,8 +29,9 @@ export function awaitingMessageLimitInterceptor(log: Logger): ServerInterceptor 
         if (!workspace) return next(metadata);
         release = awaiting.tryAcquire(workspace.id, workspace.maxConcurrentCalls);
         if (release) return next(metadata);
+        onRefused(workspace.id);
         log.info({ method: method.path, peer: call.getPeer(), workspace: workspace.id, grpcCode: "RESOURCE_EXHAUSTED", limit: workspace.maxConcurrentCalls }, "call rejected: too many calls waiting for their request message");
-        call.sendStatus(tooManyAwaiting(workspace.id, workspace.maxConcurrentCalls).toStatus());
+        call.sendStatus(workspaceConcurrencyLimit(workspace.id, workspace.maxConcurrentCalls).toStatus());
       })
       .withOnReceiveMessage((message, next) => {
         done();
@@ -53,13 +54,4 @@ export function awaitingMessageLimitInterceptor(log: Logger): ServerInterceptor 
       .build();
     return new ServerInterceptingCall(call, responder);
   };
-}
-
-function tooManyAwaiting(workspace: string, limit: number): GatewayError {
-  return new GatewayError(status.RESOURCE_EXHAUSTED, `workspace ${JSON.stringify(workspace)} already has ${limit} calls waiting for their request message, its limit; send each call's message promptly`, {
-    reason: "WORKSPACE_AWAITING_MESSAGE_LIMIT",
-    metadata: { workspace, limit: String(limit) },
-    retryDelayMs: RETRY_AFTER_MS,
-    quotaViolation: { subject: `workspace:${workspace}`, description: `at most ${limit} calls waiting for their request message` },
-  });
 }

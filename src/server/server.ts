@@ -149,7 +149,7 @@ function transportInterceptors(config: GatewayConfig, registry: () => WorkspaceR
     requestGuardInterceptor(() => config.server, log),
     metadataLimitInterceptor(config.server.maxMetadataBytes, log),
     authInterceptor(registry, log),
-    awaitingMessageLimitInterceptor(log),
+    awaitingMessageLimitInterceptor(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
   ];
 }
 
