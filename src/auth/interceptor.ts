@@ -1,6 +1,7 @@
 import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Workspace } from "../config/config.js";
+import { GatewayError } from "../grpc/gateway-error.js";
 import { bindWorkspace } from "./context.js";
 import type { WorkspaceRegistry } from "./registry.js";
 
@@ -9,6 +10,11 @@ const OPEN_PREFIXES = ["/grpc.health.v1.", "/grpc.reflection."];
 
 /** One message for every failure, so it never tells whether a token exists. */
 const REJECTION = "missing or invalid credentials: send 'authorization: Bearer <workspace token>'";
+
+/** The same status for every failure, with an ErrorInfo like every other status (and nothing about the credential). */
+function rejection(): GatewayError {
+  return new GatewayError(status.UNAUTHENTICATED, REJECTION, { reason: "UNAUTHENTICATED" });
+}
 
 /** Credential headers; handlers never need them once the workspace is known. */
 const CREDENTIAL_HEADERS = ["authorization", "x-forwarded-client-cert"];
@@ -41,7 +47,7 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
             { method: method.path, peer: call.getPeer(), grpcCode: "UNAUTHENTICATED", presented: { bearer: authorization.length, xfcc: xfccValues.length > 0 } },
             "call rejected: unauthenticated",
           );
-          call.sendStatus({ code: status.UNAUTHENTICATED, details: REJECTION });
+          call.sendStatus(rejection().toStatus());
           return;
         }
         for (const header of CREDENTIAL_HEADERS) metadata.remove(header);

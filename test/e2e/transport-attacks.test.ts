@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
-import { status } from "@grpc/grpc-js";
+import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../src/simulator/index.js";
-import { bearer, clients, unary } from "../helpers/grpc.js";
+import { bearer, clients, details, unary } from "../helpers/grpc.js";
 import { grpcFrame, grpcStatus, h2, headerInjectingProxy, rawCall } from "../helpers/h2-attacker.js";
 import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 import { Inspector, openFds } from "../reliability/inspector.js";
@@ -206,10 +206,11 @@ describe("credentials", () => {
       const c = clients(twice.address);
       const err = await unary(c.completion.completionInvoke, c.completion, req, bearer(TOKEN)).then(
         () => undefined,
-        (e: unknown) => e as { code: number; details: string },
+        (e: unknown) => e as ServiceError,
       );
       c.close();
       expect(err?.code).toBe(status.UNAUTHENTICATED);
+      expect(details(err!).errorInfo?.reason).toBe("UNAUTHENTICATED");
       expect(err?.details).toMatch(/missing or invalid credentials/);
       // The call's own line: two bearer values presented.
       await gw.proc.waitForLine((l) => l.includes("call rejected: unauthenticated") && l.includes('"bearer":2'), 5_000);
