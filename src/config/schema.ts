@@ -82,8 +82,29 @@ export const configSchema = z
         maxConnectionAgeGraceMs: z.number().int().positive().default(10 * 60_000),
         /** Close connections without calls for this long. */
         maxConnectionIdleMs: z.number().int().positive().default(15 * 60_000),
-        /** Concurrent calls per connection; more wait in the client until one ends. */
-        maxConcurrentStreams: z.number().int().positive().default(1_000),
+        /**
+         * Concurrent calls per connection; more wait in the client until one ends. With maxConnections,
+         * it bounds the streams anyone can hold open, including unauthenticated health Watch streams:
+         * 200 × 100 = 20,000 streams × ~9.4 KB of heap each (measured) ≈ 188 MB, half the shipped
+         * 384 MB heap. The former 1,000 allowed 10× that. See docs/RELIABILITY.md "Memory budget per call".
+         */
+        maxConcurrentStreams: z.number().int().positive().default(100),
+        /**
+         * Connections open at once; more are closed as soon as they are accepted. A mesh sidecar or a
+         * plugin daemon needs a handful each; 200 leaves room for many while keeping the bound above.
+         */
+        maxConnections: z.number().int().positive().default(200),
+        /**
+         * A connection that has not sent the HTTP/2 preface and SETTINGS within this is closed. Before,
+         * a socket that sent nothing held ~31 KB and a file descriptor forever (idle timeouts start later).
+         */
+        prefaceTimeoutMs: z.number().int().positive().default(5_000),
+        /**
+         * A call whose request message has not arrived this long after its headers ends with
+         * DEADLINE_EXCEEDED REQUEST_MESSAGE_TIMEOUT. Until then it counts against its workspace's
+         * concurrency limit, in a pool of its own.
+         */
+        firstMessageTimeoutMs: z.number().int().positive().default(10_000),
         /** Serve TLS instead of plaintext h2c. In a mesh, leave this out and let the sidecar do mTLS. */
         tls: z
           .strictObject({

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { authInterceptor } from "../auth/interceptor.js";
 import { WorkspaceRegistry } from "../auth/registry.js";
@@ -9,7 +9,9 @@ import { DifyClient } from "../dify/client.js";
 import { createInvoke, type CoreDeps } from "../core/invoke.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { ConcurrencyLimiter } from "../limits/concurrency.js";
+import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
 import { metadataLimitInterceptor } from "../limits/metadata-size.js";
+import { requestGuardInterceptor } from "../limits/request-guard.js";
 import { serveMetrics } from "../metrics/http.js";
 import { metricsInterceptor } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
@@ -21,6 +23,7 @@ import { Lifecycle } from "../middleware/lifecycle.js";
 import { composeAll } from "../middleware/types.js";
 import { serveRoutes } from "../transport/grpc-adapter.js";
 import { HealthService } from "./health.js";
+import { listen, type Listener } from "../net/listener.js";
 import { addReflection } from "./reflection.js";
 import { routes } from "./routes.js";
 
@@ -50,7 +53,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   let shutdown = config.shutdown;
   const metrics = new GatewayMetrics();
   const lifecycle = new Lifecycle();
-  const interceptors = [metricsInterceptor(metrics), metadataLimitInterceptor(config.server.maxMetadataBytes, log), authInterceptor(() => registry, log)];
+  const interceptors = transportInterceptors(config, () => registry, metrics, log);
   const server = new Server({ interceptors, ...serverOptions(config) });
   const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
   const limiter = new ConcurrencyLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
@@ -69,9 +72,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   health.addToServer(server);
   addReflection(server, [...INTERFACES.map((s) => s.serviceName), HEALTH_SERVICE]);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.server.listen, serverCredentials(config), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const listener = await bind(server, config, log);
+  const port = listener.port;
   if (config.server.keepaliveTimeMs < config.server.maxConnectionAgeGraceMs)
     log.warn(
       { keepaliveTimeMs: config.server.keepaliveTimeMs, maxConnectionAgeGraceMs: config.server.maxConnectionAgeGraceMs },
@@ -103,12 +105,13 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       closing ??= (async () => {
         const started = performance.now();
         for (const name of readiness) health.setStatus(name, "NOT_SERVING");
-        goAway(server, config.server.listen, graceMs + SETTLE_MS + 1_000);
+        listener.drain(graceMs + SETTLE_MS + 1_000);
         log.info({ graceMs, inFlight: lifecycle.active }, "draining: NOT_SERVING, refusing new calls");
         // Everything after the grace shares one budget, so the process exits within grace + 2 s.
         const left = () => Math.max(0, started + graceMs + SETTLE_MS - performance.now());
         const { terminated } = await lifecycle.drain(graceMs, SETTLE_MS / 2);
         await shutDown(server, Math.min(left(), SETTLE_MS / 2));
+        await listener.close();
         // Lets the stop calls of terminated runs go out, within what is left of the budget.
         await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
         await metricsServer?.close();
@@ -120,13 +123,14 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 }
 
 /**
- * Sends GOAWAY on every connection, so clients open new ones, which the mesh
- * or Service sends to other replicas; calls in flight go on. The listener stays
- * open so probes still see NOT_SERVING. grpc-js cannot drain an ephemeral port.
+ * Our own listener hands connections to grpc-js (see listener.ts). Its drain
+ * sends GOAWAY on every connection, so clients open new ones, which the mesh
+ * or Service sends to other replicas; calls in flight go on. The socket stays
+ * open so probes still see NOT_SERVING.
  */
-function goAway(server: Server, listen: string, hardStopMs: number): void {
-  if (/:0$/.test(listen)) return;
-  server.drain(listen, hardStopMs);
+function bind(server: Server, config: GatewayConfig, log: Logger): Promise<Listener> {
+  const { prefaceTimeoutMs, maxConnections } = config.server;
+  return listen(server, config.server.listen, serverCredentials(config), { prefaceTimeoutMs, maxConnections }, log);
 }
 
 /**
@@ -145,6 +149,21 @@ function shutDown(server: Server, ms: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * Outermost first. The request guard sits inside metrics and outside the rest,
+ * so every status they send passes through it; the awaiting-message limit needs
+ * the workspace that auth binds.
+ */
+function transportInterceptors(config: GatewayConfig, registry: () => WorkspaceRegistry, metrics: GatewayMetrics, log: Logger): ServerInterceptor[] {
+  return [
+    metricsInterceptor(metrics),
+    requestGuardInterceptor(() => config.server, log),
+    metadataLimitInterceptor(config.server.maxMetadataBytes, log),
+    authInterceptor(registry, log),
+    awaitingMessageLimitInterceptor(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
+  ];
 }
 
 function serverOptions(config: GatewayConfig): ServerOptions {
