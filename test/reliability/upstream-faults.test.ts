@@ -6,7 +6,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { details, healthCheck } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
 import {

@@ -19,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ValidateFunction } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppMode, Simulator } from "../../src/simulator/index.js";
+import type { AppMode, Simulator } from "../../simulator/index.js";
 import {
   ALL_MODES,
   appOf,
