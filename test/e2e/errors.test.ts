@@ -31,7 +31,7 @@ function expectNoSecret(err: ServiceError) {
   for (const app of DEMO_APPS) expect(`${err.details} ${JSON.stringify(details(err))}`).not.toContain(app.key);
 }
 
-describe("upstream HTTP errors before the stream map per the table (grpc-notes §4)", () => {
+describe("upstream HTTP errors before the stream map per the table (docs/dify-upstream.md, gRPC side)", () => {
   const table: [number, string, status, boolean][] = [
     [400, "invalid_param", status.INVALID_ARGUMENT, false],
     [400, "bad_request", status.INVALID_ARGUMENT, false],
