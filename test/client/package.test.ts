@@ -4,10 +4,11 @@
  * and type-checked there, calling a real gateway in front of the simulator.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { transformSync } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CLIENT_TOKEN, startClientStack, type ClientStack } from "./stack.js";
 
@@ -128,4 +129,36 @@ void [blocking, streaming, wrong];
     (e: { stdout?: string; message: string }) => ({ ok: false, output: `${e.message}\n${e.stdout ?? ""}` }),
   );
   expect(result.ok, result.output).toBe(true);
+});
+
+/** The first ```ts block of the README's TypeScript client section. */
+function readmeSnippet(): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### TypeScript ("));
+  const block = /```ts\n([\s\S]*?)```/.exec(section);
+  if (!block?.[1]) throw new Error("README.md: no ```ts block in the TypeScript client section");
+  return block[1];
+}
+
+it("the README's TypeScript snippet type-checks and runs with the installed package, continuing a conversation", { timeout: 60_000 }, async () => {
+  const snippet = readmeSnippet();
+  expect(snippet).toContain('"127.0.0.1:50051"');
+  const program = `declare const process: { env: Record<string, string> };
+const token = process.env.TOKEN, appId = process.env.APP_ID, workflowId = process.env.WORKFLOW_ID, completionId = process.env.COMPLETION_ID;
+${snippet.replace('"127.0.0.1:50051"', "process.env.GATEWAY")}
+export {};
+`;
+  writeFileSync(join(consumer, "readme.mts"), program);
+  const args = [TSC, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2023", "--types", "node", "--typeRoots", join(ROOT, "node_modules/@types"), "readme.mts"];
+  const checked = await run(process.execPath, args, { cwd: consumer }).then(
+    () => "",
+    (e: { stdout?: string; message: string }) => `${e.message}\n${e.stdout ?? ""}`,
+  );
+  expect(checked).toBe("");
+
+  writeFileSync(join(consumer, "readme.mjs"), transformSync(program, { loader: "ts", format: "esm" }).code);
+  const env = { ...clientEnv(), WORKFLOW_ID: stack.appId("workflow"), COMPLETION_ID: stack.appId("completion") };
+  const { stdout } = await run(process.execPath, ["readme.mjs"], { cwd: consumer, env, timeout: 30_000 });
+  // The streamed workflow's events, printed by the snippet's loop; the continued conversation did not throw.
+  expect(stdout).toContain("workflow_finished");
 });
