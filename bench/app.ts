@@ -3,7 +3,7 @@
  * simplest data path (no conversation), so the numbers show the gateway's tax, not app logic.
  */
 import { CompletionInvokeRequest } from "../generated/dify/app/v1/completion.js";
-import { DEMO_APPS } from "../src/simulator/index.js";
+import { DEMO_APPS } from "../simulator/index.js";
 
 const app = DEMO_APPS.find((a) => a.mode === "completion");
 if (!app) throw new Error("the simulator has no completion demo app");

@@ -1,5 +1,5 @@
 import { request } from "undici";
-import type { RecordedRequest } from "../src/simulator/index.js";
+import type { RecordedRequest } from "../simulator/index.js";
 import type { Server } from "./servers.js";
 import type { Settings } from "./settings.js";
 

@@ -14,7 +14,7 @@ import { credentials, Metadata } from "@grpc/grpc-js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const { ChatServiceClient } = await import(join(ROOT, "dist/generated/dify/app/v1/chat.js"));
-const { DEMO_APPS } = await import(join(ROOT, "dist/src/simulator/index.js"));
+const { DEMO_APPS } = await import(join(ROOT, "dist/simulator/index.js"));
 const { values: a } = parseArgs({ options: { events: { type: "string", default: "10000" }, rounds: { type: "string", default: "10" } } });
 const EVENTS = Number(a.events), ROUNDS = Number(a.rounds);
 
@@ -31,7 +31,7 @@ function start(args, env = {}) {
 const cpuMs = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(s[11]) + Number(s[12])) * 10; };
 
 const dir = mkdtempSync(join(tmpdir(), "cpu-per-event-"));
-const sim = start(["dist/src/simulator/main.js", "--host", "127.0.0.1", "--port", "0", "--token-delay-ms", "0"]);
+const sim = start(["dist/simulator/main.js", "--host", "127.0.0.1", "--port", "0", "--token-delay-ms", "0"]);
 const { url } = JSON.parse(await sim.waitFor((l) => l.startsWith("{") && l.includes('"url"')));
 const TOKEN = "bench-token-cpu";
 const app = DEMO_APPS.find((x) => x.mode === "chat");

@@ -17,7 +17,7 @@ import { request } from "undici";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const { ChatServiceClient } = await import(join(ROOT, "dist/generated/dify/app/v1/chat.js"));
-const { DEMO_APPS } = await import(join(ROOT, "dist/src/simulator/index.js"));
+const { DEMO_APPS } = await import(join(ROOT, "dist/simulator/index.js"));
 
 const { values: a } = parseArgs({
   options: {
@@ -49,7 +49,7 @@ const dir = mkdtempSync(join(tmpdir(), "slow-readers-"));
 process.on("exit", () => { gw?.child.kill("SIGKILL"); sim.child.kill("SIGKILL"); }); // no orphans if this script dies
 for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => process.exit(1));
 let gw;
-const sim = start(["dist/src/simulator/main.js", "--host", "127.0.0.1", "--port", "0", "--token-delay-ms", "0", "--ping-interval-ms", "10000"]);
+const sim = start(["dist/simulator/main.js", "--host", "127.0.0.1", "--port", "0", "--token-delay-ms", "0", "--ping-interval-ms", "10000"]);
 const { url } = JSON.parse(await sim.waitFor((l) => l.startsWith("{") && l.includes('"url"')));
 const TOKEN = "bench-token-slow-readers";
 const app = DEMO_APPS.find((x) => x.mode === "chat");

@@ -1,21 +1,60 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { sha256 } from "../auth/registry.js";
 import { parseConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/config.js";
+import type { AppMode } from "../config/schema.js";
+import { PACKAGE_ROOT } from "../paths.js";
 import { startGateway } from "../server/server.js";
-import { DEMO_APPS, startSimulator, type Simulator } from "../simulator/index.js";
 
 export const DEMO_TOKEN_ENV = "DIFY_GATEWAY_DEMO_TOKEN";
 
+/**
+ * The simulator (top-level simulator/, built into dist/simulator/) is a dev tool, not part of the gateway:
+ * a production image ships without it. So it is loaded by path at run time, never imported statically
+ * (tsc and the bundler would otherwise pull it into the gateway's build), and described here by the
+ * little the demo uses of it. It is required through its CommonJS entry (simulator/load.cts says why).
+ */
+const SIMULATOR_ENTRY = join(PACKAGE_ROOT, "dist", "simulator", "load.cjs");
+
+interface DemoApp {
+  appId: string;
+  key: string;
+  mode: AppMode;
+  name: string;
+}
+
+interface Simulator {
+  url: string;
+  close(): Promise<void>;
+}
+
+interface SimulatorModule {
+  DEMO_APPS: readonly DemoApp[];
+  startSimulator(opts: { tokenDelayMs: number }): Promise<Simulator>;
+}
+
+async function loadSimulator(): Promise<SimulatorModule> {
+  if (!existsSync(SIMULATOR_ENTRY)) {
+    process.stderr.write("demo mode needs the simulator, which this build does not include: pass --config\n");
+    process.exit(2);
+  }
+  const entry = createRequire(import.meta.url)(SIMULATOR_ENTRY) as { load(): Promise<SimulatorModule> };
+  return entry.load();
+}
+
 /** `npm start` with no config: the embedded Dify simulator, a demo workspace, and the gateway in front. */
 export async function startDemo(listen: string, log: Logger) {
+  const { DEMO_APPS: demoApps, startSimulator } = await loadSimulator();
   const simulator = await startSimulator({ tokenDelayMs: 40 });
   const token = process.env[DEMO_TOKEN_ENV] || `demo-${randomBytes(18).toString("base64url")}`;
-  const config = demoConfig(simulator, token, listen);
+  const config = demoConfig(demoApps, simulator, token, listen);
   const gateway = await startGateway(config, log);
   const metricsUrl = gateway.metricsPort === undefined ? undefined : `http://127.0.0.1:${gateway.metricsPort}/metrics`;
-  process.stdout.write(banner(listen.replace(/:\d+$/, `:${gateway.port}`), simulator.url, token, metricsUrl));
+  process.stdout.write(banner(demoApps, listen.replace(/:\d+$/, `:${gateway.port}`), simulator.url, token, metricsUrl));
   return {
     gateway,
     async close(graceMs?: number) {
@@ -25,9 +64,9 @@ export async function startDemo(listen: string, log: Logger) {
   };
 }
 
-function demoConfig(simulator: Simulator, token: string, listen: string): GatewayConfig {
+function demoConfig(demoApps: readonly DemoApp[], simulator: Simulator, token: string, listen: string): GatewayConfig {
   const env: NodeJS.ProcessEnv = {};
-  const apps = DEMO_APPS.map((app) => {
+  const apps = demoApps.map((app) => {
     const name = `DEMO_KEY_${app.mode.toUpperCase().replace(/-/g, "_")}`;
     env[name] = app.key;
     return { appId: app.appId, key: { env: name }, mode: app.mode };
@@ -41,8 +80,8 @@ function demoConfig(simulator: Simulator, token: string, listen: string): Gatewa
   return parseConfig(doc, "(demo)", env);
 }
 
-function banner(address: string, simulatorUrl: string, token: string, metricsUrl: string | undefined): string {
-  const app = (mode: string) => DEMO_APPS.find((a) => a.mode === mode)?.appId ?? "";
+function banner(demoApps: readonly DemoApp[], address: string, simulatorUrl: string, token: string, metricsUrl: string | undefined): string {
+  const app = (mode: string) => demoApps.find((a) => a.mode === mode)?.appId ?? "";
   const curl = `npx buf curl --protocol grpc --http2-prior-knowledge`;
   const auth = `-H "authorization: Bearer $TOKEN"`;
   const url = `http://${address}`;
@@ -51,7 +90,7 @@ function banner(address: string, simulatorUrl: string, token: string, metricsUrl
     `Dify gRPC gateway (demo) on ${address}, backed by the embedded Dify simulator at ${simulatorUrl}`,
     "",
     "Demo apps:",
-    ...DEMO_APPS.map((a) => `  ${a.mode.padEnd(14)} ${a.appId}  ${a.name}`),
+    ...demoApps.map((a) => `  ${a.mode.padEnd(14)} ${a.appId}  ${a.name}`),
     "",
     "Demo workspace token (this run only):",
     `  export TOKEN=${token}`,

@@ -32,7 +32,7 @@ const USER_AGENT = "dify-grpc-gateway/0.1";
 
 /**
  * The HTTP side of Dify's App API. undici, not global fetch: fetch measured
- * ~7x more CPU per request on this stack (see ../shared/grpc-notes.md §8).
+ * ~7x more CPU per request on this stack (docs/dify-upstream.md, "gRPC side").
  */
 export class DifyClient {
   readonly #dispatcher: Dispatcher;

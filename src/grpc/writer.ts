@@ -4,7 +4,7 @@ import type { ServerWritableStream } from "@grpc/grpc-js";
 /**
  * Writes one message, honouring backpressure: when grpc-js's buffer is full
  * we wait for 'drain'. The wait is raced against the call's signal because
- * grpc-js never drains a cancelled call (../shared/grpc-notes.md §6.1).
+ * grpc-js never drains a cancelled call (docs/dify-upstream.md, "gRPC side").
  */
 export async function writeMessage<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();

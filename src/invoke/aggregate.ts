@@ -1,7 +1,7 @@
 import type { AppMode } from "../config/schema.js";
 import type { DifyEvent } from "../sse/decoder.js";
 
-/** Rebuilds, from a streamed run, the dict Dify's blocking mode returns (../shared/dify-app-api.md §2.5). */
+/** Rebuilds, from a streamed run, the dict Dify's blocking mode returns (docs/dify-upstream.md, "Blocking responses"). */
 export interface Aggregator {
   add(ev: DifyEvent): void;
   result(): Record<string, unknown>;

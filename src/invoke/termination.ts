@@ -4,7 +4,7 @@ import type { GatewayError } from "../grpc/gateway-error.js";
 import type { DifyEvent } from "../sse/decoder.js";
 import { upstreamError } from "../translate/errors.js";
 
-/** How a run ends differs per interface (../shared/dify-app-api.md §3.4). */
+/** How a run ends differs per interface (docs/dify-upstream.md, "Terminal events per mode"). */
 export type RunKind = "chat" | "completion" | "workflow";
 
 /**

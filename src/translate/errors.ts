@@ -3,7 +3,7 @@ import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "../dify/er
 import { GatewayError, UPSTREAM_DOMAIN } from "../grpc/gateway-error.js";
 
 /**
- * Dify error code → gRPC code (../shared/grpc-notes.md §4). Not grpc's
+ * Dify error code → gRPC code (docs/dify-upstream.md, "gRPC side"). Not grpc's
  * HTTP→gRPC table: that one is for clients that got no grpc-status at all.
  */
 const BY_DIFY_CODE: Readonly<Record<string, status>> = {

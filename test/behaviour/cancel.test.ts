@@ -1,6 +1,6 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RecordedRequest } from "../../src/simulator/index.js";
+import type { RecordedRequest } from "../../simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
 import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";

@@ -1,6 +1,6 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, collect, details, unary } from "../helpers/grpc.js";
 import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
 
@@ -31,7 +31,7 @@ function expectNoSecret(err: ServiceError) {
   for (const app of DEMO_APPS) expect(`${err.details} ${JSON.stringify(details(err))}`).not.toContain(app.key);
 }
 
-describe("upstream HTTP errors before the stream map per the table (grpc-notes §4)", () => {
+describe("upstream HTTP errors before the stream map per the table (docs/dify-upstream.md, gRPC side)", () => {
   const table: [number, string, status, boolean][] = [
     [400, "invalid_param", status.INVALID_ARGUMENT, false],
     [400, "bad_request", status.INVALID_ARGUMENT, false],

@@ -1,7 +1,7 @@
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
-import { DEMO_APPS, type AppMode } from "../../src/simulator/index.js";
+import { DEMO_APPS, type AppMode } from "../../simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
 import { normalize } from "../helpers/normalize.js";
 import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";

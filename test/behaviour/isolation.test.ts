@@ -1,7 +1,7 @@
 import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode } from "../../src/simulator/index.js";
+import { DEMO_APPS, type AppMode } from "../../simulator/index.js";
 import { TestCa } from "../helpers/certs.js";
 import { bearer, clients, collect, details, healthCheck, unary } from "../helpers/grpc.js";
 import { startInProcessGateway, startInProcessSimulator, type InProcessGateway, type InProcessSimulator } from "../helpers/in-process.js";

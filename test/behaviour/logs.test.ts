@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
 import { startInProcessStack, TOKEN, type InProcessStack } from "../helpers/in-process.js";

@@ -1,7 +1,7 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, collect, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
 import { startInProcessStack, TOKEN, type InProcessStack } from "../helpers/in-process.js";

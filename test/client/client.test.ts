@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { AppInvokeError, createAppClient, status, type AppClient, type DifyDict, type DifyEventStream } from "../../src/client/index.js";
+import { AppInvokeError, createAppClient, status, type AppClient, type DifyDict, type DifyEventStream } from "../../clients/typescript/src/index.js";
 import { eventually } from "../helpers/processes.js";
 import { CLIENT_TOKEN, startClientStack, type ClientStack } from "./stack.js";
 

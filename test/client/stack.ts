@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode, type RecordedRequest } from "../../src/simulator/index.js";
+import { DEMO_APPS, type AppMode, type RecordedRequest } from "../../simulator/index.js";
 import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 
 export const CLIENT_TOKEN = "client-test-token-7c3e1a";

@@ -1,6 +1,6 @@
 import { credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AppInvokeError, createAppClient, status, type DifyDict } from "../../src/client/index.js";
+import { AppInvokeError, createAppClient, status, type DifyDict } from "../../clients/typescript/src/index.js";
 import { CLIENT_TOKEN, selfSignedCertificate, startClientStack, type ClientStack } from "./stack.js";
 
 let s: ClientStack;

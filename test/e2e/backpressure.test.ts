@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { status, type ClientReadableStream } from "@grpc/grpc-js";
 import { request } from "undici";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { RecordedRequest } from "../../src/simulator/index.js";
+import type { RecordedRequest } from "../../simulator/index.js";
 import { collect } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
 import { startStack, type Stack } from "../helpers/stack.js";

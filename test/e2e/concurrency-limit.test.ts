@@ -4,7 +4,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, clients, collect, details, unary, type StreamResult } from "../helpers/grpc.js";
 import { eventually, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 

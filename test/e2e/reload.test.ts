@@ -2,7 +2,7 @@ import { status, type ServiceError } from "@grpc/grpc-js";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, clients, collect, unary } from "../helpers/grpc.js";
 import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 

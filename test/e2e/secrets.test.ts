@@ -4,7 +4,7 @@ import { request } from "undici";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode } from "../../src/simulator/index.js";
+import { DEMO_APPS, type AppMode } from "../../simulator/index.js";
 import { bearer, clients, collect, details, unary } from "../helpers/grpc.js";
 import { eventually, startGatewayProcess, type GatewayProcess } from "../helpers/processes.js";
 import { startStack, TOKEN, type Stack } from "../helpers/stack.js";

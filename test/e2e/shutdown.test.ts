@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, clients, collect, details, healthCheck, unary, type StreamResult } from "../helpers/grpc.js";
 import { eventually, freePort, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 

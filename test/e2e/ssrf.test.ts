@@ -3,7 +3,7 @@ import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatServiceClient } from "../../generated/dify/app/v1/chat.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, clients, collect, unary } from "../helpers/grpc.js";
 import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 

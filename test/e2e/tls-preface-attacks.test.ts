@@ -3,7 +3,7 @@ import { connect as tcpConnect } from "node:net";
 import { credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { selfSignedCertificate } from "../client/stack.js";
 import { bearer, clients, unary } from "../helpers/grpc.js";
 import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";

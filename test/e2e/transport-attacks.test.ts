@@ -3,7 +3,7 @@ import { connect as tcpConnect, type Socket } from "node:net";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, clients, details, unary } from "../helpers/grpc.js";
 import { grpcFrame, grpcStatus, h2, headerInjectingProxy, rawCall } from "../helpers/h2-attacker.js";
 import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";

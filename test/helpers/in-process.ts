@@ -2,7 +2,7 @@ import { sha256 } from "../../src/auth/registry.js";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
 import { startGateway, type Gateway } from "../../src/server/server.js";
-import { DEMO_APPS, startSimulator, type AppMode, type RecordedRequest, type Simulator } from "../../src/simulator/index.js";
+import { DEMO_APPS, startSimulator, type AppMode, type RecordedRequest, type Simulator } from "../../simulator/index.js";
 import { bearer, clients } from "./grpc.js";
 
 /*

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { request } from "undici";
-import type { RecordedRequest } from "../../src/simulator/index.js";
+import type { RecordedRequest } from "../../simulator/index.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -79,7 +79,7 @@ export interface SimulatorProcess {
 }
 
 export async function startSimulatorProcess(args: string[] = []): Promise<SimulatorProcess> {
-  const proc = node(["dist/src/simulator/main.js", "--host", "127.0.0.1", "--port", "0", ...args]);
+  const proc = node(["dist/simulator/main.js", "--host", "127.0.0.1", "--port", "0", ...args]);
   const line = await proc.waitForLine((l) => l.startsWith("{") && l.includes('"url"'));
   const { url } = JSON.parse(line) as { url: string };
   const control = url.replace(/\/v1$/, "/__sim/requests");

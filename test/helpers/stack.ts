@@ -1,5 +1,5 @@
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode } from "../../src/simulator/index.js";
+import { DEMO_APPS, type AppMode } from "../../simulator/index.js";
 import { bearer, clients } from "./grpc.js";
 import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "./processes.js";
 

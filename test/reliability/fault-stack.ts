@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode, type RecordedRequest } from "../../src/simulator/index.js";
+import { DEMO_APPS, type AppMode, type RecordedRequest } from "../../simulator/index.js";
 import { bearer, clients, collect, unary } from "../helpers/grpc.js";
 import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
 

@@ -9,7 +9,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { RecordedRequest } from "../../src/simulator/index.js";
+import type { RecordedRequest } from "../../simulator/index.js";
 import { eventually } from "../helpers/processes.js";
 import { Inspector, openFds } from "./inspector.js";
 import { appIdOf, newTraceId, startFaultStack, stopsIn, tracedMetadata, type FaultStack, type Iface } from "./fault-stack.js";

@@ -1,12 +1,12 @@
 /**
- * Upstream fault injection: every way Dify is documented to fail (../shared/dify-app-api.md §4, §8), driven
+ * Upstream fault injection: every way Dify is documented to fail (docs/dify-upstream.md, "Errors"), driven
  * through the simulator's `_sim` directives against one real gateway process. For each scenario and shape:
  * the exact status and details, a bound on how long the call may take, the process still healthy afterwards,
  * exactly one outcome log line for the call, and a stop call exactly when the run was left unfinished.
  */
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_APPS } from "../../src/simulator/index.js";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { details, healthCheck } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
 import {

@@ -1,11 +1,11 @@
-/** The CLI (`src/simulator/main.ts`) as a separate process, the way out-of-process tests use it (built by the global setup). */
+/** The CLI (`simulator/main.ts`) as a separate process, the way out-of-process tests use it (built by the global setup). */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { appOf, bodyFor, type Json } from "./helpers.js";
 
-const MAIN = fileURLToPath(new URL("../../dist/src/simulator/main.js", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../dist/simulator/main.js", import.meta.url));
 
 function startCli(args: string[]): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, [MAIN, ...args], { stdio: ["pipe", "pipe", "pipe"] });

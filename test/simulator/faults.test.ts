@@ -1,6 +1,6 @@
 /** The `inputs._sim.fault` directives: each reproduces an upstream failure a gateway must survive. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppMode, Simulator } from "../../src/simulator/index.js";
+import type { AppMode, Simulator } from "../../simulator/index.js";
 import { appOf, bodyFor, call, dataOf, eventNames, generateJson, GENERATION_PATH, stream, streamedAnswer, withSimulator, type Json } from "./helpers.js";
 
 let sim: Simulator;

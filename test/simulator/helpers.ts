@@ -1,7 +1,7 @@
 /** Shared helpers for the simulator tests: start it in-process, call it with undici, read its SSE byte-exactly. */
 import { request } from "undici";
 import type { Readable } from "node:stream";
-import { DEMO_APPS, startSimulator, type AppMode, type Simulator, type SimulatorApp, type SimulatorOptions } from "../../src/simulator/index.js";
+import { DEMO_APPS, startSimulator, type AppMode, type Simulator, type SimulatorApp, type SimulatorOptions } from "../../simulator/index.js";
 
 export type Json = Record<string, unknown>;
 

@@ -1,10 +1,10 @@
 /**
  * Every simulator response and stream event, validated against Dify's published OpenAPI spec
- * (../shared/dify-openapi/openapi_service.json). Stream events are validated against the concrete schema their
+ * (vendored as test/fixtures/dify-openapi/openapi_service.json, CC BY 4.0; its README gives source and commit). Stream events are validated against the concrete schema their
  * family's discriminator maps `event` to. The spec requires few fields, so each event is also checked against the
- * envelope the real server sends (../shared/dify-app-api.md section 3.2).
+ * envelope the real server sends (docs/dify-upstream.md, "Stream events").
  *
- * Where the spec and the real server differ, the simulator follows the server (the .md), and so does this test:
+ * Where the spec and the real server differ, the simulator follows the server (docs/dify-upstream.md), and so does this test:
  * - `error` events carry no `task_id` (the spec's base schemas list it, though not as required);
  *   worker-level errors carry no `code` either.
  * - `ping` is a bare `event: ping` line without data, not a JSON `{"event":"ping"}` object, so it is never
@@ -19,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ValidateFunction } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppMode, Simulator } from "../../src/simulator/index.js";
+import type { AppMode, Simulator } from "../../simulator/index.js";
 import {
   ALL_MODES,
   appOf,
@@ -36,7 +36,7 @@ import {
 } from "./helpers.js";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const spec = JSON.parse(readFileSync(path.resolve(repoRoot, "../shared/dify-openapi/openapi_service.json"), "utf8")) as {
+const spec = JSON.parse(readFileSync(path.resolve(repoRoot, "test/fixtures/dify-openapi/openapi_service.json"), "utf8")) as {
   components: { schemas: Record<string, { discriminator?: { mapping: Record<string, string> } }> };
   paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { examples?: Record<string, { value: Json }> }> }> }>>;
 };

@@ -1,6 +1,6 @@
-/** Wire-level quirks of Dify's App API that the simulator must reproduce (../shared/dify-app-api.md sections 1–3). */
+/** Wire-level quirks of Dify's App API that the simulator must reproduce (docs/dify-upstream.md). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppMode, Simulator } from "../../src/simulator/index.js";
+import type { AppMode, Simulator } from "../../simulator/index.js";
 import { ALL_MODES, appOf, bodyFor, call, eventNames, generateJson, stream, withSimulator, type Json } from "./helpers.js";
 
 let sim: Simulator;

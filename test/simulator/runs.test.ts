@@ -1,7 +1,7 @@
 /** Behaviour across requests: deterministic answers, conversations, stop, recording, backpressure, shutdown. */
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Simulator } from "../../src/simulator/index.js";
+import type { Simulator } from "../../simulator/index.js";
 import {
   appOf,
   bodyFor,

@@ -79,7 +79,7 @@ class Proc:
 
 def demo_apps() -> list[dict[str, Any]]:
     """The simulator's demo apps (id, key, mode), read from the built code rather than copied here."""
-    script = "import { DEMO_APPS } from './dist/src/simulator/index.js'; process.stdout.write(JSON.stringify(DEMO_APPS));"
+    script = "import { DEMO_APPS } from './dist/simulator/index.js'; process.stdout.write(JSON.stringify(DEMO_APPS));"
     out = subprocess.run([NODE, "--input-type=module", "-e", script], cwd=ROOT, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -105,7 +105,7 @@ class Stack:
         self.sim: Optional[Proc] = None
         self.gw: Optional[Proc] = None
         try:
-            self.sim = Proc([NODE, "dist/src/simulator/main.js", "--host", "127.0.0.1", "--port", "0", *simulator_args])
+            self.sim = Proc([NODE, "dist/simulator/main.js", "--host", "127.0.0.1", "--port", "0", *simulator_args])
             self.sim_url = json.loads(self.sim.wait_for_line(lambda l: l.startswith("{") and '"url"' in l))["url"]
             served = [app for app in self.apps if app["mode"] not in exclude_modes]
             env = {f"PY_TEST_APP_KEY_{i}": app["key"] for i, app in enumerate(served)}

@@ -1,5 +1,5 @@
 /**
- * CLI: `node dist/src/simulator/main.js [--host H] [--port P] [--token-delay-ms N] [--ping-interval-ms N]`.
+ * CLI: `node dist/simulator/main.js [--host H] [--port P] [--token-delay-ms N] [--ping-interval-ms N]`.
  * Prints one JSON line `{"url":…,"port":…}` once listening; exits on SIGTERM/SIGINT.
  */
 import { parseArgs } from "node:util";

@@ -9,10 +9,10 @@ import {
   type ClientUnaryCall,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { ChatServiceClient } from "../../generated/dify/app/v1/chat.js";
-import type { InputFile } from "../../generated/dify/app/v1/common.js";
-import { CompletionServiceClient } from "../../generated/dify/app/v1/completion.js";
-import { WorkflowServiceClient } from "../../generated/dify/app/v1/workflow.js";
+import { ChatServiceClient } from "../../../generated/dify/app/v1/chat.js";
+import type { InputFile } from "../../../generated/dify/app/v1/common.js";
+import { CompletionServiceClient } from "../../../generated/dify/app/v1/completion.js";
+import { WorkflowServiceClient } from "../../../generated/dify/app/v1/workflow.js";
 import { streamEvents, unaryResult, type CallControl } from "./calls.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

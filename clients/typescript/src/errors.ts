@@ -1,6 +1,6 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
-import { BadRequest, ErrorInfo, RetryInfo } from "../../generated/google/rpc/error_details.js";
-import { Status } from "../../generated/google/rpc/status.js";
+import { BadRequest, ErrorInfo, RetryInfo } from "../../../generated/google/rpc/error_details.js";
+import { Status } from "../../../generated/google/rpc/status.js";
 
 const DETAILS_KEY = "grpc-status-details-bin";
 

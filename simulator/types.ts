@@ -1,7 +1,9 @@
 /** Public types of the Dify App API simulator. */
 
-/** Values of Dify's `AppMode` that the Service API serves (`GET /v1/info` `.mode`). `agent` is the "New Agent" beta. */
-export type AppMode = "chat" | "agent-chat" | "advanced-chat" | "workflow" | "completion" | "agent";
+import type { AppMode } from "../src/config/schema.js";
+
+/** The gateway's single list of Dify app modes (`GET /v1/info` `.mode`); a type-only import, so no gateway code runs here. */
+export type { AppMode };
 
 export interface SimulatorApp {
   appId: string;

@@ -1,5 +1,5 @@
 /**
- * The TypeScript client of the gateway, exported as `dify-grpc-gateway/client`:
+ * The TypeScript client of the gateway, published as `@dify-grpc-gateway/client` (clients/typescript/package.json):
  *
  *   const client = createAppClient({ address: "127.0.0.1:50051", token });
  *   const answer = await client.app.chat.invoke({ appId, query: "Hi", responseMode: "blocking" });
