@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_REFLECTION_STREAMS } from "../../src/server/reflection.js";
+import { Status } from "../../generated/google/rpc/status.js";
 import { sha256 } from "../../src/auth/registry.js";
 import { startGatewayProcess, type GatewayProcess } from "../helpers/processes.js";
 
@@ -135,12 +136,14 @@ describe("reflection under attack", () => {
     await Promise.all(held.map((s) => new Promise((resolve) => s.once("response", resolve))));
     const extra = open(session);
     extra.write(LIST_SERVICES);
-    const status = await new Promise<unknown>((resolve) => {
-      extra.once("response", (headers) => headers["grpc-status"] && resolve(headers["grpc-status"])); // trailers-only
-      extra.once("trailers", (t) => resolve(t["grpc-status"]));
+    const ended = await new Promise<Record<string, unknown>>((resolve) => {
+      extra.once("response", (headers) => headers["grpc-status"] && resolve(headers)); // trailers-only
+      extra.once("trailers", resolve);
       extra.resume();
     });
-    expect(status).toBe("8");
+    expect(ended["grpc-status"]).toBe("8");
+    const rpcStatus = Status.decode(Buffer.from(String(ended["grpc-status-details-bin"]), "base64"));
+    expect(rpcStatus.details.map((d) => d.typeUrl)).toContain("type.googleapis.com/google.rpc.ErrorInfo");
     for (const s of held) s.close();
     extra.close();
   }, 60_000);

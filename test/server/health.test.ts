@@ -55,6 +55,7 @@ describe("grpc.health.v1.Health", () => {
       expect(details(err).badRequest?.fieldViolations[0]?.field).toBe("service");
       const watched = await new Promise<ServiceError>((resolve) => client.watch({ service: name }).on("error", resolve));
       expect(watched.code).toBe(status.INVALID_ARGUMENT);
+      expect(details(watched).badRequest?.fieldViolations[0]?.field).toBe("service");
     }
   });
 
