@@ -56,6 +56,7 @@ export function withBackpressure(stock: Handler, streams: { open: number }): Han
       if (counted) streams.open--;
       counted = false;
     };
+    // Whichever comes first: grpc-js emits "cancelled" on a reset, "finish" and "close" on a normal end.
     call.once("close", release);
     call.once("finish", release);
     call.once("cancelled", release);

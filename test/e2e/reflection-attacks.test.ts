@@ -128,6 +128,30 @@ describe("reflection under attack", () => {
     expect(countFrames(Buffer.concat(chunks))).toBe(2_000);
   }, 60_000);
 
+  it(`frees a stream's slot however it ends: ${3 * MAX_REFLECTION_STREAMS} streams in turn, then a ${MAX_REFLECTION_STREAMS}-stream batch is served`, async () => {
+    const session = connect(`http://${gw.address}`);
+    sessions.push(session);
+    const ends: ((s: ClientHttp2Stream) => void)[] = [(s) => s.end(), (s) => s.close(), (s) => s.close(0x8)]; // half-close, cancel, RST CANCEL
+    for (let i = 0; i < 3 * MAX_REFLECTION_STREAMS; i++) {
+      const s = open(session);
+      s.write(LIST_SERVICES);
+      await new Promise((resolve) => s.once("response", resolve));
+      s.resume();
+      ends[i % ends.length]!(s);
+      await new Promise((resolve) => s.once("close", resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the gateway sees the last RST_STREAM
+    const batch = Array.from({ length: MAX_REFLECTION_STREAMS }, () => open(session));
+    const statuses = await Promise.all(
+      batch.map((s) => {
+        s.end(LIST_SERVICES);
+        s.resume();
+        return new Promise<unknown>((resolve) => s.once("trailers", (t) => resolve(t["grpc-status"])));
+      }),
+    );
+    expect(statuses.every((code) => code === "0")).toBe(true);
+  }, 60_000);
+
   it(`refuses reflection streams beyond ${MAX_REFLECTION_STREAMS} open at once with RESOURCE_EXHAUSTED`, async () => {
     const session = connect(`http://${gw.address}`);
     sessions.push(session);
