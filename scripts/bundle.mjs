@@ -1,6 +1,7 @@
 // Bundles the gateway (src/main.ts and everything it imports) over tsc's dist/src/main.js, so that the
 // executable is one ESM file that `node` runs directly. Why: from tsc's ~400 module files a start to SERVING
-// took ~780 ms on the shared 2-core box (median of 7), over the 500 ms goal; see docs/PERFORMANCE.md.
+// took 540-780 ms on the shared 2-core box, over the 500 ms goal; bundled, ~450 ms and ~20 % less CPU
+// (docs/PERFORMANCE.md).
 // Plain esbuild: no minification, no patched dependency, no code cache.
 import { build } from "esbuild";
 
