@@ -24,9 +24,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY generated ./generated
-# The build bundles the gateway (dist/src/gateway.cjs) and writes its V8 code cache with this image's node,
-# the same as the runtime stage's, so V8 accepts the cache (src/bundle/code-cache.ts).
-COPY scripts/bundle.mjs scripts/code-cache.mjs ./scripts/
+# tsc, then one plain esbuild bundle of the gateway over dist/src/main.js (scripts/bundle.mjs says why).
+COPY scripts/bundle.mjs ./scripts/
 RUN npm run build
 
 # --- deps: production dependencies only --------------------------------------------------------------
@@ -54,6 +53,6 @@ USER 10001:10001
 # 50051: gRPC (h2c) with grpc.health.v1; 9464: Prometheus /metrics.
 EXPOSE 50051 9464
 # Exec form: node is PID 1 and receives SIGTERM (drain) and SIGHUP (config reload) itself.
-# dist/src/main.js runs the bundle dist/src/gateway.cjs; node_modules still serves `yaml` and
-# @grpc/reflection, which load on demand.
+# dist/src/main.js is the bundled gateway; node_modules still serves `yaml`, grpc-health-check and
+# @grpc/reflection, which stay outside the bundle.
 ENTRYPOINT ["node", "dist/src/main.js"]

@@ -1,6 +1,9 @@
 import { execFileSync } from "node:child_process";
 
-/** End-to-end tests run the built gateway, so build it once per test run: never test a stale dist/. */
+/**
+ * Process tests spawn the built gateway (dist/src/main.js, the bundle), so build it once per test run with
+ * exactly `npm run build`: the same tsc and bundle steps a user runs, never a stale or partial dist/.
+ */
 export default function setup(): void {
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  execFileSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
 }

@@ -1,113 +1,89 @@
-import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { status as grpcStatus, type Server, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition } from "@grpc/grpc-js";
+import { status as grpcStatus, type Server, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { HealthImplementation, type ServingStatus } from "grpc-health-check";
+import { GatewayError, invalidArgument } from "../grpc/gateway-error.js";
+
+export type { ServingStatus };
 
 /**
- * grpc.health.v1.Health (Check, Watch, List), hand-written instead of grpc-health-check:
- * that package parses health.proto with @grpc/proto-loader at import, ~120 ms of a ~880 ms
- * cold start (proto-loader 78 ms + grpc-health-check 42 ms, measured); these three messages
- * are one string and one enum, encoded here with the wire helpers the generated code loads anyway.
- * Same behaviour as grpc-health-check 2.x; test/server/health.test.ts checks it with that package's client.
+ * Longest `service` name Check and Watch accept. Ours are short ("", "liveness", "dify.app.v1.ChatService"),
+ * and a name is held for as long as its Watch stays open: 200 bytes × any number of open Watches stays small.
  */
-export type ServingStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
-
-const STATUS_NUMBERS: Record<ServingStatus, number> = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 };
-/** grpc-health-check refuses to List more than this many services. */
-const LIST_LIMIT = 100;
+export const MAX_SERVICE_NAME_BYTES = 200;
 
 interface CheckRequest {
   service: string;
 }
+type Respond = (err: object | null, res?: { status: string }) => void;
+type Handler = (call: never, callback?: never) => void;
 
-/** HealthCheckRequest { string service = 1 }; HealthListRequest is empty and decodes the same. */
-function decodeRequest(bytes: Buffer): CheckRequest {
-  const reader = new BinaryReader(bytes);
-  let service = "";
-  while (reader.pos < reader.len) {
-    const [field, wireType] = reader.tag();
-    if (field === 1 && wireType === WireType.LengthDelimited) service = reader.string();
-    else reader.skip(wireType);
-  }
-  return { service };
-}
-
-/** HealthCheckResponse { ServingStatus status = 1 }. */
-function writeStatus(writer: BinaryWriter, status: ServingStatus): BinaryWriter {
-  const n = STATUS_NUMBERS[status];
-  return n === 0 ? writer : writer.uint32(8).int32(n);
-}
-
-const encodeCheckResponse = (res: { status: ServingStatus }): Buffer => Buffer.from(writeStatus(new BinaryWriter(), res.status).finish());
-
-/** HealthListResponse { map<string, HealthCheckResponse> statuses = 1 }. */
-function encodeListResponse(res: { statuses: Record<string, { status: ServingStatus }> }): Buffer {
-  const writer = new BinaryWriter();
-  for (const [name, { status }] of Object.entries(res.statuses)) {
-    writer.uint32(10).fork();
-    writer.uint32(10).string(name);
-    writeStatus(writer.uint32(18).fork(), status).join();
-    writer.join();
-  }
-  return Buffer.from(writer.finish());
-}
-
-function method(name: string, responseStream: boolean, encode: (res: never) => Buffer) {
-  return {
-    path: `/grpc.health.v1.Health/${name}`,
-    requestStream: false,
-    responseStream,
-    requestSerialize: (_: unknown) => Buffer.alloc(0),
-    requestDeserialize: decodeRequest,
-    responseSerialize: encode,
-    responseDeserialize: () => ({}),
-  };
-}
-
-export const HEALTH_SERVICE_DEFINITION = {
-  Check: method("Check", false, encodeCheckResponse),
-  Watch: method("Watch", true, encodeCheckResponse),
-  List: method("List", false, encodeListResponse),
-} as unknown as ServiceDefinition;
-
-type Watcher = (status: ServingStatus) => void;
-
+/**
+ * grpc.health.v1.Health from grpc-health-check, behind a thin guard. Why a guard: the stock `watch` adds
+ * every requested name to a map it never shrinks (a Watch per new 4 MB name exhausted a 384 MB heap),
+ * and its `check` echoes the name into `grpc-message` (a ≥100 KB name made the status unsendable, so
+ * the call never answered). The guard answers names that are too long or unknown itself, without state
+ * that outlives the call, and hands only known names to the stock service.
+ *
+ * The names are fixed when the service is built: setStatus changes a status, it does not add a name.
+ */
 export class HealthService {
-  readonly #statuses = new Map<string, ServingStatus>();
-  readonly #watchers = new Map<string, Set<Watcher>>();
+  readonly #stock: HealthImplementation;
+  readonly #names: ReadonlySet<string>;
 
-  constructor(initial: Record<string, ServingStatus> = {}) {
-    for (const [name, status] of Object.entries(initial)) this.#statuses.set(name, status);
+  constructor(initial: Record<string, ServingStatus>) {
+    this.#stock = new HealthImplementation(initial);
+    this.#names = new Set(Object.keys(initial));
   }
 
   setStatus(service: string, status: ServingStatus): void {
-    this.#statuses.set(service, status);
-    for (const watcher of this.#watchers.get(service) ?? []) watcher(status);
+    if (!this.#names.has(service)) throw new Error(`health: ${JSON.stringify(service)} is not one of the names this service was built with`);
+    this.#stock.setStatus(service, status);
   }
 
   addToServer(server: Server): void {
-    server.addService(HEALTH_SERVICE_DEFINITION, {
-      Check: (call: ServerUnaryCall<CheckRequest, unknown>, callback: (err: object | null, res?: { status: ServingStatus }) => void) => {
-        const status = this.#statuses.get(call.request.service);
-        if (status) callback(null, { status });
-        else callback({ code: grpcStatus.NOT_FOUND, details: `Health status unknown for service ${call.request.service}` });
-      },
-      Watch: (call: ServerWritableStream<CheckRequest, { status: ServingStatus }>) => {
-        const name = call.request.service;
-        const watcher: Watcher = (status) => call.write({ status });
-        let watchers = this.#watchers.get(name);
-        if (!watchers) this.#watchers.set(name, (watchers = new Set()));
-        watchers.add(watcher);
-        call.on("cancelled", () => watchers.delete(watcher));
-        call.write({ status: this.#statuses.get(name) ?? "SERVICE_UNKNOWN" });
-      },
-      List: (_call: unknown, callback: (err: object | null, res?: { statuses: Record<string, { status: ServingStatus }> }) => void) => {
-        if (this.#statuses.size > LIST_LIMIT) {
-          callback({ code: grpcStatus.RESOURCE_EXHAUSTED, details: "Too many services to list." });
-          return;
-        }
-        const statuses: Record<string, { status: ServingStatus }> = {};
-        for (const [name, status] of this.#statuses) statuses[name] = { status };
-        callback(null, { statuses });
-      },
+    this.#stock.addToServer({
+      addService: (definition, implementation) => server.addService(definition as ServiceDefinition, this.#guard(implementation as UntypedServiceImplementation)),
     });
+  }
+
+  #guard(stock: UntypedServiceImplementation): UntypedServiceImplementation {
+    const check = stock.check as Handler;
+    const watch = stock.watch as Handler;
+    return {
+      ...stock,
+      check: (call: ServerUnaryCall<CheckRequest, unknown>, callback: Respond) => {
+        const refusal = this.#refusal(call.request.service);
+        if (refusal) callback(refusal.toStatus());
+        else check(call as never, callback as never);
+      },
+      watch: (call: ServerWritableStream<CheckRequest, unknown>) => {
+        const name = call.request.service;
+        const refusal = this.#refusal(name);
+        if (refusal instanceof TooLong) call.emit("error", refusal.toStatus());
+        // The health spec: an unknown service is SERVICE_UNKNOWN, and the stream stays open. Our names never
+        // change, so nothing will follow; the open call is all this Watch holds, and it goes when the call does.
+        else if (refusal) call.write({ status: "SERVICE_UNKNOWN" });
+        else watch(call as never);
+      },
+    };
+  }
+
+  #refusal(name: string): GatewayError | undefined {
+    // Length first (UTF-8 bytes ≥ UTF-16 units), so that a huge name is refused without being measured.
+    if (name.length > MAX_SERVICE_NAME_BYTES || Buffer.byteLength(name) > MAX_SERVICE_NAME_BYTES) return new TooLong();
+    if (!this.#names.has(name)) {
+      // Not echoed: the caller knows what it asked for, and a name in grpc-message can be made unsendable.
+      return new GatewayError(grpcStatus.NOT_FOUND, "service: no health status for this name", {
+        reason: "HEALTH_SERVICE_UNKNOWN",
+        metadata: { field: "service" },
+      });
+    }
+    return undefined;
+  }
+}
+
+class TooLong extends GatewayError {
+  constructor() {
+    const refused = invalidArgument("service", `longer than ${MAX_SERVICE_NAME_BYTES} bytes`);
+    super(refused.code, refused.message, refused.details);
   }
 }

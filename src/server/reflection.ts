@@ -1,105 +1,76 @@
-import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { status, type Server, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { GatewayError } from "../grpc/gateway-error.js";
 import { GENERATED_DIR } from "../paths.js";
 
 /** Descriptor sets written by `npm run proto` (`buf build`). */
 const DESCRIPTOR_SETS = ["dify_app_v1.binpb", "grpc_health_v1.binpb"];
-const VERSIONS = ["v1", "v1alpha"] as const;
-const pathOf = (version: string) => `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`;
-
-type Handler = (stream: ServerDuplexStream<unknown, unknown>) => void;
-interface Loaded {
-  definition: ServiceDefinition;
-  handler: Handler;
-}
 
 /**
- * Serves reflection v1 and v1alpha from the exact FileDescriptorProto bytes
- * `buf build` produced. Descriptors rebuilt by proto-loader lose details that
- * Go clients (buf curl, grpcurl) need for google.protobuf.Struct.
- *
- * @grpc/reflection loads at the first reflection call, not at start: importing it and
- * building its index (proto-loader parses reflection.proto twice, protobufjs decodes every
- * descriptor) cost ~200 ms of a ~880 ms cold start (measured with --cpu-prof). Until then the
- * server knows the two methods by path only, with bytes in and out.
+ * Reflection streams open at once, per process. Each holds at most one HTTP/2 frame of decoded requests,
+ * grpc-js's 16 buffered requests and 16 buffered answers (the largest, a file with its dependencies, is
+ * ~25 KB), so well under 1 MiB; 32 streams keep reflection under ~32 MiB. Clients (buf curl, grpcurl) use one.
+ */
+export const MAX_REFLECTION_STREAMS = 32;
+
+/**
+ * Serves reflection v1 and v1alpha with @grpc/reflection, from the exact FileDescriptorProto bytes
+ * `buf build` produced: descriptors rebuilt by proto-loader lose details that Go clients
+ * (buf curl, grpcurl) need for google.protobuf.Struct. @grpc/reflection reads only
+ * `fileDescriptorProtos` from the package definition it is given.
  */
 export function addReflection(server: Server, services: readonly string[]): void {
-  // Read now, so that missing descriptor sets still stop the start.
   const fileDescriptorProtos = DESCRIPTOR_SETS.flatMap((name) => splitDescriptorSet(readFileSync(join(GENERATED_DIR, name))));
-  let loading: Promise<Map<string, Loaded>> | undefined;
-  const load = () => (loading ??= loadReflection(fileDescriptorProtos, services));
-  for (const version of VERSIONS) {
-    const definition = rawBidi(pathOf(version));
-    const implementation: UntypedServiceImplementation = {
-      ServerReflectionInfo: (call: ServerDuplexStream<Buffer, Buffer>) => relay(call, load().then((all) => all.get(pathOf(version)))),
-    };
-    server.addService(definition, implementation);
-  }
+  const pkg = { descriptors: { fileDescriptorProtos } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+  const streams = { open: 0 };
+  new ReflectionService(pkg, { services: [...services] }).addToServer({
+    addService: (definition: ServiceDefinition, implementation: UntypedServiceImplementation) =>
+      server.addService(definition, { ServerReflectionInfo: withBackpressure(implementation.ServerReflectionInfo as Handler, streams) }),
+  });
 }
 
-async function loadReflection(fileDescriptorProtos: Buffer[], services: readonly string[]): Promise<Map<string, Loaded>> {
-  // require, not import(): the bundle runs as a vm.Script (src/main.ts), where import() needs an experimental loader hook.
-  const { ReflectionService } = createRequire(import.meta.url)("@grpc/reflection") as typeof import("@grpc/reflection");
-  // @grpc/reflection reads only `fileDescriptorProtos` from the package definition it is given.
-  const pkg = { descriptors: { fileDescriptorProtos } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
-  const loaded = new Map<string, Loaded>();
-  // addToServer accepts anything with addService: this records each version's definition and handler.
-  new ReflectionService(pkg, { services: [...services] }).addToServer({
-    addService(definition: ServiceDefinition, implementation: UntypedServiceImplementation) {
-      const method = Object.values(definition)[0];
-      const handler = Object.values(implementation)[0];
-      if (method && handler) loaded.set(method.path, { definition, handler: handler as Handler });
-    },
-  });
-  return loaded;
-}
+type Handler = (call: ServerDuplexStream<unknown, unknown>) => void;
 
 /**
- * Feeds the call's raw messages, decoded, to @grpc/reflection's handler once it has loaded, and
- * encodes what it writes. That handler uses only on("data"), on("end"), write() and end().
+ * The stock handler writes one answer per request and ignores write()'s return value: a client that sends
+ * 20,000 requests and never reads made the gateway queue ~440 MiB of answers. Here the call stops reading
+ * requests while its answers are not draining (grpc-js then stops reading the HTTP/2 stream, and flow
+ * control holds the client), and resumes on 'drain'. Streams beyond MAX_REFLECTION_STREAMS are refused.
  */
-function relay(call: ServerDuplexStream<Buffer, Buffer>, ready: Promise<Loaded | undefined>): void {
-  const inbox: (Buffer | null)[] = [];
-  let deliver = (item: Buffer | null) => void inbox.push(item);
-  call.on("data", (b: Buffer) => deliver(b));
-  call.on("end", () => deliver(null));
-  ready
-    .then((loaded) => {
-      const method = loaded && Object.values(loaded.definition)[0];
-      if (!loaded || !method) throw new Error("reflection service missing");
-      const inner = Object.assign(new EventEmitter(), {
-        write: (msg: unknown) => call.write(method.responseSerialize(msg)),
-        end: () => call.end(),
+export function withBackpressure(stock: Handler, streams: { open: number }): Handler {
+  return (call) => {
+    if (streams.open >= MAX_REFLECTION_STREAMS) {
+      const busy = new GatewayError(status.RESOURCE_EXHAUSTED, `reflection: more than ${MAX_REFLECTION_STREAMS} streams open; retry later`, {
+        reason: "REFLECTION_STREAMS_EXHAUSTED",
+        retryDelayMs: 1000,
       });
-      deliver = (item) => {
-        if (item === null) inner.emit("end");
-        else inner.emit("data", method.requestDeserialize(item));
-      };
-      loaded.handler(inner as unknown as ServerDuplexStream<unknown, unknown>);
-      for (const item of inbox.splice(0)) deliver(item);
-    })
-    // One path for a failed load and a failed relay: either way the call ends INTERNAL, saying why.
-    .catch((err: unknown) => call.emit("error", { code: status.INTERNAL, details: `server reflection failed: ${String(err)}` }));
-}
-
-/** A bidi-streaming method that hands the handler raw bytes. */
-function rawBidi(path: string): ServiceDefinition {
-  const same = (b: Buffer) => b;
-  return {
-    ServerReflectionInfo: {
-      path,
-      requestStream: true,
-      responseStream: true,
-      requestSerialize: same,
-      requestDeserialize: same,
-      responseSerialize: same,
-      responseDeserialize: same,
-    },
-  } as ServiceDefinition;
+      call.emit("error", busy.toStatus());
+      return;
+    }
+    streams.open++;
+    let counted = true;
+    const release = () => {
+      if (counted) streams.open--;
+      counted = false;
+    };
+    // Whichever comes first: grpc-js emits "cancelled" on a reset, "finish" and "close" on a normal end.
+    call.once("close", release);
+    call.once("finish", release);
+    call.once("cancelled", release);
+    const write = call.write.bind(call) as (msg: unknown) => boolean;
+    call.write = ((msg: unknown) => {
+      const flowing = write(msg);
+      if (!flowing && !call.isPaused()) {
+        call.pause();
+        call.once("drain", () => call.resume());
+      }
+      return flowing;
+    }) as typeof call.write;
+    stock(call);
+  };
 }
 
 /** The raw bytes of each `file` (field 1) of a google.protobuf.FileDescriptorSet, not re-encoded. */
