@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { sha256 } from "../auth/registry.js";
 import { parseConfig } from "../config/load.js";
@@ -16,9 +16,9 @@ export const DEMO_TOKEN_ENV = "DIFY_GATEWAY_DEMO_TOKEN";
  * The simulator (top-level simulator/, built into dist/simulator/) is a dev tool, not part of the gateway:
  * a production image ships without it. So it is loaded by path at run time, never imported statically
  * (tsc and the bundler would otherwise pull it into the gateway's build), and described here by the
- * little the demo uses of it. It is required through its CommonJS entry (simulator/load.cts says why).
+ * little the demo uses of it.
  */
-const SIMULATOR_ENTRY = join(PACKAGE_ROOT, "dist", "simulator", "load.cjs");
+const SIMULATOR_ENTRY = join(PACKAGE_ROOT, "dist", "simulator", "index.js");
 
 interface DemoApp {
   appId: string;
@@ -42,8 +42,7 @@ async function loadSimulator(): Promise<SimulatorModule> {
     process.stderr.write("demo mode needs the simulator, which this build does not include: pass --config\n");
     process.exit(2);
   }
-  const entry = createRequire(import.meta.url)(SIMULATOR_ENTRY) as { load(): Promise<SimulatorModule> };
-  return entry.load();
+  return (await import(pathToFileURL(SIMULATOR_ENTRY).href)) as SimulatorModule;
 }
 
 /** `npm start` with no config: the embedded Dify simulator, a demo workspace, and the gateway in front. */
