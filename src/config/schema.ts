@@ -20,6 +20,11 @@ const secretRef = z.union([
  */
 export const MAX_APP_ID_LENGTH = 256;
 
+/** A default gRPC client's receive limit (grpc-js, grpc-core, grpc-java, grpc-go): what any caller can read. */
+export const DEFAULT_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024;
+/** See `upstream.maxAnswerBytes`. */
+export const DEFAULT_MAX_ANSWER_BYTES = (DEFAULT_CLIENT_RECEIVE_BYTES - 64 * 1024) / 2;
+
 const app = z.strictObject({
   appId: z.string().min(1).max(MAX_APP_ID_LENGTH),
   key: secretRef,
@@ -128,8 +133,18 @@ export const configSchema = z
         connectTimeoutMs: z.number().int().positive().default(10_000),
         /** A single upstream event larger than this ends the call with RESOURCE_EXHAUSTED. */
         maxEventBytes: z.number().int().positive().default(4 * 1024 * 1024),
-        /** Budget for the best-effort stop call after a cancel. */
+        /**
+         * Budget for the stop call after a caller left, and for reading on until Dify names a run
+         * whose caller left before its first event.
+         */
         stopTimeoutMs: z.number().int().positive().default(5_000),
+        /**
+         * Largest answer (UTF-8 bytes) a unary call aggregates; more ends the call with RESOURCE_EXHAUSTED
+         * ANSWER_TOO_LARGE and stops the run. The unary response carries the answer twice (`answer` and
+         * `raw.answer`), so the default is half of a default client's 4 MiB receive limit, less 64 KiB for
+         * the rest of the response. Streams are not aggregated and not bound by this.
+         */
+        maxAnswerBytes: z.number().int().positive().default(DEFAULT_MAX_ANSWER_BYTES),
       })
       .prefault({}),
     limits: z

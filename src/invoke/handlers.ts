@@ -71,7 +71,7 @@ class Invocation {
   async unary(callback: sendUnaryData<Buffer>, encode: Encode): Promise<void> {
     try {
       const { run, mode } = await this.#prepare();
-      const aggregate = this.spec.aggregator(mode);
+      const aggregate = this.spec.aggregator(mode, this.deps.settings.maxAnswerBytes);
       for await (const ev of run.events(this.#scope.signal)) aggregate.add(ev);
       const failure = run.tracker.failure();
       if (failure) throw failure;

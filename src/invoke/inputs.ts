@@ -8,13 +8,30 @@ import { invalidArgument } from "../grpc/gateway-error.js";
  */
 export const MAX_INPUTS_DEPTH = 100;
 
+/**
+ * Longest field path a status echoes. The path is the caller's input: a NaN deep in long non-ASCII keys made
+ * 18-90 KB trailers (grpc-message percent-encodes each non-ASCII byte), which gRPC-core clients refuse.
+ */
+export const MAX_ECHOED_FIELD_CHARS = 200;
+
+/** `path` as a status may echo it: non-ASCII as \u escapes, at most MAX_ECHOED_FIELD_CHARS, "..." when cut. */
+export function echoedField(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  const ascii = /[^\x20-\x7e]/.test(path) ? path.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : path;
+  return ascii.length > MAX_ECHOED_FIELD_CHARS ? `${ascii.slice(0, MAX_ECHOED_FIELD_CHARS - 3)}...` : ascii;
+}
+
 /** `inputs` that cannot travel as JSON unchanged: the reason, and the path of the first bad value. */
 export class InputsRejected extends Error {
+  readonly field: string;
+
   constructor(
-    readonly field: string,
+    field: string,
     readonly description: string,
   ) {
-    super(`${field}: ${description}`);
+    const shown = echoedField(field);
+    super(`${shown}: ${description}`);
+    this.field = shown;
     this.name = "InputsRejected";
   }
 }

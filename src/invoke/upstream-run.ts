@@ -8,6 +8,8 @@ export interface RunSettings {
   idleTimeoutMs: number;
   maxEventBytes: number;
   stopTimeoutMs: number;
+  /** Unary calls only: see `upstream.maxAnswerBytes`. */
+  maxAnswerBytes: number;
 }
 
 export interface RunRequest {

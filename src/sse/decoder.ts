@@ -4,12 +4,16 @@ import { DifyStreamError } from "../dify/errors.js";
 const LINE_OVERHEAD = "data: \r\n".length;
 /**
  * What one event may take on the wire beyond its data: its `data: ` prefix and line end, and an
- * `event:`/`id:` line. An event split over many `data:` lines pays its prefixes in full against
- * the bound, so 4 MiB of one-character lines is refused at about maxEventBytes: the parser keeps
- * each line as a separate string piece (~40 bytes each), and counting only the data let such an
- * event cost ~165 MiB before it was refused.
+ * `event:`/`id:` line.
  */
 const EVENT_FRAMING_SLACK = 256;
+/**
+ * What each line of an unfinished event costs in memory beyond its characters: eventsource-parser joins
+ * an event's `data:` lines into one string piece by piece (V8 cons strings). Measured through the gateway:
+ * 6 events of one-character lines refused at 4 MiB of wire still raised peak RSS by 260 MiB (~75 bytes a
+ * line) until lines were charged this; before any line bound, one such event cost ~165 MiB.
+ */
+const LINE_COST = 64;
 /** A task_id in an event's first bytes: Dify's ids are UUIDs; anything else is not taken. */
 const TASK_ID_IN_TEXT = /"task_id"\s*:\s*"([0-9A-Za-z_-]{1,64})"/;
 /** How much of a chunk's end is kept to find a task_id split across chunks. */
@@ -109,13 +113,22 @@ export class SseDecoder {
     return this.#failure;
   }
 
-  /** Counts the unfinished event's characters, resetting at each blank line; false once over the bound. */
+  /**
+   * Counts the unfinished event's characters plus LINE_COST per line, resetting at each blank line;
+   * false once over the bound.
+   */
   #withinEventBound(text: string): boolean {
     let boundary = -1;
     for (const pair of BLANK_LINE_PAIRS) boundary = Math.max(boundary, text.lastIndexOf(pair));
-    if (boundary >= 0) this.#eventChars = text.length - boundary - 2;
-    else if (isBlankLineAcross(this.#lastChar, text)) this.#eventChars = text.length - 1;
-    else this.#eventChars += text.length;
+    let from = 0;
+    if (boundary >= 0) {
+      from = boundary + 2;
+      this.#eventChars = 0;
+    } else if (isBlankLineAcross(this.#lastChar, text)) {
+      from = 1;
+      this.#eventChars = 0;
+    }
+    this.#eventChars += text.length - from + LINE_COST * (count(text, "\n", from) + count(text, "\r", from));
     if (text.length > 0) this.#lastChar = text[text.length - 1]!;
     return this.#eventChars <= this.maxEventBytes + EVENT_FRAMING_SLACK;
   }
@@ -158,6 +171,12 @@ const NONE: readonly DifyEvent[] = [];
 
 /** Two line terminators in a row, other than CRLF: a blank line, which ends an event. */
 const BLANK_LINE_PAIRS = ["\n\n", "\r\r", "\n\r"];
+
+function count(text: string, char: string, from: number): number {
+  let n = 0;
+  for (let at = text.indexOf(char, from); at !== -1; at = text.indexOf(char, at + 1)) n++;
+  return n;
+}
 
 function isBlankLineAcross(last: string, text: string): boolean {
   const first = text[0];

@@ -12,6 +12,8 @@ import { startGatewayProcess, type GatewayProcess } from "../helpers/processes.j
 export const HOSTILE_TOKEN = "hostile-token-3b9d";
 export const HOSTILE_KEY = "app-HostileKey0123456789abcdef";
 export const HOSTILE_APP = "hostile-app";
+/** The same key, no mode in the config: the gateway asks GET /info. */
+export const HOSTILE_APP_NO_MODE = "hostile-app-no-mode";
 
 export interface AcceptedRun {
   taskId: string;
@@ -126,7 +128,10 @@ export async function startHostileGateway(upstreamUrl: string, config: Record<st
           id: "ws-hostile",
           difyBaseUrl: upstreamUrl,
           tokens: [{ sha256: sha256(HOSTILE_TOKEN).toString("hex") }],
-          apps: [{ appId: HOSTILE_APP, key: { env: "HOSTILE_APP_KEY" }, ...(appMode ? { mode: appMode } : {}) }],
+          apps: [
+            { appId: HOSTILE_APP, key: { env: "HOSTILE_APP_KEY" }, ...(appMode ? { mode: appMode } : {}) },
+            { appId: HOSTILE_APP_NO_MODE, key: { env: "HOSTILE_APP_KEY" } },
+          ],
         },
       ],
     },
