@@ -38,7 +38,14 @@ const spiffeId = z.string().regex(/^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'(
 const workspace = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be 1-63 letters, digits, '_', '.' or '-'"),
-    difyBaseUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")),
+    /**
+     * No user:password@: the gateway authenticates to Dify with each app's key (an Authorization header, which
+     * would also replace any basic auth), and a URL is printed by check-config and logged where a secret must not be.
+     */
+    difyBaseUrl: z
+      .url({ protocol: /^https?$/ })
+      .refine(withoutCredentials, "must not contain a user or password (user:password@host): Dify authenticates with each app's key, set it in apps[].key")
+      .transform((u) => u.replace(/\/+$/, "")),
     /** Sent to Dify as `user` when a request leaves it empty. */
     defaultUser: z.string().min(1).default("dify-grpc-gateway"),
     tokens: z.array(z.strictObject({ sha256: sha256Hex })).default([]),
@@ -57,6 +64,11 @@ const workspace = z
       seen.add(a.appId);
     });
   });
+
+function withoutCredentials(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.username === "" && parsed.password === "";
+}
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, "must be host:port, e.g. 0.0.0.0:50051");
 
