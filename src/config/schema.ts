@@ -24,6 +24,8 @@ export const MAX_APP_ID_LENGTH = 256;
 export const DEFAULT_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024;
 /** See `upstream.maxAnswerBytes`. */
 export const DEFAULT_MAX_ANSWER_BYTES = (DEFAULT_CLIENT_RECEIVE_BYTES - 64 * 1024) / 2;
+/** See `upstream.maxEventBytes`: the same reasoning, an event travels twice in its stream message. */
+export const DEFAULT_MAX_EVENT_BYTES = (DEFAULT_CLIENT_RECEIVE_BYTES - 64 * 1024) / 2;
 
 const app = z.strictObject({
   appId: z.string().min(1).max(MAX_APP_ID_LENGTH),
@@ -143,8 +145,12 @@ export const configSchema = z
         /** Ends an upstream stream that sends nothing at all (not even pings) for this long. */
         idleTimeoutMs: z.number().int().positive().default(60_000),
         connectTimeoutMs: z.number().int().positive().default(10_000),
-        /** A single upstream event larger than this ends the call with RESOURCE_EXHAUSTED. */
-        maxEventBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        /**
+         * A single upstream event larger than this ends the call with RESOURCE_EXHAUSTED. An event becomes a
+         * stream message of up to ~2× its size (`raw` plus the typed view), which must stay under a default
+         * client's 4 MiB receive limit: events of 2-4 MiB made ~6 MB messages no default client could read.
+         */
+        maxEventBytes: z.number().int().positive().default(DEFAULT_MAX_EVENT_BYTES),
         /**
          * Budget for the stop call after a caller left, and for reading on until Dify names a run
          * whose caller left before its first event.

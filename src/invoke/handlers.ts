@@ -15,6 +15,7 @@ import { traceFrom, traceHeaders } from "../tracing/trace-context.js";
 import { toGatewayError } from "../translate/errors.js";
 import { toStreamMessage } from "../translate/events.js";
 import { reportCall } from "./call-report.js";
+import { deliverable } from "./response-size.js";
 import type { InterfaceSpec } from "./interfaces.js";
 import { validateCommon, type InvokeRequest } from "./request.js";
 import { UpstreamRun, type RunSettings } from "./upstream-run.js";
@@ -75,7 +76,7 @@ class Invocation {
       for await (const ev of run.events(this.#scope.signal)) aggregate.add(ev);
       const failure = run.tracker.failure();
       if (failure) throw failure;
-      const response = encode(this.spec.unaryResponse(aggregate.result()));
+      const response = deliverable(encode(this.spec.unaryResponse(aggregate.result())));
       this.#settle(undefined, () => callback(null, response));
     } catch (err) {
       const error = this.#errorOf(err);
@@ -89,7 +90,7 @@ class Invocation {
     try {
       const { run } = await this.#prepare();
       for await (const ev of run.events(this.#scope.signal)) {
-        await writeMessage(call, encode(toStreamMessage(ev, this.spec.typedEvents)), this.#scope.signal);
+        await writeMessage(call, deliverable(encode(toStreamMessage(ev, this.spec.typedEvents))), this.#scope.signal);
       }
       const failure = run.tracker.failure();
       if (failure) throw failure;

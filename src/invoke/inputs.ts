@@ -2,11 +2,15 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { invalidArgument } from "../grpc/gateway-error.js";
 
 /**
- * How deeply `inputs` may nest (the top-level object counts as 1). Dify parses the body with
- * Python's json, which gives up near 1,000 levels; 100 is what protobuf implementations
- * allow for a whole message, so every caller's library can encode what we accept.
+ * How deeply `inputs` may nest (the top-level object counts as 1). Dify echoes `inputs` in its
+ * events (`workflow_started`, `node_started`, `node_finished`: `data.inputs`), and our own clients
+ * must decode those: protobuf's recursion limit (100 nested messages) is reached sooner because
+ * each JSON level costs 2-3 message levels in a Struct. Measured on the echoed workflow_started
+ * stream message: the TypeScript client (ts-proto) and Debian's python3-protobuf 4.21 (default
+ * limit) both decode 31 levels and fail at 32. One level of margin for an event that wraps
+ * `inputs` once more. (Was 100: 34-100 levels passed, then broke both clients.)
  */
-export const MAX_INPUTS_DEPTH = 100;
+export const MAX_INPUTS_DEPTH = 30;
 
 /**
  * Longest field path a status echoes. The path is the caller's input: a NaN deep in long non-ASCII keys made
