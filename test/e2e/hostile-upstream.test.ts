@@ -72,6 +72,20 @@ const ATTACKS: Record<string, (run: AcceptedRun) => Promise<void>> = {
   async json_error_with_200(run) {
     run.res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ code: "provider_quota_exceeded", message: "Your quota for Dify Hosted Model Provider has been exhausted.", status: 400 }));
   },
+  /** A first event over maxEventBytes, the run's task_id in its first bytes, as Dify writes it. */
+  async oversized_first_event(run) {
+    acceptStream(run);
+    run.res.write(`data: {"event": "message", "task_id": "${run.taskId}", "message_id": "m", "answer": "${"z".repeat(3 * MiB)}"}\n\n`);
+    await run.stopped;
+    run.res.end();
+  },
+  /** A 3 MiB event, allowed by a raised maxEventBytes: its stream message would be ~6 MB. */
+  async big_event(run) {
+    acceptStream(run);
+    run.send({ event: "message", task_id: run.taskId, message_id: "m", conversation_id: "c", answer: "y".repeat(3 * MiB), created_at: 1 });
+    await Promise.race([run.stopped, sleep(10_000)]);
+    run.res.end();
+  },
   async huge_error_message(run) {
     run.res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ code: "invalid_param", message: "é".repeat(30_000), status: 400 }));
   },
@@ -151,6 +165,34 @@ describe("item 6: the unary answer is bounded", () => {
     await eventually(async () => expect(written.get(run.taskId)).toBeLessThan(20 * MiB));
     console.info(`[answer bound] refused after ${ms} ms; the upstream wrote ${Math.round(written.get(run.taskId)! / MiB)} MiB`);
     expect(await healthCheck(stack.gw.address)).toBe("SERVING");
+  }, 60_000);
+});
+
+describe("item 5: a first event too large to decode", () => {
+  it("ends the call with UPSTREAM_EVENT_TOO_LARGE and stops the run it names in its first bytes", async () => {
+    const { error } = await collect(stack.c.chat.chatInvokeStream(request("oversized_first_event"), bearer(HOSTILE_TOKEN)));
+    expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(details(error!).errorInfo?.reason).toBe("UPSTREAM_EVENT_TOO_LARGE");
+    const run = up.runs.find((r) => (r.body.inputs as { attack: string }).attack === "oversized_first_event")!;
+    await eventually(async () => expect(up.stops.filter((t) => t === run.taskId)).toHaveLength(1));
+  });
+});
+
+describe("item 10: never OK for a message a default client cannot read", () => {
+  it("a 3 MiB event under a raised maxEventBytes becomes RESOURCE_EXHAUSTED RESPONSE_TOO_LARGE and a stop call", async () => {
+    const raised = await startHostileGateway(up.url, { upstream: { maxEventBytes: 8 * MiB } });
+    try {
+      const { error, messages } = await collect(raised.c.chat.chatInvokeStream(request("big_event"), bearer(HOSTILE_TOKEN)));
+      expect(messages).toEqual([]);
+      expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(details(error!).errorInfo?.reason).toBe("RESPONSE_TOO_LARGE");
+      const run = up.runs.filter((r) => (r.body.inputs as { attack: string }).attack === "big_event").at(-1)!;
+      await eventually(async () => expect(up.stops.filter((t) => t === run.taskId)).toHaveLength(1));
+      await eventually(async () => expect(raised.gw.proc.lines.join("\n")).toMatch(/"grpcCode":"RESOURCE_EXHAUSTED".*"reason":"RESPONSE_TOO_LARGE"/));
+      expect(raised.gw.proc.lines.join("\n")).not.toMatch(/"grpcCode":"OK"/);
+    } finally {
+      await raised.stop();
+    }
   }, 60_000);
 });
 
