@@ -4,9 +4,9 @@ import { DifyStreamError } from "../dify/errors.js";
 const LINE_OVERHEAD = "data: \r\n".length;
 /**
  * What one event may take on the wire beyond its data: its `data: ` prefix and line end, and an
- * `event:`/`id:` line.
+ * `event:`/`id:` line, and a few comment lines: ~12 lines of framing at LINE_COST each.
  */
-const EVENT_FRAMING_SLACK = 256;
+const EVENT_FRAMING_SLACK = 1024;
 /**
  * What each line of an unfinished event costs in memory beyond its characters: eventsource-parser joins
  * an event's `data:` lines into one string piece by piece (V8 cons strings). Measured through the gateway:
