@@ -20,6 +20,13 @@ const secretRef = z.union([
  */
 export const MAX_APP_ID_LENGTH = 256;
 
+/** A default gRPC client's receive limit (grpc-js, grpc-core, grpc-java, grpc-go): what any caller can read. */
+export const DEFAULT_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024;
+/** See `upstream.maxAnswerBytes`. */
+export const DEFAULT_MAX_ANSWER_BYTES = (DEFAULT_CLIENT_RECEIVE_BYTES - 64 * 1024) / 2;
+/** See `upstream.maxEventBytes`: the same reasoning, an event travels twice in its stream message. */
+export const DEFAULT_MAX_EVENT_BYTES = (DEFAULT_CLIENT_RECEIVE_BYTES - 64 * 1024) / 2;
+
 const app = z.strictObject({
   appId: z.string().min(1).max(MAX_APP_ID_LENGTH),
   key: secretRef,
@@ -33,7 +40,14 @@ const spiffeId = z.string().regex(/^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'(
 const workspace = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be 1-63 letters, digits, '_', '.' or '-'"),
-    difyBaseUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, "")),
+    /**
+     * No user:password@: the gateway authenticates to Dify with each app's key (an Authorization header, which
+     * would also replace any basic auth), and a URL is printed by check-config and logged where a secret must not be.
+     */
+    difyBaseUrl: z
+      .url({ protocol: /^https?$/ })
+      .refine(withoutCredentials, "must not contain a user or password (user:password@host): Dify authenticates with each app's key, set it in apps[].key")
+      .transform((u) => u.replace(/\/+$/, "")),
     /** Sent to Dify as `user` when a request leaves it empty. */
     defaultUser: z.string().min(1).default("dify-grpc-gateway"),
     tokens: z.array(z.strictObject({ sha256: sha256Hex })).default([]),
@@ -52,6 +66,11 @@ const workspace = z
       seen.add(a.appId);
     });
   });
+
+function withoutCredentials(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.username === "" && parsed.password === "";
+}
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, "must be host:port, e.g. 0.0.0.0:50051");
 
@@ -147,10 +166,24 @@ export const configSchema = z
         /** Ends an upstream stream that sends nothing at all (not even pings) for this long. */
         idleTimeoutMs: z.number().int().positive().default(60_000),
         connectTimeoutMs: z.number().int().positive().default(10_000),
-        /** A single upstream event larger than this ends the call with RESOURCE_EXHAUSTED. */
-        maxEventBytes: z.number().int().positive().default(4 * 1024 * 1024),
-        /** Budget for the best-effort stop call after a cancel. */
+        /**
+         * A single upstream event larger than this ends the call with RESOURCE_EXHAUSTED. An event becomes a
+         * stream message of up to ~2× its size (`raw` plus the typed view), which must stay under a default
+         * client's 4 MiB receive limit: events of 2-4 MiB made ~6 MB messages no default client could read.
+         */
+        maxEventBytes: z.number().int().positive().default(DEFAULT_MAX_EVENT_BYTES),
+        /**
+         * Budget for the stop call after a caller left, and for reading on until Dify names a run
+         * whose caller left before its first event.
+         */
         stopTimeoutMs: z.number().int().positive().default(5_000),
+        /**
+         * Largest answer (UTF-8 bytes) a unary call aggregates; more ends the call with RESOURCE_EXHAUSTED
+         * ANSWER_TOO_LARGE and stops the run. The unary response carries the answer twice (`answer` and
+         * `raw.answer`), so the default is half of a default client's 4 MiB receive limit, less 64 KiB for
+         * the rest of the response. Streams are not aggregated and not bound by this.
+         */
+        maxAnswerBytes: z.number().int().positive().default(DEFAULT_MAX_ANSWER_BYTES),
       })
       .prefault({}),
     limits: z

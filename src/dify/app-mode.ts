@@ -1,6 +1,7 @@
 import type { AppEntry } from "../config/config.js";
 import { APP_MODES, type AppMode } from "../config/schema.js";
 import type { AppTarget, DifyClient } from "./client.js";
+import { DifyUnreachableError } from "./errors.js";
 
 /**
  * An app's mode, from the config when it says, otherwise from Dify's
@@ -28,7 +29,15 @@ export class AppModes {
   }
 
   async #fetch(target: AppTarget): Promise<AppMode> {
-    const info = (await this.client.getJson(target, "/info", AbortSignal.timeout(this.timeoutMs))) as { mode?: unknown };
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    let info: { mode?: unknown };
+    try {
+      info = (await this.client.getJson(target, "/info", timeout)) as { mode?: unknown };
+    } catch (err) {
+      // Our own timeout, not a bug: the caller gets UNAVAILABLE like any unreachable Dify, not INTERNAL.
+      if (timeout.aborted) throw new DifyUnreachableError(`Dify did not answer GET /info within ${this.timeoutMs} ms`, err);
+      throw err;
+    }
     const mode = info?.mode;
     // A chat-like mode this version does not know behaves like chat for aggregation.
     return APP_MODES.includes(mode as AppMode) ? (mode as AppMode) : "chat";

@@ -53,6 +53,8 @@ export class DifyClient {
   async openStream(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
     const res = await this.#send(target, "POST", path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
     if (res.statusCode !== 200) throw await httpError(res, target);
+    // Dify has answered a streaming request with its JSON error envelope and HTTP 200: it is an error like any other.
+    if (isJson(res.headers["content-type"])) throw await jsonInsteadOfStream(res, target);
     return streamBody(res.body, signal);
   }
 
@@ -116,19 +118,46 @@ async function* streamBody(body: AsyncIterable<Buffer>, signal: AbortSignal): As
   }
 }
 
-async function httpError(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError> {
-  const text = await readLimited(res.body, MAX_ERROR_BODY);
-  const retryAfter = Number(res.headers["retry-after"]);
-  let code = "";
-  let message = `Dify answered HTTP ${res.statusCode}`;
+function isJson(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return value !== undefined && /^\s*application\/(?:[\w.+-]+\+)?json\b/i.test(value);
+}
+
+/** Dify's error envelope: `{code, message, status}`. */
+interface Envelope {
+  code: string;
+  message: string | undefined;
+  status: number | undefined;
+}
+
+function parseEnvelope(text: string): Envelope | undefined {
   try {
-    const parsed = JSON.parse(text) as { code?: unknown; message?: unknown };
-    if (typeof parsed.code === "string") code = parsed.code;
-    if (typeof parsed.message === "string" && parsed.message !== "") message = parsed.message;
+    const parsed = JSON.parse(text) as { code?: unknown; message?: unknown; status?: unknown } | null;
+    if (typeof parsed !== "object" || parsed === null) return undefined;
+    return {
+      code: typeof parsed.code === "string" ? parsed.code : "",
+      message: typeof parsed.message === "string" && parsed.message !== "" ? parsed.message : undefined,
+      status: typeof parsed.status === "number" && Number.isInteger(parsed.status) ? parsed.status : undefined,
+    };
   } catch {
-    // Not Dify's envelope (a proxy's HTML page, say): keep the generic message.
+    return undefined;
   }
-  return new DifyHttpError(res.statusCode, code, scrub(message, target), Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined);
+}
+
+async function httpError(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError> {
+  // Not Dify's envelope (a proxy's HTML page, say): keep the generic message.
+  const envelope = parseEnvelope(await readLimited(res.body, MAX_ERROR_BODY));
+  const retryAfter = Number(res.headers["retry-after"]);
+  const message = envelope?.message ?? `Dify answered HTTP ${res.statusCode}`;
+  return new DifyHttpError(res.statusCode, scrub(envelope?.code ?? "", target), scrub(message, target), Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined);
+}
+
+/** A 200 with JSON where the event stream should be: an error envelope maps by its own `status`. */
+async function jsonInsteadOfStream(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError | DifyStreamError> {
+  const envelope = parseEnvelope(await readLimited(res.body, MAX_ERROR_BODY));
+  if (!envelope || (envelope.code === "" && envelope.status === undefined)) return new DifyStreamError("malformed", "Dify answered a streaming request with JSON that is not an error");
+  const httpStatus = envelope.status !== undefined && envelope.status >= 400 && envelope.status <= 599 ? envelope.status : 500;
+  return new DifyHttpError(httpStatus, scrub(envelope.code, target), scrub(envelope.message ?? `Dify answered HTTP ${httpStatus}`, target), undefined);
 }
 
 async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string> {

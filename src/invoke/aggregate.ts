@@ -1,4 +1,6 @@
-import type { AppMode } from "../config/schema.js";
+import { status } from "@grpc/grpc-js";
+import { DEFAULT_MAX_ANSWER_BYTES, type AppMode } from "../config/schema.js";
+import { GatewayError } from "../grpc/gateway-error.js";
 import type { DifyEvent } from "../sse/decoder.js";
 
 /** Rebuilds, from a streamed run, the dict Dify's blocking mode returns (docs/dify-upstream.md, "Blocking responses"). */
@@ -10,6 +12,8 @@ export interface Aggregator {
 /** chat, agent-chat, advanced-chat, New Agent and completion. */
 export class MessageAggregator implements Aggregator {
   #answer = "";
+  /** UTF-8 bytes of #answer, kept as it grows: measuring the whole answer per event would be quadratic. */
+  #answerBytes = 0;
   #head: DifyEvent | undefined;
   #metadata: unknown = {};
   #paused: DifyEvent | undefined;
@@ -17,6 +21,7 @@ export class MessageAggregator implements Aggregator {
   constructor(
     private readonly mode: AppMode,
     private readonly withConversation: boolean,
+    private readonly maxAnswerBytes: number = DEFAULT_MAX_ANSWER_BYTES,
   ) {}
 
   add(ev: DifyEvent): void {
@@ -24,13 +29,14 @@ export class MessageAggregator implements Aggregator {
     switch (ev.event) {
       case "message":
         // New Agent's closing `message` holds the whole answer, not a delta.
-        this.#answer = this.mode === "agent" ? str(ev.answer) : this.#answer + str(ev.answer);
+        if (this.mode === "agent") this.#replace(str(ev.answer));
+        else this.#append(str(ev.answer));
         return;
       case "agent_message":
-        this.#answer += str(ev.answer);
+        this.#append(str(ev.answer));
         return;
       case "message_replace":
-        this.#answer = str(ev.answer);
+        this.#replace(str(ev.answer));
         return;
       case "message_end":
         this.#metadata = ev.metadata ?? {};
@@ -39,6 +45,22 @@ export class MessageAggregator implements Aggregator {
         this.#paused = ev;
         return;
     }
+  }
+
+  #append(delta: string): void {
+    this.#answerBytes += Buffer.byteLength(delta, "utf8");
+    this.#checkSize();
+    this.#answer += delta;
+  }
+
+  #replace(answer: string): void {
+    this.#answerBytes = Buffer.byteLength(answer, "utf8");
+    this.#checkSize();
+    this.#answer = answer;
+  }
+
+  #checkSize(): void {
+    if (this.#answerBytes > this.maxAnswerBytes) throw answerTooLarge(this.maxAnswerBytes);
   }
 
   result(): Record<string, unknown> {
@@ -83,6 +105,17 @@ export class WorkflowAggregator implements Aggregator {
     }
     return { task_id: this.#taskId, workflow_run_id: this.#runId, data };
   }
+}
+
+/**
+ * Thrown out of `add`: the caller's loop ends, which stops the run on Dify. Before this bound a 200 MiB answer
+ * crashed the process and a 60 MiB one became a 125 MB response no default client could read.
+ */
+export function answerTooLarge(maxAnswerBytes: number): GatewayError {
+  return new GatewayError(status.RESOURCE_EXHAUSTED, `the answer exceeds ${maxAnswerBytes} bytes (upstream.maxAnswerBytes); use the streaming method for longer answers`, {
+    reason: "ANSWER_TOO_LARGE",
+    metadata: { maxAnswerBytes: String(maxAnswerBytes) },
+  });
 }
 
 function str(v: unknown): string {

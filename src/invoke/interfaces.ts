@@ -25,7 +25,7 @@ export interface InterfaceSpec {
   readonly typedEvents: ReadonlySet<TypedEventName>;
   /** The app mode when the interface implies it; chat apps have several, resolved per app (config or /info). */
   readonly mode: AppMode | undefined;
-  aggregator(mode: AppMode): Aggregator;
+  aggregator(mode: AppMode, maxAnswerBytes?: number): Aggregator;
   /** The unary response: `raw` plus the typed fields read from it. */
   unaryResponse(raw: Record<string, unknown>): object;
 }
@@ -47,7 +47,7 @@ export const CHAT: InterfaceSpec = {
   body: (req, user) => ({ ...commonBody(req, user), query: req.query, conversation_id: req.conversationId ?? "" }),
   typedEvents: new Set([...MESSAGE_EVENTS, ...WORKFLOW_EVENTS, "agent_message", "agent_thought"]),
   mode: undefined,
-  aggregator: (mode) => new MessageAggregator(mode, true),
+  aggregator: (mode, maxAnswerBytes) => new MessageAggregator(mode, true, maxAnswerBytes),
   unaryResponse: (raw) => ({ ...ChatInvokeResponse.fromJSON(raw), raw }),
 };
 
@@ -63,7 +63,7 @@ export const COMPLETION: InterfaceSpec = {
   body: commonBody,
   typedEvents: new Set(MESSAGE_EVENTS),
   mode: "completion",
-  aggregator: (mode) => new MessageAggregator(mode, false),
+  aggregator: (mode, maxAnswerBytes) => new MessageAggregator(mode, false, maxAnswerBytes),
   unaryResponse: (raw) => ({ ...CompletionInvokeResponse.fromJSON(raw), raw }),
 };
 

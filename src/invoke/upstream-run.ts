@@ -8,6 +8,8 @@ export interface RunSettings {
   idleTimeoutMs: number;
   maxEventBytes: number;
   stopTimeoutMs: number;
+  /** Unary calls only: see `upstream.maxAnswerBytes`. */
+  maxAnswerBytes: number;
 }
 
 export interface RunRequest {
@@ -22,10 +24,18 @@ export interface RunRequest {
 /** After the terminal event, how long to let Dify close the stream so its socket can be reused. */
 const TAIL_GRACE_MS = 2_000;
 
+type Chunks = AsyncIterator<Buffer>;
+
 /**
  * One run on Dify: opens the SSE stream, yields its events in order, ends at
  * the terminal event, and stops the run on Dify when it is left unfinished
- * (cancel, deadline, idle timeout, or a broken stream).
+ * (cancel, deadline, idle timeout, drain, or a broken stream).
+ *
+ * Once the run request is sent, Dify may have started a run whose `task_id`
+ * we do not know yet (an LLM's time to first token is often seconds). Leaving
+ * then does not abort the request: the body is read on in the background,
+ * bounded by `stopTimeoutMs` and one event at a time, until an event names the
+ * run, which is then stopped exactly once.
  */
 export class UpstreamRun {
   readonly tracker: RunTracker;
@@ -46,41 +56,90 @@ export class UpstreamRun {
   }
 
   async *events(callSignal: AbortSignal): AsyncGenerator<DifyEvent> {
+    // A caller that left before we asked Dify costs Dify nothing.
+    if (callSignal.aborted) throw callSignal.reason;
+    // `upstream` ends the HTTP request; `leave` only ends our waiting for it (the caller left, or Dify went silent).
     const upstream = new AbortController();
-    const onCallAbort = () => upstream.abort(callSignal.reason);
-    if (callSignal.aborted) onCallAbort();
-    else callSignal.addEventListener("abort", onCallAbort, { once: true });
+    const leave = new AbortController();
+    const onCallAbort = () => leave.abort(callSignal.reason);
+    callSignal.addEventListener("abort", onCallAbort, { once: true });
     const idle = new IdleTimer(this.settings.idleTimeoutMs, () =>
-      upstream.abort(new DifyStreamError("idle_timeout", `Dify sent nothing for ${this.settings.idleTimeoutMs} ms`)),
+      leave.abort(new DifyStreamError("idle_timeout", `Dify sent nothing for ${this.settings.idleTimeoutMs} ms`)),
     );
-    let body: AsyncIterable<Buffer> | undefined;
+    const decoder = new SseDecoder(this.settings.maxEventBytes, this.req.target.key.reveal());
+    this.startedAt = performance.now();
+    const opening = this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal);
+    opening.catch(ignore);
+    let chunks: Chunks | undefined;
+    let pending: Promise<IteratorResult<Buffer>> | undefined;
     try {
       idle.waiting = true;
-      this.startedAt = performance.now();
-      body = await this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal);
-      const decoder = new SseDecoder(this.settings.maxEventBytes, this.req.target.key.reveal());
-      chunks: for await (const chunk of idle.watch(body)) {
-        for (const ev of decoder.push(chunk)) {
+      chunks = (await untilAborted(opening, leave.signal))[Symbol.asyncIterator]();
+      for (;;) {
+        idle.rearm();
+        pending = chunks.next();
+        pending.catch(ignore);
+        const next = await untilAborted(pending, leave.signal);
+        pending = undefined;
+        idle.waiting = false;
+        if (next.done) break;
+        for (const ev of decoder.push(next.value)) {
           this.firstEventAt ??= performance.now();
           this.tracker.observe(ev);
           yield ev;
-          if (this.tracker.done) break chunks;
+          if (this.tracker.done) return;
         }
         if (decoder.failure) throw decoder.failure;
       }
     } catch (err) {
-      // undici reports an abort as its own error; the reason we aborted with is the truth.
-      throw upstream.signal.aborted ? upstream.signal.reason : err;
+      throw leave.signal.aborted ? leave.signal.reason : err;
     } finally {
       idle.dispose();
       callSignal.removeEventListener("abort", onCallAbort);
-      if (this.tracker.done && body) void drainTail(body, upstream);
-      else upstream.abort();
-      if (!this.tracker.done && this.tracker.taskId !== undefined) void this.#stop(this.tracker.taskId);
+      const taskId = this.tracker.taskId;
+      if (this.tracker.done && chunks) void drainTail(chunks, upstream);
+      else if (this.tracker.done || taskId !== undefined) {
+        upstream.abort();
+        if (taskId !== undefined) void this.#stop(taskId);
+      } else void this.#stopOnceNamed(opening, chunks, pending, decoder, upstream);
     }
   }
 
+  /**
+   * The caller is gone before any event named the run: reads on (within `stopTimeoutMs`) until one does,
+   * then stops it. The decoder holds at most one event; events read here are only looked at, never kept.
+   * An event too large to decode may still name its run in its first bytes (`decoder.taskIdHint`).
+   */
+  async #stopOnceNamed(opening: Promise<AsyncIterable<Buffer>>, chunks: Chunks | undefined, pending: Promise<IteratorResult<Buffer>> | undefined, decoder: SseDecoder, upstream: AbortController): Promise<void> {
+    const bound = setTimeout(() => upstream.abort(), this.settings.stopTimeoutMs);
+    let accepted = chunks !== undefined;
+    const named = () => this.tracker.taskId ?? decoder.taskIdHint;
+    try {
+      const it = chunks ?? (await opening)[Symbol.asyncIterator]();
+      accepted = true;
+      while (named() === undefined && !this.tracker.done) {
+        const next = await (pending ?? it.next());
+        pending = undefined;
+        if (next.done) break;
+        for (const ev of decoder.push(next.value)) {
+          this.tracker.observe(ev);
+          if (this.tracker.taskId !== undefined) break;
+        }
+      }
+    } catch {
+      // Dify refused the run, the connection broke, or the bound passed: what we know is all we will know.
+    } finally {
+      clearTimeout(bound);
+      upstream.abort();
+    }
+    const taskId = named();
+    if (taskId !== undefined && !this.tracker.done) await this.#stop(taskId);
+    else if (accepted && !this.tracker.done) this.log.warn({ stopTimeoutMs: this.settings.stopTimeoutMs }, "the caller left a run Dify accepted, and no event named it: it could not be stopped");
+  }
+
   async #stop(taskId: string): Promise<void> {
+    // Exactly once per run, whichever path found it unfinished.
+    if (this.stopCalled) return;
     this.stopCalled = true;
     try {
       await this.client.postJson(this.req.target, this.req.stopPath(taskId), { user: this.req.user }, AbortSignal.timeout(this.settings.stopTimeoutMs));
@@ -93,8 +152,29 @@ export class UpstreamRun {
   }
 }
 
+function ignore(): void {}
+
+/** `pending`, or the signal's reason as soon as it aborts; `pending` itself runs on. */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err as Error);
+      },
+    );
+  });
+}
+
 /**
- * Ends an upstream that sends nothing at all. It runs only while we wait for
+ * Ends the wait for an upstream that sends nothing at all. It counts only while we wait for
  * Dify, so a slow gRPC reader (backpressure) never counts as upstream silence.
  * Pings are bytes, so they count as activity, as they should.
  */
@@ -108,28 +188,21 @@ class IdleTimer {
     this.#timer = setTimeout(() => this.waiting && onIdle(), ms);
   }
 
-  dispose(): void {
-    clearTimeout(this.#timer);
+  rearm(): void {
+    this.#timer.refresh();
+    this.waiting = true;
   }
 
-  async *watch(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    const it = body[Symbol.asyncIterator]();
-    for (;;) {
-      this.#timer.refresh();
-      this.waiting = true;
-      const next = await it.next();
-      this.waiting = false;
-      if (next.done) return;
-      yield next.value;
-    }
+  dispose(): void {
+    clearTimeout(this.#timer);
   }
 }
 
 /** Reads what follows the terminal event, so a keep-alive socket goes back to the pool. */
-async function drainTail(body: AsyncIterable<Buffer>, upstream: AbortController): Promise<void> {
+async function drainTail(chunks: Chunks, upstream: AbortController): Promise<void> {
   const timer = setTimeout(() => upstream.abort(), TAIL_GRACE_MS);
   try {
-    for await (const _ of body) {
+    while (!(await chunks.next()).done) {
       // discard
     }
   } catch {

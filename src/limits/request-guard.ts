@@ -69,7 +69,7 @@ export function requestGuardInterceptor(settings: () => { firstMessageTimeoutMs:
   };
 }
 
-function noMessage(timeoutMs: number): GatewayError {
+export function noMessage(timeoutMs: number): GatewayError {
   return new GatewayError(status.DEADLINE_EXCEEDED, `no request message arrived within ${timeoutMs} ms of the call's headers`, {
     reason: "REQUEST_MESSAGE_TIMEOUT",
     metadata: { firstMessageTimeoutMs: String(timeoutMs) },

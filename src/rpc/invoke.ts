@@ -1,4 +1,5 @@
 import { APP_MODE, checkRequest, type Invoke } from "../core/invoke.js";
+import type { AppMode } from "../config/schema.js";
 import type { Aggregator } from "../invoke/aggregate.js";
 import { withInputsDecoder } from "../invoke/decode.js";
 import type { InterfaceSpec } from "../invoke/interfaces.js";
@@ -7,21 +8,27 @@ import { toStreamMessage, type StreamMessage } from "../translate/events.js";
 import { route, type Route } from "../transport/route.js";
 
 /** `XInvoke`: the run's events folded by the interface's aggregator into the blocking-mode answer. */
-export function invokeUnary(spec: InterfaceSpec, invoke: Invoke): Route {
+export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => { maxAnswerBytes: number }): Route {
   return route<InvokeRequest, object>({
     definition: withInputsDecoder(spec.service)[spec.unaryMethod]!,
     checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
     async *handler(req, ctx) {
       let aggregate: Aggregator | undefined;
+      const aggregator = (mode: AppMode) => spec.aggregator(mode, limits().maxAnswerBytes);
       const events = invoke(spec, req, ctx);
-      for (let next = await events.next(); ; next = await events.next()) {
-        if (next.done) {
-          aggregate ??= spec.aggregator(next.value.mode ?? spec.kind);
-          return spec.unaryResponse(aggregate.result());
+      try {
+        for (let next = await events.next(); ; next = await events.next()) {
+          if (next.done) {
+            aggregate ??= aggregator(next.value.mode ?? spec.kind);
+            return spec.unaryResponse(aggregate.result());
+          }
+          // The mode is known before the first event (the core resolves it first).
+          aggregate ??= aggregator(ctx.values.get(APP_MODE) ?? spec.kind);
+          aggregate.add(next.value);
         }
-        // The mode is known before the first event (the core resolves it first).
-        aggregate ??= spec.aggregator(ctx.values.get(APP_MODE) ?? spec.kind);
-        aggregate.add(next.value);
+      } finally {
+        // An answer over its bound throws here: closing the run's generator stops the run on Dify.
+        await events.return(undefined as never);
       }
     },
   });

@@ -4,13 +4,13 @@ import { invokeStream, invokeUnary } from "../rpc/invoke.js";
 import type { Route } from "../transport/route.js";
 
 /** Every RPC the gateway serves, one line each: adding an RPC is a handler in src/rpc/ and a line here. */
-export function routes(invoke: Invoke): Route[] {
+export function routes(invoke: Invoke, limits: () => { maxAnswerBytes: number }): Route[] {
   return [
-    invokeUnary(CHAT, invoke),
+    invokeUnary(CHAT, invoke, limits),
     invokeStream(CHAT, invoke),
-    invokeUnary(WORKFLOW, invoke),
+    invokeUnary(WORKFLOW, invoke, limits),
     invokeStream(WORKFLOW, invoke),
-    invokeUnary(COMPLETION, invoke),
+    invokeUnary(COMPLETION, invoke, limits),
     invokeStream(COMPLETION, invoke),
   ];
 }

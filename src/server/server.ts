@@ -65,7 +65,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   };
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
   const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), concurrencyLimit(limiter, metrics)]);
-  serveRoutes(server, routes(createInvoke(deps)), log, middleware);
+  serveRoutes(server, routes(createInvoke(deps), () => deps.settings), log, middleware);
 
   const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
   const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));

@@ -2,6 +2,22 @@ import { createParser, type EventSourceMessage, type EventSourceParser } from "e
 import { DifyStreamError } from "../dify/errors.js";
 
 const LINE_OVERHEAD = "data: \r\n".length;
+/**
+ * What one event may take on the wire beyond its data: its `data: ` prefix and line end, and an
+ * `event:`/`id:` line, and a few comment lines: ~12 lines of framing at LINE_COST each.
+ */
+const EVENT_FRAMING_SLACK = 1024;
+/**
+ * What each line of an unfinished event costs in memory beyond its characters: eventsource-parser joins
+ * an event's `data:` lines into one string piece by piece (V8 cons strings). Measured through the gateway:
+ * 6 events of one-character lines refused at 4 MiB of wire still raised peak RSS by 260 MiB (~75 bytes a
+ * line) until lines were charged this; before any line bound, one such event cost ~165 MiB.
+ */
+const LINE_COST = 64;
+/** A task_id in an event's first bytes: Dify's ids are UUIDs; anything else is not taken. */
+const TASK_ID_IN_TEXT = /"task_id"\s*:\s*"([0-9A-Za-z_-]{1,64})"/;
+/** How much of a chunk's end is kept to find a task_id split across chunks. */
+const TASK_ID_CARRY = 128;
 
 /** One Dify stream event: the JSON of a `data:` line. Its name is inside, in `event`. */
 export type DifyEvent = Record<string, unknown> & { event: string };
@@ -26,6 +42,16 @@ export class SseDecoder {
   readonly #parser: EventSourceParser;
   #ready: DifyEvent[] = [];
   #failure: DifyStreamError | undefined;
+  /** Characters of the unfinished event so far, framing included (see EVENT_FRAMING_SLACK). */
+  #eventChars = 0;
+  /** Whether the text so far ends with a line terminator, and with which: a blank line may straddle chunks. */
+  #lastChar = "";
+  #sniffCarry = "";
+  /**
+   * The first `"task_id": "…"` seen in the raw text, even inside an event that failed to decode
+   * (too large, malformed): enough to stop a run whose first event we refuse.
+   */
+  taskIdHint: string | undefined;
 
   constructor(
     private readonly maxEventBytes: number,
@@ -62,12 +88,17 @@ export class SseDecoder {
    * caller sees the stream end without its terminal event.
    */
   push(chunk: Uint8Array): readonly DifyEvent[] {
+    if (this.taskIdHint === undefined) this.#sniff(chunk);
     if (this.#failure) return NONE;
     let text: string;
     try {
       text = this.#decoder.decode(chunk, { stream: true });
     } catch {
       this.#failure = new DifyStreamError("malformed", "Dify sent bytes that are not UTF-8");
+      return NONE;
+    }
+    if (!this.#withinEventBound(text)) {
+      this.#failure = new DifyStreamError("event_too_large", `an upstream event exceeds ${this.maxEventBytes} bytes`);
       return NONE;
     }
     this.#parser.feed(text);
@@ -80,6 +111,34 @@ export class SseDecoder {
   /** Why the stream is broken, if it is; no event follows it. */
   get failure(): DifyStreamError | undefined {
     return this.#failure;
+  }
+
+  /**
+   * Counts the unfinished event's characters plus LINE_COST per line, resetting at each blank line;
+   * false once over the bound.
+   */
+  #withinEventBound(text: string): boolean {
+    let boundary = -1;
+    for (const pair of BLANK_LINE_PAIRS) boundary = Math.max(boundary, text.lastIndexOf(pair));
+    let from = 0;
+    if (boundary >= 0) {
+      from = boundary + 2;
+      this.#eventChars = 0;
+    } else if (isBlankLineAcross(this.#lastChar, text)) {
+      from = 1;
+      this.#eventChars = 0;
+    }
+    this.#eventChars += text.length - from + LINE_COST * (count(text, "\n", from) + count(text, "\r", from));
+    if (text.length > 0) this.#lastChar = text[text.length - 1]!;
+    return this.#eventChars <= this.maxEventBytes + EVENT_FRAMING_SLACK;
+  }
+
+  #sniff(chunk: Uint8Array): void {
+    // latin1: a task_id is ASCII, and a multi-byte character split across chunks must not throw here.
+    const text = this.#sniffCarry + Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1");
+    const found = TASK_ID_IN_TEXT.exec(text);
+    if (found) this.taskIdHint = found[1];
+    else this.#sniffCarry = text.slice(-TASK_ID_CARRY);
   }
 
   // Dify has echoed request details in error text; the app key must not travel on to callers or logs.
@@ -99,6 +158,8 @@ export class SseDecoder {
     } catch {
       throw new DifyStreamError("malformed", `Dify sent a data line that is not JSON: ${truncate(data)}`);
     }
+    // The key can also arrive \u-escaped, which the text-level redaction cannot see: redact the decoded strings too.
+    if (this.secret && data.includes("\\u")) value = redactStrings(value, this.secret);
     if (typeof value !== "object" || value === null || typeof (value as { event?: unknown }).event !== "string") {
       throw new DifyStreamError("malformed", `Dify sent an event without an "event" name: ${truncate(data)}`);
     }
@@ -107,6 +168,35 @@ export class SseDecoder {
 }
 
 const NONE: readonly DifyEvent[] = [];
+
+/** Two line terminators in a row, other than CRLF: a blank line, which ends an event. */
+const BLANK_LINE_PAIRS = ["\n\n", "\r\r", "\n\r"];
+
+function count(text: string, char: string, from: number): number {
+  let n = 0;
+  for (let at = text.indexOf(char, from); at !== -1; at = text.indexOf(char, at + 1)) n++;
+  return n;
+}
+
+function isBlankLineAcross(last: string, text: string): boolean {
+  const first = text[0];
+  if (first !== "\n" && first !== "\r") return false;
+  if (last === "\n") return true;
+  return last === "\r" && first === "\r";
+}
+
+/** `value` with `secret` replaced in every string, keys included. */
+export function redactStrings(value: unknown, secret: string): unknown {
+  if (typeof value === "string") return value.includes(secret) ? value.split(secret).join("[redacted]") : value;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, secret));
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const key = k.includes(secret) ? k.split(secret).join("[redacted]") : k;
+    Object.defineProperty(out, key, { value: redactStrings(v, secret), enumerable: true, configurable: true, writable: true });
+  }
+  return out;
+}
 
 /** The same decoding over a whole body. */
 export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventBytes: number, secret?: string): AsyncGenerator<DifyEvent> {

@@ -58,17 +58,29 @@ export interface UpstreamFailure {
   retryAfterSeconds?: number | undefined;
 }
 
+/**
+ * What a Dify error code looks like (`invalid_param`, `provider_quota_exceeded`). Anything else is not
+ * passed on: a code has carried the app key, and ErrorInfo.reason must be a bounded UPPER_SNAKE token.
+ */
+const DIFY_CODE = /^[a-z][a-z0-9_]{0,63}$/;
+/** Dify's message is passed on, but a status must stay small enough for every client to receive. */
+const MAX_UPSTREAM_MESSAGE = 1024;
+
 /** Maps an HTTP error before the stream, or an `error` event inside it, to a gRPC error. */
 export function upstreamError(f: UpstreamFailure, overrides: { code?: status; reason?: string; metadata?: Record<string, string> } = {}): GatewayError {
-  const code = overrides.code ?? BY_DIFY_CODE[f.difyCode] ?? byHttpStatus(f.httpStatus);
-  const reason = overrides.reason ?? (f.difyCode ? f.difyCode.toUpperCase().replace(/[^A-Z0-9]+/g, "_") : `HTTP_${f.httpStatus}`);
-  const label = f.difyCode || `HTTP ${f.httpStatus}`;
-  return new GatewayError(code, `Dify ${label}: ${f.message}`, {
+  const difyCode = DIFY_CODE.test(f.difyCode) ? f.difyCode : "";
+  // An `error` event's status is whatever Dify wrote; only a real HTTP status maps.
+  const httpStatus = Number.isInteger(f.httpStatus) && f.httpStatus >= 100 && f.httpStatus <= 599 ? f.httpStatus : 500;
+  const code = overrides.code ?? (Object.hasOwn(BY_DIFY_CODE, difyCode) ? BY_DIFY_CODE[difyCode] : undefined) ?? byHttpStatus(httpStatus);
+  const reason = overrides.reason ?? (difyCode ? difyCode.toUpperCase() : `HTTP_${httpStatus}`);
+  const label = difyCode || `HTTP ${httpStatus}`;
+  const message = f.message.length > MAX_UPSTREAM_MESSAGE ? `${f.message.slice(0, MAX_UPSTREAM_MESSAGE)}...` : f.message;
+  return new GatewayError(code, `Dify ${label}: ${message}`, {
     reason,
     domain: UPSTREAM_DOMAIN,
-    metadata: { upstreamStatus: String(f.httpStatus), upstreamCode: f.difyCode, ...overrides.metadata },
-    retryDelayMs: f.difyCode === "too_many_requests" ? (f.retryAfterSeconds !== undefined ? f.retryAfterSeconds * 1000 : DEFAULT_RETRY_DELAY_MS) : undefined,
-    quotaViolation: f.difyCode === "rate_limit_error" ? { subject: "dify:workspace", description: f.message } : undefined,
+    metadata: { upstreamStatus: String(httpStatus), upstreamCode: difyCode, ...overrides.metadata },
+    retryDelayMs: difyCode === "too_many_requests" ? (f.retryAfterSeconds !== undefined ? f.retryAfterSeconds * 1000 : DEFAULT_RETRY_DELAY_MS) : undefined,
+    quotaViolation: difyCode === "rate_limit_error" ? { subject: "dify:workspace", description: message } : undefined,
   });
 }
 

@@ -9,6 +9,7 @@ import { writeMessage } from "../grpc/writer.js";
 import { preEncoded, sizeRecording } from "../metrics/interceptor.js";
 import { withMiddleware, type CallHandler, type MethodInfo, type ServerMiddleware } from "../middleware/types.js";
 import { traceFrom } from "../tracing/trace-context.js";
+import { deliverable } from "./response-size.js";
 import type { Route } from "./route.js";
 
 /*
@@ -24,7 +25,7 @@ type Call = ServerUnaryCall<unknown, Buffer> | ServerWritableStream<unknown, Buf
 export function serveRoutes(server: Server, routes: readonly Route[], log: Logger, middleware: ServerMiddleware | undefined): void {
   for (const { definition, handler, checkRequest } of routes) {
     const method: MethodInfo = { path: definition.path, responseStream: definition.responseStream, checkRequest };
-    const encode = (message: unknown) => definition.responseSerialize(message);
+    const encode = (message: unknown) => deliverable(definition.responseSerialize(message));
     const deserialize = sizeRecording(definition.requestDeserialize);
     const registered = definition.responseStream
       ? server.register(definition.path, streamingHandler(withMiddleware(handler, method, middleware), encode, log), preEncoded, deserialize, "serverStream")

@@ -28,7 +28,7 @@ beforeEach(() => {
   agent = mockDify();
   stops = [];
   const client = new DifyClient({ connectTimeoutMs: 1_000, dispatcher: agent });
-  deps = { client, modes: new AppModes(client, 1_000), settings: { idleTimeoutMs: 5_000, maxEventBytes: 1 << 20, stopTimeoutMs: 1_000 }, onStop: () => {} };
+  deps = { client, modes: new AppModes(client, 1_000), settings: { idleTimeoutMs: 5_000, maxEventBytes: 1 << 20, stopTimeoutMs: 1_000, maxAnswerBytes: 1 << 20 }, onStop: () => {} };
   agent
     .get(DIFY_ORIGIN)
     .intercept({ path: "/v1/workflows/tasks/task-1/stop", method: "POST" })

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { status } from "@grpc/grpc-js";
+import { GatewayError } from "../../src/grpc/gateway-error.js";
 import { MessageAggregator, WorkflowAggregator } from "../../src/invoke/aggregate.js";
 import type { DifyEvent } from "../../src/sse/decoder.js";
 
@@ -66,5 +68,37 @@ describe("WorkflowAggregator", () => {
     const paused: DifyEvent = { event: "workflow_paused", task_id: "t1", workflow_run_id: "r1", data: { workflow_run_id: "r1", status: "paused", outputs: {}, paused_nodes: ["n1"], reasons: [{ type: "human_input" }], elapsed_time: 1, total_tokens: 0, total_steps: 1, created_at: 1 } };
     const out = aggregate(new WorkflowAggregator(), [started, paused]);
     expect(out.data).toMatchObject({ id: "r1", workflow_id: "w1", status: "paused", finished_at: null, paused_nodes: ["n1"], reasons: [{ type: "human_input" }] });
+  });
+});
+
+describe("MessageAggregator answer bound (upstream.maxAnswerBytes)", () => {
+  const delta = (answer: string): DifyEvent => ({ event: "message", task_id: "t", message_id: "m", answer });
+
+  it("refuses the delta that takes the answer past the bound, counted in UTF-8 bytes", () => {
+    const agg = new MessageAggregator("chat", true, 10);
+    agg.add(delta("ü".repeat(5))); // 10 bytes: at the bound
+    let thrown: unknown;
+    try {
+      agg.add(delta("x"));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(GatewayError);
+    expect((thrown as GatewayError).code).toBe(status.RESOURCE_EXHAUSTED);
+    expect((thrown as GatewayError).details).toMatchObject({ reason: "ANSWER_TOO_LARGE", metadata: { maxAnswerBytes: "10" } });
+  });
+
+  it("counts a replaced answer from scratch", () => {
+    const agg = new MessageAggregator("chat", true, 10);
+    agg.add(delta("0123456789"));
+    agg.add({ event: "message_replace", task_id: "t", answer: "short" });
+    agg.add(delta("12345"));
+    expect(agg.result().answer).toBe("short12345");
+  });
+
+  it("defaults to half a default client's 4 MiB receive limit, less headroom: the answer travels twice", () => {
+    const agg = new MessageAggregator("chat", true);
+    agg.add(delta("a".repeat(2 * 1024 * 1024 - 32 * 1024)));
+    expect(() => agg.add(delta("a"))).toThrow(/exceeds 2064384 bytes/);
   });
 });

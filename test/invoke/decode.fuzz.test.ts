@@ -6,12 +6,25 @@ import { CompletionInvokeRequest, CompletionServiceService } from "../../generat
 import { WorkflowInvokeStreamRequest, WorkflowServiceService } from "../../generated/dify/app/v1/workflow.js";
 import { GatewayError } from "../../src/grpc/gateway-error.js";
 import { withInputsDecoder } from "../../src/invoke/decode.js";
-import { MAX_INPUTS_DEPTH } from "../../src/invoke/inputs.js";
+import { DEFAULT_INPUTS_LIMITS, MAX_INPUTS_DEPTH } from "../../src/invoke/inputs.js";
 import { CHAT, COMPLETION, WORKFLOW, type InterfaceSpec } from "../../src/invoke/interfaces.js";
 import { validateCommon, type InvokeRequest } from "../../src/invoke/request.js";
 import * as arb from "./arbitraries.js";
 import { depthOf, sameJson, wellFormed } from "./oracle.js";
-import { inputsField } from "./wire.js";
+import { encodeStruct, inputsField } from "./wire.js";
+
+/** Struct entries plus list items at all levels: what `limits` counts as keys. */
+function keysIn(v: unknown): number {
+  if (Array.isArray(v)) return v.length + v.reduce((n: number, x) => n + keysIn(x), 0);
+  if (v === null || typeof v !== "object") return 0;
+  return Object.values(v).reduce((n: number, x) => n + 1 + keysIn(x), 0);
+}
+
+/** Over the inputs bounds (issue 12 item 9), checked while decoding, before depth is known for sure. */
+function overBounds(inputs: Record<string, unknown> | undefined): boolean {
+  if (!inputs) return false;
+  return keysIn(inputs) > DEFAULT_INPUTS_LIMITS.maxKeys || encodeStruct(inputs).finish().length > DEFAULT_INPUTS_LIMITS.maxBytes;
+}
 
 /**
  * Requests through the real encoding: bytes as a client library sends them, decoded by the very
@@ -74,7 +87,7 @@ describe("requests through the protobuf encoding, fuzzed", () => {
         expect(decoded.files).toEqual(wellFormed(req.files));
         if (spec === CHAT) expect([decoded.query, decoded.conversationId]).toEqual(wellFormed([req.query, req.conversationId]));
         const outcome = checkAndBuild(spec, decoded);
-        if (depthOf(req.inputs) > MAX_INPUTS_DEPTH) {
+        if (depthOf(req.inputs) > MAX_INPUTS_DEPTH || overBounds(req.inputs)) {
           deep++;
           expect(decoded.inputsRejected?.field).toBe("inputs");
           expect(outcome).toBeInstanceOf(GatewayError);

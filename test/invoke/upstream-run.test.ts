@@ -16,7 +16,7 @@ const RUN: RunRequest = {
   body: { query: "hi", inputs: {}, response_mode: "streaming", user: "bob" },
   user: "bob",
 };
-const SETTINGS = { idleTimeoutMs: 5_000, maxEventBytes: 1 << 20, stopTimeoutMs: 1_000 };
+const SETTINGS = { idleTimeoutMs: 5_000, maxEventBytes: 1 << 20, stopTimeoutMs: 1_000, maxAnswerBytes: 1 << 20 };
 const MESSAGE = (answer: string) => ({ event: "message", task_id: "task-9", message_id: "m-1", answer });
 const END = { event: "message_end", task_id: "task-9", message_id: "m-1", metadata: {} };
 

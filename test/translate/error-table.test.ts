@@ -9,6 +9,9 @@ import { validateCommon, validateChat } from "../../src/invoke/request.js";
 import { RunTracker } from "../../src/invoke/termination.js";
 import { workspaceConcurrencyLimit } from "../../src/limits/concurrency.js";
 import { metadataTooLarge } from "../../src/limits/metadata-size.js";
+import { noMessage } from "../../src/limits/request-guard.js";
+import { answerTooLarge } from "../../src/invoke/aggregate.js";
+import { deliverable } from "../../src/transport/response-size.js";
 import { shuttingDown } from "../../src/middleware/lifecycle.js";
 import { toGatewayError } from "../../src/translate/errors.js";
 import { app, fakeContext, workspace } from "../core/fakes.js";
@@ -130,10 +133,26 @@ const ROWS: Row[] = [
   { readme: "Stream closed before its terminal event", cases: [{ make: tracked("chat", { event: "message" }), expect: fault("UPSTREAM_STREAM_INCOMPLETE", status.UNAVAILABLE) }] },
   { readme: "Malformed SSE", cases: [{ make: stream("malformed"), expect: fault("UPSTREAM_MALFORMED_STREAM", status.INTERNAL) }] },
   { readme: "One event larger than `maxEventBytes`", cases: [{ make: stream("event_too_large"), expect: fault("UPSTREAM_EVENT_TOO_LARGE", status.RESOURCE_EXHAUSTED) }] },
+  { readme: "Unary answer larger than `upstream.maxAnswerBytes`", cases: [{ make: () => answerTooLarge(1_000), expect: { code: status.RESOURCE_EXHAUSTED, reason: "ANSWER_TOO_LARGE" } }] },
+  {
+    readme: "A response over 4 MiB encoded",
+    cases: [
+      { make: thrown(() => deliverable(Buffer.alloc(4 * 1024 * 1024 + 1))), expect: { code: status.RESOURCE_EXHAUSTED, reason: "RESPONSE_TOO_LARGE" } },
+      { make: () => (deliverable(Buffer.alloc(4 * 1024 * 1024)), undefined), expect: "OK" },
+    ],
+  },
+  {
+    readme: "Dify's `code` is not a code token",
+    cases: [
+      { make: http(400, "app-sk-SECRET"), expect: dify("HTTP_400", status.FAILED_PRECONDITION) },
+      { make: http(503, "Not A Code"), expect: dify("HTTP_503", status.UNAVAILABLE) },
+    ],
+  },
   {
     readme: "The caller's workspace already has its limit",
     cases: [{ make: () => workspaceConcurrencyLimit("acme", 3), expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_CONCURRENCY_LIMIT", retryDelayMs: 1_000, quota: true } }],
   },
+  { readme: "Request message not sent within", cases: [{ make: () => noMessage(10_000), expect: { code: status.DEADLINE_EXCEEDED, reason: "REQUEST_MESSAGE_TIMEOUT" } }] },
   { readme: "Request metadata larger than", cases: [{ make: () => metadataTooLarge(9_000, 8_192), expect: { code: status.RESOURCE_EXHAUSTED, reason: "METADATA_TOO_LARGE" } }] },
   { readme: "Gateway shutting down", cases: [{ make: shuttingDown, expect: { code: status.UNAVAILABLE, reason: "SHUTTING_DOWN", retryDelayMs: 1_000 } }] },
 ];
