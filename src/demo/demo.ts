@@ -9,10 +9,10 @@ import { DEMO_APPS, startSimulator, type Simulator } from "../simulator/index.js
 export const DEMO_TOKEN_ENV = "DIFY_GATEWAY_DEMO_TOKEN";
 
 /** `npm start` with no config: the embedded Dify simulator, a demo workspace, and the gateway in front. */
-export async function startDemo(listen: string, log: Logger) {
-  const simulator = await startSimulator({ tokenDelayMs: 40 });
+export async function startDemo(listen: string, log: Logger, ports: { simulatorPort?: number; metricsPort?: number } = {}) {
+  const simulator = await startSimulator({ tokenDelayMs: 40, port: ports.simulatorPort });
   const token = process.env[DEMO_TOKEN_ENV] || `demo-${randomBytes(18).toString("base64url")}`;
-  const config = demoConfig(simulator, token, listen);
+  const config = demoConfig(simulator, token, listen, ports.metricsPort ?? 0);
   const gateway = await startGateway(config, log);
   const metricsUrl = gateway.metricsPort === undefined ? undefined : `http://127.0.0.1:${gateway.metricsPort}/metrics`;
   process.stdout.write(banner(listen.replace(/:\d+$/, `:${gateway.port}`), simulator.url, token, metricsUrl));
@@ -25,7 +25,7 @@ export async function startDemo(listen: string, log: Logger) {
   };
 }
 
-function demoConfig(simulator: Simulator, token: string, listen: string): GatewayConfig {
+function demoConfig(simulator: Simulator, token: string, listen: string, metricsPort: number): GatewayConfig {
   const env: NodeJS.ProcessEnv = {};
   const apps = DEMO_APPS.map((app) => {
     const name = `DEMO_KEY_${app.mode.toUpperCase().replace(/-/g, "_")}`;
@@ -34,8 +34,8 @@ function demoConfig(simulator: Simulator, token: string, listen: string): Gatewa
   });
   const doc = {
     server: { listen },
-    // An ephemeral port: a demo must not fail because something else holds 9464.
-    metrics: { listen: "127.0.0.1:0" },
+    // Ephemeral unless --metrics-port pins it: a demo must not fail because something else holds 9464.
+    metrics: { listen: `127.0.0.1:${metricsPort}` },
     workspaces: [{ id: "demo", difyBaseUrl: simulator.url, defaultUser: "demo-user", tokens: [{ sha256: sha256(token).toString("hex") }], apps }],
   };
   return parseConfig(doc, "(demo)", env);
