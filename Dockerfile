@@ -6,7 +6,7 @@
 #   docker run --rm -p 50051:50051 -p 9464:9464 \
 #     -v "$PWD/gateway.yaml:/etc/dify-grpc-gateway/gateway.yaml:ro" -e ACME_SUPPORT_BOT_KEY \
 #     dify-grpc-gateway:0.1.0
-#   docker run --rm dify-grpc-gateway:0.1.0 hash-token < token.txt
+#   docker run --rm -i dify-grpc-gateway:0.1.0 hash-token < token.txt      # -i: hash-token reads stdin
 #   docker run --rm -p 50051:50051 -e DIFY_GATEWAY_CONFIG= dify-grpc-gateway:0.1.0 --listen 0.0.0.0:50051   # the demo
 #
 # Without a config file (no --config, no DIFY_GATEWAY_CONFIG) the gateway would start its demo on
@@ -14,7 +14,9 @@
 # path where deploy/kubernetes/ mounts the ConfigMap. No HEALTHCHECK: Kubernetes' native gRPC probes
 # (grpc.health.v1 on port 50051) do that job.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 22, an LTS supported until April 2027 (Node 20 reached end of life in April 2026). The code
+# keeps working on Node 20 (engines: >=20.18.1), which CI and the tests run on.
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # --- build: full dependencies, TypeScript → dist/ ---------------------------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -1,8 +1,10 @@
 /**
  * CLI: `node dist/simulator/main.js [--host H] [--port P] [--token-delay-ms N] [--ping-interval-ms N]`.
- * Prints one JSON line `{"url":…,"port":…}` once listening; exits on SIGTERM/SIGINT.
+ * Prints one JSON line `{"url":…,"port":…}` on stdout once listening, and its apps with their keys on
+ * stderr (for a person running it alone); exits on SIGTERM/SIGINT.
  */
 import { parseArgs } from "node:util";
+import { DEMO_APPS } from "./apps.js";
 import { startSimulator } from "./server.js";
 
 function nonNegativeInteger(name: string, value: string | undefined): number | undefined {
@@ -32,6 +34,10 @@ const simulator = await startSimulator({
   pingIntervalMs: nonNegativeInteger("ping-interval-ms", values["ping-interval-ms"]),
 });
 process.stdout.write(`${JSON.stringify({ url: simulator.url, port: simulator.port })}\n`);
+// stderr, so that stdout stays the one JSON line that scripts parse.
+process.stderr.write(
+  [`Dify simulator at ${simulator.url} (difyBaseUrl), apps:`, ...DEMO_APPS.map((a) => `  ${a.mode.padEnd(14)} ${a.appId}  key ${a.key}  ${a.name}`), ""].join("\n"),
+);
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {

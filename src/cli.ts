@@ -1,16 +1,20 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { sha256 } from "./auth/registry.js";
+import { argumentError, ensurePortFree, OperatorError } from "./cli-errors.js";
 import { CONFIG_ENV, ConfigError, loadConfigFile } from "./config/load.js";
 import { summarize } from "./config/summary.js";
 import { createLogger } from "./log/logger.js";
 import { startGateway } from "./server/server.js";
+import { VERSION } from "./version.js";
 
 const USAGE = `Usage:
   dify-grpc-gateway [--config FILE]       serve (FILE or $${CONFIG_ENV}); with neither, a demo on the embedded Dify simulator
   dify-grpc-gateway --listen HOST:PORT    demo only: where to listen (default 127.0.0.1:50051)
+      --simulator-port N --metrics-port N demo only: pin the embedded Dify's and /metrics' ports (default: any free port)
   dify-grpc-gateway check-config [FILE]   validate a config (and the secrets it points to), print a redacted summary
   dify-grpc-gateway hash-token            read a token on stdin, print its SHA-256 for the config
+  dify-grpc-gateway --version             print the version
 
 Signals: SIGHUP re-reads the config file; SIGTERM and SIGINT shut down.
 `;
@@ -24,14 +28,38 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 /** Shorter tokens are guessable; the hash only protects a token that has entropy of its own. */
 const MIN_TOKEN_LENGTH = 24;
 
+const OPTIONS = {
+  config: { type: "string" },
+  listen: { type: "string" },
+  "simulator-port": { type: "string" },
+  "metrics-port": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (err) {
+    throw argumentError(err, Object.keys(OPTIONS));
+  }
+}
+
+function demoPort(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new OperatorError(`--${flag} must be a port number (0-65535), got '${value}'`, 2);
+  return port;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { config: { type: "string" }, listen: { type: "string" }, help: { type: "boolean", short: "h" } },
-  });
+  const { values, positionals } = parse(argv);
   if (values.help) {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`dify-grpc-gateway ${VERSION} (node ${process.version})\n`);
     return 0;
   }
   const [command, ...rest] = positionals;
@@ -44,21 +72,23 @@ async function main(argv: string[]): Promise<number> {
     case undefined:
       break;
     default:
-      process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
-      return 2;
+      throw new OperatorError(`unknown command '${command}'`, 2, true);
   }
 
   if (configFile) {
-    if (values.listen !== undefined) {
-      process.stderr.write("--listen is for the demo only; with a config file, set server.listen\n");
-      return 2;
-    }
+    for (const [flag, key] of [["listen", "server.listen"], ["metrics-port", "metrics.listen"], ["simulator-port", "workspaces[].difyBaseUrl"]] as const)
+      if (values[flag] !== undefined) throw new OperatorError(`--${flag} is for the demo only; with a config file, set ${key}`, 2);
     await serve(configFile);
   } else {
-    const log = createLogger("info");
+    const log = createLogger("info", undefined, "auto");
+    const listen = values.listen ?? "127.0.0.1:50051";
+    const ports = { simulatorPort: demoPort("simulator-port", values["simulator-port"]), metricsPort: demoPort("metrics-port", values["metrics-port"]) };
+    await ensurePortFree(listen, "--listen");
+    if (ports.metricsPort) await ensurePortFree(`127.0.0.1:${ports.metricsPort}`, "--metrics-port");
+    if (ports.simulatorPort) await ensurePortFree(`127.0.0.1:${ports.simulatorPort}`, "--simulator-port");
     // Imported here: the demo's simulator is not part of a production start.
     const { startDemo } = await import("./demo/demo.js");
-    const demo = await startDemo(values.listen ?? "127.0.0.1:50051", log);
+    const demo = await startDemo(listen, log, ports);
     process.on("SIGHUP", () => log.warn("SIGHUP ignored: the demo has no config file to re-read"));
     onShutdown(() => demo.close());
   }
@@ -67,16 +97,20 @@ async function main(argv: string[]): Promise<number> {
 
 async function serve(configFile: string): Promise<void> {
   const config = loadConfigFile(configFile);
-  const log = createLogger(config.log.level);
+  await ensurePortFree(config.server.listen, `server.listen in ${configFile}`);
+  if (config.metrics.enabled) await ensurePortFree(config.metrics.listen, `metrics.listen in ${configFile}`);
+  const log = createLogger(config.log.level, undefined, config.log.format);
   const gateway = await startGateway(config, log);
   process.on("SIGHUP", () => {
     try {
       const next = loadConfigFile(configFile);
       const restartRequired = gateway.reload(next);
+      gateway.metrics.configReloads.inc();
       log.info({ file: configFile, workspaces: next.workspaces.length }, "config reloaded");
       if (restartRequired.length > 0) log.warn({ fields: restartRequired }, "config reload: these changes apply only after a restart");
     } catch (err) {
       // The old config stays in force; the problems name fields, never secret values.
+      gateway.metrics.configReloadFailures.inc();
       const problems = err instanceof ConfigError ? err.problems : [String(err)];
       log.error({ file: configFile, problems }, "config reload rejected; the running config stays in force");
     }
@@ -128,6 +162,11 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
+    if (err instanceof OperatorError) {
+      process.stderr.write(`error: ${err.message}\n${err.showUsage ? USAGE : ""}`);
+      process.exit(err.exitCode);
+    }
+    // A bug, not an operator's mistake: the stack is what a maintainer needs.
     process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `fatal: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   },

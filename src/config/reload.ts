@@ -17,6 +17,7 @@ export function restartRequired(running: GatewayConfig, next: GatewayConfig): st
   for (const key of ["keepaliveTimeMs", "keepaliveTimeoutMs", "maxConnectionAgeMs", "maxConnectionAgeGraceMs", "maxConnectionIdleMs", "maxConcurrentStreams", "maxConnections", "prefaceTimeoutMs", "firstMessageTimeoutMs"] as const)
     check(`server.${key}`, running.server[key] === next.server[key]);
   check("upstream.connectTimeoutMs", running.upstream.connectTimeoutMs === next.upstream.connectTimeoutMs);
+  check("log.format", running.log.format === next.log.format);
   check("metrics", running.metrics.enabled === next.metrics.enabled && running.metrics.listen === next.metrics.listen);
   return changed;
 }

@@ -195,7 +195,13 @@ export const configSchema = z
         maxConcurrentCallsPerWorkspace: z.number().int().positive().default(100),
       })
       .prefault({}),
-    log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+        /** auto: human-readable on a terminal, JSON lines otherwise (log collectors). */
+        format: z.enum(["auto", "json", "pretty"]).default("auto"),
+      })
+      .prefault({}),
     workspaces: z.array(workspace).min(1),
   })
   .superRefine((cfg, ctx) => {

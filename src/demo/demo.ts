@@ -34,7 +34,7 @@ interface Simulator {
 
 interface SimulatorModule {
   DEMO_APPS: readonly DemoApp[];
-  startSimulator(opts: { tokenDelayMs: number }): Promise<Simulator>;
+  startSimulator(opts: { tokenDelayMs: number; port?: number | undefined }): Promise<Simulator>;
 }
 
 async function loadSimulator(): Promise<SimulatorModule> {
@@ -46,11 +46,11 @@ async function loadSimulator(): Promise<SimulatorModule> {
 }
 
 /** `npm start` with no config: the embedded Dify simulator, a demo workspace, and the gateway in front. */
-export async function startDemo(listen: string, log: Logger) {
+export async function startDemo(listen: string, log: Logger, ports: { simulatorPort?: number; metricsPort?: number } = {}) {
   const { DEMO_APPS: demoApps, startSimulator } = await loadSimulator();
-  const simulator = await startSimulator({ tokenDelayMs: 40 });
+  const simulator = await startSimulator({ tokenDelayMs: 40, port: ports.simulatorPort });
   const token = process.env[DEMO_TOKEN_ENV] || `demo-${randomBytes(18).toString("base64url")}`;
-  const config = demoConfig(demoApps, simulator, token, listen);
+  const config = demoConfig(demoApps, simulator, token, listen, ports.metricsPort ?? 0);
   const gateway = await startGateway(config, log);
   const metricsUrl = gateway.metricsPort === undefined ? undefined : `http://127.0.0.1:${gateway.metricsPort}/metrics`;
   process.stdout.write(banner(demoApps, listen.replace(/:\d+$/, `:${gateway.port}`), simulator.url, token, metricsUrl));
@@ -63,7 +63,7 @@ export async function startDemo(listen: string, log: Logger) {
   };
 }
 
-function demoConfig(demoApps: readonly DemoApp[], simulator: Simulator, token: string, listen: string): GatewayConfig {
+function demoConfig(demoApps: readonly DemoApp[], simulator: Simulator, token: string, listen: string, metricsPort: number): GatewayConfig {
   const env: NodeJS.ProcessEnv = {};
   const apps = demoApps.map((app) => {
     const name = `DEMO_KEY_${app.mode.toUpperCase().replace(/-/g, "_")}`;
@@ -72,8 +72,8 @@ function demoConfig(demoApps: readonly DemoApp[], simulator: Simulator, token: s
   });
   const doc = {
     server: { listen },
-    // An ephemeral port: a demo must not fail because something else holds 9464.
-    metrics: { listen: "127.0.0.1:0" },
+    // Ephemeral unless --metrics-port pins it: a demo must not fail because something else holds 9464.
+    metrics: { listen: `127.0.0.1:${metricsPort}` },
     workspaces: [{ id: "demo", difyBaseUrl: simulator.url, defaultUser: "demo-user", tokens: [{ sha256: sha256(token).toString("hex") }], apps }],
   };
   return parseConfig(doc, "(demo)", env);

@@ -1,3 +1,4 @@
+import { PinoPretty } from "pino-pretty";
 import { pino, type DestinationStream, type Logger } from "pino";
 
 /**
@@ -18,14 +19,31 @@ const REDACT = [
   "*.token",
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { service: "dify-grpc-gateway" },
-      redact: { paths: REDACT, censor: "[redacted]" },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    destination,
-  );
+export type LogFormat = "auto" | "json" | "pretty";
+
+/** `auto` is pretty for a person at a terminal, JSON lines for anything that collects logs. */
+export function prettyLogs(format: LogFormat, isTTY = process.stdout.isTTY === true): boolean {
+  return format === "pretty" || (format === "auto" && isTTY);
+}
+
+export function createLogger(level: string, destination?: DestinationStream, format: LogFormat = "json"): Logger {
+  const options = {
+    level,
+    base: { service: "dify-grpc-gateway" },
+    redact: { paths: REDACT, censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (prettyLogs(format)) {
+    // In-process and synchronous (no transport worker thread): a terminal is read by a person, and
+    // lines must not be lost when the process exits. Redaction happens before the prettifier.
+    const pretty = PinoPretty({
+      destination: destination ?? 1,
+      colorize: destination === undefined && process.stdout.isTTY === true,
+      sync: true,
+      ignore: "pid,hostname,service",
+      translateTime: "SYS:HH:MM:ss.l",
+    });
+    return pino(options, pretty);
+  }
+  return pino(options, destination);
 }

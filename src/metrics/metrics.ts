@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { VERSION } from "../version.js";
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const BYTES = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -85,6 +86,30 @@ export class GatewayMetrics {
     labelNames: ["workspace"] as const,
     registers: [this.registry],
   });
+
+  readonly buildInfo = new Gauge({
+    name: "dify_gateway_build_info",
+    help: "Always 1; its labels say which gateway version runs on which Node.js.",
+    labelNames: ["version", "node"] as const,
+    registers: [this.registry],
+  });
+  readonly configReloads = new Counter({
+    name: "dify_gateway_config_reloads_total",
+    help: "Config reloads (SIGHUP) that applied a new config.",
+    registers: [this.registry],
+  });
+  readonly configReloadFailures = new Counter({
+    name: "dify_gateway_config_reload_failures_total",
+    help: "Config reloads (SIGHUP) rejected; the running config stayed in force. Alert on any increase.",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    this.buildInfo.set({ version: VERSION, node: process.version }, 1);
+    // Present from the start, so that rate() and increase() see the first failure.
+    this.configReloads.inc(0);
+    this.configReloadFailures.inc(0);
+  }
 
   /** Process metrics (CPU, memory, event loop lag, GC): the gateway turns them on once it serves. */
   collectDefaults(): void {

@@ -32,6 +32,7 @@ export interface Gateway {
   /** The metrics HTTP port, when metrics are enabled. */
   readonly metricsPort: number | undefined;
   readonly health: HealthService;
+  readonly metrics: GatewayMetrics;
   /**
    * Applies a new config to the next calls; calls in flight keep the workspace
    * they started with. Returns the changed fields that only a restart applies.
@@ -92,6 +93,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     port,
     metricsPort: metricsServer?.port,
     health,
+    metrics,
     reload(next) {
       // Compared with the startup config: that is what the socket and the pool were built with.
       const ignored = restartRequired(config, next);

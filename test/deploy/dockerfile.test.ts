@@ -71,6 +71,24 @@ describe("Dockerfile", () => {
   });
 });
 
+describe("Dockerfile base image and usage lines", () => {
+  const text = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+
+  it("builds and runs on a supported Node.js LTS (22 or 24), the same in every stage", () => {
+    const arg = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(text);
+    expect(arg, "ARG NODE_IMAGE=node:<major>-…").not.toBeNull();
+    expect(["22", "24"]).toContain(arg?.[1]);
+    for (const stage of stages) expect(stage[0]?.args).toMatch(/^\$\{NODE_IMAGE\}/);
+  });
+
+  it("every documented `docker run … < file` passes -i, or the container sees no stdin", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const runs = [...text.split("\n"), ...readme.split("\n")].filter((l) => /docker run\b.*<\s*\S/.test(l));
+    expect(runs.length).toBeGreaterThan(0);
+    for (const line of runs) expect(line, line).toMatch(/docker run\b[^<]*\s-(i|it)\s/);
+  });
+});
+
 describe(".dockerignore", () => {
   const patterns = readFileSync(join(ROOT, ".dockerignore"), "utf8")
     .split(/\r?\n/)

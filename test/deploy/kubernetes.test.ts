@@ -1,15 +1,19 @@
-import { dirname, isAbsolute, posix } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, posix } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { configSchema, type ConfigFile } from "../../src/config/schema.js";
 import { LIVENESS_SERVICE } from "../../src/server/server.js";
 import {
+  appliedObjects,
   type ConfigMap,
   type Container,
   type Deployment,
   type K8sObject,
   loadObjects,
   manifestFiles,
+  kustomizationResources,
+  MANIFEST_DIR,
   only,
   parseManifest,
   type PodDisruptionBudget,
@@ -94,7 +98,7 @@ function preStopSleepSeconds(c: Container): number {
 describe("deploy/kubernetes manifests", () => {
   it("every file parses as YAML, and means the same to YAML 1.1 (Kubernetes) and 1.2 parsers", () => {
     const files = manifestFiles();
-    expect(files.map((f) => f.file)).toEqual(expect.arrayContaining(["configmap.yaml", "deployment.yaml", "kustomization.yaml", "secret.yaml", "service.yaml"]));
+    expect(files.map((f) => f.file)).toEqual(expect.arrayContaining(["configmap.yaml", "deployment.yaml", "kustomization.yaml", "secret.example.yaml", "service.yaml"]));
     for (const { file, text } of files) {
       const k8s = parseManifest(text, "1.1");
       expect(k8s.problems, file).toEqual([]);
@@ -108,13 +112,30 @@ describe("deploy/kubernetes manifests", () => {
     }
   });
 
-  it("kustomization.yaml lists every other manifest file, and nothing else", () => {
-    const files = manifestFiles();
-    const kustomization = files.find((f) => f.file === "kustomization.yaml");
-    expect(kustomization).toBeDefined();
-    const { resources } = parseManifest(kustomization?.text ?? "").docs[0] as { resources: string[] };
-    const others = files.map((f) => f.file).filter((f) => f !== "kustomization.yaml" && dirname(f) === ".");
-    expect([...resources].sort()).toEqual(others.sort());
+  it("kustomization.yaml lists every other manifest file except the example Secret, and nothing else", () => {
+    const others = manifestFiles()
+      .map((f) => f.file)
+      .filter((f) => f !== "kustomization.yaml" && !f.includes(".example.") && dirname(f) === ".");
+    expect([...kustomizationResources()].sort()).toEqual(others.sort());
+  });
+
+  it("`kubectl apply -k` never overwrites the real Secret with placeholder keys", () => {
+    // The README's steps create the Secret first, then apply the kustomization: a Secret in it (or a
+    // secretGenerator of placeholders) would replace the operator's real keys on every apply.
+    expect(appliedObjects().filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual([]);
+    const k = parseManifest(readFileSync(join(MANIFEST_DIR, "kustomization.yaml"), "utf8")).docs[0] as Record<string, unknown>;
+    expect(k.secretGenerator).toBeUndefined();
+  });
+
+  it("the README's `kubectl create secret` supplies every key the Deployment reads, before `apply -k`", () => {
+    const readme = readFileSync(join(MANIFEST_DIR, "README.md"), "utf8").replace(/\\\n\s*/g, " ");
+    const create = readme.split("\n").findIndex((l) => l.startsWith(`kubectl create secret generic ${secret.metadata.name} `));
+    const apply = readme.split("\n").findIndex((l) => l.startsWith("kubectl apply -k"));
+    expect(create, "no `kubectl create secret generic` line").toBeGreaterThanOrEqual(0);
+    expect(create).toBeLessThan(apply);
+    const line = readme.split("\n")[create] ?? "";
+    const supplied = [...line.matchAll(/--from-(?:file|literal)=([^=\s]+)=/g)].map((m) => m[1]);
+    expect(supplied.sort()).toEqual([...secretKeys].sort());
   });
 
   it("no two objects share a kind and name", () => {
@@ -123,6 +144,30 @@ describe("deploy/kubernetes manifests", () => {
   });
 
   describe("the ConfigMap's gateway.yaml", () => {
+    it("keeps keepaliveTimeMs at or above maxConnectionAgeGraceMs, so the aged-connection grace is not cut short", () => {
+      // grpc-js destroys an aged connection at its next keepalive PING: a lower value shortens the grace to it.
+      expect(effective.server.keepaliveTimeMs).toBeGreaterThanOrEqual(effective.server.maxConnectionAgeGraceMs);
+    });
+
+    it("a value commented `# default` is the gateway's default", () => {
+      // `key: value   # default…` lines, by their path under the indentation
+      const path: string[] = [];
+      const checked: string[] = [];
+      for (const line of configText.split("\n")) {
+        const m = /^( *)(?:- )?([A-Za-z]+):\s*(\S[^#]*?)?\s*(#.*)?$/.exec(line);
+        if (!m) continue;
+        const depth = (m[1] ?? "").length / 2;
+        path.length = depth;
+        path[depth] = m[2] ?? "";
+        if (!m[3] || !/^# default\b/.test(m[4] ?? "")) continue;
+        const actual = path.reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], effective);
+        const fallback = path.reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], DEFAULTS);
+        expect(actual, `${path.join(".")} is commented "default"`).toEqual(fallback);
+        checked.push(path.join("."));
+      }
+      expect(checked).toContain("server.listen");
+    });
+
     it("is the file the container is started with, and is valid against the gateway's schema", () => {
       expect(CONFIG_PATH).toBe("/etc/dify-grpc-gateway/gateway.yaml");
       const parsed = configSchema.safeParse(parseYaml(configText));

@@ -131,6 +131,19 @@ export function loadObjects(): K8sObject[] {
     .flatMap((m) => parseManifest(m.text).docs as K8sObject[]);
 }
 
+/** The files kustomization.yaml applies (its `resources`), relative to deploy/kubernetes/. */
+export function kustomizationResources(): string[] {
+  const k = manifestFiles().find((m) => m.file === "kustomization.yaml");
+  if (!k) throw new Error("deploy/kubernetes/ has no kustomization.yaml");
+  return (parseManifest(k.text).docs[0] as { resources?: string[] }).resources ?? [];
+}
+
+/** The objects `kubectl apply -k deploy/kubernetes` would create or overwrite. */
+export function appliedObjects(): K8sObject[] {
+  const files = new Map(manifestFiles().map((m) => [m.file, m.text]));
+  return kustomizationResources().flatMap((f) => parseManifest(files.get(f) ?? "").docs as K8sObject[]);
+}
+
 export function only<T extends K8sObject>(objects: K8sObject[], kind: string): T {
   const found = objects.filter((o) => o.kind === kind);
   if (found.length !== 1) throw new Error(`expected exactly one ${kind} in deploy/kubernetes/, found ${found.length}`);

@@ -1,12 +1,14 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
 import { healthCheck } from "../helpers/grpc.js";
-import { eventually, freePort, Proc } from "../helpers/processes.js";
+import { createServer, type Server } from "node:net";
+import { request } from "undici";
+import { eventually, freePort, Proc, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 
 const MAIN = new URL("../../dist/src/main.js", import.meta.url).pathname;
 
@@ -91,5 +93,141 @@ describe("command line", () => {
       expect(await proc.stop()).toBe(0);
     }
     expect(proc.lines.join("\n")).not.toMatch(/EPIPE|Unhandled/);
+  });
+
+  describe("manners: one line for an operator's mistake, no stack trace", () => {
+    const noStack = (text: string) => expect(text).not.toMatch(/^\s+at |fatal:|Error:|gateway\.cjs/m);
+
+    it("--version prints the name, the package version and node's", async () => {
+      const { code, stdout, stderr } = await run(["--version"]);
+      const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+      expect(code).toBe(0);
+      expect(stdout).toBe(`dify-grpc-gateway ${pkg.version} (node ${process.version})\n`);
+      expect(stderr).toBe("");
+    });
+
+    it("a typo in a flag is named with the flag it was meant to be, then the usage; exit 2", async () => {
+      const { code, stdout, stderr } = await run(["--conifg", "gateway.yaml"]);
+      expect(code).toBe(2);
+      expect(stdout).toBe("");
+      const [first, ...rest] = stderr.split("\n");
+      expect(first).toBe("error: unknown option '--conifg' (did you mean --config?)");
+      expect(rest.join("\n")).toContain("Usage:");
+      noStack(stderr);
+    });
+
+    it("an unknown flag far from every known one gets no guess; an unknown command is named too", async () => {
+      const far = await run(["--frobnicate"]);
+      expect(far.code).toBe(2);
+      expect(far.stderr.split("\n")[0]).toBe("error: unknown option '--frobnicate'");
+      noStack(far.stderr);
+      const command = await run(["chek-config"]);
+      expect(command.code).toBe(2);
+      expect(command.stderr.split("\n")[0]).toBe("error: unknown command 'chek-config'");
+      noStack(command.stderr);
+    });
+
+    describe("a busy port", () => {
+      let holder: Server;
+      let busy: number;
+      beforeAll(async () => {
+        holder = createServer();
+        busy = await new Promise<number>((resolve) => holder.listen(0, "127.0.0.1", () => resolve((holder.address() as { port: number }).port)));
+      });
+      afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+
+      it("server.listen taken: one line naming the address and the config key; exit 1", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "cli-"));
+        const file = join(dir, "gateway.yaml");
+        writeFileSync(
+          file,
+          `server: { listen: "127.0.0.1:${busy}" }\nmetrics: { listen: "127.0.0.1:0" }\nworkspaces:\n  - id: acme\n    difyBaseUrl: http://127.0.0.1:9/v1\n    tokens: [{ sha256: ${"a".repeat(64)} }]\n    apps: [{ appId: a, key: { env: HOME } }]\n`,
+        );
+        const { code, stdout, stderr } = await run(["--config", file]);
+        expect(code).toBe(1);
+        expect(stdout).toBe("");
+        expect(stderr).toBe(`error: 127.0.0.1:${busy} is already in use: stop what listens there, or pick another port with server.listen in ${file}\n`);
+      });
+
+      it("metrics.listen taken: names metrics.listen", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "cli-"));
+        const file = join(dir, "gateway.yaml");
+        writeFileSync(
+          file,
+          `server: { listen: "127.0.0.1:0" }\nmetrics: { listen: "127.0.0.1:${busy}" }\nworkspaces:\n  - id: acme\n    difyBaseUrl: http://127.0.0.1:9/v1\n    tokens: [{ sha256: ${"a".repeat(64)} }]\n    apps: [{ appId: a, key: { env: HOME } }]\n`,
+        );
+        const { code, stderr } = await run(["--config", file]);
+        expect(code).toBe(1);
+        expect(stderr.trim().split("\n")).toEqual([expect.stringContaining(`pick another port with metrics.listen in ${file}`)]);
+      });
+
+      it("the demo: names --listen, --metrics-port or --simulator-port, whichever is taken", async () => {
+        for (const [args, flag] of [
+          [["--listen", `127.0.0.1:${busy}`], "--listen"],
+          [["--listen", "127.0.0.1:0", "--metrics-port", String(busy)], "--metrics-port"],
+          [["--listen", "127.0.0.1:0", "--simulator-port", String(busy)], "--simulator-port"],
+        ] as const) {
+          const { code, stderr } = await run([...args]);
+          expect(code, flag).toBe(1);
+          expect(stderr).toBe(`error: 127.0.0.1:${busy} is already in use: stop what listens there, or pick another port with ${flag}\n`);
+        }
+      });
+    });
+
+    it("the demo pins its simulator and metrics ports when asked", async () => {
+      const [grpcPort, simulatorPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+      const child = spawn(process.execPath, [MAIN, "--listen", `127.0.0.1:${grpcPort}`, "--simulator-port", String(simulatorPort), "--metrics-port", String(metricsPort)], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, DIFY_GATEWAY_DEMO_TOKEN: "demo-token-pinned-for-this-test-0123" },
+      });
+      const proc = new Proc(child);
+      try {
+        await proc.waitForLine((l) => l.includes("Metrics: curl"));
+        const out = proc.lines.join("\n");
+        expect(out).toContain(`embedded Dify simulator at http://127.0.0.1:${simulatorPort}/v1`);
+        expect(out).toContain(`export TOKEN=demo-token-pinned-for-this-test-0123`);
+        const metrics = await (await request(`http://127.0.0.1:${metricsPort}/metrics`)).body.text();
+        expect(metrics).toContain(`dify_gateway_build_info{version="`);
+        expect(metrics).toMatch(new RegExp(`dify_gateway_build_info\\{version="[^"]+",node="${process.version}"\\} 1`));
+      } finally {
+        expect(await proc.stop()).toBe(0);
+      }
+    });
+  });
+
+  it("the simulator run alone lists its apps and their keys, and keeps stdout one JSON line", async () => {
+    const sim = await startSimulatorProcess();
+    try {
+      await sim.proc.waitForLine((l) => l.includes("app-sim-chat-"));
+      const text = sim.proc.lines.join("\n");
+      expect(text).toMatch(/chat\s+a1c00000-0000-4000-8000-000000000001\s+key app-sim-chat-/);
+      expect(text).toMatch(/workflow\s+a1c00000-0000-4000-8000-000000000004\s+key app-sim-/);
+    } finally {
+      await sim.proc.stop();
+    }
+  });
+
+  it("counts config reloads and rejected reloads in /metrics", async () => {
+    const config = {
+      workspaces: [{ id: "acme", difyBaseUrl: "http://127.0.0.1:9/v1", tokens: [{ sha256: "0".repeat(64) }], apps: [{ appId: "a", key: { env: "HOME" } }] }],
+    };
+    const gw = await startGatewayProcess(config);
+    const scrape = async () => (await (await request(gw.metricsUrl ?? "")).body.text()).split("\n");
+    const value = (lines: string[], name: string) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(" ")[1]);
+    try {
+      let lines = await scrape();
+      expect(value(lines, "dify_gateway_config_reloads_total")).toBe(0);
+      expect(value(lines, "dify_gateway_config_reload_failures_total")).toBe(0);
+      gw.proc.child.kill("SIGHUP");
+      await gw.proc.waitForLine((l) => l.includes('"config reloaded"'));
+      writeFileSync(gw.configFile, "workspaces: [");
+      gw.proc.child.kill("SIGHUP");
+      await gw.proc.waitForLine((l) => l.includes("config reload rejected"));
+      lines = await scrape();
+      expect(value(lines, "dify_gateway_config_reloads_total")).toBe(1);
+      expect(value(lines, "dify_gateway_config_reload_failures_total")).toBe(1);
+    } finally {
+      await gw.proc.stop();
+    }
   });
 });
