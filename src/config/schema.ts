@@ -68,6 +68,8 @@ const workspace = z
   });
 
 function withoutCredentials(url: string): boolean {
+  // zod runs this refinement even when the URL check failed, which reports the bad URL itself.
+  if (!URL.canParse(url)) return true;
   const parsed = new URL(url);
   return parsed.username === "" && parsed.password === "";
 }
