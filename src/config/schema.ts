@@ -68,6 +68,8 @@ const workspace = z
   });
 
 function withoutCredentials(url: string): boolean {
+  // zod runs this refinement even when the URL check failed, which reports the bad URL itself.
+  if (!URL.canParse(url)) return true;
   const parsed = new URL(url);
   return parsed.username === "" && parsed.password === "";
 }
@@ -81,6 +83,12 @@ export const configSchema = z
         listen: hostPort.default("0.0.0.0:50051"),
         /** Largest request a caller may send. */
         maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        /**
+         * Largest response message the gateway sends. A larger one fails the call (RESOURCE_EXHAUSTED
+         * RESPONSE_TOO_LARGE) rather than being logged OK and then refused by the client: 4 MiB is what
+         * default gRPC clients receive. Raise it only with your clients' receive limit.
+         */
+        maxSendMessageBytes: z.number().int().positive().default(DEFAULT_CLIENT_RECEIVE_BYTES),
         /**
          * Largest request metadata (headers), counted as gRPC does: name + value + 32 per entry.
          * 8 KiB is gRPC core's and grpc-java's default. Below this, Node's HTTP/2 layer itself
@@ -193,6 +201,13 @@ export const configSchema = z
          * before reaching Dify, so one workspace cannot take the gateway's or Dify's capacity from the others.
          */
         maxConcurrentCallsPerWorkspace: z.number().int().positive().default(100),
+        /**
+         * A request's `inputs`, bounded apart from the message: its encoded size, and its keys and list items
+         * at all levels. Checked while decoding and stopping early, so one workspace's legal 4 MiB requests
+         * cannot hold the event loop for hundreds of milliseconds (269k keys took 665 ms before).
+         */
+        maxInputsBytes: z.number().int().positive().default(1024 * 1024),
+        maxInputsKeys: z.number().int().positive().default(10_000),
       })
       .prefault({}),
     log: z

@@ -2,15 +2,22 @@ import { APP_MODE, checkRequest, type Invoke } from "../core/invoke.js";
 import type { AppMode } from "../config/schema.js";
 import type { Aggregator } from "../invoke/aggregate.js";
 import { withInputsDecoder } from "../invoke/decode.js";
+import type { InputsLimits } from "../invoke/inputs.js";
 import type { InterfaceSpec } from "../invoke/interfaces.js";
 import type { InvokeRequest } from "../invoke/request.js";
 import { toStreamMessage, type StreamMessage } from "../translate/events.js";
 import { route, type Route } from "../transport/route.js";
 
+/** Bounds read per call, so a reloaded config applies to the next call. */
+export interface CallLimits {
+  readonly maxAnswerBytes: number;
+  readonly inputs: InputsLimits;
+}
+
 /** `XInvoke`: the run's events folded by the interface's aggregator into the blocking-mode answer. */
-export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => { maxAnswerBytes: number }): Route {
+export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => CallLimits): Route {
   return route<InvokeRequest, object>({
-    definition: withInputsDecoder(spec.service)[spec.unaryMethod]!,
+    definition: withInputsDecoder(spec.service, () => limits().inputs)[spec.unaryMethod]!,
     checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
     async *handler(req, ctx) {
       let aggregate: Aggregator | undefined;
@@ -35,9 +42,9 @@ export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => {
 }
 
 /** `XInvokeStream`: one message per Dify event, in order. */
-export function invokeStream(spec: InterfaceSpec, invoke: Invoke): Route {
+export function invokeStream(spec: InterfaceSpec, invoke: Invoke, limits: () => CallLimits): Route {
   return route<InvokeRequest, StreamMessage>({
-    definition: withInputsDecoder(spec.service)[spec.streamMethod]!,
+    definition: withInputsDecoder(spec.service, () => limits().inputs)[spec.streamMethod]!,
     checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
     async *handler(req, ctx) {
       for await (const ev of invoke(spec, req, ctx)) yield toStreamMessage(ev, spec.typedEvents);

@@ -1,16 +1,16 @@
 import type { Invoke } from "../core/invoke.js";
 import { CHAT, COMPLETION, WORKFLOW } from "../invoke/interfaces.js";
-import { invokeStream, invokeUnary } from "../rpc/invoke.js";
+import { type CallLimits, invokeStream, invokeUnary } from "../rpc/invoke.js";
 import type { Route } from "../transport/route.js";
 
 /** Every RPC the gateway serves, one line each: adding an RPC is a handler in src/rpc/ and a line here. */
-export function routes(invoke: Invoke, limits: () => { maxAnswerBytes: number }): Route[] {
+export function routes(invoke: Invoke, limits: () => CallLimits): Route[] {
   return [
     invokeUnary(CHAT, invoke, limits),
-    invokeStream(CHAT, invoke),
+    invokeStream(CHAT, invoke, limits),
     invokeUnary(WORKFLOW, invoke, limits),
-    invokeStream(WORKFLOW, invoke),
+    invokeStream(WORKFLOW, invoke, limits),
     invokeUnary(COMPLETION, invoke, limits),
-    invokeStream(COMPLETION, invoke),
+    invokeStream(COMPLETION, invoke, limits),
   ];
 }

@@ -26,6 +26,7 @@ import { HealthService } from "./health.js";
 import { listen, type Listener } from "../net/listener.js";
 import { addReflection } from "./reflection.js";
 import { routes } from "./routes.js";
+import type { CallLimits } from "../rpc/invoke.js";
 
 export interface Gateway {
   readonly port: number;
@@ -66,7 +67,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   };
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
   const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), concurrencyLimit(limiter, metrics)]);
-  serveRoutes(server, routes(createInvoke(deps), () => deps.settings), log, middleware);
+  let limits = callLimits(config);
+  serveRoutes(server, routes(createInvoke(deps), () => limits), log, middleware, config.server.maxSendMessageBytes);
 
   const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
   const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
@@ -99,6 +101,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       const ignored = restartRequired(config, next);
       registry = new WorkspaceRegistry(next);
       deps.settings = next.upstream;
+      limits = callLimits(next);
       shutdown = next.shutdown;
       log.level = next.log.level;
       return ignored;
@@ -166,6 +169,11 @@ function transportInterceptors(config: GatewayConfig, registry: () => WorkspaceR
     authInterceptor(registry, log),
     awaitingMessageLimitInterceptor(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
   ];
+}
+
+/** The per-call bounds the handlers read, reloadable: the unary answer and the request's inputs. */
+function callLimits(config: GatewayConfig): CallLimits {
+  return { maxAnswerBytes: config.upstream.maxAnswerBytes, inputs: { maxBytes: config.limits.maxInputsBytes, maxKeys: config.limits.maxInputsKeys } };
 }
 
 function serverOptions(config: GatewayConfig): ServerOptions {

@@ -22,10 +22,10 @@ import type { Route } from "./route.js";
 type Call = ServerUnaryCall<unknown, Buffer> | ServerWritableStream<unknown, Buffer>;
 
 /** Registers every route on `server`, each with the middleware around its handler. */
-export function serveRoutes(server: Server, routes: readonly Route[], log: Logger, middleware: ServerMiddleware | undefined): void {
+export function serveRoutes(server: Server, routes: readonly Route[], log: Logger, middleware: ServerMiddleware | undefined, maxSendBytes?: number): void {
   for (const { definition, handler, checkRequest } of routes) {
     const method: MethodInfo = { path: definition.path, responseStream: definition.responseStream, checkRequest };
-    const encode = (message: unknown) => deliverable(definition.responseSerialize(message));
+    const encode = (message: unknown) => deliverable(definition.responseSerialize(message), maxSendBytes);
     const deserialize = sizeRecording(definition.requestDeserialize);
     const registered = definition.responseStream
       ? server.register(definition.path, streamingHandler(withMiddleware(handler, method, middleware), encode, log), preEncoded, deserialize, "serverStream")

@@ -28,4 +28,10 @@ describe("difyBaseUrl credentials (issue 12 item 16)", () => {
   it("accepts a plain URL", () => {
     expect(problems("https://dify.example.com/v1")).toEqual([]);
   });
+
+  it("a URL that does not parse is one problem naming the field, not a crash", () => {
+    const found = problems("not a url");
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^workspaces\.0\.difyBaseUrl: /);
+  });
 });

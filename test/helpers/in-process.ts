@@ -72,7 +72,9 @@ export interface InProcessStack {
 }
 
 /** A simulator and a gateway in front of it, every demo app in one workspace (like test/helpers/stack.ts, in process). */
-export async function startInProcessStack(opts: { upstream?: Record<string, unknown>; server?: Record<string, unknown>; logLevel?: string } = {}): Promise<InProcessStack> {
+export async function startInProcessStack(
+  opts: { upstream?: Record<string, unknown>; server?: Record<string, unknown>; limits?: Record<string, unknown>; logLevel?: string } = {},
+): Promise<InProcessStack> {
   const sim = await startInProcessSimulator();
   const env: NodeJS.ProcessEnv = {};
   const apps = DEMO_APPS.map((a, i) => {
@@ -83,6 +85,7 @@ export async function startInProcessStack(opts: { upstream?: Record<string, unkn
     {
       server: { listen: "127.0.0.1:0", ...opts.server },
       upstream: opts.upstream ?? {},
+      limits: opts.limits ?? {},
       log: { level: opts.logLevel ?? "info" },
       workspaces: [{ id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps }],
     },
