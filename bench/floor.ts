@@ -5,15 +5,16 @@
  * relays each SSE event as one message, honouring backpressure. What the gateway costs above this is its tax.
  * Prints {"port":N} once listening.
  */
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+
 import { once } from "node:events";
+import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { request } from "undici";
 import {
-  CompletionInvokeResponse,
-  CompletionInvokeStreamResponse,
   type CompletionInvokeRequest,
+  CompletionInvokeResponse,
   type CompletionInvokeStreamRequest,
+  CompletionInvokeStreamResponse,
 } from "../generated/dify/app/v1/completion.js";
 import { APP_KEY } from "./app.js";
 import { serveCompletion } from "./serve.js";
@@ -29,11 +30,23 @@ function post(body: object) {
   });
 }
 
-async function invoke(call: ServerUnaryCall<CompletionInvokeRequest, CompletionInvokeResponse>, done: sendUnaryData<CompletionInvokeResponse>) {
+async function invoke(
+  call: ServerUnaryCall<CompletionInvokeRequest, CompletionInvokeResponse>,
+  done: sendUnaryData<CompletionInvokeResponse>,
+) {
   try {
     const res = await post({ inputs: call.request.inputs ?? {}, response_mode: "blocking", user: call.request.user });
     const d = (await res.body.json()) as Record<string, string & number>;
-    done(null, CompletionInvokeResponse.fromPartial({ answer: d.answer, messageId: d.message_id, taskId: d.task_id, mode: d.mode, createdAt: d.created_at }));
+    done(
+      null,
+      CompletionInvokeResponse.fromPartial({
+        answer: d.answer,
+        messageId: d.message_id,
+        taskId: d.task_id,
+        mode: d.mode,
+        createdAt: d.created_at,
+      }),
+    );
   } catch (err) {
     done(err as Error);
   }

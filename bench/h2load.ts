@@ -5,8 +5,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { percentile } from "./stats.js";
 import { run } from "./procs.js";
+import { percentile } from "./stats.js";
 
 export interface Target {
   url: string;
@@ -19,7 +19,11 @@ export interface Target {
 export function grpcTarget(dir: string, name: string, address: string, path: string, frame: Buffer, token: string): Target {
   const bodyFile = join(dir, `${name}.body`);
   writeFileSync(bodyFile, frame);
-  return { url: `http://${address}${path}`, headers: ["content-type: application/grpc", "te: trailers", `authorization: Bearer ${token}`], bodyFile };
+  return {
+    url: `http://${address}${path}`,
+    headers: ["content-type: application/grpc", "te: trailers", `authorization: Bearer ${token}`],
+    bodyFile,
+  };
 }
 
 export interface LoadResult {
@@ -43,9 +47,18 @@ export async function h2load(t: Target, calls: number, concurrency: number, conn
   if (!counts || !finished) throw new Error(`cannot read h2load's output:\n${out}`);
   // Per-request log: start (µs since epoch), HTTP status, µs to the end of the response.
   const durations = log
-    ? readFileSync(log, "utf8").trim().split("\n").map((l) => Number(l.split("\t")[2]))
+    ? readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => Number(l.split("\t")[2]))
     : [];
-  return { requests: Number(counts[1]), succeeded: Number(counts[2]), rps: Number(finished[1]), p50Us: percentile(durations, 50), p99Us: percentile(durations, 99) };
+  return {
+    requests: Number(counts[1]),
+    succeeded: Number(counts[2]),
+    rps: Number(finished[1]),
+    p50Us: percentile(durations, 50),
+    p99Us: percentile(durations, 99),
+  };
 }
 
 /** The grpc-status of one call, as nghttp shows the trailers. */

@@ -3,7 +3,7 @@
  * one line naming its port; output goes to files in the run directory, never to a pipe nobody reads (a full
  * pipe would block a process mid-measurement).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";

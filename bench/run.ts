@@ -13,14 +13,20 @@ import { latencyCase } from "./cases/latency.js";
 import { slowReadersCase } from "./cases/slow-readers.js";
 import { streamingCase } from "./cases/streaming.js";
 import { unaryCase } from "./cases/unary.js";
-import { log, type CaseResult, type Context } from "./context.js";
+import { type CaseResult, type Context, log } from "./context.js";
 import { ROOT } from "./procs.js";
 import { markdownTable, updateDoc } from "./report.js";
-import { startDirect, startFloor, startGateway, startSimulator, type Server } from "./servers.js";
+import { type Server, startDirect, startFloor, startGateway, startSimulator } from "./servers.js";
 import { FULL, SMOKE } from "./settings.js";
 
 const { values } = parseArgs({
-  options: { smoke: { type: "boolean" }, "update-docs": { type: "boolean" }, out: { type: "string" }, only: { type: "string" }, keep: { type: "boolean" } },
+  options: {
+    smoke: { type: "boolean" },
+    "update-docs": { type: "boolean" },
+    out: { type: "string" },
+    only: { type: "string" },
+    keep: { type: "boolean" },
+  },
 });
 const smoke = values.smoke ?? false;
 const outDir = values.out ?? join(ROOT, smoke ? "bench/results/smoke" : "bench/results");
@@ -67,10 +73,15 @@ if (failure) {
 
 const rows = Object.values(results).flatMap((r) => r.targets);
 const table = markdownTable(rows);
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end, Node ${process.version}`;
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, load average ${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(" ")} at the end, Node ${process.version}`;
 const summary = `${table}\n\n${smoke ? "Smoke run (tiny counts: the numbers mean nothing). " : ""}${new Date().toISOString().slice(0, 16)}Z, ${Math.round((Date.now() - startedAt) / 1000)} s; ${machine}.`;
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, "latest.json"), `${JSON.stringify({ smoke, date: new Date().toISOString(), machine, targets: rows, cases: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.data])) }, null, 2)}\n`);
+writeFileSync(
+  join(outDir, "latest.json"),
+  `${JSON.stringify({ smoke, date: new Date().toISOString(), machine, targets: rows, cases: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.data])) }, null, 2)}\n`,
+);
 writeFileSync(join(outDir, "latest.md"), `${summary}\n`);
 if (values["update-docs"] && !smoke) updateDoc(join(ROOT, "docs/PERFORMANCE.md"), summary);
 process.stdout.write(`${summary}\n`);

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { APP_ID, APP_KEY, TOKEN } from "./app.js";
-import { startNode, type BenchProcess } from "./procs.js";
+import { type BenchProcess, startNode } from "./procs.js";
 
 export interface Server {
   proc: BenchProcess;
@@ -15,7 +15,17 @@ const portOf = (line: string): number => (JSON.parse(line) as { port: number }).
 
 /** Dify in fast mode: no delay between tokens; keep-alive pings at Dify's own 10 s. */
 export async function startSimulator(dir: string): Promise<Server & { url: string }> {
-  const proc = startNode(dir, "simulator", ["dist/simulator/main.js", "--host", "127.0.0.1", "--port", "0", "--token-delay-ms", "0", "--ping-interval-ms", "10000"]);
+  const proc = startNode(dir, "simulator", [
+    "dist/simulator/main.js",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--token-delay-ms",
+    "0",
+    "--ping-interval-ms",
+    "10000",
+  ]);
   const line = await proc.waitForLine((l) => l.startsWith("{") && l.includes('"url"'));
   const { url, port } = JSON.parse(line) as { url: string; port: number };
   return { proc, url, address: `127.0.0.1:${port}` };

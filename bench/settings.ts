@@ -4,7 +4,15 @@ export interface Settings {
   unary: { warmupCalls: number; calls: number; concurrency: number; connections: number };
   latency: { concurrencies: number[]; calls: (concurrency: number) => number };
   streaming: { events: number[] };
-  slowReaders: { streams: number; events: number; produceDelayMs: number; readIntervalMs: number; durationMs: number; t1Ms: number; t2Ms: number };
+  slowReaders: {
+    streams: number;
+    events: number;
+    produceDelayMs: number;
+    readIntervalMs: number;
+    durationMs: number;
+    t1Ms: number;
+    t2Ms: number;
+  };
   coldStartRounds: number;
 }
 

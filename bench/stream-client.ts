@@ -9,9 +9,9 @@
  *     STREAMS concurrent streams of EVENTS deltas that Dify sends DELAY_MS apart, each read one message per READ_INTERVAL_MS; prints a progress line every
  *     500 ms, then cancels them all and prints the final line
  */
-import { credentials, makeGenericClientConstructor, Metadata, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { type ClientReadableStream, credentials, Metadata, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { CompletionInvokeStreamRequest, CompletionInvokeStreamResponse } from "../generated/dify/app/v1/completion.js";
-import { STREAM_PATH, TOKEN, request } from "./app.js";
+import { request, STREAM_PATH, TOKEN } from "./app.js";
 
 type Raw = Buffer;
 interface StreamClient {
@@ -36,7 +36,10 @@ const Client = makeGenericClientConstructor(
 
 function client(address: string, channel = 0): StreamClient {
   // Its own subchannel pool: separate channels get separate HTTP/2 connections, as separate plugin pods would.
-  return new Client(address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.bench_channel": channel }) as unknown as StreamClient;
+  return new Client(address, credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+    "grpc.bench_channel": channel,
+  }) as unknown as StreamClient;
 }
 
 function metadata(): Metadata {
@@ -64,8 +67,16 @@ function timedStream(c: StreamClient, events: number) {
       const durationMs = performance.now() - start;
       const lastEvent = last ? CompletionInvokeStreamResponse.decode(last).event : "";
       // Every delta plus message_end, or it was not the run we asked for.
-      if (count !== events + 1 || lastEvent !== "message_end") reject(new Error(`stream: ${count} messages, last "${lastEvent}", want ${events} deltas + message_end`));
-      else resolve({ events: count, ttfeMs: first - start, durationMs, eventsPerSec: count / ((performance.now() - first) / 1000), lastEvent });
+      if (count !== events + 1 || lastEvent !== "message_end")
+        reject(new Error(`stream: ${count} messages, last "${lastEvent}", want ${events} deltas + message_end`));
+      else
+        resolve({
+          events: count,
+          ttfeMs: first - start,
+          durationMs,
+          eventsPerSec: count / ((performance.now() - first) / 1000),
+          lastEvent,
+        });
     });
   });
 }
@@ -111,7 +122,19 @@ async function slow(address: string, streams: number, events: number, delayMs: n
   const progress = () => {
     peakRss = Math.max(peakRss, rssMiB());
     const sorted = [...delivered].sort((a, b) => a - b);
-    return { t: Math.round(performance.now() - started), streams, failed, ended, errors: [...errors].slice(0, 3), min: sorted[0], max: sorted.at(-1), sum: sorted.reduce((a, b) => a + b, 0), delivered, rssMiB: Math.round(rssMiB()), peakRssMiB: Math.round(peakRss) };
+    return {
+      t: Math.round(performance.now() - started),
+      streams,
+      failed,
+      ended,
+      errors: [...errors].slice(0, 3),
+      min: sorted[0],
+      max: sorted.at(-1),
+      sum: sorted.reduce((a, b) => a + b, 0),
+      delivered,
+      rssMiB: Math.round(rssMiB()),
+      peakRssMiB: Math.round(peakRss),
+    };
   };
   const ticker = setInterval(() => process.stdout.write(`${JSON.stringify({ ...progress(), delivered: undefined })}\n`), 500);
   await new Promise((r) => setTimeout(r, durationMs));

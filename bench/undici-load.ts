@@ -4,7 +4,7 @@
  * every call must answer 200 with the answer. Prints {calls, p50Us, p99Us, rps}.
  */
 import { Agent, request } from "undici";
-import { APP_KEY, USER, inputs } from "./app.js";
+import { APP_KEY, inputs, USER } from "./app.js";
 import { percentile } from "./stats.js";
 
 const [base, concurrencyArg, callsArg] = process.argv.slice(2);
@@ -41,5 +41,7 @@ const latencies: number[] = [];
 const start = performance.now();
 await load(calls, latencies);
 const seconds = (performance.now() - start) / 1000;
-process.stdout.write(`${JSON.stringify({ calls: latencies.length, p50Us: percentile(latencies, 50), p99Us: percentile(latencies, 99), rps: latencies.length / seconds })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ calls: latencies.length, p50Us: percentile(latencies, 50), p99Us: percentile(latencies, 99), rps: latencies.length / seconds })}\n`,
+);
 await dispatcher.close();

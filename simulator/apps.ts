@@ -1,15 +1,17 @@
-import type { AppMode, SimulatorApp } from "./types.js";
 import { errors } from "./errors.js";
+import type { AppMode, SimulatorApp } from "./types.js";
 
 /** One demo app per mode. Ids and keys are fixed so demos and configs can name them. */
-export const DEMO_APPS: readonly SimulatorApp[] = Object.freeze([
-  { appId: "a1c00000-0000-4000-8000-000000000001", key: "app-sim-chat-3f9a1c", mode: "chat", name: "Demo Chatbot" },
-  { appId: "a1c00000-0000-4000-8000-000000000002", key: "app-sim-agentchat-7b2e4d", mode: "agent-chat", name: "Demo Agent" },
-  { appId: "a1c00000-0000-4000-8000-000000000003", key: "app-sim-chatflow-5c8d2a", mode: "advanced-chat", name: "Demo Chatflow" },
-  { appId: "a1c00000-0000-4000-8000-000000000004", key: "app-sim-workflow-9e1f6b", mode: "workflow", name: "Demo Workflow" },
-  { appId: "a1c00000-0000-4000-8000-000000000005", key: "app-sim-completion-2d7a9e", mode: "completion", name: "Demo Text Generator" },
-  { appId: "a1c00000-0000-4000-8000-000000000006", key: "app-sim-newagent-4a6c1f", mode: "agent", name: "Demo New Agent" },
-].map((app) => Object.freeze(app as SimulatorApp)));
+export const DEMO_APPS: readonly SimulatorApp[] = Object.freeze(
+  [
+    { appId: "a1c00000-0000-4000-8000-000000000001", key: "app-sim-chat-3f9a1c", mode: "chat", name: "Demo Chatbot" },
+    { appId: "a1c00000-0000-4000-8000-000000000002", key: "app-sim-agentchat-7b2e4d", mode: "agent-chat", name: "Demo Agent" },
+    { appId: "a1c00000-0000-4000-8000-000000000003", key: "app-sim-chatflow-5c8d2a", mode: "advanced-chat", name: "Demo Chatflow" },
+    { appId: "a1c00000-0000-4000-8000-000000000004", key: "app-sim-workflow-9e1f6b", mode: "workflow", name: "Demo Workflow" },
+    { appId: "a1c00000-0000-4000-8000-000000000005", key: "app-sim-completion-2d7a9e", mode: "completion", name: "Demo Text Generator" },
+    { appId: "a1c00000-0000-4000-8000-000000000006", key: "app-sim-newagent-4a6c1f", mode: "agent", name: "Demo New Agent" },
+  ].map((app) => Object.freeze(app as SimulatorApp)),
+);
 
 /** Modes served by `POST /v1/chat-messages`; they all have conversations and message ids. */
 export function isChatLike(mode: AppMode): boolean {
@@ -25,7 +27,7 @@ const DESCRIPTIONS: Record<AppMode, string> = {
   chat: "Simulated chatbot that echoes your question.",
   "agent-chat": "Simulated agent that calls one tool, then answers (streaming only).",
   "advanced-chat": "Simulated chatflow: start, LLM and answer nodes.",
-  workflow: "Simulated workflow: start, LLM and end nodes; outputs {\"text\"}.",
+  workflow: 'Simulated workflow: start, LLM and end nodes; outputs {"text"}.',
   completion: "Simulated text generator that echoes the query input.",
   agent: "Simulated New Agent app (beta; streaming only).",
 };

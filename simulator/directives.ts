@@ -2,8 +2,9 @@
  * Per-request test directives, sent as `inputs._sim`. They shape the generated run (length, pace) or inject one
  * fault. `_sim` is removed from the inputs before they are echoed anywhere.
  */
-import { defaultCodeFor, errors } from "./errors.js";
+
 import { isWorkflowBased } from "./apps.js";
+import { defaultCodeFor, errors } from "./errors.js";
 import type { AppMode } from "./types.js";
 import { isJsonObject, type JsonObject } from "./validation.js";
 
@@ -149,7 +150,11 @@ function parseFault(name: string, f: Fields): Fault {
     case "workflow_failed":
       return { kind: "workflow_failed", after: after(), error: f.string("error", "Simulated LLM node failure.") };
     case "pings_only":
-      return { kind: "pings_only", pingEveryMs: f.integer("ping_every_ms", 50, 1, MAX_DELAY_MS), pings: f.optionalInteger("pings", 0, MAX_EVENTS) };
+      return {
+        kind: "pings_only",
+        pingEveryMs: f.integer("ping_every_ms", 50, 1, MAX_DELAY_MS),
+        pings: f.optionalInteger("pings", 0, MAX_EVENTS),
+      };
     case "big_event":
       return { kind: "big_event", bytes: f.integer("bytes", 1024 * 1024, 1, MAX_BIG_EVENT_BYTES) };
     case "drop_message_end":

@@ -16,7 +16,7 @@ export class ApiError extends Error {
 }
 
 /** Every 401 from Dify carries this challenge ([api] libs/external_api.py). */
-const UNAUTHORIZED_HEADERS = { "WWW-Authenticate": "Bearer realm=\"api\"" };
+const UNAUTHORIZED_HEADERS = { "WWW-Authenticate": 'Bearer realm="api"' };
 
 const ROUTE_MISMATCH = "Please check if your app mode matches the right API route.";
 
@@ -40,8 +40,7 @@ export const errors = {
     ),
   methodNotAllowed: (allowed: string) =>
     new ApiError(405, "method_not_allowed", "The method is not allowed for the requested URL.", { Allow: allowed }),
-  payloadTooLarge: () =>
-    new ApiError(413, "request_entity_too_large", "The data value transmitted exceeds the capacity limit."),
+  payloadTooLarge: () => new ApiError(413, "request_entity_too_large", "The data value transmitted exceeds the capacity limit."),
   internal: () =>
     new ApiError(
       500,

@@ -95,7 +95,7 @@ function messageMetadata(run: Run, completionTokens: number): Record<string, unk
   return { retriever_resources: resources, usage: usage(run, completionTokens) };
 }
 
-function knowledgeResource(run: Run): Record<string, unknown> {
+function knowledgeResource(_run: Run): Record<string, unknown> {
   return {
     position: 1,
     dataset_id: "d5e7a000-0000-4000-8000-00000000000a",

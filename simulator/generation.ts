@@ -4,9 +4,9 @@
  * generator: response mode, query, conversation), then run the app's script in streaming or blocking mode.
  */
 import type { ServerResponse } from "node:http";
-import { assertServedBy, isChatLike, type ApiInterface } from "./apps.js";
+import { type ApiInterface, assertServedBy, isChatLike } from "./apps.js";
 import { authenticate } from "./auth.js";
-import { collectBlocking, type BlockingOutcome } from "./blocking.js";
+import { type BlockingOutcome, collectBlocking } from "./blocking.js";
 import type { Call, SimulatorContext } from "./context.js";
 import { parseDirectives, type SimDirectives } from "./directives.js";
 import { errors } from "./errors.js";
@@ -17,13 +17,13 @@ import { runSteps } from "./scripts.js";
 import { streamSteps } from "./sse.js";
 import type { AppMode } from "./types.js";
 import {
+  type GenerationPayload,
   parseChatPayload,
   parseCompletionPayload,
   parseJsonBody,
   parseWorkflowPayload,
-  requireUserArg,
-  type GenerationPayload,
   type ResponseMode,
+  requireUserArg,
 } from "./validation.js";
 
 const PAYLOAD_PARSERS: Record<ApiInterface, (body: Record<string, unknown>) => GenerationPayload> = {
@@ -42,9 +42,7 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   if (answeredByFault(call.res, directives)) return;
   const streaming = isStreaming(app.mode, payload.responseMode);
   if (api === "chat" && payload.query === "") throw errors.invalidParam("query is required");
-  const conversation = isChatLike(app.mode)
-    ? ctx.conversations.beginTurn(app.appId, payload.user, payload.conversationId)
-    : null;
+  const conversation = isChatLike(app.mode) ? ctx.conversations.beginTurn(app.appId, payload.user, payload.conversationId) : null;
 
   const control = new RunControl(call.signal);
   const run = createRun({
@@ -71,8 +69,7 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
       if (recorded) recorded.eventsSent = 0;
       const onEvent = recorded ? () => void (recorded.eventsSent = (recorded.eventsSent ?? 0) + 1) : undefined;
       await streamSteps(call.res, runSteps(run), { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, onEvent });
-    }
-    else await answerBlocking(call, run);
+    } else await answerBlocking(call, run);
   } finally {
     unregister();
   }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ApiError, errors } from "./errors.js";
+import { type ApiError, errors } from "./errors.js";
 
 /** Larger bodies get 413; generous because tests send big inputs on purpose. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;

@@ -36,7 +36,11 @@ const simulator = await startSimulator({
 process.stdout.write(`${JSON.stringify({ url: simulator.url, port: simulator.port })}\n`);
 // stderr, so that stdout stays the one JSON line that scripts parse.
 process.stderr.write(
-  [`Dify simulator at ${simulator.url} (difyBaseUrl), apps:`, ...DEMO_APPS.map((a) => `  ${a.mode.padEnd(14)} ${a.appId}  key ${a.key}  ${a.name}`), ""].join("\n"),
+  [
+    `Dify simulator at ${simulator.url} (difyBaseUrl), apps:`,
+    ...DEMO_APPS.map((a) => `  ${a.mode.padEnd(14)} ${a.appId}  key ${a.key}  ${a.name}`),
+    "",
+  ].join("\n"),
 );
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

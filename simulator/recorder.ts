@@ -5,13 +5,7 @@ import type { RecordedRequest } from "./types.js";
 export class RequestRecorder {
   private recorded: RecordedRequest[] = [];
 
-  record(entry: {
-    method: string;
-    url: URL;
-    appId: string | null;
-    headers: IncomingHttpHeaders;
-    rawBody: Buffer;
-  }): RecordedRequest {
+  record(entry: { method: string; url: URL; appId: string | null; headers: IncomingHttpHeaders; rawBody: Buffer }): RecordedRequest {
     const request: RecordedRequest = {
       method: entry.method,
       path: entry.url.pathname,

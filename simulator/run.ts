@@ -1,6 +1,6 @@
 import { isChatLike } from "./apps.js";
 import type { ConversationTurn } from "./conversations.js";
-import { withoutDirectives, type SimDirectives } from "./directives.js";
+import { type SimDirectives, withoutDirectives } from "./directives.js";
 import { randomUUID, seededUuid, unixSeconds } from "./ids.js";
 import type { RunControl } from "./run-control.js";
 import { answerFor, bigToken, fillerTokens, promptTokenCount, tokenize } from "./text.js";

@@ -3,7 +3,7 @@ import { isWorkflowBased } from "./apps.js";
 import { answerEvent, dataEvent, errorEvent, messageEndEvent, type SimEvent } from "./events.js";
 import { randomUUID } from "./ids.js";
 import type { Run } from "./run.js";
-import { deltaPhase, eventStep, PING, type PhaseResult, type Step } from "./steps.js";
+import { deltaPhase, eventStep, type PhaseResult, PING, type Step } from "./steps.js";
 import type { AppMode } from "./types.js";
 import {
   humanInputPause,

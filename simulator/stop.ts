@@ -3,7 +3,7 @@
  * their own user (a mismatch is silently ignored); workflow and advanced-chat tasks stop for anyone
  * ([api] base_app_queue_manager.py `set_stop_flag`, services/app_task_service.py).
  */
-import { assertServedBy, isWorkflowBased, type ApiInterface } from "./apps.js";
+import { type ApiInterface, assertServedBy, isWorkflowBased } from "./apps.js";
 import { authenticate } from "./auth.js";
 import type { Call, SimulatorContext } from "./context.js";
 import { errors } from "./errors.js";

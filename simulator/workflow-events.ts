@@ -1,6 +1,6 @@
 /** Payloads of workflow, node and human-input events ([api] core/app/entities/task_entities.py). */
 import { isChatLike } from "./apps.js";
-import { elapsedSeconds, secondsSince, totalPrice, workflowEvent, type SimEvent } from "./events.js";
+import { elapsedSeconds, type SimEvent, secondsSince, totalPrice, workflowEvent } from "./events.js";
 import { randomUUID, unixSeconds } from "./ids.js";
 import type { Run } from "./run.js";
 

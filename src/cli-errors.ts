@@ -49,9 +49,11 @@ export async function ensurePortFree(listen: string, setting: string): Promise<v
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE") reject(new OperatorError(`${listen} is already in use: stop what listens there, or pick another port with ${setting}`));
+      if (err.code === "EADDRINUSE")
+        reject(new OperatorError(`${listen} is already in use: stop what listens there, or pick another port with ${setting}`));
       else if (err.code === "EADDRNOTAVAIL") reject(new OperatorError(`${listen} is not an address of this machine: fix ${setting}`));
-      else if (err.code === "EACCES") reject(new OperatorError(`${listen}: not allowed to listen there (ports below 1024 need privileges): fix ${setting}`));
+      else if (err.code === "EACCES")
+        reject(new OperatorError(`${listen}: not allowed to listen there (ports below 1024 need privileges): fix ${setting}`));
       else resolve(); // let the real bind report anything else
     });
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));

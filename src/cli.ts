@@ -76,13 +76,20 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (configFile) {
-    for (const [flag, key] of [["listen", "server.listen"], ["metrics-port", "metrics.listen"], ["simulator-port", "workspaces[].difyBaseUrl"]] as const)
+    for (const [flag, key] of [
+      ["listen", "server.listen"],
+      ["metrics-port", "metrics.listen"],
+      ["simulator-port", "workspaces[].difyBaseUrl"],
+    ] as const)
       if (values[flag] !== undefined) throw new OperatorError(`--${flag} is for the demo only; with a config file, set ${key}`, 2);
     await serve(configFile);
   } else {
     const log = createLogger("info", undefined, "auto");
     const listen = values.listen ?? "127.0.0.1:50051";
-    const ports = { simulatorPort: demoPort("simulator-port", values["simulator-port"]), metricsPort: demoPort("metrics-port", values["metrics-port"]) };
+    const ports = {
+      simulatorPort: demoPort("simulator-port", values["simulator-port"]),
+      metricsPort: demoPort("metrics-port", values["metrics-port"]),
+    };
     await ensurePortFree(listen, "--listen");
     if (ports.metricsPort) await ensurePortFree(`127.0.0.1:${ports.metricsPort}`, "--metrics-port");
     if (ports.simulatorPort) await ensurePortFree(`127.0.0.1:${ports.simulatorPort}`, "--simulator-port");
@@ -134,7 +141,9 @@ function hashToken(): number {
     return 2;
   }
   if (token.length < MIN_TOKEN_LENGTH)
-    process.stderr.write(`hash-token: warning: a token shorter than ${MIN_TOKEN_LENGTH} characters can be guessed; try: openssl rand -base64 32\n`);
+    process.stderr.write(
+      `hash-token: warning: a token shorter than ${MIN_TOKEN_LENGTH} characters can be guessed; try: openssl rand -base64 32\n`,
+    );
   process.stdout.write(`${sha256(token).toString("hex")}\n`);
   return 0;
 }

@@ -2,13 +2,14 @@
  * Cold start: from spawn to the first grpc.health.v1 Check answering SERVING, with the production-like config.
  * `node -e ''` (spawn to exit) is the reference: the part no gateway change can remove.
  */
-import { credentials, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
+
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { credentials, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
-import { log, type CaseResult, type Context } from "../context.js";
+import { type CaseResult, type Context, log } from "../context.js";
 import { ROOT } from "../procs.js";
 import { GATEWAY_ENV, writeGatewayConfig } from "../servers.js";
 import { median, round } from "../stats.js";
@@ -32,7 +33,11 @@ function check(address: string): Promise<string> {
 /** Spawn → listening line (stdout, read as it comes) → Check until SERVING; then SIGTERM. */
 async function gatewayToServing(config: string): Promise<number> {
   const start = performance.now();
-  const child = spawn(process.execPath, ["dist/src/main.js", "--config", config], { cwd: ROOT, env: { ...process.env, ...GATEWAY_ENV }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["dist/src/main.js", "--config", config], {
+    cwd: ROOT,
+    env: { ...process.env, ...GATEWAY_ENV },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   try {
     const line = await new Promise<string>((resolve, reject) => {
@@ -74,6 +79,13 @@ export async function coldStartCase(ctx: Context): Promise<CaseResult> {
   log(`cold start: gateway ${round(g)} ms, bare node ${round(n)} ms`);
   return {
     data: { gatewayMs: round(g), bareNodeMs: round(n), rounds: { gateway, node } },
-    targets: [{ target: "cold start to SERVING", measured: `${round(g)} ms (bare \`node -e ''\`: ${round(n)} ms)`, limit: "≤ 500 ms", pass: g <= 500 }],
+    targets: [
+      {
+        target: "cold start to SERVING",
+        measured: `${round(g)} ms (bare \`node -e ''\`: ${round(n)} ms)`,
+        limit: "≤ 500 ms",
+        pass: g <= 500,
+      },
+    ],
   };
 }

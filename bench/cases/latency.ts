@@ -5,8 +5,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { APP_KEY, TOKEN, UNARY_PATH, USER, inputs, unaryRequestFrame } from "../app.js";
-import { log, resetSim, type CaseResult, type Context } from "../context.js";
+import { APP_KEY, inputs, TOKEN, UNARY_PATH, USER, unaryRequestFrame } from "../app.js";
+import { type CaseResult, type Context, log, resetSim } from "../context.js";
 import { grpcTarget, h2load, type Target } from "../h2load.js";
 import { runNodeJson } from "../procs.js";
 import { median, round } from "../stats.js";
@@ -43,7 +43,7 @@ export async function latencyCase(ctx: Context): Promise<CaseResult> {
   for (const c of ctx.settings.latency.concurrencies) {
     const calls = ctx.settings.latency.calls(c);
     const samples: Record<string, Sample[]> = {};
-    for (const [name, measure] of subjects) await measure(Math.min(200, calls), c); // warm-up at this concurrency
+    for (const [_name, measure] of subjects) await measure(Math.min(200, calls), c); // warm-up at this concurrency
     for (let r = 0; r < ctx.settings.rounds; r++) {
       for (const [name, measure] of subjects) {
         await resetSim(ctx);
@@ -52,9 +52,16 @@ export async function latencyCase(ctx: Context): Promise<CaseResult> {
       if (c === 1) addedAtC1.push(samples.gateway!.at(-1)!.p50Us - samples["direct undici"]!.at(-1)!.p50Us);
     }
     byConcurrency[`c${c}`] = Object.fromEntries(
-      Object.entries(samples).map(([name, s]) => [name, { p50Us: round(median(s.map((x) => x.p50Us))), p99Us: round(median(s.map((x) => x.p99Us))) }]),
+      Object.entries(samples).map(([name, s]) => [
+        name,
+        { p50Us: round(median(s.map((x) => x.p50Us))), p99Us: round(median(s.map((x) => x.p99Us))) },
+      ]),
     );
-    log(`latency c=${c}: ${Object.entries(byConcurrency[`c${c}`]!).map(([n, v]) => `${n} p50 ${v.p50Us} µs`).join(", ")}`);
+    log(
+      `latency c=${c}: ${Object.entries(byConcurrency[`c${c}`]!)
+        .map(([n, v]) => `${n} p50 ${v.p50Us} µs`)
+        .join(", ")}`,
+    );
   }
   const addedMs = median(addedAtC1) / 1000;
   const c1 = byConcurrency.c1!;

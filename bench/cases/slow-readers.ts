@@ -13,8 +13,8 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { request } from "undici";
-import { APP_KEY, USER, inputs } from "../app.js";
-import { log, resetSim, simRuns, type CaseResult, type Context } from "../context.js";
+import { APP_KEY, inputs, USER } from "../app.js";
+import { type CaseResult, type Context, log, resetSim, simRuns } from "../context.js";
 import { ROOT } from "../procs.js";
 import { median, round } from "../stats.js";
 
@@ -59,7 +59,12 @@ export async function slowReadersCase(ctx: Context): Promise<CaseResult> {
   const elapsed = () => performance.now() - start;
   const reader = spawn(
     process.execPath,
-    ["dist/bench/stream-client.js", "slow", ctx.gateway.address, ...[s.streams, s.events, s.produceDelayMs, s.readIntervalMs, s.durationMs].map(String)],
+    [
+      "dist/bench/stream-client.js",
+      "slow",
+      ctx.gateway.address,
+      ...[s.streams, s.events, s.produceDelayMs, s.readIntervalMs, s.durationMs].map(String),
+    ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
   );
   let latest: Progress | undefined;
@@ -112,13 +117,18 @@ export async function slowReadersCase(ctx: Context): Promise<CaseResult> {
 
   const noProof: string[] = [];
   if (b.sent.length !== s.streams || final.failed > 0)
-    noProof.push(`${b.sent.length} of ${s.streams} streams reached Dify, ${final.failed} failed${final.errors.length > 0 ? ` (${final.errors.join("; ")})` : ""}`);
+    noProof.push(
+      `${b.sent.length} of ${s.streams} streams reached Dify, ${final.failed} failed${final.errors.length > 0 ? ` (${final.errors.join("; ")})` : ""}`,
+    );
   if (Math.abs(orchestratorWindowS - windowS) > 0.25 * windowS)
-    noProof.push(`processes starved: the samples were ${round(windowS, 1)} s apart for the reader, ${round(orchestratorWindowS, 1)} s for the bench`);
+    noProof.push(
+      `processes starved: the samples were ${round(windowS, 1)} s apart for the reader, ${round(orchestratorWindowS, 1)} s for the bench`,
+    );
   if (Math.max(...b.sent) >= s.events) noProof.push("a stream ran to its end");
   if (readRate <= 0) noProof.push("the readers received nothing in the window");
   else if (produceRate < 10 * readRate) noProof.push(`readers were only ${round(produceRate / readRate)}x slower than Dify`);
-  if (simBusy >= 0.5) noProof.push(`machine-paced: the simulator was running or waiting for a CPU ${Math.round(simBusy * 100)} % of the window`);
+  if (simBusy >= 0.5)
+    noProof.push(`machine-paced: the simulator was running or waiting for a CPU ${Math.round(simBusy * 100)} % of the window`);
   const bounded = leadGrowth <= 0.1 * unboundedGrowth;
   const proof = noProof.length > 0 ? null : bounded;
 
@@ -126,7 +136,9 @@ export async function slowReadersCase(ctx: Context): Promise<CaseResult> {
   const peak = Math.max(...rss.map((x) => x.mib));
   const steady = median(inWindow);
   const leadKiB = (maxLead * bytesPerEvent) / 1024;
-  log(`slow readers: RSS peak ${round(peak)} MiB, steady ${round(steady)}; lead ≤ ${maxLead} events, grew ${round(leadGrowth)} vs ${round(unboundedGrowth)} unbounded; ${noProof.join("; ") || "proof holds"}`);
+  log(
+    `slow readers: RSS peak ${round(peak)} MiB, steady ${round(steady)}; lead ≤ ${maxLead} events, grew ${round(leadGrowth)} vs ${round(unboundedGrowth)} unbounded; ${noProof.join("; ") || "proof holds"}`,
+  );
   const label = `${s.streams.toLocaleString("en")} slow-reader streams`;
   return {
     data: {
@@ -139,12 +151,25 @@ export async function slowReadersCase(ctx: Context): Promise<CaseResult> {
       orchestratorWindowSeconds: round(orchestratorWindowS, 1),
       gatewayRssMiB: { before: round(rssBefore), peak: round(peak), steady: round(steady) },
       readerProcessRssMiB: { peak: final.peakRssMiB },
-      lead: { maxEventsPerStream: maxLead, maxKiBPerStream: round(leadKiB), meanAtT1: round(meanLead(a)), meanAtT2: round(meanLead(b)), growth: round(leadGrowth, 1), unboundedGrowth: round(unboundedGrowth, 1), bytesPerEvent: round(bytesPerEvent) },
+      lead: {
+        maxEventsPerStream: maxLead,
+        maxKiBPerStream: round(leadKiB),
+        meanAtT1: round(meanLead(a)),
+        meanAtT2: round(meanLead(b)),
+        growth: round(leadGrowth, 1),
+        unboundedGrowth: round(unboundedGrowth, 1),
+        bytesPerEvent: round(bytesPerEvent),
+      },
       simulatorBusyShare: round(simBusy, 3),
       proof: proof === null ? `no proof: ${noProof.join("; ")}` : bounded ? "bounded" : "unbounded: the lead grew",
     },
     targets: [
-      { target: `${label}: gateway RSS`, measured: `peak ${round(peak)} MiB, steady ${round(steady)} MiB (idle ${round(rssBefore)})`, limit: "≤ 256 MiB", pass: peak <= 256 },
+      {
+        target: `${label}: gateway RSS`,
+        measured: `peak ${round(peak)} MiB, steady ${round(steady)} MiB (idle ${round(rssBefore)})`,
+        limit: "≤ 256 MiB",
+        pass: peak <= 256,
+      },
       {
         target: `${label}: buffering bounded per stream`,
         measured:

@@ -2,7 +2,7 @@
  * Time to first event and events/s of one stream of N deltas: gateway (from the simulator, no token delay),
  * the direct gRPC server (same messages, no upstream) and the floor relay, interleaved.
  */
-import { log, resetSim, type CaseResult, type Context } from "../context.js";
+import { type CaseResult, type Context, log, resetSim } from "../context.js";
 import { runNodeJson } from "../procs.js";
 import { median, round } from "../stats.js";
 
@@ -29,11 +29,16 @@ export async function streamingCase(ctx: Context): Promise<CaseResult> {
       }
     }
     const summary = Object.fromEntries(
-      Object.entries(samples).map(([name, s]) => [name, { ttfeMs: round(median(s.map((x) => x.ttfeMs)), 2), eventsPerSec: Math.round(median(s.map((x) => x.eventsPerSec))) }]),
+      Object.entries(samples).map(([name, s]) => [
+        name,
+        { ttfeMs: round(median(s.map((x) => x.ttfeMs)), 2), eventsPerSec: Math.round(median(s.map((x) => x.eventsPerSec))) },
+      ]),
     );
     const ratio = median(samples.gateway!.map((g, i) => g.eventsPerSec / samples.direct![i]!.eventsPerSec));
     data[`events${events}`] = { ...summary, ratio: round(ratio, 3), rounds: samples };
-    log(`stream ${events}: gateway ${summary.gateway!.eventsPerSec}/s, direct ${summary.direct!.eventsPerSec}/s, floor ${summary.floor!.eventsPerSec}/s`);
+    log(
+      `stream ${events}: gateway ${summary.gateway!.eventsPerSec}/s, direct ${summary.direct!.eventsPerSec}/s, floor ${summary.floor!.eventsPerSec}/s`,
+    );
     targets.push({
       target: `stream of ${events.toLocaleString("en")} events: events/s, gateway / direct gRPC`,
       measured: `${round(ratio, 2)}x (${summary.gateway!.eventsPerSec} vs ${summary.direct!.eventsPerSec}/s; first event ${summary.gateway!.ttfeMs} vs ${summary.direct!.ttfeMs} ms)`,

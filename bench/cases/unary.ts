@@ -3,7 +3,7 @@
  * server; the simulator's CPU is the same work for both and is reported apart.
  */
 import { TOKEN, UNARY_PATH, unaryRequestFrame } from "../app.js";
-import { log, resetSim, simRuns, type CaseResult, type Context } from "../context.js";
+import { type CaseResult, type Context, log, resetSim, simRuns } from "../context.js";
 import { grpcStatus, grpcTarget, h2load, type Target } from "../h2load.js";
 import { cpuDuring } from "../procs.js";
 import type { Server } from "../servers.js";
@@ -35,10 +35,13 @@ export async function unaryCase(ctx: Context): Promise<CaseResult> {
       const { result, cpu } = await cpuDuring([server.proc, ctx.sim.proc], () => h2load(target, calls, concurrency, connections));
       // h2load counts HTTP 200; the simulator's count proves every call went through to Dify.
       const served = (await simRuns(ctx)).length;
-      if (result.succeeded !== calls || served !== calls) throw new Error(`unary ${name}: ${result.succeeded} succeeded, ${served} reached Dify, of ${calls}`);
+      if (result.succeeded !== calls || served !== calls)
+        throw new Error(`unary ${name}: ${result.succeeded} succeeded, ${served} reached Dify, of ${calls}`);
       rounds[name]!.push({ rps: result.rps, cpuUsPerCall: cpu[0]! / calls, simCpuUsPerCall: cpu[1]! / calls });
     }
-    log(`unary round ${r + 1}: gateway ${round(rounds.gateway!.at(-1)!.cpuUsPerCall)} µs/call, floor ${round(rounds.floor!.at(-1)!.cpuUsPerCall)} µs/call`);
+    log(
+      `unary round ${r + 1}: gateway ${round(rounds.gateway!.at(-1)!.cpuUsPerCall)} µs/call, floor ${round(rounds.floor!.at(-1)!.cpuUsPerCall)} µs/call`,
+    );
   }
 
   const summary = (rs: Round[]) => ({

@@ -10,7 +10,10 @@ import { build } from "esbuild";
 const here = new URL("./", import.meta.url).pathname;
 rmSync(new URL("./dist", import.meta.url), { recursive: true, force: true });
 
-for (const [format, outfile] of [["esm", "dist/index.js"], ["cjs", "dist/index.cjs"]]) {
+for (const [format, outfile] of [
+  ["esm", "dist/index.js"],
+  ["cjs", "dist/index.cjs"],
+]) {
   await build({
     absWorkingDir: here,
     entryPoints: ["src/index.ts"],

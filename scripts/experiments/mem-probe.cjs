@@ -4,7 +4,10 @@ const out = process.env.MEM_PROBE_FILE;
 if (out) {
   const t = setInterval(() => {
     const m = process.memoryUsage();
-    fs.appendFileSync(out, JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }) + "\n");
+    fs.appendFileSync(
+      out,
+      `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`,
+    );
   }, 1000);
   t.unref();
 }

@@ -7,7 +7,7 @@
 // The readers run in this process; the gateway's memory is read by a preload (mem-probe.cjs) inside the gateway.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createWriteStream, readdirSync, statSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -30,23 +30,41 @@ const { values: a } = parseArgs({
     "gateway-args": { type: "string", default: "" },
   },
 });
-const N = Number(a.streams), SECONDS = Number(a.seconds), READ_EVERY = Number(a["read-every-ms"]);
-const DELAY = Number(a["delay-ms"]), EVENTS = Number(a.events);
+const N = Number(a.streams),
+  SECONDS = Number(a.seconds),
+  READ_EVERY = Number(a["read-every-ms"]);
+const DELAY = Number(a["delay-ms"]),
+  EVENTS = Number(a.events);
 
 function start(args, env = {}, logFile) {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  if (logFile) { const out = createWriteStream(logFile); child.stdout.pipe(out); child.stderr.pipe(out); }
+  if (logFile) {
+    const out = createWriteStream(logFile);
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
+  }
   const lines = [];
   const waiters = [];
-  const onLine = (l) => { lines.push(l); for (const w of waiters.splice(0)) if (!w(l)) waiters.push(w); };
+  const onLine = (l) => {
+    lines.push(l);
+    for (const w of waiters.splice(0)) if (!w(l)) waiters.push(w);
+  };
   createInterface({ input: child.stdout }).on("line", onLine);
   createInterface({ input: child.stderr }).on("line", onLine);
-  const waitFor = (test) => new Promise((resolve) => { const hit = lines.find(test); if (hit) resolve(hit); else waiters.push((l) => (test(l) ? (resolve(l), true) : false)); });
+  const waitFor = (test) =>
+    new Promise((resolve) => {
+      const hit = lines.find(test);
+      if (hit) resolve(hit);
+      else waiters.push((l) => (test(l) ? (resolve(l), true) : false));
+    });
   return { child, lines, waitFor };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "slow-readers-"));
-process.on("exit", () => { gw?.child.kill("SIGKILL"); sim.child.kill("SIGKILL"); }); // no orphans if this script dies
+process.on("exit", () => {
+  gw?.child.kill("SIGKILL");
+  sim.child.kill("SIGKILL");
+}); // no orphans if this script dies
 for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => process.exit(1));
 let gw;
 const sim = start(["dist/simulator/main.js", "--host", "127.0.0.1", "--port", "0", "--token-delay-ms", "0", "--ping-interval-ms", "10000"]);
@@ -58,11 +76,26 @@ const config = {
   metrics: { listen: "127.0.0.1:0" },
   log: { level: "info" },
   upstream: {},
-  workspaces: [{ id: "ws-bench", difyBaseUrl: url, defaultUser: "u", tokens: [{ sha256: createHash("sha256").update(TOKEN).digest("hex") }], apps: [{ appId: app.appId, key: { env: "APP_KEY" } }] }],
+  workspaces: [
+    {
+      id: "ws-bench",
+      difyBaseUrl: url,
+      defaultUser: "u",
+      tokens: [{ sha256: createHash("sha256").update(TOKEN).digest("hex") }],
+      apps: [{ appId: app.appId, key: { env: "APP_KEY" } }],
+    },
+  ],
 };
 writeFileSync(join(dir, "config.json"), JSON.stringify(config));
 const memFile = join(dir, "mem.jsonl");
-const gwArgs = ["--require", join(ROOT, "scripts/experiments/mem-probe.cjs"), ...(a["gateway-args"] ? a["gateway-args"].split(" ") : []), "dist/src/main.js", "--config", join(dir, "config.json")];
+const gwArgs = [
+  "--require",
+  join(ROOT, "scripts/experiments/mem-probe.cjs"),
+  ...(a["gateway-args"] ? a["gateway-args"].split(" ") : []),
+  "dist/src/main.js",
+  "--config",
+  join(dir, "config.json"),
+];
 gw = start(gwArgs, { APP_KEY: app.key, MEM_PROBE_FILE: memFile }, join(dir, "gateway.log"));
 const { port } = JSON.parse(await gw.waitFor((l) => l.includes("gateway listening")));
 console.error(`gateway pid ${gw.child.pid}, simulator pid ${sim.child.pid}, dir ${dir}`);
@@ -70,37 +103,67 @@ console.error(`gateway pid ${gw.child.pid}, simulator pid ${sim.child.pid}, dir 
 const md = new Metadata();
 md.set("authorization", `Bearer ${TOKEN}`);
 // Several channels, as many plugins would connect; one HTTP/2 connection per client.
-const clients = Array.from({ length: Math.min(8, N) }, () => new ChatServiceClient(`127.0.0.1:${port}`, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }));
+const clients = Array.from(
+  { length: Math.min(8, N) },
+  () => new ChatServiceClient(`127.0.0.1:${port}`, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
+);
 // One short call first, so the gateway knows the app's mode (GET /info) before the streams open their
 // connections to Dify gradually (below), instead of all at once past the simulator's accept backlog.
 await new Promise((resolve) => {
-  const warm = clients[0].chatInvokeStream({ appId: app.appId, query: "warm-up", inputs: { _sim: { events: 1 } }, files: [], user: "warm", conversationId: "" }, md);
+  const warm = clients[0].chatInvokeStream(
+    { appId: app.appId, query: "warm-up", inputs: { _sim: { events: 1 } }, files: [], user: "warm", conversationId: "" },
+    md,
+  );
   warm.on("data", () => {});
   warm.on("error", resolve);
   warm.on("end", resolve);
 });
-let received = 0, errors = 0, ended = 0;
+let received = 0,
+  errors = 0,
+  ended = 0;
 const calls = [];
 for (let i = 0; i < N; i++) {
   // Ramp up by 50 streams every 50 ms so the simulator's accept queue is not the first thing measured.
   if (i > 0 && i % 50 === 0) await new Promise((r) => setTimeout(r, 50));
   const call = clients[i % clients.length].chatInvokeStream(
-    { appId: app.appId, query: `q${i}`, inputs: { _sim: { events: EVENTS, delay_ms: DELAY } }, files: [], user: `slow-${i}`, conversationId: "" },
+    {
+      appId: app.appId,
+      query: `q${i}`,
+      inputs: { _sim: { events: EVENTS, delay_ms: DELAY } },
+      files: [],
+      user: `slow-${i}`,
+      conversationId: "",
+    },
     md,
   );
-  call.on("data", () => { received++; call.pause(); setTimeout(() => call.resume(), READ_EVERY); });
-  call.on("error", (e) => { if (e.code !== 1) { errors++; if (errors < 3) console.error("stream error", e.code, e.details); } });
+  call.on("data", () => {
+    received++;
+    call.pause();
+    setTimeout(() => call.resume(), READ_EVERY);
+  });
+  call.on("error", (e) => {
+    if (e.code !== 1) {
+      errors++;
+      if (errors < 3) console.error("stream error", e.code, e.details);
+    }
+  });
   call.on("end", () => ended++);
   calls.push(call);
 }
 
 const control = url.replace(/\/v1$/, "/__sim/requests");
 const rows = [];
-const t0 = Date.now();
-const stat = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(s[11]) + Number(s[12])) * 10; };
+const _t0 = Date.now();
+const stat = (pid) => {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(s[11]) + Number(s[12])) * 10;
+};
 for (let s = 1; s <= SECONDS; s++) {
   await new Promise((r) => setTimeout(r, 1000));
-  if (a["snapshot-at"] && s === Number(a["snapshot-at"])) { gw.child.kill("SIGUSR2"); console.error("heap snapshot requested"); }
+  if (a["snapshot-at"] && s === Number(a["snapshot-at"])) {
+    gw.child.kill("SIGUSR2");
+    console.error("heap snapshot requested");
+  }
   let runs;
   try {
     runs = (await (await request(control)).body.json()).filter((r) => r.path === "/v1/chat-messages");
@@ -111,12 +174,19 @@ for (let s = 1; s <= SECONDS; s++) {
   const sent = runs.map((r) => r.eventsSent ?? 0).sort((x, y) => x - y);
   const mem = existsSync(memFile) ? JSON.parse(readFileSync(memFile, "utf8").trim().split("\n").at(-1)) : {};
   const row = {
-    s, streams: runs.length, received,
+    s,
+    streams: runs.length,
+    received,
     simSentTotal: sent.reduce((x, y) => x + y, 0),
     aheadPerStreamMedian: sent.length ? sent[sent.length >> 1] - received / N : 0,
     simSentMax: sent.at(-1) ?? 0,
-    rssMiB: +(mem.rss / 2 ** 20).toFixed(1), heapMiB: +(mem.heapUsed / 2 ** 20).toFixed(1), abMiB: +(mem.arrayBuffers / 2 ** 20).toFixed(1),
-    gwCpuMs: stat(gw.child.pid), simCpuMs: stat(sim.child.pid), errors, ended,
+    rssMiB: +(mem.rss / 2 ** 20).toFixed(1),
+    heapMiB: +(mem.heapUsed / 2 ** 20).toFixed(1),
+    abMiB: +(mem.arrayBuffers / 2 ** 20).toFixed(1),
+    gwCpuMs: stat(gw.child.pid),
+    simCpuMs: stat(sim.child.pid),
+    errors,
+    ended,
   };
   rows.push(row);
   console.log(JSON.stringify(row));
@@ -139,6 +209,7 @@ for (const c of clients) c.close();
 gw.child.kill("SIGTERM");
 sim.child.kill("SIGTERM");
 await new Promise((r) => setTimeout(r, 1500));
-gw.child.kill("SIGKILL"); sim.child.kill("SIGKILL");
+gw.child.kill("SIGKILL");
+sim.child.kill("SIGKILL");
 console.error(`done; rows in ${dir}/rows.json`);
 process.exit(0);

@@ -1,4 +1,4 @@
-import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from "@grpc/grpc-js";
+import { ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Workspace } from "../config/config.js";
 import { unauthenticated } from "../grpc/gateway-error.js";
@@ -40,7 +40,12 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
         if (!workspace) {
           // Which credential kinds arrived, never their values.
           log.info(
-            { method: method.path, peer: call.getPeer(), grpcCode: "UNAUTHENTICATED", presented: { bearer: authorization.length, xfcc: xfccValues.length > 0 } },
+            {
+              method: method.path,
+              peer: call.getPeer(),
+              grpcCode: "UNAUTHENTICATED",
+              presented: { bearer: authorization.length, xfcc: xfccValues.length > 0 },
+            },
             "call rejected: unauthenticated",
           );
           rejectCall(call, unauthenticated(REJECTION));

@@ -27,7 +27,9 @@ export class WorkspaceRegistry {
   readonly #trustXfcc: boolean;
 
   constructor(config: Pick<GatewayConfig, "workspaces" | "auth">) {
-    this.#tokens = new Map(config.workspaces.flatMap((workspace) => workspace.tokenHashes.map((hash) => [hash.toString("hex"), { hash, workspace }] as const)));
+    this.#tokens = new Map(
+      config.workspaces.flatMap((workspace) => workspace.tokenHashes.map((hash) => [hash.toString("hex"), { hash, workspace }] as const)),
+    );
     this.#spiffe = new Map(config.workspaces.flatMap((workspace) => workspace.spiffeIds.map((id) => [id, workspace] as const)));
     this.#trustXfcc = config.auth.xfcc.enabled;
   }

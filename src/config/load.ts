@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import type { z } from "zod";
 import type { AppEntry, GatewayConfig, ServerTls, Workspace } from "./config.js";
-import { configSchema, type ConfigFile } from "./schema.js";
+import { type ConfigFile, configSchema } from "./schema.js";
 import { Secret } from "./secret.js";
 
 /** Every problem in a config file, each naming the file and the field path. */
@@ -80,7 +80,8 @@ function checkKeyRefs(doc: unknown, sources: Sources): void {
     ws.apps.forEach((app: { key?: unknown } | null, j) => {
       const key = app?.key as { env?: unknown; file?: unknown } | undefined;
       if (typeof key?.env === "string" && key.file === undefined) readSecret({ env: key.env }, `workspaces.${i}.apps.${j}.key`, sources);
-      else if (typeof key?.file === "string" && key.env === undefined) readSecret({ file: key.file }, `workspaces.${i}.apps.${j}.key`, sources);
+      else if (typeof key?.file === "string" && key.env === undefined)
+        readSecret({ file: key.file }, `workspaces.${i}.apps.${j}.key`, sources);
     });
   });
 }

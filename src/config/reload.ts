@@ -14,7 +14,18 @@ export function restartRequired(running: GatewayConfig, next: GatewayConfig): st
   check("server.maxReceiveMessageBytes", running.server.maxReceiveMessageBytes === next.server.maxReceiveMessageBytes);
   check("server.maxMetadataBytes", running.server.maxMetadataBytes === next.server.maxMetadataBytes);
   check("server.tls", sameTls(running.server.tls, next.server.tls));
-  for (const key of ["keepaliveTimeMs", "keepaliveTimeoutMs", "maxConnectionAgeMs", "maxConnectionAgeGraceMs", "maxConnectionIdleMs", "maxConcurrentStreams", "maxSendMessageBytes", "maxConnections", "prefaceTimeoutMs", "firstMessageTimeoutMs"] as const)
+  for (const key of [
+    "keepaliveTimeMs",
+    "keepaliveTimeoutMs",
+    "maxConnectionAgeMs",
+    "maxConnectionAgeGraceMs",
+    "maxConnectionIdleMs",
+    "maxConcurrentStreams",
+    "maxSendMessageBytes",
+    "maxConnections",
+    "prefaceTimeoutMs",
+    "firstMessageTimeoutMs",
+  ] as const)
     check(`server.${key}`, running.server[key] === next.server[key]);
   check("upstream.connectTimeoutMs", running.upstream.connectTimeoutMs === next.upstream.connectTimeoutMs);
   check("log.format", running.log.format === next.log.format);

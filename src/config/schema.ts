@@ -9,10 +9,7 @@ const sha256Hex = z
   .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256 digest (64 characters); create one with `hash-token`");
 
 /** Where an app key lives. Never inline: config files end up in repos and tickets. */
-const secretRef = z.union([
-  z.strictObject({ env: z.string().min(1) }),
-  z.strictObject({ file: z.string().min(1) }),
-]);
+const secretRef = z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]);
 
 /**
  * Longer app ids are refused in requests (INVALID_ARGUMENT), so a config must not hold one no call could reach.
@@ -35,7 +32,12 @@ const app = z.strictObject({
 });
 
 /** A SPIFFE ID as Istio, Linkerd and SPIRE issue them: spiffe://<trust domain>/<path>. */
-const spiffeId = z.string().regex(/^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/, "must be a SPIFFE ID, e.g. spiffe://cluster.local/ns/plugins/sa/acme");
+const spiffeId = z
+  .string()
+  .regex(
+    /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/,
+    "must be a SPIFFE ID, e.g. spiffe://cluster.local/ns/plugins/sa/acme",
+  );
 
 const workspace = z
   .strictObject({
@@ -46,7 +48,10 @@ const workspace = z
      */
     difyBaseUrl: z
       .url({ protocol: /^https?$/ })
-      .refine(withoutCredentials, "must not contain a user or password (user:password@host): Dify authenticates with each app's key, set it in apps[].key")
+      .refine(
+        withoutCredentials,
+        "must not contain a user or password (user:password@host): Dify authenticates with each app's key, set it in apps[].key",
+      )
       .transform((u) => u.replace(/\/+$/, "")),
     /** Sent to Dify as `user` when a request leaves it empty. */
     defaultUser: z.string().min(1).default("dify-grpc-gateway"),
@@ -82,7 +87,11 @@ export const configSchema = z
       .strictObject({
         listen: hostPort.default("0.0.0.0:50051"),
         /** Largest request a caller may send. */
-        maxReceiveMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        maxReceiveMessageBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
         /**
          * Largest response message the gateway sends. A larger one fails the call (RESOURCE_EXHAUSTED
          * RESPONSE_TOO_LARGE) rather than being logged OK and then refused by the client: 4 MiB is what
@@ -94,21 +103,41 @@ export const configSchema = z
          * 8 KiB is gRPC core's and grpc-java's default. Below this, Node's HTTP/2 layer itself
          * refuses one header over 64 KiB and more than 128 headers.
          */
-        maxMetadataBytes: z.number().int().positive().default(8 * 1024),
+        maxMetadataBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(8 * 1024),
         /**
          * HTTP/2 PING to each client this often, to find dead peers. Off in effect by default (gRPC's
          * 2 h): grpc-js 1.14 destroys a connection whose max-age GOAWAY is out when the next PING
          * fires, cutting its streams before maxConnectionAgeGraceMs (same family as grpc-node#3068).
          */
-        keepaliveTimeMs: z.number().int().positive().default(2 * 60 * 60_000),
+        keepaliveTimeMs: z
+          .number()
+          .int()
+          .positive()
+          .default(2 * 60 * 60_000),
         /** A client that does not answer a PING within this is considered gone. */
         keepaliveTimeoutMs: z.number().int().positive().default(20_000),
         /** GOAWAY after this long (±10 % jitter), so clients reconnect and spread over new replicas. */
-        maxConnectionAgeMs: z.number().int().positive().default(30 * 60_000),
+        maxConnectionAgeMs: z
+          .number()
+          .int()
+          .positive()
+          .default(30 * 60_000),
         /** How long calls may run on after that GOAWAY: cover the longest expected stream. */
-        maxConnectionAgeGraceMs: z.number().int().positive().default(10 * 60_000),
+        maxConnectionAgeGraceMs: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 60_000),
         /** Close connections without calls for this long. */
-        maxConnectionIdleMs: z.number().int().positive().default(15 * 60_000),
+        maxConnectionIdleMs: z
+          .number()
+          .int()
+          .positive()
+          .default(15 * 60_000),
         /**
          * Concurrent calls per connection; more wait in the client until one ends. With maxConnections,
          * it bounds the streams anyone can hold open, including unauthenticated health Watch streams:
@@ -206,7 +235,11 @@ export const configSchema = z
          * at all levels. Checked while decoding and stopping early, so one workspace's legal 4 MiB requests
          * cannot hold the event loop for hundreds of milliseconds (269k keys took 665 ms before).
          */
-        maxInputsBytes: z.number().int().positive().default(1024 * 1024),
+        maxInputsBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
         maxInputsKeys: z.number().int().positive().default(10_000),
       })
       .prefault({}),
@@ -230,11 +263,19 @@ export const configSchema = z
       ws.tokens.forEach((t, j) => {
         const owner = tokens.get(t.sha256);
         if (owner !== undefined && owner !== i)
-          ctx.addIssue({ code: "custom", path: ["workspaces", i, "tokens", j, "sha256"], message: "the same token hash is configured for two workspaces" });
+          ctx.addIssue({
+            code: "custom",
+            path: ["workspaces", i, "tokens", j, "sha256"],
+            message: "the same token hash is configured for two workspaces",
+          });
         tokens.set(t.sha256, i);
       });
       if (ws.spiffeIds.length > 0 && !meshIdentity)
-        ctx.addIssue({ code: "custom", path: ["workspaces", i, "spiffeIds"], message: "nothing verifies mesh identities: set auth.xfcc.enabled or server.tls.clientCaFile" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["workspaces", i, "spiffeIds"],
+          message: "nothing verifies mesh identities: set auth.xfcc.enabled or server.tls.clientCaFile",
+        });
       ws.spiffeIds.forEach((id, j) => {
         const owner = spiffeIds.get(id);
         if (owner !== undefined && owner !== i)

@@ -16,9 +16,12 @@ export function summarize(config: GatewayConfig, file: string): string {
     `workspaces: ${config.workspaces.length}`,
   ];
   for (const ws of config.workspaces) {
-    lines.push(`  ${ws.id}: dify ${ws.difyBaseUrl}, default user ${JSON.stringify(ws.defaultUser)}, ${plural(ws.tokenHashes.length, "token")}, at most ${ws.maxConcurrentCalls} concurrent calls`);
+    lines.push(
+      `  ${ws.id}: dify ${ws.difyBaseUrl}, default user ${JSON.stringify(ws.defaultUser)}, ${plural(ws.tokenHashes.length, "token")}, at most ${ws.maxConcurrentCalls} concurrent calls`,
+    );
     for (const id of ws.spiffeIds) lines.push(`    identity ${id}`);
-    for (const app of ws.apps.values()) lines.push(`    app ${app.appId}: mode ${app.mode ?? "(asked from Dify)"}, key from ${app.keySource}`);
+    for (const app of ws.apps.values())
+      lines.push(`    app ${app.appId}: mode ${app.mode ?? "(asked from Dify)"}, key from ${app.keySource}`);
   }
   return `${lines.join("\n")}\n`;
 }

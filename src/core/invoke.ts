@@ -4,13 +4,13 @@ import type { AppModes } from "../dify/app-mode.js";
 import type { DifyClient } from "../dify/client.js";
 import { appNotFound, unauthenticated } from "../grpc/gateway-error.js";
 import type { InterfaceSpec } from "../invoke/interfaces.js";
-import { validateCommon, type InvokeRequest } from "../invoke/request.js";
+import { type InvokeRequest, validateCommon } from "../invoke/request.js";
 import type { RunKind } from "../invoke/termination.js";
-import { UpstreamRun, type RunSettings } from "../invoke/upstream-run.js";
+import { type RunSettings, UpstreamRun } from "../invoke/upstream-run.js";
 import type { DifyEvent } from "../sse/decoder.js";
 import { traceHeaders } from "../tracing/trace-context.js";
 import { callError, isUnexpected } from "./call-error.js";
-import { createContextKey, type CallContext } from "./context.js";
+import { type CallContext, createContextKey } from "./context.js";
 import { RUN_SUMMARY, type RunSummary } from "./run-summary.js";
 
 export interface CoreDeps {

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { sha256 } from "../auth/registry.js";
-import { parseConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/config.js";
+import { parseConfig } from "../config/load.js";
 import type { AppMode } from "../config/schema.js";
 import { PACKAGE_ROOT } from "../paths.js";
 import { startGateway } from "../server/server.js";
@@ -74,12 +74,20 @@ function demoConfig(demoApps: readonly DemoApp[], simulator: Simulator, token: s
     server: { listen },
     // Ephemeral unless --metrics-port pins it: a demo must not fail because something else holds 9464.
     metrics: { listen: `127.0.0.1:${metricsPort}` },
-    workspaces: [{ id: "demo", difyBaseUrl: simulator.url, defaultUser: "demo-user", tokens: [{ sha256: sha256(token).toString("hex") }], apps }],
+    workspaces: [
+      { id: "demo", difyBaseUrl: simulator.url, defaultUser: "demo-user", tokens: [{ sha256: sha256(token).toString("hex") }], apps },
+    ],
   };
   return parseConfig(doc, "(demo)", env);
 }
 
-function banner(demoApps: readonly DemoApp[], address: string, simulatorUrl: string, token: string, metricsUrl: string | undefined): string {
+function banner(
+  demoApps: readonly DemoApp[],
+  address: string,
+  simulatorUrl: string,
+  token: string,
+  metricsUrl: string | undefined,
+): string {
   const app = (mode: string) => demoApps.find((a) => a.mode === mode)?.appId ?? "";
   const curl = `npx buf curl --protocol grpc --http2-prior-knowledge`;
   const auth = `-H "authorization: Bearer $TOKEN"`;

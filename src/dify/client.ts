@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors, request, type Dispatcher } from "undici";
+import { Agent, type Dispatcher, request, errors as undiciErrors } from "undici";
 import type { Secret } from "../config/secret.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
 
@@ -80,7 +80,15 @@ export class DifyClient {
     }
   }
 
-  async #send(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, accept: string, signal: AbortSignal, highWaterMark?: number) {
+  async #send(
+    target: AppTarget,
+    method: "GET" | "POST",
+    path: string,
+    body: object | undefined,
+    accept: string,
+    signal: AbortSignal,
+    highWaterMark?: number,
+  ) {
     try {
       return await request(target.baseUrl + path, {
         method,
@@ -149,15 +157,26 @@ async function httpError(res: Dispatcher.ResponseData, target: AppTarget): Promi
   const envelope = parseEnvelope(await readLimited(res.body, MAX_ERROR_BODY));
   const retryAfter = Number(res.headers["retry-after"]);
   const message = envelope?.message ?? `Dify answered HTTP ${res.statusCode}`;
-  return new DifyHttpError(res.statusCode, scrub(envelope?.code ?? "", target), scrub(message, target), Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined);
+  return new DifyHttpError(
+    res.statusCode,
+    scrub(envelope?.code ?? "", target),
+    scrub(message, target),
+    Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+  );
 }
 
 /** A 200 with JSON where the event stream should be: an error envelope maps by its own `status`. */
 async function jsonInsteadOfStream(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError | DifyStreamError> {
   const envelope = parseEnvelope(await readLimited(res.body, MAX_ERROR_BODY));
-  if (!envelope || (envelope.code === "" && envelope.status === undefined)) return new DifyStreamError("malformed", "Dify answered a streaming request with JSON that is not an error");
+  if (!envelope || (envelope.code === "" && envelope.status === undefined))
+    return new DifyStreamError("malformed", "Dify answered a streaming request with JSON that is not an error");
   const httpStatus = envelope.status !== undefined && envelope.status >= 400 && envelope.status <= 599 ? envelope.status : 500;
-  return new DifyHttpError(httpStatus, scrub(envelope.code, target), scrub(envelope.message ?? `Dify answered HTTP ${httpStatus}`, target), undefined);
+  return new DifyHttpError(
+    httpStatus,
+    scrub(envelope.code, target),
+    scrub(envelope.message ?? `Dify answered HTTP ${httpStatus}`, target),
+    undefined,
+  );
 }
 
 async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string> {

@@ -17,10 +17,7 @@ export class DifyHttpError extends Error {
 
 /** Dify could not be reached or the connection broke. */
 export class DifyUnreachableError extends Error {
-  constructor(
-    message: string,
-    cause: unknown,
-  ) {
+  constructor(message: string, cause: unknown) {
     super(message, { cause });
     this.name = "DifyUnreachableError";
   }

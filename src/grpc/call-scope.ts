@@ -1,4 +1,4 @@
-import { status, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
+import { type ServerUnaryCall, type ServerWritableStream, status } from "@grpc/grpc-js";
 import { GatewayError } from "./gateway-error.js";
 
 /** Why a call ended before its handler did. */

@@ -1,4 +1,4 @@
-import { Metadata, status, type StatusObject } from "@grpc/grpc-js";
+import { Metadata, type StatusObject, status } from "@grpc/grpc-js";
 import { BadRequest, ErrorInfo, QuotaFailure, RetryInfo } from "../../generated/google/rpc/error_details.js";
 import { Status } from "../../generated/google/rpc/status.js";
 
@@ -37,15 +37,24 @@ export class GatewayError extends Error {
   toRpcStatus(): Status {
     const d = this.details;
     const details = [
-      packAny("google.rpc.ErrorInfo", ErrorInfo.encode({ reason: d.reason, domain: d.domain ?? GATEWAY_DOMAIN, metadata: d.metadata ?? {} }).finish()),
+      packAny(
+        "google.rpc.ErrorInfo",
+        ErrorInfo.encode({ reason: d.reason, domain: d.domain ?? GATEWAY_DOMAIN, metadata: d.metadata ?? {} }).finish(),
+      ),
     ];
     if (d.retryDelayMs !== undefined) {
       const seconds = Math.floor(d.retryDelayMs / 1000);
       const nanos = (d.retryDelayMs % 1000) * 1_000_000;
       details.push(packAny("google.rpc.RetryInfo", RetryInfo.encode({ retryDelay: { seconds, nanos } }).finish()));
     }
-    if (d.fieldViolations) details.push(packAny("google.rpc.BadRequest", BadRequest.encode(BadRequest.fromPartial({ fieldViolations: d.fieldViolations })).finish()));
-    if (d.quotaViolation) details.push(packAny("google.rpc.QuotaFailure", QuotaFailure.encode(QuotaFailure.fromPartial({ violations: [d.quotaViolation] })).finish()));
+    if (d.fieldViolations)
+      details.push(
+        packAny("google.rpc.BadRequest", BadRequest.encode(BadRequest.fromPartial({ fieldViolations: d.fieldViolations })).finish()),
+      );
+    if (d.quotaViolation)
+      details.push(
+        packAny("google.rpc.QuotaFailure", QuotaFailure.encode(QuotaFailure.fromPartial({ violations: [d.quotaViolation] })).finish()),
+      );
     return { code: this.code, message: this.message, details };
   }
 }

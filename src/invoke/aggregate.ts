@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { DEFAULT_MAX_ANSWER_BYTES, type AppMode } from "../config/schema.js";
+import { type AppMode, DEFAULT_MAX_ANSWER_BYTES } from "../config/schema.js";
 import { GatewayError } from "../grpc/gateway-error.js";
 import type { DifyEvent } from "../sse/decoder.js";
 
@@ -66,7 +66,12 @@ export class MessageAggregator implements Aggregator {
   result(): Record<string, unknown> {
     const head: Partial<DifyEvent> = this.#head ?? {};
     const messageId = head.message_id ?? head.id;
-    const out: Record<string, unknown> = { event: this.#paused ? "workflow_paused" : "message", task_id: head.task_id, id: messageId, message_id: messageId };
+    const out: Record<string, unknown> = {
+      event: this.#paused ? "workflow_paused" : "message",
+      task_id: head.task_id,
+      id: messageId,
+      message_id: messageId,
+    };
     if (this.withConversation) out.conversation_id = head.conversation_id;
     Object.assign(out, { mode: this.mode, answer: this.#answer, metadata: this.#metadata, created_at: head.created_at });
     if (this.#paused) Object.assign(out, { workflow_run_id: this.#paused.workflow_run_id, data: this.#paused.data });
@@ -75,7 +80,18 @@ export class MessageAggregator implements Aggregator {
 }
 
 /** The keys of a workflow's blocking `data`; the streamed event carries more. */
-const RUN_DATA_KEYS = ["id", "workflow_id", "status", "outputs", "error", "elapsed_time", "total_tokens", "total_steps", "created_at", "finished_at"];
+const RUN_DATA_KEYS = [
+  "id",
+  "workflow_id",
+  "status",
+  "outputs",
+  "error",
+  "elapsed_time",
+  "total_tokens",
+  "total_steps",
+  "created_at",
+  "finished_at",
+];
 const PAUSED_EXTRA_KEYS = ["paused_nodes", "reasons"];
 
 export class WorkflowAggregator implements Aggregator {
@@ -112,10 +128,14 @@ export class WorkflowAggregator implements Aggregator {
  * crashed the process and a 60 MiB one became a 125 MB response no default client could read.
  */
 export function answerTooLarge(maxAnswerBytes: number): GatewayError {
-  return new GatewayError(status.RESOURCE_EXHAUSTED, `the answer exceeds ${maxAnswerBytes} bytes (upstream.maxAnswerBytes); use the streaming method for longer answers`, {
-    reason: "ANSWER_TOO_LARGE",
-    metadata: { maxAnswerBytes: String(maxAnswerBytes) },
-  });
+  return new GatewayError(
+    status.RESOURCE_EXHAUSTED,
+    `the answer exceeds ${maxAnswerBytes} bytes (upstream.maxAnswerBytes); use the streaming method for longer answers`,
+    {
+      reason: "ANSWER_TOO_LARGE",
+      metadata: { maxAnswerBytes: String(maxAnswerBytes) },
+    },
+  );
 }
 
 function str(v: unknown): string {

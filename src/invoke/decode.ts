@@ -1,5 +1,5 @@
-import type { ServiceDefinition } from "@grpc/grpc-js";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import type { ServiceDefinition } from "@grpc/grpc-js";
 import { DEFAULT_INPUTS_LIMITS, decodeStruct, type InputsLimits, InputsRejected } from "./inputs.js";
 import type { InvokeRequest } from "./request.js";
 
@@ -15,12 +15,19 @@ export function withInputsDecoder(service: ServiceDefinition, limits: () => Inpu
   return Object.fromEntries(
     Object.entries(service).map(([name, method]) => [
       name,
-      { ...method, requestDeserialize: (bytes: Buffer) => decodeRequest(bytes, (rest) => method.requestDeserialize(rest) as InvokeRequest, limits()) },
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => decodeRequest(bytes, (rest) => method.requestDeserialize(rest) as InvokeRequest, limits()),
+      },
     ]),
   );
 }
 
-export function decodeRequest(bytes: Uint8Array, decodeGenerated: (rest: Buffer) => InvokeRequest, limits: InputsLimits = DEFAULT_INPUTS_LIMITS): InvokeRequest {
+export function decodeRequest(
+  bytes: Uint8Array,
+  decodeGenerated: (rest: Buffer) => InvokeRequest,
+  limits: InputsLimits = DEFAULT_INPUTS_LIMITS,
+): InvokeRequest {
   const reader = new BinaryReader(bytes);
   const rest: Uint8Array[] = [];
   const inputs: Uint8Array[] = [];

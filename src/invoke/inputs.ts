@@ -21,7 +21,9 @@ export const MAX_ECHOED_FIELD_CHARS = 200;
 /** `path` as a status may echo it: non-ASCII as \u escapes, at most MAX_ECHOED_FIELD_CHARS, "..." when cut. */
 export function echoedField(path: string): string {
   // eslint-disable-next-line no-control-regex
-  const ascii = /[^\x20-\x7e]/.test(path) ? path.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`) : path;
+  const ascii = /[^\x20-\x7e]/.test(path)
+    ? path.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    : path;
   return ascii.length > MAX_ECHOED_FIELD_CHARS ? `${ascii.slice(0, MAX_ECHOED_FIELD_CHARS - 3)}...` : ascii;
 }
 
@@ -99,7 +101,8 @@ export const DEFAULT_INPUTS_LIMITS: InputsLimits = Object.freeze({ maxBytes: 102
  * silently vanishes. Here every key is an own property and the limit is MAX_INPUTS_DEPTH levels.
  */
 export function decodeStruct(bytes: Uint8Array, limits: InputsLimits = DEFAULT_INPUTS_LIMITS): Record<string, unknown> {
-  if (bytes.length > limits.maxBytes) throw new InputsRejected("inputs", `must be at most ${limits.maxBytes} bytes encoded (got ${bytes.length})`);
+  if (bytes.length > limits.maxBytes)
+    throw new InputsRejected("inputs", `must be at most ${limits.maxBytes} bytes encoded (got ${bytes.length})`);
   const reader = new BinaryReader(bytes) as CountingReader;
   reader.keysLeft = limits.maxKeys;
   reader.maxKeys = limits.maxKeys;
@@ -148,8 +151,7 @@ function readList(r: BinaryReader, end: number, depth: number): unknown[] {
     if (field === 1 && wire === WireType.LengthDelimited) {
       countKey(r);
       list.push(readValue(r, r.uint32() + r.pos, depth) ?? null);
-    }
-    else r.skip(wire, field);
+    } else r.skip(wire, field);
   }
   return list;
 }
@@ -159,7 +161,7 @@ function readValue(r: BinaryReader, end: number, depth: number): unknown {
   let value: unknown;
   while (r.pos < end) {
     const [field, wire] = r.tag();
-    if (field === 1 && wire === WireType.Varint) (r.int32(), (value = null));
+    if (field === 1 && wire === WireType.Varint) r.int32(), (value = null);
     else if (field === 2 && wire === WireType.Bit64) value = r.double();
     else if (field === 3 && wire === WireType.LengthDelimited) value = r.string();
     else if (field === 4 && wire === WireType.Varint) value = r.bool();

@@ -4,8 +4,8 @@ import { CompletionInvokeResponse, CompletionServiceService } from "../../genera
 import { WorkflowInvokeResponse, WorkflowServiceService } from "../../generated/dify/app/v1/workflow.js";
 import type { AppMode } from "../config/schema.js";
 import type { TypedEventName } from "../translate/events.js";
-import { MessageAggregator, WorkflowAggregator, type Aggregator } from "./aggregate.js";
-import { commonBody, validateChat, type InvokeRequest } from "./request.js";
+import { type Aggregator, MessageAggregator, WorkflowAggregator } from "./aggregate.js";
+import { commonBody, type InvokeRequest, validateChat } from "./request.js";
 import type { RunKind } from "./termination.js";
 
 /** Everything that differs between chat, workflow and completion, in one place. */

@@ -1,7 +1,7 @@
 import type { InputFile } from "../../generated/dify/app/v1/common.js";
 import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { invalidArgument } from "../grpc/gateway-error.js";
-import { validateInputs, type InputsRejected } from "./inputs.js";
+import { type InputsRejected, validateInputs } from "./inputs.js";
 
 /** The fields all six request messages share; chat adds query and conversation_id. */
 export interface InvokeRequest {
@@ -28,9 +28,12 @@ export function validateCommon(req: InvokeRequest): void {
   req.files.forEach((f, i) => {
     const at = `files[${i}]`;
     if (!FILE_TYPES.includes(f.type)) throw invalidArgument(`${at}.type`, `must be one of ${FILE_TYPES.join(", ")}`);
-    if (!TRANSFER_METHODS.includes(f.transferMethod)) throw invalidArgument(`${at}.transfer_method`, `must be one of ${TRANSFER_METHODS.join(", ")}`);
-    if (f.transferMethod === "remote_url" && f.url === "") throw invalidArgument(`${at}.url`, "is required when transfer_method is remote_url");
-    if (f.transferMethod === "local_file" && f.uploadFileId === "") throw invalidArgument(`${at}.upload_file_id`, "is required when transfer_method is local_file");
+    if (!TRANSFER_METHODS.includes(f.transferMethod))
+      throw invalidArgument(`${at}.transfer_method`, `must be one of ${TRANSFER_METHODS.join(", ")}`);
+    if (f.transferMethod === "remote_url" && f.url === "")
+      throw invalidArgument(`${at}.url`, "is required when transfer_method is remote_url");
+    if (f.transferMethod === "local_file" && f.uploadFileId === "")
+      throw invalidArgument(`${at}.upload_file_id`, "is required when transfer_method is local_file");
   });
 }
 

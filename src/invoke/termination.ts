@@ -59,7 +59,11 @@ export class RunTracker {
   failure(): GatewayError | DifyStreamError | undefined {
     const err = this.#errorEvent;
     if (err) {
-      const failure = { httpStatus: Number(err.status ?? 500), difyCode: typeof err.code === "string" ? err.code : "", message: String(err.message ?? "") };
+      const failure = {
+        httpStatus: Number(err.status ?? 500),
+        difyCode: typeof err.code === "string" ? err.code : "",
+        message: String(err.message ?? ""),
+      };
       // A chatflow whose workflow failed reports `invalid_param "Run failed: …"`: not the caller's fault.
       return this.#workflowFailed
         ? upstreamError(failure, { code: status.INTERNAL, reason: "WORKFLOW_RUN_FAILED", metadata: { workflowStatus: "failed" } })

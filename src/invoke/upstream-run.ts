@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { AppTarget, DifyClient } from "../dify/client.js";
 import { DifyStreamError } from "../dify/errors.js";
-import { SseDecoder, type DifyEvent } from "../sse/decoder.js";
-import { RunTracker, type RunKind } from "./termination.js";
+import { type DifyEvent, SseDecoder } from "../sse/decoder.js";
+import { type RunKind, RunTracker } from "./termination.js";
 
 export interface RunSettings {
   idleTimeoutMs: number;
@@ -110,7 +110,13 @@ export class UpstreamRun {
    * then stops it. The decoder holds at most one event; events read here are only looked at, never kept.
    * An event too large to decode may still name its run in its first bytes (`decoder.taskIdHint`).
    */
-  async #stopOnceNamed(opening: Promise<AsyncIterable<Buffer>>, chunks: Chunks | undefined, pending: Promise<IteratorResult<Buffer>> | undefined, decoder: SseDecoder, upstream: AbortController): Promise<void> {
+  async #stopOnceNamed(
+    opening: Promise<AsyncIterable<Buffer>>,
+    chunks: Chunks | undefined,
+    pending: Promise<IteratorResult<Buffer>> | undefined,
+    decoder: SseDecoder,
+    upstream: AbortController,
+  ): Promise<void> {
     const bound = setTimeout(() => upstream.abort(), this.settings.stopTimeoutMs);
     let accepted = chunks !== undefined;
     const named = () => this.tracker.taskId ?? decoder.taskIdHint;
@@ -134,7 +140,11 @@ export class UpstreamRun {
     }
     const taskId = named();
     if (taskId !== undefined && !this.tracker.done) await this.#stop(taskId);
-    else if (accepted && !this.tracker.done) this.log.warn({ stopTimeoutMs: this.settings.stopTimeoutMs }, "the caller left a run Dify accepted, and no event named it: it could not be stopped");
+    else if (accepted && !this.tracker.done)
+      this.log.warn(
+        { stopTimeoutMs: this.settings.stopTimeoutMs },
+        "the caller left a run Dify accepted, and no event named it: it could not be stopped",
+      );
   }
 
   async #stop(taskId: string): Promise<void> {
@@ -142,7 +152,12 @@ export class UpstreamRun {
     if (this.stopCalled) return;
     this.stopCalled = true;
     try {
-      await this.client.postJson(this.req.target, this.req.stopPath(taskId), { user: this.req.user }, AbortSignal.timeout(this.settings.stopTimeoutMs));
+      await this.client.postJson(
+        this.req.target,
+        this.req.stopPath(taskId),
+        { user: this.req.user },
+        AbortSignal.timeout(this.settings.stopTimeoutMs),
+      );
       this.log.info({ taskId }, "stopped the unfinished run on Dify");
       this.onStop("ok");
     } catch (err) {

@@ -1,8 +1,8 @@
-import { rejectCall } from "../grpc/reject.js";
-import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from "@grpc/grpc-js";
+import { ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { workspaceOf } from "../auth/context.js";
-import { ConcurrencyLimiter, workspaceConcurrencyLimit, type Release } from "./concurrency.js";
+import { rejectCall } from "../grpc/reject.js";
+import { ConcurrencyLimiter, type Release, workspaceConcurrencyLimit } from "./concurrency.js";
 
 /**
  * Authenticated calls whose request message has not arrived yet, per workspace,
@@ -31,7 +31,16 @@ export function awaitingMessageLimitInterceptor(log: Logger, onRefused: (workspa
         release = awaiting.tryAcquire(workspace.id, workspace.maxConcurrentCalls);
         if (release) return next(metadata);
         onRefused(workspace.id);
-        log.info({ method: method.path, peer: call.getPeer(), workspace: workspace.id, grpcCode: "RESOURCE_EXHAUSTED", limit: workspace.maxConcurrentCalls }, "call rejected: too many calls waiting for their request message");
+        log.info(
+          {
+            method: method.path,
+            peer: call.getPeer(),
+            workspace: workspace.id,
+            grpcCode: "RESOURCE_EXHAUSTED",
+            limit: workspace.maxConcurrentCalls,
+          },
+          "call rejected: too many calls waiting for their request message",
+        );
         rejectCall(call, workspaceConcurrencyLimit(workspace.id, workspace.maxConcurrentCalls));
       })
       .withOnReceiveMessage((message, next) => {

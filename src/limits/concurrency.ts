@@ -44,10 +44,14 @@ export class ConcurrencyLimiter {
 }
 
 export function workspaceConcurrencyLimit(workspace: string, limit: number): GatewayError {
-  return new GatewayError(status.RESOURCE_EXHAUSTED, `workspace ${JSON.stringify(workspace)} already has ${limit} calls in flight, its limit; retry later`, {
-    reason: "WORKSPACE_CONCURRENCY_LIMIT",
-    metadata: { workspace, limit: String(limit) },
-    retryDelayMs: RETRY_AFTER_MS,
-    quotaViolation: { subject: `workspace:${workspace}`, description: `at most ${limit} concurrent calls` },
-  });
+  return new GatewayError(
+    status.RESOURCE_EXHAUSTED,
+    `workspace ${JSON.stringify(workspace)} already has ${limit} calls in flight, its limit; retry later`,
+    {
+      reason: "WORKSPACE_CONCURRENCY_LIMIT",
+      metadata: { workspace, limit: String(limit) },
+      retryDelayMs: RETRY_AFTER_MS,
+      quotaViolation: { subject: `workspace:${workspace}`, description: `at most ${limit} concurrent calls` },
+    },
+  );
 }

@@ -1,4 +1,11 @@
-import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type Metadata, type ServerInterceptor } from "@grpc/grpc-js";
+import {
+  type Metadata,
+  ResponderBuilder,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  ServerListenerBuilder,
+  status,
+} from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { GatewayError } from "../grpc/gateway-error.js";
 import { rejectCall } from "../grpc/reject.js";
@@ -19,7 +26,10 @@ export function metadataLimitInterceptor(maxBytes: number, log: Logger): ServerI
         const size = metadataSize(metadata);
         if (size <= maxBytes) return next(metadata);
         // Sizes only: a header this large may well carry a credential.
-        log.info({ method: method.path, peer: call.getPeer(), grpcCode: "RESOURCE_EXHAUSTED", metadataBytes: size, maxMetadataBytes: maxBytes }, "call rejected: metadata too large");
+        log.info(
+          { method: method.path, peer: call.getPeer(), grpcCode: "RESOURCE_EXHAUSTED", metadataBytes: size, maxMetadataBytes: maxBytes },
+          "call rejected: metadata too large",
+        );
         rejectCall(call, metadataTooLarge(size, maxBytes));
       })
       .build();

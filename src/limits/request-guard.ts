@@ -1,9 +1,9 @@
-import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from "@grpc/grpc-js";
+import { ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { deadlineReached } from "../grpc/call-scope.js";
-import { rejectCall } from "../grpc/reject.js";
 import { GatewayError } from "../grpc/gateway-error.js";
-import { sentStatusCode, STREAM_ID_HEADER } from "../net/listener.js";
+import { rejectCall } from "../grpc/reject.js";
+import { STREAM_ID_HEADER, sentStatusCode } from "../net/listener.js";
 
 /**
  * What happens to a call before its request message reaches a handler:
@@ -34,7 +34,10 @@ export function requestGuardInterceptor(settings: () => { firstMessageTimeoutMs:
           timer = undefined;
           if (received || answered) return;
           answered = true;
-          log.info({ method: method.path, peer: call.getPeer(), grpcCode: "DEADLINE_EXCEEDED", firstMessageTimeoutMs }, "call ended: no request message in time");
+          log.info(
+            { method: method.path, peer: call.getPeer(), grpcCode: "DEADLINE_EXCEEDED", firstMessageTimeoutMs },
+            "call ended: no request message in time",
+          );
           rejectCall(call, noMessage(firstMessageTimeoutMs));
         }, firstMessageTimeoutMs);
         next(metadata);
@@ -53,7 +56,10 @@ export function requestGuardInterceptor(settings: () => { firstMessageTimeoutMs:
         if (!received && !answered) {
           answered = true;
           const code = sentStatusCode(streamId) ?? (deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED);
-          log.info({ method: method.path, peer: call.getPeer(), grpcCode: status[code] ?? String(code) }, "call ended before its request reached a handler");
+          log.info(
+            { method: method.path, peer: call.getPeer(), grpcCode: status[code] ?? String(code) },
+            "call ended before its request reached a handler",
+          );
         }
       })
       .build();

@@ -1,5 +1,5 @@
+import { type DestinationStream, type Logger, pino } from "pino";
 import { PinoPretty } from "pino-pretty";
-import { pino, type DestinationStream, type Logger } from "pino";
 
 /**
  * Paths that could carry a credential. Secrets are also wrapped in `Secret`,

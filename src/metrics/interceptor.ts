@@ -1,4 +1,4 @@
-import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, status, type ServerInterceptor } from "@grpc/grpc-js";
+import { ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder, status } from "@grpc/grpc-js";
 import { deadlineReached } from "../grpc/call-scope.js";
 import type { GatewayMetrics } from "./metrics.js";
 

@@ -1,4 +1,4 @@
-import { workspaceConcurrencyLimit, type ConcurrencyLimiter } from "../limits/concurrency.js";
+import { type ConcurrencyLimiter, workspaceConcurrencyLimit } from "../limits/concurrency.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { ServerMiddleware } from "./types.js";
 

@@ -1,4 +1,4 @@
-import { shuttingDown, type Lifecycle } from "./lifecycle.js";
+import { type Lifecycle, shuttingDown } from "./lifecycle.js";
 import type { ServerMiddleware } from "./types.js";
 
 /** Refuses new calls once a drain started, and registers each call so the drain can end it when the grace runs out. */

@@ -27,7 +27,10 @@ export interface ServerMiddlewareCall<Req, Res> {
 }
 
 /** A pass-through middleware ends with `return yield* call.next(call.request, context)`: no extra await per message. */
-export type ServerMiddleware = <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) => AsyncGenerator<Res, Res | void, undefined>;
+export type ServerMiddleware = <Req, Res>(
+  call: ServerMiddlewareCall<Req, Res>,
+  context: CallContext,
+) => AsyncGenerator<Res, Res | void, undefined>;
 
 /** `outer` sees every call first and wraps what `inner` does. */
 export function composeServerMiddleware(outer: ServerMiddleware, inner: ServerMiddleware): ServerMiddleware {
@@ -36,7 +39,11 @@ export function composeServerMiddleware(outer: ServerMiddleware, inner: ServerMi
 }
 
 /** The handler with every middleware around it, the first one outermost. */
-export function withMiddleware<Req, Res>(handler: CallHandler<Req, Res>, method: MethodInfo, middleware: ServerMiddleware | undefined): CallHandler<Req, Res> {
+export function withMiddleware<Req, Res>(
+  handler: CallHandler<Req, Res>,
+  method: MethodInfo,
+  middleware: ServerMiddleware | undefined,
+): CallHandler<Req, Res> {
   if (!middleware) return handler;
   return (request, context) => middleware<Req, Res>({ request, method, next: handler }, context);
 }

@@ -1,4 +1,4 @@
-import { constants as h2, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import { type Http2Server, constants as h2, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { ConnectionInjector, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -38,12 +38,19 @@ interface Http2ServerFactory {
  * method, present in 1.14) is wrapped to see each stream before grpc-js does:
  * test/e2e/transport-attacks.test.ts fails if that stops working.
  */
-export async function listen(server: Server, listenAddress: string, credentials: ServerCredentials, limits: ListenerLimits, log: Logger): Promise<Listener> {
+export async function listen(
+  server: Server,
+  listenAddress: string,
+  credentials: ServerCredentials,
+  limits: ListenerLimits,
+  log: Logger,
+): Promise<Listener> {
   const connections = new Set<Socket>();
   /** Raw sockets by peer address, so a session (plain or TLS) finds the socket whose preface timer it clears. */
   const awaitingPreface = new Map<string, NodeJS.Timeout>();
   const factory = server as unknown as Http2ServerFactory;
-  if (typeof factory.createHttp2Server !== "function") throw new Error("@grpc/grpc-js no longer has Server.createHttp2Server: the listener needs updating for this version");
+  if (typeof factory.createHttp2Server !== "function")
+    throw new Error("@grpc/grpc-js no longer has Server.createHttp2Server: the listener needs updating for this version");
   const create = factory.createHttp2Server.bind(server);
   factory.createHttp2Server = (creds) => {
     const http2Server = create(creds);
@@ -55,11 +62,14 @@ export async function listen(server: Server, listenAddress: string, credentials:
         awaitingPreface.delete(key);
       });
     });
-    http2Server.prependListener("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      keepDuplicateAuthorization(headers, rawHeaders);
-      linkStream(stream, headers);
-      resetOnceAnswered(stream);
-    });
+    http2Server.prependListener(
+      "stream",
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+        keepDuplicateAuthorization(headers, rawHeaders);
+        linkStream(stream, headers);
+        resetOnceAnswered(stream);
+      },
+    );
     return http2Server;
   };
   let injector: ConnectionInjector;

@@ -1,12 +1,12 @@
-import { APP_MODE, checkRequest, type Invoke } from "../core/invoke.js";
 import type { AppMode } from "../config/schema.js";
+import { APP_MODE, checkRequest, type Invoke } from "../core/invoke.js";
 import type { Aggregator } from "../invoke/aggregate.js";
 import { withInputsDecoder } from "../invoke/decode.js";
 import type { InputsLimits } from "../invoke/inputs.js";
 import type { InterfaceSpec } from "../invoke/interfaces.js";
 import type { InvokeRequest } from "../invoke/request.js";
-import { toStreamMessage, type StreamMessage } from "../translate/events.js";
-import { route, type Route } from "../transport/route.js";
+import { type StreamMessage, toStreamMessage } from "../translate/events.js";
+import { type Route, route } from "../transport/route.js";
 
 /** Bounds read per call, so a reloaded config applies to the next call. */
 export interface CallLimits {

@@ -1,4 +1,11 @@
-import { status as grpcStatus, type Server, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  status as grpcStatus,
+  type Server,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import { GatewayError, invalidArgument } from "../grpc/gateway-error.js";
 
@@ -35,13 +42,15 @@ export class HealthService {
   }
 
   setStatus(service: string, status: ServingStatus): void {
-    if (!this.#names.has(service)) throw new Error(`health: ${JSON.stringify(service)} is not one of the names this service was built with`);
+    if (!this.#names.has(service))
+      throw new Error(`health: ${JSON.stringify(service)} is not one of the names this service was built with`);
     this.#stock.setStatus(service, status);
   }
 
   addToServer(server: Server): void {
     this.#stock.addToServer({
-      addService: (definition, implementation) => server.addService(definition as ServiceDefinition, this.#guard(implementation as UntypedServiceImplementation)),
+      addService: (definition, implementation) =>
+        server.addService(definition as ServiceDefinition, this.#guard(implementation as UntypedServiceImplementation)),
     });
   }
 

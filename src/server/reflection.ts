@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { status, type Server, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { type Server, type ServerDuplexStream, type ServiceDefinition, status, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { GatewayError } from "../grpc/gateway-error.js";
 import { GENERATED_DIR } from "../paths.js";
@@ -43,10 +43,14 @@ type Handler = (call: ServerDuplexStream<unknown, unknown>) => void;
 export function withBackpressure(stock: Handler, streams: { open: number }): Handler {
   return (call) => {
     if (streams.open >= MAX_REFLECTION_STREAMS) {
-      const busy = new GatewayError(status.RESOURCE_EXHAUSTED, `reflection: more than ${MAX_REFLECTION_STREAMS} streams open; retry later`, {
-        reason: "REFLECTION_STREAMS_EXHAUSTED",
-        retryDelayMs: 1000,
-      });
+      const busy = new GatewayError(
+        status.RESOURCE_EXHAUSTED,
+        `reflection: more than ${MAX_REFLECTION_STREAMS} streams open; retry later`,
+        {
+          reason: "REFLECTION_STREAMS_EXHAUSTED",
+          retryDelayMs: 1000,
+        },
+      );
       call.emit("error", busy.toStatus());
       return;
     }

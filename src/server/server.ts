@@ -4,12 +4,12 @@ import { authInterceptor } from "../auth/interceptor.js";
 import { WorkspaceRegistry } from "../auth/registry.js";
 import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
+import { type CoreDeps, createInvoke } from "../core/invoke.js";
 import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
-import { createInvoke, type CoreDeps } from "../core/invoke.js";
 import { INTERFACES } from "../invoke/interfaces.js";
-import { ConcurrencyLimiter } from "../limits/concurrency.js";
 import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
+import { ConcurrencyLimiter } from "../limits/concurrency.js";
 import { metadataLimitInterceptor } from "../limits/metadata-size.js";
 import { requestGuardInterceptor } from "../limits/request-guard.js";
 import { serveMetrics } from "../metrics/http.js";
@@ -21,12 +21,12 @@ import { concurrencyLimit } from "../middleware/concurrency.js";
 import { drain } from "../middleware/drain.js";
 import { Lifecycle } from "../middleware/lifecycle.js";
 import { composeAll } from "../middleware/types.js";
+import { type Listener, listen } from "../net/listener.js";
+import type { CallLimits } from "../rpc/invoke.js";
 import { serveRoutes } from "../transport/grpc-adapter.js";
 import { HealthService } from "./health.js";
-import { listen, type Listener } from "../net/listener.js";
 import { addReflection } from "./reflection.js";
 import { routes } from "./routes.js";
-import type { CallLimits } from "../rpc/invoke.js";
 
 export interface Gateway {
   readonly port: number;
@@ -68,7 +68,13 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
   const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), concurrencyLimit(limiter, metrics)]);
   let limits = callLimits(config);
-  serveRoutes(server, routes(createInvoke(deps), () => limits), log, middleware, config.server.maxSendMessageBytes);
+  serveRoutes(
+    server,
+    routes(createInvoke(deps), () => limits),
+    log,
+    middleware,
+    config.server.maxSendMessageBytes,
+  );
 
   const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
   const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
@@ -161,7 +167,12 @@ function shutDown(server: Server, ms: number): Promise<void> {
  * so every status they send passes through it; the awaiting-message limit needs
  * the workspace that auth binds.
  */
-function transportInterceptors(config: GatewayConfig, registry: () => WorkspaceRegistry, metrics: GatewayMetrics, log: Logger): ServerInterceptor[] {
+function transportInterceptors(
+  config: GatewayConfig,
+  registry: () => WorkspaceRegistry,
+  metrics: GatewayMetrics,
+  log: Logger,
+): ServerInterceptor[] {
   return [
     metricsInterceptor(metrics),
     requestGuardInterceptor(() => config.server, log),
@@ -173,7 +184,10 @@ function transportInterceptors(config: GatewayConfig, registry: () => WorkspaceR
 
 /** The per-call bounds the handlers read, reloadable: the unary answer and the request's inputs. */
 function callLimits(config: GatewayConfig): CallLimits {
-  return { maxAnswerBytes: config.upstream.maxAnswerBytes, inputs: { maxBytes: config.limits.maxInputsBytes, maxKeys: config.limits.maxInputsKeys } };
+  return {
+    maxAnswerBytes: config.upstream.maxAnswerBytes,
+    inputs: { maxBytes: config.limits.maxInputsBytes, maxKeys: config.limits.maxInputsKeys },
+  };
 }
 
 function serverOptions(config: GatewayConfig): ServerOptions {

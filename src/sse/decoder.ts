@@ -150,7 +150,8 @@ export class SseDecoder {
   #parseEvent(msg: EventSourceMessage): DifyEvent {
     // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only when it could matter.
     const { length } = msg.data;
-    if (length > this.maxEventBytes || (length * 3 > this.maxEventBytes && Buffer.byteLength(msg.data, "utf8") > this.maxEventBytes)) throw new DifyStreamError("event_too_large", `an upstream event exceeds ${this.maxEventBytes} bytes`);
+    if (length > this.maxEventBytes || (length * 3 > this.maxEventBytes && Buffer.byteLength(msg.data, "utf8") > this.maxEventBytes))
+      throw new DifyStreamError("event_too_large", `an upstream event exceeds ${this.maxEventBytes} bytes`);
     const data = this.#redact(msg.data);
     let value: unknown;
     try {

@@ -67,7 +67,10 @@ const DIFY_CODE = /^[a-z][a-z0-9_]{0,63}$/;
 const MAX_UPSTREAM_MESSAGE = 1024;
 
 /** Maps an HTTP error before the stream, or an `error` event inside it, to a gRPC error. */
-export function upstreamError(f: UpstreamFailure, overrides: { code?: status; reason?: string; metadata?: Record<string, string> } = {}): GatewayError {
+export function upstreamError(
+  f: UpstreamFailure,
+  overrides: { code?: status; reason?: string; metadata?: Record<string, string> } = {},
+): GatewayError {
   const difyCode = DIFY_CODE.test(f.difyCode) ? f.difyCode : "";
   // An `error` event's status is whatever Dify wrote; only a real HTTP status maps.
   const httpStatus = Number.isInteger(f.httpStatus) && f.httpStatus >= 100 && f.httpStatus <= 599 ? f.httpStatus : 500;
@@ -79,7 +82,12 @@ export function upstreamError(f: UpstreamFailure, overrides: { code?: status; re
     reason,
     domain: UPSTREAM_DOMAIN,
     metadata: { upstreamStatus: String(httpStatus), upstreamCode: difyCode, ...overrides.metadata },
-    retryDelayMs: difyCode === "too_many_requests" ? (f.retryAfterSeconds !== undefined ? f.retryAfterSeconds * 1000 : DEFAULT_RETRY_DELAY_MS) : undefined,
+    retryDelayMs:
+      difyCode === "too_many_requests"
+        ? f.retryAfterSeconds !== undefined
+          ? f.retryAfterSeconds * 1000
+          : DEFAULT_RETRY_DELAY_MS
+        : undefined,
     quotaViolation: difyCode === "rate_limit_error" ? { subject: "dify:workspace", description: message } : undefined,
   });
 }

@@ -1,13 +1,13 @@
-import type { sendUnaryData, Server, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
+import type { Server, ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { workspaceOf } from "../auth/context.js";
 import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { callError } from "../core/call-error.js";
-import { createContextValues, type CallContext } from "../core/context.js";
+import { type CallContext, createContextValues } from "../core/context.js";
 import { CallScope } from "../grpc/call-scope.js";
 import { writeMessage } from "../grpc/writer.js";
 import { preEncoded, sizeRecording } from "../metrics/interceptor.js";
-import { withMiddleware, type CallHandler, type MethodInfo, type ServerMiddleware } from "../middleware/types.js";
+import { type CallHandler, type MethodInfo, type ServerMiddleware, withMiddleware } from "../middleware/types.js";
 import { traceFrom } from "../tracing/trace-context.js";
 import { deliverable } from "./response-size.js";
 import type { Route } from "./route.js";
@@ -22,14 +22,32 @@ import type { Route } from "./route.js";
 type Call = ServerUnaryCall<unknown, Buffer> | ServerWritableStream<unknown, Buffer>;
 
 /** Registers every route on `server`, each with the middleware around its handler. */
-export function serveRoutes(server: Server, routes: readonly Route[], log: Logger, middleware: ServerMiddleware | undefined, maxSendBytes?: number): void {
+export function serveRoutes(
+  server: Server,
+  routes: readonly Route[],
+  log: Logger,
+  middleware: ServerMiddleware | undefined,
+  maxSendBytes?: number,
+): void {
   for (const { definition, handler, checkRequest } of routes) {
     const method: MethodInfo = { path: definition.path, responseStream: definition.responseStream, checkRequest };
     const encode = (message: unknown) => deliverable(definition.responseSerialize(message), maxSendBytes);
     const deserialize = sizeRecording(definition.requestDeserialize);
     const registered = definition.responseStream
-      ? server.register(definition.path, streamingHandler(withMiddleware(handler, method, middleware), encode, log), preEncoded, deserialize, "serverStream")
-      : server.register(definition.path, unaryHandler(withMiddleware(encoding(handler, encode), method, middleware), log), preEncoded, deserialize, "unary");
+      ? server.register(
+          definition.path,
+          streamingHandler(withMiddleware(handler, method, middleware), encode, log),
+          preEncoded,
+          deserialize,
+          "serverStream",
+        )
+      : server.register(
+          definition.path,
+          unaryHandler(withMiddleware(encoding(handler, encode), method, middleware), log),
+          preEncoded,
+          deserialize,
+          "unary",
+        );
     if (!registered) throw new Error(`${definition.path} is registered twice`);
   }
 }

@@ -10,8 +10,12 @@ import { GatewayError } from "../grpc/gateway-error.js";
  */
 export function deliverable(encoded: Buffer, maxBytes = DEFAULT_CLIENT_RECEIVE_BYTES): Buffer {
   if (encoded.length <= maxBytes) return encoded;
-  throw new GatewayError(status.RESOURCE_EXHAUSTED, `the response is ${encoded.length} bytes encoded, over the ${maxBytes} a default gRPC client receives`, {
-    reason: "RESPONSE_TOO_LARGE",
-    metadata: { responseBytes: String(encoded.length), maxBytes: String(maxBytes) },
-  });
+  throw new GatewayError(
+    status.RESOURCE_EXHAUSTED,
+    `the response is ${encoded.length} bytes encoded, over the ${maxBytes} a default gRPC client receives`,
+    {
+      reason: "RESPONSE_TOO_LARGE",
+      metadata: { responseBytes: String(encoded.length), maxBytes: String(maxBytes) },
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import type { PeerCertificate } from "node:tls";
 import { describe, expect, it } from "vitest";
-import { sha256, WorkspaceRegistry, type Credentials } from "../../src/auth/registry.js";
+import { type Credentials, sha256, WorkspaceRegistry } from "../../src/auth/registry.js";
 import { parseConfig } from "../../src/config/load.js";
 
 const ws = (id: string, tokens: string[], spiffeIds: string[] = []) => ({
@@ -12,7 +12,10 @@ const ws = (id: string, tokens: string[], spiffeIds: string[] = []) => ({
 });
 
 const { workspaces } = parseConfig(
-  { auth: { xfcc: { enabled: true } }, workspaces: [ws("one", ["t1", "t1-rotated"], ["spiffe://td/one"]), ws("two", ["t2"]), ws("mesh", [], ["spiffe://td/mesh"])] },
+  {
+    auth: { xfcc: { enabled: true } },
+    workspaces: [ws("one", ["t1", "t1-rotated"], ["spiffe://td/one"]), ws("two", ["t2"]), ws("mesh", [], ["spiffe://td/mesh"])],
+  },
   "test",
   { K: "k" },
 );
@@ -38,7 +41,10 @@ describe("WorkspaceRegistry.authenticate", () => {
 
 describe("WorkspaceRegistry.authenticate with many workspaces", () => {
   const many = Array.from({ length: 300 }, (_, i) => ws(`ws-${i}`, [`token-${i}-a`, `token-${i}-b`]));
-  const big = new WorkspaceRegistry({ workspaces: parseConfig({ workspaces: many }, "test", { K: "k" }).workspaces, auth: { xfcc: { enabled: false } } });
+  const big = new WorkspaceRegistry({
+    workspaces: parseConfig({ workspaces: many }, "test", { K: "k" }).workspaces,
+    auth: { xfcc: { enabled: false } },
+  });
 
   it("finds every token's own workspace, never a neighbour's", () => {
     for (const i of [0, 1, 150, 298, 299]) {
@@ -48,7 +54,8 @@ describe("WorkspaceRegistry.authenticate with many workspaces", () => {
   });
 
   it("rejects tokens that are not configured, including a configured token's digest", () => {
-    for (const t of ["token-300-a", "token-1-c", "token-1-", sha256("token-1-a").toString("hex"), ""]) expect(big.authenticate(t)).toBeUndefined();
+    for (const t of ["token-300-a", "token-1-c", "token-1-", sha256("token-1-a").toString("hex"), ""])
+      expect(big.authenticate(t)).toBeUndefined();
   });
 });
 

@@ -1,9 +1,9 @@
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedRequest } from "../../simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
+import { type InProcessStack, startInProcessStack } from "../helpers/in-process.js";
 import { eventually } from "../helpers/processes.js";
-import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
 
 let s: InProcessStack;
 beforeAll(async () => {
@@ -17,9 +17,25 @@ afterAll(async () => {
 const SLOW = { _sim: { events: 200, delay_ms: 50 } };
 
 const INTERFACES = [
-  { name: "chat", stop: "/v1/chat-messages/", stream: () => s.c.chat.chatInvokeStream(req("chat", "ivy"), s.md()), unaryCall: (deadline: number) => unary(s.c.chat.chatInvoke, s.c.chat, req("chat", "jack"), s.md(), { deadline }) },
-  { name: "workflow", stop: "/v1/workflows/tasks/", stream: () => s.c.workflow.workflowInvokeStream(req("workflow", "ivy"), s.md()), unaryCall: (deadline: number) => unary(s.c.workflow.workflowInvoke, s.c.workflow, req("workflow", "jack"), s.md(), { deadline }) },
-  { name: "completion", stop: "/v1/completion-messages/", stream: () => s.c.completion.completionInvokeStream(req("completion", "ivy"), s.md()), unaryCall: (deadline: number) => unary(s.c.completion.completionInvoke, s.c.completion, req("completion", "jack"), s.md(), { deadline }) },
+  {
+    name: "chat",
+    stop: "/v1/chat-messages/",
+    stream: () => s.c.chat.chatInvokeStream(req("chat", "ivy"), s.md()),
+    unaryCall: (deadline: number) => unary(s.c.chat.chatInvoke, s.c.chat, req("chat", "jack"), s.md(), { deadline }),
+  },
+  {
+    name: "workflow",
+    stop: "/v1/workflows/tasks/",
+    stream: () => s.c.workflow.workflowInvokeStream(req("workflow", "ivy"), s.md()),
+    unaryCall: (deadline: number) => unary(s.c.workflow.workflowInvoke, s.c.workflow, req("workflow", "jack"), s.md(), { deadline }),
+  },
+  {
+    name: "completion",
+    stop: "/v1/completion-messages/",
+    stream: () => s.c.completion.completionInvokeStream(req("completion", "ivy"), s.md()),
+    unaryCall: (deadline: number) =>
+      unary(s.c.completion.completionInvoke, s.c.completion, req("completion", "jack"), s.md(), { deadline }),
+  },
 ] as const;
 
 function req(mode: "chat" | "workflow" | "completion", user: string) {
@@ -43,7 +59,11 @@ describe.each(INTERFACES)("$name", (iface) => {
     });
     expect(messages.length).toBeGreaterThanOrEqual(3);
     expect(error?.code).toBe(status.CANCELLED);
-    await eventually(async () => expect(await stopsReceived(iface.stop)).toEqual([expect.objectContaining({ path: `${iface.stop}${taskId}/stop`, body: { user: "ivy" } })]));
+    await eventually(async () =>
+      expect(await stopsReceived(iface.stop)).toEqual([
+        expect.objectContaining({ path: `${iface.stop}${taskId}/stop`, body: { user: "ivy" } }),
+      ]),
+    );
   });
 
   it("a deadline ends the call with DEADLINE_EXCEEDED and stops the run with the same user", async () => {
@@ -65,8 +85,15 @@ describe.each(INTERFACES)("$name", (iface) => {
 it("calls that finish normally never stop their run, though grpc-js emits 'cancelled' after completion too", async () => {
   await s.sim.reset();
   for (let i = 0; i < 20; i++) {
-    await unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("completion"), inputs: {}, files: [], user: "kim" }, s.md());
-    await collect(s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: {}, files: [], user: "kim", conversationId: "" }, s.md()));
+    await unary(
+      s.c.completion.completionInvoke,
+      s.c.completion,
+      { appId: s.appId("completion"), inputs: {}, files: [], user: "kim" },
+      s.md(),
+    );
+    await collect(
+      s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: {}, files: [], user: "kim", conversationId: "" }, s.md()),
+    );
   }
   await new Promise((r) => setTimeout(r, 300));
   expect(await stopsReceived()).toEqual([]);

@@ -1,7 +1,7 @@
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { details, unary } from "../helpers/grpc.js";
-import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
+import { type InProcessStack, startInProcessStack } from "../helpers/in-process.js";
 
 /*
  * The request and response bounds an operator sets (limits.maxInputsBytes, limits.maxInputsKeys,

@@ -1,8 +1,8 @@
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, collect, details, unary } from "../helpers/grpc.js";
-import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
+import { type InProcessStack, startInProcessStack } from "../helpers/in-process.js";
 
 let s: InProcessStack;
 beforeAll(async () => {
@@ -21,7 +21,14 @@ const failed = (p: Promise<unknown>) =>
   );
 
 function completion(inputs: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return failed(unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("completion"), inputs, files: [], user: "eve", ...extra }, s.md()));
+  return failed(
+    unary(
+      s.c.completion.completionInvoke,
+      s.c.completion,
+      { appId: s.appId("completion"), inputs, files: [], user: "eve", ...extra },
+      s.md(),
+    ),
+  );
 }
 
 // Proxy 502/503 pages, connection resets, incomplete, malformed and silent streams, a code-less error event and an
@@ -56,7 +63,11 @@ describe("upstream HTTP errors before the stream map per the table (docs/dify-up
       expect(err.details).toContain(`simulated ${code}`);
       const d = details(err);
       expect(d.status?.code).toBe(grpcCode);
-      expect(d.errorInfo).toMatchObject({ reason: code.toUpperCase(), domain: "dify", metadata: { upstreamStatus: String(httpStatus), upstreamCode: code } });
+      expect(d.errorInfo).toMatchObject({
+        reason: code.toUpperCase(),
+        domain: "dify",
+        metadata: { upstreamStatus: String(httpStatus), upstreamCode: code },
+      });
       expect(d.retryInfo !== undefined).toBe(retryable);
       if (code === "rate_limit_error") expect(d.quotaFailure?.violations).toHaveLength(1);
       expectNoSecret(err);
@@ -64,18 +75,34 @@ describe("upstream HTTP errors before the stream map per the table (docs/dify-up
   }
 
   it("an app on the wrong interface gets Dify's route errors as FAILED_PRECONDITION", async () => {
-    const wf = await failed(unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("chat"), inputs: {}, files: [], user: "eve" }, s.md()));
+    const wf = await failed(
+      unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("chat"), inputs: {}, files: [], user: "eve" }, s.md()),
+    );
     expect(wf.code).toBe(status.FAILED_PRECONDITION);
     expect(details(wf).errorInfo?.reason).toBe("NOT_WORKFLOW_APP");
-    const cp = await failed(unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("chat"), inputs: {}, files: [], user: "eve" }, s.md()));
+    const cp = await failed(
+      unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("chat"), inputs: {}, files: [], user: "eve" }, s.md()),
+    );
     expect(details(cp).errorInfo?.reason).toBe("APP_UNAVAILABLE");
-    const ch = await failed(unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("workflow"), query: "q", inputs: {}, files: [], user: "eve", conversationId: "" }, s.md()));
+    const ch = await failed(
+      unary(
+        s.c.chat.chatInvoke,
+        s.c.chat,
+        { appId: s.appId("workflow"), query: "q", inputs: {}, files: [], user: "eve", conversationId: "" },
+        s.md(),
+      ),
+    );
     expect(details(ch).errorInfo?.reason).toBe("NOT_CHAT_APP");
   });
 
   it("a conversation that does not exist → NOT_FOUND from Dify", async () => {
     const err = await failed(
-      unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("chat"), query: "q", inputs: {}, files: [], user: "eve", conversationId: "00000000-0000-4000-8000-000000000000" }, s.md()),
+      unary(
+        s.c.chat.chatInvoke,
+        s.c.chat,
+        { appId: s.appId("chat"), query: "q", inputs: {}, files: [], user: "eve", conversationId: "00000000-0000-4000-8000-000000000000" },
+        s.md(),
+      ),
     );
     expect(err.code).toBe(status.NOT_FOUND);
     expect(details(err).errorInfo?.reason).toBe("NOT_FOUND");
@@ -86,7 +113,12 @@ describe("failures after the stream started", () => {
   it("an error event is forwarded, then ends the stream with its mapped status", async () => {
     const { messages, error } = await collect(
       s.c.completion.completionInvokeStream(
-        { appId: s.appId("completion"), inputs: { _sim: { fault: "error_event", after: 2, status: 400, code: "completion_request_error", message: "model exploded" } }, files: [], user: "eve" },
+        {
+          appId: s.appId("completion"),
+          inputs: { _sim: { fault: "error_event", after: 2, status: 400, code: "completion_request_error", message: "model exploded" } },
+          files: [],
+          user: "eve",
+        },
         s.md(),
       ),
     );
@@ -98,17 +130,36 @@ describe("failures after the stream started", () => {
 
   it("a failed chatflow on the chat interface → INTERNAL WORKFLOW_RUN_FAILED, both events forwarded", async () => {
     const { messages, error } = await collect(
-      s.c.chat.chatInvokeStream({ appId: s.appId("advanced-chat"), query: "q", inputs: { _sim: { fault: "workflow_failed" } }, files: [], user: "eve", conversationId: "" }, s.md()),
+      s.c.chat.chatInvokeStream(
+        {
+          appId: s.appId("advanced-chat"),
+          query: "q",
+          inputs: { _sim: { fault: "workflow_failed" } },
+          files: [],
+          user: "eve",
+          conversationId: "",
+        },
+        s.md(),
+      ),
     );
     expect(messages.map((m) => m.event).slice(-2)).toEqual(["workflow_finished", "error"]);
     expect(messages.map((m) => m.event)).not.toContain("message_end");
     expect(error?.code).toBe(status.INTERNAL);
-    expect(details(error!).errorInfo).toMatchObject({ reason: "WORKFLOW_RUN_FAILED", metadata: { upstreamCode: "invalid_param", workflowStatus: "failed" } });
+    expect(details(error!).errorInfo).toMatchObject({
+      reason: "WORKFLOW_RUN_FAILED",
+      metadata: { upstreamCode: "invalid_param", workflowStatus: "failed" },
+    });
   });
 
   it("pings count as activity: a pinging upstream is not idle", async () => {
     const err = await failed(
-      unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("workflow"), inputs: { _sim: { fault: "pings_only", ping_every_ms: 200 } }, files: [], user: "eve" }, s.md(), { deadline: Date.now() + 3_000 }),
+      unary(
+        s.c.workflow.workflowInvoke,
+        s.c.workflow,
+        { appId: s.appId("workflow"), inputs: { _sim: { fault: "pings_only", ping_every_ms: 200 } }, files: [], user: "eve" },
+        s.md(),
+        { deadline: Date.now() + 3_000 },
+      ),
     );
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
   });
@@ -119,9 +170,17 @@ describe("requests the gateway rejects itself", () => {
     ["empty app_id", { appId: "" }, "app_id"],
     ["empty query", { query: "" }, "query"],
     ["conversation_id that is not a UUID", { conversationId: "abc" }, "conversation_id"],
-    ["file with an unknown type", { files: [{ type: "spreadsheet", transferMethod: "remote_url", url: "https://x", uploadFileId: "" }] }, "files[0].type"],
+    [
+      "file with an unknown type",
+      { files: [{ type: "spreadsheet", transferMethod: "remote_url", url: "https://x", uploadFileId: "" }] },
+      "files[0].type",
+    ],
     ["remote file without url", { files: [{ type: "image", transferMethod: "remote_url", url: "", uploadFileId: "" }] }, "files[0].url"],
-    ["local file without upload_file_id", { files: [{ type: "document", transferMethod: "local_file", url: "", uploadFileId: "" }] }, "files[0].upload_file_id"],
+    [
+      "local file without upload_file_id",
+      { files: [{ type: "document", transferMethod: "local_file", url: "", uploadFileId: "" }] },
+      "files[0].upload_file_id",
+    ],
   ];
   for (const [name, patch, field] of cases) {
     it(`${name} → INVALID_ARGUMENT naming ${field}`, async () => {
@@ -137,7 +196,9 @@ describe("requests the gateway rejects itself", () => {
 
   it("an unknown app → NOT_FOUND, with no upstream request", async () => {
     await s.sim.reset();
-    const err = await failed(unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: "no-such-app", inputs: {}, files: [], user: "eve" }, s.md()));
+    const err = await failed(
+      unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: "no-such-app", inputs: {}, files: [], user: "eve" }, s.md()),
+    );
     expect(err.code).toBe(status.NOT_FOUND);
     expect(details(err).errorInfo?.reason).toBe("APP_NOT_FOUND");
     expect(await s.sim.runs()).toEqual([]);
@@ -145,7 +206,14 @@ describe("requests the gateway rejects itself", () => {
 
   it("a call without a valid bearer token → UNAUTHENTICATED", async () => {
     for (const md of [undefined, bearer("wrong-token")]) {
-      const err = await failed(unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("workflow"), inputs: {}, files: [], user: "eve" }, md ?? new (await import("@grpc/grpc-js")).Metadata()));
+      const err = await failed(
+        unary(
+          s.c.workflow.workflowInvoke,
+          s.c.workflow,
+          { appId: s.appId("workflow"), inputs: {}, files: [], user: "eve" },
+          md ?? new (await import("@grpc/grpc-js")).Metadata(),
+        ),
+      );
       expect(err.code).toBe(status.UNAUTHENTICATED);
     }
   });

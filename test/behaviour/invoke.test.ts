@@ -1,10 +1,10 @@
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
-import { DEMO_APPS, type AppMode } from "../../simulator/index.js";
+import { type AppMode, DEMO_APPS } from "../../simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
+import { type InProcessStack, startInProcessStack } from "../helpers/in-process.js";
 import { normalize } from "../helpers/normalize.js";
-import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
 
 let s: InProcessStack;
 beforeAll(async () => {
@@ -31,7 +31,12 @@ const UUID = expect.stringMatching(/^[0-9a-f-]{36}$/);
 describe("ChatInvoke (unary)", () => {
   for (const mode of ["chat", "advanced-chat"] as const) {
     it(`returns ${mode}'s blocking dict in raw, with the typed fields read from it`, async () => {
-      const res = await unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId(mode), query: "What is gRPC?", inputs: {}, files: [], user: "alice", conversationId: "" }, s.md());
+      const res = await unary(
+        s.c.chat.chatInvoke,
+        s.c.chat,
+        { appId: s.appId(mode), query: "What is gRPC?", inputs: {}, files: [], user: "alice", conversationId: "" },
+        s.md(),
+      );
       const direct = await blockingFromDify(mode, "/chat-messages", { query: "What is gRPC?", inputs: {}, user: "alice" });
       expect(normalize(res.raw)).toEqual(normalize(direct));
       expect(res).toMatchObject({ answer: direct.answer, mode, conversationId: UUID, messageId: UUID, taskId: UUID });
@@ -50,7 +55,17 @@ describe("ChatInvoke (unary)", () => {
     expect(deltas.length).toBeGreaterThan(1);
     expect(res.answer).toBe(deltas.join(""));
     expect(res.mode).toBe("agent-chat");
-    expect(Object.keys(res.raw ?? {}).sort()).toEqual(["answer", "conversation_id", "created_at", "event", "id", "message_id", "metadata", "mode", "task_id"]);
+    expect(Object.keys(res.raw ?? {}).sort()).toEqual([
+      "answer",
+      "conversation_id",
+      "created_at",
+      "event",
+      "id",
+      "message_id",
+      "metadata",
+      "mode",
+      "task_id",
+    ]);
   });
 
   it("takes a New Agent's closing message as the whole answer, not one more delta", async () => {
@@ -64,8 +79,18 @@ describe("ChatInvoke (unary)", () => {
   });
 
   it("continues a conversation with conversation_id", async () => {
-    const first = await unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("chat"), query: "Hi", inputs: {}, files: [], user: "bob", conversationId: "" }, s.md());
-    const second = await unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("chat"), query: "Again", inputs: {}, files: [], user: "bob", conversationId: first.conversationId }, s.md());
+    const first = await unary(
+      s.c.chat.chatInvoke,
+      s.c.chat,
+      { appId: s.appId("chat"), query: "Hi", inputs: {}, files: [], user: "bob", conversationId: "" },
+      s.md(),
+    );
+    const second = await unary(
+      s.c.chat.chatInvoke,
+      s.c.chat,
+      { appId: s.appId("chat"), query: "Again", inputs: {}, files: [], user: "bob", conversationId: first.conversationId },
+      s.md(),
+    );
     expect(second.conversationId).toBe(first.conversationId);
     expect(second.messageId).not.toBe(first.messageId);
   });
@@ -74,7 +99,14 @@ describe("ChatInvoke (unary)", () => {
     const res = await unary(
       s.c.chat.chatInvoke,
       s.c.chat,
-      { appId: s.appId("chat"), query: "Say something rude", inputs: { _sim: { fault: "message_replace", after: 2, answer: "[moderated]" } }, files: [], user: "alice", conversationId: "" },
+      {
+        appId: s.appId("chat"),
+        query: "Say something rude",
+        inputs: { _sim: { fault: "message_replace", after: 2, answer: "[moderated]" } },
+        files: [],
+        user: "alice",
+        conversationId: "",
+      },
       s.md(),
     );
     expect(res.answer.startsWith("[moderated]")).toBe(true);
@@ -93,7 +125,10 @@ describe("ChatInvokeStream", () => {
       expect(m.payload?.$case).toBe(m.event.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
     }
     expect(messages.at(-1)?.event).toBe("message_end");
-    const answer = messages.filter((m) => m.event === "message").map((m) => (m.payload?.$case === "message" ? m.payload.value.answer : "")).join("");
+    const answer = messages
+      .filter((m) => m.event === "message")
+      .map((m) => (m.payload?.$case === "message" ? m.payload.value.answer : ""))
+      .join("");
     const unaryRes = await unary(s.c.chat.chatInvoke, s.c.chat, req, s.md());
     expect(answer).toBe(unaryRes.answer);
     const end = messages.at(-1)?.payload;
@@ -102,7 +137,10 @@ describe("ChatInvokeStream", () => {
 
   it("ends a chatflow only after workflow_finished, which follows message_end", async () => {
     const { messages, error } = await collect<ChatInvokeStreamResponse>(
-      s.c.chat.chatInvokeStream({ appId: s.appId("advanced-chat"), query: "Flow", inputs: {}, files: [], user: "alice", conversationId: "" }, s.md()),
+      s.c.chat.chatInvokeStream(
+        { appId: s.appId("advanced-chat"), query: "Flow", inputs: {}, files: [], user: "alice", conversationId: "" },
+        s.md(),
+      ),
     );
     expect(error).toBeUndefined();
     const events = messages.map((m) => m.event);
@@ -116,7 +154,10 @@ describe("ChatInvokeStream", () => {
     let next = 0;
     let ordered = true;
     const { messages, error } = await collect<ChatInvokeStreamResponse>(
-      s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "long", inputs: { _sim: { events: 10_000 } }, files: [], user: "alice", conversationId: "" }, s.md()),
+      s.c.chat.chatInvokeStream(
+        { appId: s.appId("chat"), query: "long", inputs: { _sim: { events: 10_000 } }, files: [], user: "alice", conversationId: "" },
+        s.md(),
+      ),
       (m) => {
         if (m.event !== "message") return;
         const n = Number(/w(\d+)/.exec(String(m.raw?.answer))?.[1]);
@@ -133,7 +174,12 @@ describe("ChatInvokeStream", () => {
 
 describe("WorkflowInvoke and WorkflowInvokeStream", () => {
   it("returns the workflow's blocking dict (no event key) with typed data", async () => {
-    const res = await unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("workflow"), inputs: { topic: "gRPC" }, files: [], user: "alice" }, s.md());
+    const res = await unary(
+      s.c.workflow.workflowInvoke,
+      s.c.workflow,
+      { appId: s.appId("workflow"), inputs: { topic: "gRPC" }, files: [], user: "alice" },
+      s.md(),
+    );
     const direct = await blockingFromDify("workflow", "/workflows/run", { inputs: { topic: "gRPC" }, user: "alice" });
     expect(normalize(res.raw)).toEqual(normalize(direct));
     expect(res.raw).not.toHaveProperty("event");
@@ -148,16 +194,23 @@ describe("WorkflowInvoke and WorkflowInvokeStream", () => {
     ["workflow_paused", "paused"],
   ] as const) {
     it(`returns a ${statusName} run as a result (OK), as Dify's blocking mode does`, async () => {
-      const res = await unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("workflow"), inputs: { _sim: { fault } }, files: [], user: "alice" }, s.md());
+      const res = await unary(
+        s.c.workflow.workflowInvoke,
+        s.c.workflow,
+        { appId: s.appId("workflow"), inputs: { _sim: { fault } }, files: [], user: "alice" },
+        s.md(),
+      );
       expect(res.data?.status).toBe(statusName);
-      expect((res.raw?.data as { status: string }).status).toBe(statusName);
+      expect((res.raw!.data as { status: string }).status).toBe(statusName);
       if (statusName === "failed") expect(res.data?.error).toBeTruthy();
       if (statusName === "paused") expect(res.data?.finishedAt).toBeUndefined();
     });
   }
 
   it("streams workflow events ending with workflow_finished; text_chunk is typed", async () => {
-    const { messages, error } = await collect(s.c.workflow.workflowInvokeStream({ appId: s.appId("workflow"), inputs: { topic: "x" }, files: [], user: "alice" }, s.md()));
+    const { messages, error } = await collect(
+      s.c.workflow.workflowInvokeStream({ appId: s.appId("workflow"), inputs: { topic: "x" }, files: [], user: "alice" }, s.md()),
+    );
     expect(error).toBeUndefined();
     expect(messages[0]?.event).toBe("workflow_started");
     expect(messages.at(-1)?.event).toBe("workflow_finished");
@@ -168,7 +221,12 @@ describe("WorkflowInvoke and WorkflowInvokeStream", () => {
 
 describe("CompletionInvoke and CompletionInvokeStream", () => {
   it("returns completion's blocking dict without conversation_id", async () => {
-    const res = await unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("completion"), inputs: { query: "Write a haiku" }, files: [], user: "alice" }, s.md());
+    const res = await unary(
+      s.c.completion.completionInvoke,
+      s.c.completion,
+      { appId: s.appId("completion"), inputs: { query: "Write a haiku" }, files: [], user: "alice" },
+      s.md(),
+    );
     const direct = await blockingFromDify("completion", "/completion-messages", { inputs: { query: "Write a haiku" }, user: "alice" });
     expect(normalize(res.raw)).toEqual(normalize(direct));
     expect(res.raw).not.toHaveProperty("conversation_id");
@@ -176,7 +234,9 @@ describe("CompletionInvoke and CompletionInvokeStream", () => {
   });
 
   it("streams message deltas ending with message_end", async () => {
-    const { messages, error } = await collect(s.c.completion.completionInvokeStream({ appId: s.appId("completion"), inputs: { query: "Hi" }, files: [], user: "alice" }, s.md()));
+    const { messages, error } = await collect(
+      s.c.completion.completionInvokeStream({ appId: s.appId("completion"), inputs: { query: "Hi" }, files: [], user: "alice" }, s.md()),
+    );
     expect(error).toBeUndefined();
     expect(messages.at(-1)?.event).toBe("message_end");
     expect(messages.filter((m) => m.event === "message").length).toBeGreaterThan(1);
@@ -186,10 +246,31 @@ describe("CompletionInvoke and CompletionInvokeStream", () => {
 describe("what reaches Dify", () => {
   it("always sends user, inputs and (for chat) query, in streaming mode; an empty user becomes the workspace default", async () => {
     await s.sim.reset();
-    await unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("completion"), inputs: undefined, files: [], user: "" }, s.md());
-    await unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("chat"), query: "q", inputs: undefined, files: [{ type: "image", transferMethod: "remote_url", url: "https://example.com/a.png", uploadFileId: "" }], user: "carol", conversationId: "" }, s.md());
+    await unary(
+      s.c.completion.completionInvoke,
+      s.c.completion,
+      { appId: s.appId("completion"), inputs: undefined, files: [], user: "" },
+      s.md(),
+    );
+    await unary(
+      s.c.chat.chatInvoke,
+      s.c.chat,
+      {
+        appId: s.appId("chat"),
+        query: "q",
+        inputs: undefined,
+        files: [{ type: "image", transferMethod: "remote_url", url: "https://example.com/a.png", uploadFileId: "" }],
+        user: "carol",
+        conversationId: "",
+      },
+      s.md(),
+    );
     const runs = (await s.sim.runs()).filter((r) => r.method === "POST");
-    expect(runs[0]?.headers).toMatchObject({ "content-type": "application/json", accept: "text/event-stream", "user-agent": expect.stringMatching(/^dify-grpc-gateway\//) });
+    expect(runs[0]?.headers).toMatchObject({
+      "content-type": "application/json",
+      accept: "text/event-stream",
+      "user-agent": expect.stringMatching(/^dify-grpc-gateway\//),
+    });
     expect(runs[0]?.body).toEqual({ inputs: {}, response_mode: "streaming", user: "ws-default-user" });
     expect(runs[1]?.body).toEqual({
       inputs: {},

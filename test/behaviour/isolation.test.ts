@@ -1,10 +1,10 @@
-import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AppMode, DEMO_APPS } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode } from "../../simulator/index.js";
 import { TestCa } from "../helpers/certs.js";
 import { bearer, clients, collect, details, healthCheck, unary } from "../helpers/grpc.js";
-import { startInProcessGateway, startInProcessSimulator, type InProcessGateway, type InProcessSimulator } from "../helpers/in-process.js";
+import { type InProcessGateway, type InProcessSimulator, startInProcessGateway, startInProcessSimulator } from "../helpers/in-process.js";
 
 /*
  * Three workspaces on one gateway. alpha and beta share a Dify; gamma has its own.
@@ -22,7 +22,11 @@ interface Caller {
   apps: Record<string, AppMode>;
 }
 const CALLERS: Caller[] = [
-  { ws: "alpha", token: "tok-alpha-6f1d0c9b8a7e6d5c", apps: { [demo("chat").appId]: "chat", [demo("workflow").appId]: "workflow", [SHARED]: "advanced-chat" } },
+  {
+    ws: "alpha",
+    token: "tok-alpha-6f1d0c9b8a7e6d5c",
+    apps: { [demo("chat").appId]: "chat", [demo("workflow").appId]: "workflow", [SHARED]: "advanced-chat" },
+  },
   { ws: "beta", token: "tok-beta-2b3c4d5e6f7a8b9c", apps: { [demo("completion").appId]: "completion", [SHARED]: "chat" } },
   { ws: "gamma", token: "tok-gamma-9e8d7c6b5a4f3e2d", apps: { [demo("agent-chat").appId]: "agent-chat", [demo("agent").appId]: "agent" } },
 ];
@@ -73,8 +77,10 @@ const expectFailure = (p: Promise<unknown>) =>
 
 /** The unary RPC of the interface that fits an app of this mode. */
 function invoke(client: ReturnType<typeof clients>, appId: string, mode: AppMode | undefined, md: Metadata) {
-  if (mode === "workflow") return unary(client.workflow.workflowInvoke, client.workflow, { appId, inputs: { topic: "isolation" }, files: [], user: "" }, md);
-  if (mode === "completion") return unary(client.completion.completionInvoke, client.completion, { appId, inputs: { query: "isolation" }, files: [], user: "" }, md);
+  if (mode === "workflow")
+    return unary(client.workflow.workflowInvoke, client.workflow, { appId, inputs: { topic: "isolation" }, files: [], user: "" }, md);
+  if (mode === "completion")
+    return unary(client.completion.completionInvoke, client.completion, { appId, inputs: { query: "isolation" }, files: [], user: "" }, md);
   return unary(client.chat.chatInvoke, client.chat, { appId, query: "isolation", inputs: {}, files: [], user: "", conversationId: "" }, md);
 }
 
@@ -109,7 +115,9 @@ describe("every caller × every app", () => {
             expect(details(err).errorInfo?.reason).toBe("APP_NOT_FOUND");
             expect(notFoundShape(err, appId)).toEqual(notFoundShape(unknown, UNKNOWN));
           }
-          const stream = await collect(c.chat.chatInvokeStream({ appId, query: "q", inputs: {}, files: [], user: "", conversationId: "" }, bearer(caller.token)));
+          const stream = await collect(
+            c.chat.chatInvokeStream({ appId, query: "q", inputs: {}, files: [], user: "", conversationId: "" }, bearer(caller.token)),
+          );
           expect(stream.messages).toHaveLength(0);
           expect(stream.error?.code).toBe(status.NOT_FOUND);
           expect([...(await simShared.runs()), ...(await simGamma.runs())]).toEqual([]);
@@ -180,7 +188,9 @@ describe("x-forwarded-client-cert, trusted (auth.xfcc.enabled)", () => {
   });
 
   it("trusts only the element our sidecar appended last", async () => {
-    const forged = md({ "x-forwarded-client-cert": `URI=${GAMMA_SPIFFE},By=spiffe://test.local/ns/gw/sa/gateway;URI=spiffe://test.local/ns/other/sa/x` });
+    const forged = md({
+      "x-forwarded-client-cert": `URI=${GAMMA_SPIFFE},By=spiffe://test.local/ns/gw/sa/gateway;URI=spiffe://test.local/ns/other/sa/x`,
+    });
     expect((await expectFailure(invoke(c, gammaApp, "agent-chat", forged))).code).toBe(status.UNAUTHENTICATED);
   });
 
@@ -197,10 +207,14 @@ describe("mTLS with the XFCC header off", () => {
   const gammaCert = ca.client("gamma", GAMMA_SPIFFE);
   const strangerCert = ca.client("stranger", "spiffe://test.local/ns/other/sa/stranger");
   let tlsGw: InProcessGateway;
-  const tlsClients = (client: { cert: Buffer; key: Buffer } | undefined) => clients(tlsGw.address, credentials.createSsl(ca.ca.cert, client?.key ?? null, client?.cert ?? null));
+  const tlsClients = (client: { cert: Buffer; key: Buffer } | undefined) =>
+    clients(tlsGw.address, credentials.createSsl(ca.ca.cert, client?.key ?? null, client?.cert ?? null));
 
   beforeAll(async () => {
-    const doc = configDoc({ shared: simShared.url, gamma: simGamma.url }, { server: { tls: { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: ca.ca.certFile } } });
+    const doc = configDoc(
+      { shared: simShared.url, gamma: simGamma.url },
+      { server: { tls: { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: ca.ca.certFile } } },
+    );
     tlsGw = await startInProcessGateway(doc, env);
   });
   afterAll(async () => {
@@ -216,7 +230,9 @@ describe("mTLS with the XFCC header off", () => {
 
   it("ignores an x-forwarded-client-cert header", async () => {
     const tc = tlsClients(strangerCert);
-    const err = await expectFailure(invoke(tc, demo("agent-chat").appId, "agent-chat", md({ "x-forwarded-client-cert": `URI=${GAMMA_SPIFFE}` })));
+    const err = await expectFailure(
+      invoke(tc, demo("agent-chat").appId, "agent-chat", md({ "x-forwarded-client-cert": `URI=${GAMMA_SPIFFE}` })),
+    );
     const viaToken = await invoke(tc, demo("chat").appId, "chat", bearer(CALLERS[0]!.token));
     tc.close();
     expect(err.code).toBe(status.UNAUTHENTICATED);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEMO_APPS } from "../../simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
+import { type InProcessStack, startInProcessStack, TOKEN } from "../helpers/in-process.js";
 import { eventually } from "../helpers/processes.js";
-import { startInProcessStack, TOKEN, type InProcessStack } from "../helpers/in-process.js";
 
 let s: InProcessStack;
 beforeAll(async () => {
@@ -14,8 +14,21 @@ afterAll(async () => {
 
 it("writes one log line per finished call, with its outcome, and never a secret", async () => {
   await unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("workflow"), inputs: {}, files: [], user: "u" }, s.md());
-  await unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("completion"), inputs: { _sim: { fault: "http_error", status: 429, code: "too_many_requests", message: "slow down" } }, files: [], user: "u" }, s.md()).catch(() => undefined);
-  const call = s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: { _sim: { events: 100, delay_ms: 20 } }, files: [], user: "u", conversationId: "" }, s.md());
+  await unary(
+    s.c.completion.completionInvoke,
+    s.c.completion,
+    {
+      appId: s.appId("completion"),
+      inputs: { _sim: { fault: "http_error", status: 429, code: "too_many_requests", message: "slow down" } },
+      files: [],
+      user: "u",
+    },
+    s.md(),
+  ).catch(() => undefined);
+  const call = s.c.chat.chatInvokeStream(
+    { appId: s.appId("chat"), query: "q", inputs: { _sim: { events: 100, delay_ms: 20 } }, files: [], user: "u", conversationId: "" },
+    s.md(),
+  );
   await collect(call, (_, all) => all.length === 2 && call.cancel());
 
   const calls = await eventually(async () => {

@@ -1,10 +1,10 @@
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_APPS } from "../../simulator/index.js";
 import { bearer, collect, unary } from "../helpers/grpc.js";
+import { type InProcessStack, startInProcessStack, TOKEN } from "../helpers/in-process.js";
 import { eventually } from "../helpers/processes.js";
-import { startInProcessStack, TOKEN, type InProcessStack } from "../helpers/in-process.js";
 
 let s: InProcessStack;
 beforeAll(async () => {
@@ -37,24 +37,43 @@ async function scrape(): Promise<{ text: string; samples: Sample[] }> {
 }
 
 const value = (samples: Sample[], name: string, labels: Record<string, string>) =>
-  samples.filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((sum, x) => sum + x.value, 0);
+  samples
+    .filter((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
+    .reduce((sum, x) => sum + x.value, 0);
 
 const CHAT = "dify.app.v1.ChatService/ChatInvoke";
 const COMPLETION_STREAM = "dify.app.v1.CompletionService/CompletionInvokeStream";
-const failed = (p: Promise<unknown>) => p.then(() => expect.fail("expected a failure"), (e: ServiceError) => e.code);
+const failed = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.fail("expected a failure"),
+    (e: ServiceError) => e.code,
+  );
 
 describe("/metrics after a known mix of calls", () => {
   it("counts calls per method and status, with sizes, upstream timings, cancellations and stop calls", async () => {
-    const chatReq = (extra: Record<string, unknown> = {}) => ({ appId: s.appId("chat"), query: "hi", inputs: {}, files: [], user: "", conversationId: "", ...extra });
+    const chatReq = (extra: Record<string, unknown> = {}) => ({
+      appId: s.appId("chat"),
+      query: "hi",
+      inputs: {},
+      files: [],
+      user: "",
+      conversationId: "",
+      ...extra,
+    });
     for (let i = 0; i < 3; i++) await unary(s.c.chat.chatInvoke, s.c.chat, chatReq(), s.md());
     expect(await failed(unary(s.c.chat.chatInvoke, s.c.chat, chatReq({ appId: "nope" }), s.md()))).toBe(status.NOT_FOUND);
     expect(await failed(unary(s.c.chat.chatInvoke, s.c.chat, chatReq({ query: "" }), s.md()))).toBe(status.INVALID_ARGUMENT);
     expect(await failed(unary(s.c.chat.chatInvoke, s.c.chat, chatReq(), bearer("wrong-token")))).toBe(status.UNAUTHENTICATED);
     for (let i = 0; i < 2; i++) {
-      const { error } = await collect(s.c.completion.completionInvokeStream({ appId: s.appId("completion"), inputs: { query: "x" }, files: [], user: "" }, s.md()));
+      const { error } = await collect(
+        s.c.completion.completionInvokeStream({ appId: s.appId("completion"), inputs: { query: "x" }, files: [], user: "" }, s.md()),
+      );
       expect(error).toBeUndefined();
     }
-    const slow = s.c.completion.completionInvokeStream({ appId: s.appId("completion"), inputs: { query: "x", _sim: { events: 100, delay_ms: 20 } }, files: [], user: "" }, s.md());
+    const slow = s.c.completion.completionInvokeStream(
+      { appId: s.appId("completion"), inputs: { query: "x", _sim: { events: 100, delay_ms: 20 } }, files: [], user: "" },
+      s.md(),
+    );
     slow.on("error", () => {});
     await new Promise<void>((r) => slow.once("data", () => r()));
     const during = await scrape();
@@ -72,7 +91,8 @@ describe("/metrics after a known mix of calls", () => {
 
     expect(value(samples, "grpc_server_call_started_total", { grpc_method: CHAT })).toBe(6);
     expect(value(samples, "grpc_server_call_started_total", { grpc_method: COMPLETION_STREAM })).toBe(3);
-    const calls = (method: string, code: string) => value(samples, "grpc_server_call_duration_seconds_count", { grpc_method: method, grpc_status: code });
+    const calls = (method: string, code: string) =>
+      value(samples, "grpc_server_call_duration_seconds_count", { grpc_method: method, grpc_status: code });
     expect(calls(CHAT, "OK")).toBe(3);
     expect(calls(CHAT, "NOT_FOUND")).toBe(1);
     expect(calls(CHAT, "INVALID_ARGUMENT")).toBe(1);
@@ -81,18 +101,30 @@ describe("/metrics after a known mix of calls", () => {
     expect(calls(COMPLETION_STREAM, "CANCELLED")).toBe(1);
 
     const sent = value(samples, "grpc_server_call_sent_total_compressed_message_size_bytes_sum", { grpc_method: CHAT, grpc_status: "OK" });
-    const received = value(samples, "grpc_server_call_rcvd_total_compressed_message_size_bytes_sum", { grpc_method: CHAT, grpc_status: "OK" });
+    const received = value(samples, "grpc_server_call_rcvd_total_compressed_message_size_bytes_sum", {
+      grpc_method: CHAT,
+      grpc_status: "OK",
+    });
     expect(sent).toBeGreaterThan(3 * 200);
     expect(received).toBeGreaterThan(3 * 40);
     expect(received).toBeLessThan(3 * 200);
 
-    expect(value(samples, "dify_gateway_upstream_request_duration_seconds_count", { mode: "chat", workspace: "ws-test", outcome: "OK" })).toBe(3);
-    expect(value(samples, "dify_gateway_upstream_time_to_first_event_seconds_count", { mode: "completion", workspace: "ws-test", outcome: "OK" })).toBe(2);
+    expect(
+      value(samples, "dify_gateway_upstream_request_duration_seconds_count", { mode: "chat", workspace: "ws-test", outcome: "OK" }),
+    ).toBe(3);
+    expect(
+      value(samples, "dify_gateway_upstream_time_to_first_event_seconds_count", {
+        mode: "completion",
+        workspace: "ws-test",
+        outcome: "OK",
+      }),
+    ).toBe(2);
     expect(value(samples, "dify_gateway_cancellations_total", { grpc_method: COMPLETION_STREAM, reason: "CANCELLED" })).toBe(1);
     expect(value(samples, "process_resident_memory_bytes", {})).toBeGreaterThan(0);
 
     // Bounded label values: method names, codes, modes and configured workspace ids; never a secret or an app id.
-    for (const secret of [TOKEN, "wrong-token", ...DEMO_APPS.map((a) => a.key), ...DEMO_APPS.map((a) => a.appId), "nope"]) expect(text).not.toContain(secret);
+    for (const secret of [TOKEN, "wrong-token", ...DEMO_APPS.map((a) => a.key), ...DEMO_APPS.map((a) => a.appId), "nope"])
+      expect(text).not.toContain(secret);
     const workspaces = new Set(samples.map((x) => x.labels.workspace).filter(Boolean));
     expect([...workspaces]).toEqual(["ws-test"]);
   });

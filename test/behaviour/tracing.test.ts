@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, unary } from "../helpers/grpc.js";
+import { type InProcessStack, startInProcessStack } from "../helpers/in-process.js";
 import { eventually } from "../helpers/processes.js";
-import { startInProcessStack, type InProcessStack } from "../helpers/in-process.js";
 
 let s: InProcessStack;
 beforeAll(async () => {
@@ -23,7 +23,12 @@ describe("trace context", () => {
     await s.sim.reset();
     const md = s.md();
     md.set("traceparent", `00-${TRACE}-${CALLER_SPAN}-01`);
-    await unary(s.c.chat.chatInvoke, s.c.chat, { appId: s.appId("chat"), query: "trace me", inputs: {}, files: [], user: "", conversationId: "" }, md);
+    await unary(
+      s.c.chat.chatInvoke,
+      s.c.chat,
+      { appId: s.appId("chat"), query: "trace me", inputs: {}, files: [], user: "", conversationId: "" },
+      md,
+    );
     const [run] = (await s.sim.requests()).filter((r) => r.method === "POST");
     expect(run!.headers["x-trace-id"]).toBe(TRACE);
     const [, traceId, spanId, flags] = run!.headers.traceparent!.split("-");
@@ -40,7 +45,10 @@ describe("trace context", () => {
 
   it("starts a trace when the caller sends none, and sends the stop call in it too", async () => {
     await s.sim.reset();
-    const call = s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: { _sim: { events: 100, delay_ms: 20 } }, files: [], user: "", conversationId: "" }, s.md());
+    const call = s.c.chat.chatInvokeStream(
+      { appId: s.appId("chat"), query: "q", inputs: { _sim: { events: 100, delay_ms: 20 } }, files: [], user: "", conversationId: "" },
+      s.md(),
+    );
     const done = collect(call, (_m, all) => all.length === 2 && call.cancel());
     await done;
     const requests = await eventually(async () => {

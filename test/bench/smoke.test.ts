@@ -25,12 +25,14 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
   // NaN (a measurement with no samples) becomes null in JSON.
   expect(leaves(result.cases).filter((v) => v === null || (typeof v === "number" && !Number.isFinite(v)))).toEqual([]);
 
+  // biome-ignore lint/suspicious/noExplicitAny: the bench report is JSON, read field by field below
   const { unary, latency, streaming, slowReaders, coldStart } = result.cases as Record<string, any>;
   for (const server of ["gateway", "floor"]) {
     expect(unary[server].cpuUsPerCall).toBeGreaterThan(0);
     expect(unary[server].rps).toBeGreaterThan(0);
   }
-  for (const subject of ["gateway", "floor", "direct undici", "direct h2load --h1"]) expect(latency.latency.c1[subject].p50Us).toBeGreaterThan(0);
+  for (const subject of ["gateway", "floor", "direct undici", "direct h2load --h1"])
+    expect(latency.latency.c1[subject].p50Us).toBeGreaterThan(0);
   for (const subject of ["gateway", "direct", "floor"]) expect(streaming.events100[subject].eventsPerSec).toBeGreaterThan(0);
   expect(slowReaders.failedStreams).toBe(0);
   expect(slowReaders.gatewayRssMiB.peak).toBeGreaterThan(0);

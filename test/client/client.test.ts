@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import { AppInvokeError, createAppClient, status, type AppClient, type DifyDict, type DifyEventStream } from "../../clients/typescript/src/index.js";
+import {
+  type AppClient,
+  AppInvokeError,
+  createAppClient,
+  type DifyDict,
+  type DifyEventStream,
+  status,
+} from "../../clients/typescript/src/index.js";
 import { eventually } from "../helpers/processes.js";
-import { CLIENT_TOKEN, startClientStack, type ClientStack } from "./stack.js";
+import { CLIENT_TOKEN, type ClientStack, startClientStack } from "./stack.js";
 
 /** Keeps a run going long after the test let go of its stream (simulator directive, see its README). */
 const SLOW = { _sim: { events: 200, delay_ms: 20 } };
@@ -49,7 +56,13 @@ async function appError(p: Promise<unknown>): Promise<AppInvokeError> {
 describe("chat", () => {
   it("blocking resolves to Dify's blocking dict", async () => {
     const res = await client.app.chat.invoke({ appId: s.appId("chat"), query: "What is gRPC?", user: "alice", responseMode: "blocking" });
-    expect(res).toMatchObject({ event: "message", mode: "chat", conversation_id: expect.stringMatching(UUID), message_id: expect.stringMatching(UUID), task_id: expect.stringMatching(UUID) });
+    expect(res).toMatchObject({
+      event: "message",
+      mode: "chat",
+      conversation_id: expect.stringMatching(UUID),
+      message_id: expect.stringMatching(UUID),
+      task_id: expect.stringMatching(UUID),
+    });
     expect(String(res.answer).startsWith(echo("Demo Chatbot", "What is gRPC?"))).toBe(true);
     expect(res.created_at).toBeGreaterThan(1_600_000_000);
   });
@@ -72,11 +85,25 @@ describe("chat", () => {
 
   it("continues a conversation with conversationId", async () => {
     const first = await client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", user: "bob", responseMode: "blocking" });
-    const second = await client.app.chat.invoke({ appId: s.appId("chat"), query: "Again", user: "bob", conversationId: String(first.conversation_id), responseMode: "blocking" });
+    const second = await client.app.chat.invoke({
+      appId: s.appId("chat"),
+      query: "Again",
+      user: "bob",
+      conversationId: String(first.conversation_id),
+      responseMode: "blocking",
+    });
     expect(second.conversation_id).toBe(first.conversation_id);
     expect(second.message_id).not.toBe(first.message_id);
     expect(second.answer).toContain("(turn 2)");
-    const third = await all(client.app.chat.invoke({ appId: s.appId("chat"), query: "More", user: "bob", conversationId: String(first.conversation_id), responseMode: "streaming" }));
+    const third = await all(
+      client.app.chat.invoke({
+        appId: s.appId("chat"),
+        query: "More",
+        user: "bob",
+        conversationId: String(first.conversation_id),
+        responseMode: "streaming",
+      }),
+    );
     expect(third.at(-1)?.conversation_id).toBe(first.conversation_id);
     expect(joined(third, "message")).toContain("(turn 3)");
   });
@@ -120,7 +147,11 @@ describe("chat", () => {
 
 describe("workflow", () => {
   it("blocking resolves to the run dict", async () => {
-    const res = await client.app.workflow.invoke({ appId: s.appId("workflow"), inputs: { query: "What is gRPC?" }, responseMode: "blocking" });
+    const res = await client.app.workflow.invoke({
+      appId: s.appId("workflow"),
+      inputs: { query: "What is gRPC?" },
+      responseMode: "blocking",
+    });
     expect(res.workflow_run_id).toMatch(UUID);
     const data = res.data as DifyDict;
     expect(data.status).toBe("succeeded");
@@ -128,32 +159,44 @@ describe("workflow", () => {
   });
 
   it("streaming yields the run's events", async () => {
-    const events = await all(client.app.workflow.invoke({ appId: s.appId("workflow"), inputs: { query: "What is gRPC?" }, responseMode: "streaming" }));
+    const events = await all(
+      client.app.workflow.invoke({ appId: s.appId("workflow"), inputs: { query: "What is gRPC?" }, responseMode: "streaming" }),
+    );
     expect(events[0]?.event).toBe("workflow_started");
     expect(events.at(-1)?.event).toBe("workflow_finished");
     const text = events
       .filter((e) => e.event === "text_chunk")
       .map((e) => (e.data as DifyDict).text)
       .join("");
-    expect(text).toBe(((events.at(-1)?.data as DifyDict).outputs as DifyDict).text);
+    expect(text).toBe(((events.at(-1)!.data as DifyDict).outputs as DifyDict).text);
   });
 
   it("a failed run is a result, not an error", async () => {
-    const res = await client.app.workflow.invoke({ appId: s.appId("workflow"), inputs: { _sim: { fault: "workflow_failed", error: "boom" } }, responseMode: "blocking" });
+    const res = await client.app.workflow.invoke({
+      appId: s.appId("workflow"),
+      inputs: { _sim: { fault: "workflow_failed", error: "boom" } },
+      responseMode: "blocking",
+    });
     expect(res.data).toMatchObject({ status: "failed", error: "boom" });
   });
 });
 
 describe("completion", () => {
   it("blocking resolves to the message dict", async () => {
-    const res = await client.app.completion.invoke({ appId: s.appId("completion"), inputs: { query: "Write a haiku" }, responseMode: "blocking" });
+    const res = await client.app.completion.invoke({
+      appId: s.appId("completion"),
+      inputs: { query: "Write a haiku" },
+      responseMode: "blocking",
+    });
     expect(res.mode).toBe("completion");
     expect(res).not.toHaveProperty("conversation_id");
     expect(String(res.answer).startsWith(echo("Demo Text Generator", "Write a haiku"))).toBe(true);
   });
 
   it("streaming yields message events, then message_end", async () => {
-    const events = await all(client.app.completion.invoke({ appId: s.appId("completion"), inputs: { query: "Write a haiku" }, responseMode: "streaming" }));
+    const events = await all(
+      client.app.completion.invoke({ appId: s.appId("completion"), inputs: { query: "Write a haiku" }, responseMode: "streaming" }),
+    );
     expect(events.at(-1)?.event).toBe("message_end");
     expect(joined(events, "message").startsWith(echo("Demo Text Generator", "Write a haiku"))).toBe(true);
   });
@@ -161,7 +204,14 @@ describe("completion", () => {
 
 describe("errors", () => {
   function expectNotFound(err: AppInvokeError, appId: string) {
-    expect(err).toMatchObject({ code: status.NOT_FOUND, codeName: "NOT_FOUND", reason: "APP_NOT_FOUND", difyCode: "APP_NOT_FOUND", domain: "dify-grpc-gateway", metadata: { appId } });
+    expect(err).toMatchObject({
+      code: status.NOT_FOUND,
+      codeName: "NOT_FOUND",
+      reason: "APP_NOT_FOUND",
+      difyCode: "APP_NOT_FOUND",
+      domain: "dify-grpc-gateway",
+      metadata: { appId },
+    });
     expect(err.details).toContain(appId);
     expect(err.message).toBe(`NOT_FOUND: ${err.details}`);
   }
@@ -189,9 +239,17 @@ describe("errors", () => {
   });
 
   it("carries Dify's error code and the retry delay", async () => {
-    const inputs = { _sim: { fault: "http_error", status: 429, code: "too_many_requests", message: "busy", headers: { "Retry-After": "3" } } };
+    const inputs = {
+      _sim: { fault: "http_error", status: 429, code: "too_many_requests", message: "busy", headers: { "Retry-After": "3" } },
+    };
     const err = await appError(client.app.completion.invoke({ appId: s.appId("completion"), inputs, responseMode: "blocking" }));
-    expect(err).toMatchObject({ code: status.RESOURCE_EXHAUSTED, difyCode: "too_many_requests", reason: "TOO_MANY_REQUESTS", domain: "dify", retryDelayMs: 3000 });
+    expect(err).toMatchObject({
+      code: status.RESOURCE_EXHAUSTED,
+      difyCode: "too_many_requests",
+      reason: "TOO_MANY_REQUESTS",
+      domain: "dify",
+      retryDelayMs: 3000,
+    });
     expect(err.metadata.upstreamStatus).toBe("429");
     expect(err.details).toContain("busy");
   });
@@ -201,7 +259,8 @@ describe("errors", () => {
     const got: unknown[] = [];
     const err = await rejection(
       (async () => {
-        for await (const e of client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", inputs, responseMode: "streaming" })) got.push(e.event);
+        for await (const e of client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", inputs, responseMode: "streaming" }))
+          got.push(e.event);
       })(),
     );
     expect(got).toEqual(["message", "message", "error"]);
@@ -223,20 +282,39 @@ describe("errors", () => {
     // @ts-expect-error: plain JavaScript callers can pass anything.
     expect(() => client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", responseMode: "stream" })).toThrow(TypeError);
     const files = [{ type: "image", transfer_method: "remote_url" }] as never;
-    expect(() => client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", files, responseMode: "blocking" })).toThrow(/unknown keys transfer_method/);
+    expect(() => client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", files, responseMode: "blocking" })).toThrow(
+      /unknown keys transfer_method/,
+    );
   });
 });
 
 describe("cancellation and deadlines", () => {
   const INTERFACES = [
-    { name: "chat", stop: "/v1/chat-messages/", start: (signal?: AbortSignal) => client.app.chat.invoke({ appId: s.appId("chat"), query: "slow", inputs: SLOW, user: "ivy", signal, responseMode: "streaming" }) },
-    { name: "workflow", stop: "/v1/workflows/tasks/", start: (signal?: AbortSignal) => client.app.workflow.invoke({ appId: s.appId("workflow"), inputs: SLOW, user: "ivy", signal, responseMode: "streaming" }) },
-    { name: "completion", stop: "/v1/completion-messages/", start: (signal?: AbortSignal) => client.app.completion.invoke({ appId: s.appId("completion"), inputs: SLOW, user: "ivy", signal, responseMode: "streaming" }) },
+    {
+      name: "chat",
+      stop: "/v1/chat-messages/",
+      start: (signal?: AbortSignal) =>
+        client.app.chat.invoke({ appId: s.appId("chat"), query: "slow", inputs: SLOW, user: "ivy", signal, responseMode: "streaming" }),
+    },
+    {
+      name: "workflow",
+      stop: "/v1/workflows/tasks/",
+      start: (signal?: AbortSignal) =>
+        client.app.workflow.invoke({ appId: s.appId("workflow"), inputs: SLOW, user: "ivy", signal, responseMode: "streaming" }),
+    },
+    {
+      name: "completion",
+      stop: "/v1/completion-messages/",
+      start: (signal?: AbortSignal) =>
+        client.app.completion.invoke({ appId: s.appId("completion"), inputs: SLOW, user: "ivy", signal, responseMode: "streaming" }),
+    },
   ] as const;
 
   async function expectStopped(prefix: string, taskId: unknown, user: string) {
     expect(taskId).toMatch(UUID);
-    await eventually(async () => expect((await s.stops()).map((r) => [r.path, r.body])).toEqual([[`${prefix}${String(taskId)}/stop`, { user }]]));
+    await eventually(async () =>
+      expect((await s.stops()).map((r) => [r.path, r.body])).toEqual([[`${prefix}${String(taskId)}/stop`, { user }]]),
+    );
   }
 
   describe.each(INTERFACES)("$name", (iface) => {
@@ -272,9 +350,17 @@ describe("cancellation and deadlines", () => {
   it("aborting a blocking call rejects with the signal's reason and stops the run", async () => {
     await s.sim.reset();
     const ac = new AbortController();
-    const call = client.app.completion.invoke({ appId: s.appId("completion"), inputs: SLOW, user: "jill", signal: ac.signal, responseMode: "blocking" });
+    const call = client.app.completion.invoke({
+      appId: s.appId("completion"),
+      inputs: SLOW,
+      user: "jill",
+      signal: ac.signal,
+      responseMode: "blocking",
+    });
     // The gateway can stop the run only once it has read the task_id in the first event: abort after a few.
-    await eventually(async () => expect((await s.sim.requests()).find((r) => r.path === "/v1/completion-messages")?.eventsSent).toBeGreaterThanOrEqual(3));
+    await eventually(async () =>
+      expect((await s.sim.requests()).find((r) => r.path === "/v1/completion-messages")?.eventsSent).toBeGreaterThanOrEqual(3),
+    );
     const reason = new Error("user went away");
     ac.abort(reason);
     expect(await rejection(call)).toBe(reason);
@@ -284,8 +370,12 @@ describe("cancellation and deadlines", () => {
   it("an already aborted signal never calls the gateway", async () => {
     await s.sim.reset();
     const signal = AbortSignal.abort();
-    expect(await rejection(client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", signal, responseMode: "blocking" }))).toBe(signal.reason);
-    expect(await rejection(all(client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", signal, responseMode: "streaming" })))).toBe(signal.reason);
+    expect(await rejection(client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", signal, responseMode: "blocking" }))).toBe(
+      signal.reason,
+    );
+    expect(await rejection(all(client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", signal, responseMode: "streaming" })))).toBe(
+      signal.reason,
+    );
     expect(await s.sim.runs()).toEqual([]);
   });
 
@@ -302,21 +392,34 @@ describe("cancellation and deadlines", () => {
   it("timeoutMs ends a blocking call with DEADLINE_EXCEEDED and stops the run", async () => {
     await s.sim.reset();
     const started = Date.now();
-    const err = await appError(client.app.completion.invoke({ appId: s.appId("completion"), inputs: SLOW, user: "jack", timeoutMs: 500, responseMode: "blocking" }));
+    const err = await appError(
+      client.app.completion.invoke({ appId: s.appId("completion"), inputs: SLOW, user: "jack", timeoutMs: 500, responseMode: "blocking" }),
+    );
     expect(Date.now() - started).toBeLessThan(3000);
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     await eventually(async () => expect((await s.stops()).map((r) => r.body)).toEqual([{ user: "jack" }]));
   });
 
   it("a deadline Date bounds a stream", async () => {
-    const err = await appError(all(client.app.workflow.invoke({ appId: s.appId("workflow"), inputs: SLOW, deadline: new Date(Date.now() + 500), responseMode: "streaming" })));
+    const err = await appError(
+      all(
+        client.app.workflow.invoke({
+          appId: s.appId("workflow"),
+          inputs: SLOW,
+          deadline: new Date(Date.now() + 500),
+          responseMode: "streaming",
+        }),
+      ),
+    );
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
   });
 
   it("the client's timeoutMs is every call's default", async () => {
     const short = createAppClient({ address: s.address, token: CLIENT_TOKEN, timeoutMs: 500 });
     try {
-      const err = await appError(all(short.app.chat.invoke({ appId: s.appId("chat"), query: "slow", inputs: SLOW, responseMode: "streaming" })));
+      const err = await appError(
+        all(short.app.chat.invoke({ appId: s.appId("chat"), query: "slow", inputs: SLOW, responseMode: "streaming" })),
+      );
       expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     } finally {
       short.close();
@@ -328,7 +431,7 @@ describe("cancellation and deadlines", () => {
  * Compile-time checks of the overloads, run by `tsc --noEmit` (npm run typecheck), never called:
  * the result type follows responseMode.
  */
-export function typeChecks(c: AppClient): void {
+function typeChecks(c: AppClient): void {
   expectTypeOf(c.app.chat.invoke({ appId: "a", query: "q", responseMode: "blocking" })).toEqualTypeOf<Promise<DifyDict>>();
   expectTypeOf(c.app.workflow.invoke({ appId: "a", responseMode: "streaming" })).toEqualTypeOf<DifyEventStream>();
   const mode = Math.random() > 0.5 ? ("blocking" as const) : ("streaming" as const);
@@ -338,3 +441,4 @@ export function typeChecks(c: AppClient): void {
   // @ts-expect-error: responseMode is required, as the return type depends on it.
   void c.app.workflow.invoke({ appId: "a" });
 }
+void typeChecks; // referenced so it is type-checked, never called

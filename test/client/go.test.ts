@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { CLIENT_TOKEN, startClientStack, type ClientStack } from "./stack.js";
+import { CLIENT_TOKEN, type ClientStack, startClientStack } from "./stack.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const run = promisify(execFile);

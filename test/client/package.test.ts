@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { transformSync } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { CLIENT_TOKEN, startClientStack, type ClientStack } from "./stack.js";
+import { CLIENT_TOKEN, type ClientStack, startClientStack } from "./stack.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PACKAGE_DIR = join(ROOT, "clients/typescript");
@@ -61,7 +61,9 @@ it("the tarball holds the built client, its declarations and README, and no gate
   expect(paths).toContain("dist/index.js");
   expect(paths).toContain("dist/index.cjs");
   expect(paths).toContain("dist/types/clients/typescript/src/index.d.ts");
-  const unexpected = paths.filter((p) => !["package.json", "README.md", "dist/index.js", "dist/index.cjs"].includes(p) && !/^dist\/types\/.*\.d\.ts$/.test(p));
+  const unexpected = paths.filter(
+    (p) => !["package.json", "README.md", "dist/index.js", "dist/index.cjs"].includes(p) && !/^dist\/types\/.*\.d\.ts$/.test(p),
+  );
   expect(unexpected).toEqual([]);
   expect(paths.filter((p) => /(^|\/)(src|simulator)\/.*\.ts$/.test(p) && !p.endsWith(".d.ts"))).toEqual([]);
   // Measured 51 KB packed (16 files) when written; the gateway's whole tree is ~50 MB.
@@ -97,7 +99,10 @@ function expectCallResult(stdout: string): void {
 }
 
 it("an ESM project imports the installed package and calls the gateway", async () => {
-  writeFileSync(join(consumer, "call.mjs"), `import { AppInvokeError, createAppClient, status } from "@dify-grpc-gateway/client";\n${CALL}`);
+  writeFileSync(
+    join(consumer, "call.mjs"),
+    `import { AppInvokeError, createAppClient, status } from "@dify-grpc-gateway/client";\n${CALL}`,
+  );
   const { stdout } = await run(process.execPath, ["call.mjs"], { cwd: consumer, env: clientEnv(), timeout: 30_000 });
   expectCallResult(stdout);
 });
@@ -123,7 +128,22 @@ const wrong: Promise<DifyDict> = client.app.completion.invoke({ appId: "a", resp
 void [blocking, streaming, wrong];
 `,
   );
-  const args = [TSC, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2023", "--types", "node", "--typeRoots", join(ROOT, "node_modules/@types"), "use.mts"];
+  const args = [
+    TSC,
+    "--noEmit",
+    "--strict",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2023",
+    "--types",
+    "node",
+    "--typeRoots",
+    join(ROOT, "node_modules/@types"),
+    "use.mts",
+  ];
   const result = await run(process.execPath, args, { cwd: consumer }).then(
     () => ({ ok: true, output: "" }),
     (e: { stdout?: string; message: string }) => ({ ok: false, output: `${e.message}\n${e.stdout ?? ""}` }),
@@ -140,7 +160,9 @@ function readmeSnippet(): string {
   return block[1];
 }
 
-it("the README's TypeScript snippet type-checks and runs with the installed package, continuing a conversation", { timeout: 60_000 }, async () => {
+it("the README's TypeScript snippet type-checks and runs with the installed package, continuing a conversation", {
+  timeout: 60_000,
+}, async () => {
   const snippet = readmeSnippet();
   expect(snippet).toContain('"127.0.0.1:50051"');
   const program = `declare const process: { env: Record<string, string> };
@@ -149,7 +171,22 @@ ${snippet.replace('"127.0.0.1:50051"', "process.env.GATEWAY")}
 export {};
 `;
   writeFileSync(join(consumer, "readme.mts"), program);
-  const args = [TSC, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2023", "--types", "node", "--typeRoots", join(ROOT, "node_modules/@types"), "readme.mts"];
+  const args = [
+    TSC,
+    "--noEmit",
+    "--strict",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2023",
+    "--types",
+    "node",
+    "--typeRoots",
+    join(ROOT, "node_modules/@types"),
+    "readme.mts",
+  ];
   const checked = await run(process.execPath, args, { cwd: consumer }).then(
     () => "",
     (e: { stdout?: string; message: string }) => `${e.message}\n${e.stdout ?? ""}`,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { CLIENT_TOKEN, startClientStack, type ClientStack } from "./stack.js";
+import { CLIENT_TOKEN, type ClientStack, startClientStack } from "./stack.js";
 
 // The install path a plugin author follows (README "Calling from your plugin" → Python), offline:
 // build the wheel with Debian's python3-build, install it into a fresh venv, run the shipped example.
@@ -74,7 +74,10 @@ beforeAll(async () => {
   const built = readdirSync(out).filter((f) => f.endsWith(".whl"));
   expect(built).toHaveLength(1);
   wheel = join(out, built[0]!);
-  const listing = await ok(PYTHON, ["-c", "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", wheel], { cwd: tmp, timeout: 30_000 });
+  const listing = await ok(PYTHON, ["-c", "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", wheel], {
+    cwd: tmp,
+    timeout: 30_000,
+  });
   wheelFiles = listing.split("\n").filter(Boolean).sort();
 
   // A fresh venv that sees Debian's grpcio and protobuf, as the README says to make one.
@@ -83,7 +86,11 @@ beforeAll(async () => {
   venvPython = join(venv, "bin/python");
   // --no-index and no --no-deps: pip must find grpcio and protobuf at the versions the wheel
   // declares among Debian's packages, or fail; that checks the declared dependencies too.
-  await ok(venvPython, ["-m", "pip", "install", "--no-index", "--disable-pip-version-check", wheel], { cwd: tmp, env: cleanEnv(), timeout: 120_000 });
+  await ok(venvPython, ["-m", "pip", "install", "--no-index", "--disable-pip-version-check", wheel], {
+    cwd: tmp,
+    env: cleanEnv(),
+    timeout: 120_000,
+  });
 
   s = await startClientStack({ simulatorArgs: ["--token-delay-ms", "20"], excludeModes: ["agent"] });
 }, 300_000);
@@ -98,7 +105,9 @@ it("the wheel carries the package with every committed generated stub, and no te
   expect(stubs).toContain("dify_app_client/_proto/dify/app/v1/chat_pb2_grpc.py");
   expect(stubs).toContain("dify_app_client/_proto/google/rpc/error_details_pb2.py");
   expect(wheelFiles.filter((f) => f.startsWith("dify_app_client/_proto/"))).toEqual(stubs);
-  expect(wheelFiles).toEqual(expect.arrayContaining(["dify_app_client/__init__.py", "dify_app_client/_client.py", "dify_app_client/py.typed"]));
+  expect(wheelFiles).toEqual(
+    expect.arrayContaining(["dify_app_client/__init__.py", "dify_app_client/_client.py", "dify_app_client/py.typed"]),
+  );
   expect(wheelFiles.filter((f) => /(^|\/)tests?\//.test(f) || /(^|\/)test_[^/]*\.py$/.test(f))).toEqual([]);
   // Only the package and its metadata at the top: nothing else from the source tree.
   expect(new Set(wheelFiles.map((f) => f.split("/")[0]))).toEqual(new Set(["dify_app_client", "dify_app_client-0.1.0.dist-info"]));
@@ -107,7 +116,10 @@ it("the wheel carries the package with every committed generated stub, and no te
 it("the venv imports the installed package, not the source tree, and its dependencies come from Debian", { timeout: 60_000 }, async () => {
   const out = await ok(
     venvPython,
-    ["-c", "import dify_app_client, grpc, google.protobuf, importlib.metadata as m; print(dify_app_client.__file__); print(m.requires('dify-app-client')); print(grpc.__file__)"],
+    [
+      "-c",
+      "import dify_app_client, grpc, google.protobuf, importlib.metadata as m; print(dify_app_client.__file__); print(m.requires('dify-app-client')); print(grpc.__file__)",
+    ],
     { cwd: tmp, env: cleanEnv(), timeout: 55_000 },
   );
   const [pkg, requires, grpc] = out.trim().split("\n");
@@ -140,8 +152,14 @@ it("the shipped example, run with the venv's python, streams a chat app's events
   expect(r.stdout + r.stderr).not.toContain(CLIENT_TOKEN);
 });
 
-it("without the venv, the same example cannot import the client (the check above is not passing by accident)", { timeout: 60_000 }, async () => {
-  const r = await exec(PYTHON, [EXAMPLE, "Hi"], { cwd: tmp, env: cleanEnv({ DIFY_GATEWAY_TARGET: s!.address, DIFY_GATEWAY_TOKEN: CLIENT_TOKEN }), timeout: 55_000 });
+it("without the venv, the same example cannot import the client (the check above is not passing by accident)", {
+  timeout: 60_000,
+}, async () => {
+  const r = await exec(PYTHON, [EXAMPLE, "Hi"], {
+    cwd: tmp,
+    env: cleanEnv({ DIFY_GATEWAY_TARGET: s!.address, DIFY_GATEWAY_TOKEN: CLIENT_TOKEN }),
+    timeout: 55_000,
+  });
   expect(r.code).toBe(1);
   expect(r.stderr).toContain("ModuleNotFoundError: No module named 'dify_app_client'");
 });

@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type AppMode, DEMO_APPS, type RecordedRequest } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode, type RecordedRequest } from "../../simulator/index.js";
-import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 
 export const CLIENT_TOKEN = "client-test-token-7c3e1a";
 
@@ -21,7 +21,9 @@ export interface ClientStack {
  * Like test/helpers/stack.ts, with what the client tests need besides: demo apps left out of the
  * workspace (they exist in Dify, not for the caller) and TLS on the gateway.
  */
-export async function startClientStack(opts: { simulatorArgs?: string[]; excludeModes?: AppMode[]; tls?: { certFile: string; keyFile: string } } = {}): Promise<ClientStack> {
+export async function startClientStack(
+  opts: { simulatorArgs?: string[]; excludeModes?: AppMode[]; tls?: { certFile: string; keyFile: string } } = {},
+): Promise<ClientStack> {
   const sim = await startSimulatorProcess(opts.simulatorArgs ?? []);
   const env: NodeJS.ProcessEnv = {};
   const apps = DEMO_APPS.filter((a) => !opts.excludeModes?.includes(a.mode)).map((a, i) => {
@@ -33,7 +35,15 @@ export async function startClientStack(opts: { simulatorArgs?: string[]; exclude
     gw = await startGatewayProcess(
       {
         server: { listen: "127.0.0.1:0", ...(opts.tls ? { tls: opts.tls } : {}) },
-        workspaces: [{ id: "ws-client", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(CLIENT_TOKEN).toString("hex") }], apps }],
+        workspaces: [
+          {
+            id: "ws-client",
+            difyBaseUrl: sim.url,
+            defaultUser: "ws-default-user",
+            tokens: [{ sha256: sha256(CLIENT_TOKEN).toString("hex") }],
+            apps,
+          },
+        ],
       },
       env,
     );
@@ -67,7 +77,25 @@ export function selfSignedCertificate(): { certFile: string; keyFile: string; ce
   const keyFile = join(dir, "key.pem");
   execFileSync(
     "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
     { stdio: "pipe" },
   );
   return { certFile, keyFile, cert: readFileSync(certFile), cleanup: () => rmSync(dir, { recursive: true, force: true }) };

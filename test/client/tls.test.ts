@@ -1,7 +1,7 @@
 import { credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AppInvokeError, createAppClient, status, type DifyDict } from "../../clients/typescript/src/index.js";
-import { CLIENT_TOKEN, selfSignedCertificate, startClientStack, type ClientStack } from "./stack.js";
+import { AppInvokeError, createAppClient, type DifyDict, status } from "../../clients/typescript/src/index.js";
+import { CLIENT_TOKEN, type ClientStack, selfSignedCertificate, startClientStack } from "./stack.js";
 
 let s: ClientStack;
 let tls: ReturnType<typeof selfSignedCertificate>;
@@ -32,10 +32,15 @@ it("trusting the gateway's certificate works in both modes, as TLS options or as
   for (const option of [{ rootCerts: tls.cert }, credentials.createSsl(tls.cert)]) {
     const client = createAppClient({ address: s.address, token: CLIENT_TOKEN, tls: option });
     try {
-      const res = await client.app.completion.invoke({ appId: s.appId("completion"), inputs: { query: "over TLS" }, responseMode: "blocking" });
+      const res = await client.app.completion.invoke({
+        appId: s.appId("completion"),
+        inputs: { query: "over TLS" },
+        responseMode: "blocking",
+      });
       expect(String(res.answer).startsWith("Echo from Demo Text Generator: over TLS")).toBe(true);
       const events: DifyDict[] = [];
-      for await (const e of client.app.chat.invoke({ appId: s.appId("chat"), query: "over TLS", responseMode: "streaming" })) events.push(e);
+      for await (const e of client.app.chat.invoke({ appId: s.appId("chat"), query: "over TLS", responseMode: "streaming" }))
+        events.push(e);
       expect(events.at(-1)?.event).toBe("message_end");
     } finally {
       client.close();

@@ -17,7 +17,11 @@ function problems(url: string): string[] {
 
 describe("difyBaseUrl credentials (issue 12 item 16)", () => {
   it("rejects user:password@ in the URL, naming the field and what to do instead, without echoing the secret", () => {
-    for (const url of ["https://admin:s3cret-pass@dify.example.com/v1", "https://token-only@dify.example.com/v1", "http://:s3cret-pass@dify.example.com/v1"]) {
+    for (const url of [
+      "https://admin:s3cret-pass@dify.example.com/v1",
+      "https://token-only@dify.example.com/v1",
+      "http://:s3cret-pass@dify.example.com/v1",
+    ]) {
       const found = problems(url);
       expect(found).toHaveLength(1);
       expect(found[0]).toMatch(/^workspaces\.0\.difyBaseUrl: must not contain a user or password .*apps\[\]\.key/);

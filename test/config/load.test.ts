@@ -7,7 +7,14 @@ import { ConfigError, loadConfigFile, parseConfig } from "../../src/config/load.
 
 const HASH = "a".repeat(64);
 const valid = () => ({
-  workspaces: [{ id: "acme", difyBaseUrl: "https://dify.example.com/v1/", tokens: [{ sha256: HASH }], apps: [{ appId: "app-1", key: { env: "APP1_KEY" } }] }],
+  workspaces: [
+    {
+      id: "acme",
+      difyBaseUrl: "https://dify.example.com/v1/",
+      tokens: [{ sha256: HASH }],
+      apps: [{ appId: "app-1", key: { env: "APP1_KEY" } }],
+    },
+  ],
 });
 
 function problems(doc: unknown, env: NodeJS.ProcessEnv = { APP1_KEY: "app-secret" }): string[] {
@@ -40,7 +47,15 @@ describe("config", () => {
   it("names the field path of every problem at once", () => {
     const doc = {
       server: { listen: "nope" },
-      workspaces: [{ id: "bad id!", difyBaseUrl: "ftp://x", tokens: [{ sha256: "plaintext-token" }], apps: [{ appId: "a", key: "inline-key" }], extra: 1 }],
+      workspaces: [
+        {
+          id: "bad id!",
+          difyBaseUrl: "ftp://x",
+          tokens: [{ sha256: "plaintext-token" }],
+          apps: [{ appId: "a", key: "inline-key" }],
+          extra: 1,
+        },
+      ],
     };
     const found = problems(doc);
     expect(found).toEqual(
@@ -87,7 +102,10 @@ describe("config", () => {
       [{ workspaces: [{ ...ws, apps: [] }] }, /^workspaces\.0\.apps: /],
       [{ workspaces: [{ ...ws, tokens: [] }] }, /^workspaces\.0\.tokens: no caller can reach this workspace/],
       [{ workspaces: [{ ...ws, spiffeIds: ["spiffe://td/a"] }] }, /^workspaces\.0\.spiffeIds: nothing verifies mesh identities/],
-      [{ auth: { xfcc: { enabled: true } }, workspaces: [{ ...ws, spiffeIds: ["https://not-spiffe"] }] }, /^workspaces\.0\.spiffeIds\.0: must be a SPIFFE ID/],
+      [
+        { auth: { xfcc: { enabled: true } }, workspaces: [{ ...ws, spiffeIds: ["https://not-spiffe"] }] },
+        /^workspaces\.0\.spiffeIds\.0: must be a SPIFFE ID/,
+      ],
       [{ workspaces: [{ ...ws, apps: [{ appId: "a", key: { env: "K" }, mode: "chatbot" }] }] }, /^workspaces\.0\.apps\.0\.mode: /],
       [{ workspaces: [{ ...ws, apps: [{ appId: "a", key: { env: "K", file: "f" } }] }] }, /^workspaces\.0\.apps\.0\.key: /],
       // Requests may not carry a longer app_id, so such an app could never be called.
@@ -115,8 +133,12 @@ describe("config", () => {
     expect(defaults.limits.maxConcurrentCallsPerWorkspace).toBe(100);
     expect(defaults.workspaces[0]!.maxConcurrentCalls).toBe(100);
     expect(defaults.server.maxMetadataBytes).toBe(8192);
-    expect(problems({ ...valid(), limits: { maxConcurrentCallsPerWorkspace: 0 } })).toEqual([expect.stringMatching(/^limits\.maxConcurrentCallsPerWorkspace: /)]);
-    expect(problems({ workspaces: [{ ...ws, maxConcurrentCalls: 1.5 }] })).toEqual([expect.stringMatching(/^workspaces\.0\.maxConcurrentCalls: /)]);
+    expect(problems({ ...valid(), limits: { maxConcurrentCallsPerWorkspace: 0 } })).toEqual([
+      expect.stringMatching(/^limits\.maxConcurrentCallsPerWorkspace: /),
+    ]);
+    expect(problems({ workspaces: [{ ...ws, maxConcurrentCalls: 1.5 }] })).toEqual([
+      expect.stringMatching(/^workspaces\.0\.maxConcurrentCalls: /),
+    ]);
     expect(problems({ ...valid(), server: { maxMetadataBytes: 0 } })).toEqual([expect.stringMatching(/^server\.maxMetadataBytes: /)]);
   });
 
@@ -129,7 +151,7 @@ describe("config", () => {
         { ...ws, id: "other", tokens: [], spiffeIds: ["spiffe://td/a"] },
       ],
     };
-    expect(problems(doc)).toEqual(["workspaces.1.spiffeIds.0: \"spiffe://td/a\" is configured for two workspaces"]);
+    expect(problems(doc)).toEqual(['workspaces.1.spiffeIds.0: "spiffe://td/a" is configured for two workspaces']);
   });
 
   it("reads key and TLS files relative to the config file, naming each one it cannot read", () => {
@@ -137,7 +159,15 @@ describe("config", () => {
     writeFileSync(join(dir, "chat.key"), "app-from-file\n");
     const doc = {
       server: { tls: { certFile: "tls/cert.pem", keyFile: "tls/key.pem" } },
-      workspaces: [{ ...valid().workspaces[0]!, apps: [{ appId: "a", key: { file: "chat.key" } }, { appId: "b", key: { file: "gone.key" } }] }],
+      workspaces: [
+        {
+          ...valid().workspaces[0]!,
+          apps: [
+            { appId: "a", key: { file: "chat.key" } },
+            { appId: "b", key: { file: "gone.key" } },
+          ],
+        },
+      ],
     };
     writeFileSync(join(dir, "gateway.json"), JSON.stringify(doc));
     try {
@@ -160,7 +190,9 @@ describe("config", () => {
 
   it("never echoes a secret pasted where a reference belongs", () => {
     const ws = valid().workspaces[0]!;
-    const doc = { workspaces: [{ ...ws, tokens: [{ sha256: "tok-pasted-in-clear-9f8e" }], apps: [{ appId: "a", key: "app-pasted-inline-7d6c" }] }] };
+    const doc = {
+      workspaces: [{ ...ws, tokens: [{ sha256: "tok-pasted-in-clear-9f8e" }], apps: [{ appId: "a", key: "app-pasted-inline-7d6c" }] }],
+    };
     const text = problems(doc).join("\n");
     expect(text).toMatch(/tokens\.0\.sha256/);
     expect(text).toMatch(/apps\.0\.key/);

@@ -3,7 +3,7 @@ import { MockAgent } from "undici";
 import type { AppEntry, Workspace } from "../../src/config/config.js";
 import type { AppMode } from "../../src/config/schema.js";
 import { Secret } from "../../src/config/secret.js";
-import { createContextValues, type CallContext } from "../../src/core/context.js";
+import { type CallContext, createContextValues } from "../../src/core/context.js";
 import type { GatewayError } from "../../src/grpc/gateway-error.js";
 
 export const DIFY_ORIGIN = "http://dify.test";

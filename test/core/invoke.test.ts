@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import type { MockAgent } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createInvoke, type CoreDeps } from "../../src/core/invoke.js";
+import { type CoreDeps, createInvoke } from "../../src/core/invoke.js";
 import { RUN_SUMMARY } from "../../src/core/run-summary.js";
 import { AppModes } from "../../src/dify/app-mode.js";
 import { DifyClient } from "../../src/dify/client.js";
@@ -18,7 +18,12 @@ const request = (over: Partial<InvokeRequest> = {}): InvokeRequest => ({ appId: 
 
 const STARTED = { event: "workflow_started", task_id: "task-1", workflow_run_id: "run-1", data: { id: "run-1", workflow_id: "wf-1" } };
 const NODE = { event: "node_started", task_id: "task-1", workflow_run_id: "run-1", data: { id: "n-1" } };
-const FINISHED = { event: "workflow_finished", task_id: "task-1", workflow_run_id: "run-1", data: { id: "run-1", status: "succeeded", outputs: { a: 1 } } };
+const FINISHED = {
+  event: "workflow_finished",
+  task_id: "task-1",
+  workflow_run_id: "run-1",
+  data: { id: "run-1", status: "succeeded", outputs: { a: 1 } },
+};
 
 let agent: MockAgent;
 let stops: unknown[];
@@ -28,7 +33,12 @@ beforeEach(() => {
   agent = mockDify();
   stops = [];
   const client = new DifyClient({ connectTimeoutMs: 1_000, dispatcher: agent });
-  deps = { client, modes: new AppModes(client, 1_000), settings: { idleTimeoutMs: 5_000, maxEventBytes: 1 << 20, stopTimeoutMs: 1_000, maxAnswerBytes: 1 << 20 }, onStop: () => {} };
+  deps = {
+    client,
+    modes: new AppModes(client, 1_000),
+    settings: { idleTimeoutMs: 5_000, maxEventBytes: 1 << 20, stopTimeoutMs: 1_000, maxAnswerBytes: 1 << 20 },
+    onStop: () => {},
+  };
   agent
     .get(DIFY_ORIGIN)
     .intercept({ path: "/v1/workflows/tasks/task-1/stop", method: "POST" })
@@ -84,7 +94,11 @@ describe("core invoke", () => {
     const err = await failure(drain(createInvoke(deps)(WORKFLOW, request(), fakeContext(ws).context)));
     expect(err).toBeInstanceOf(GatewayError);
     expect(err.code).toBe(status.FAILED_PRECONDITION);
-    expect(err.details).toMatchObject({ reason: "APP_UNAVAILABLE", domain: "dify", metadata: { upstreamStatus: "400", upstreamCode: "app_unavailable" } });
+    expect(err.details).toMatchObject({
+      reason: "APP_UNAVAILABLE",
+      domain: "dify",
+      metadata: { upstreamStatus: "400", upstreamCode: "app_unavailable" },
+    });
     expect(err.message).not.toContain(APP_KEY);
   });
 

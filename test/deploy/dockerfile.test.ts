@@ -27,13 +27,23 @@ const runtime = stages.at(-1) ?? [];
 const of = (stage: { op: string; args: string }[], op: string) => stage.filter((i) => i.op === op).map((i) => i.args);
 
 const DEFAULTS = configSchema.parse({
-  workspaces: [{ id: "w", difyBaseUrl: "https://dify.example.com/v1", tokens: [{ sha256: "0".repeat(64) }], apps: [{ appId: "a", key: { env: "K" } }] }],
+  workspaces: [
+    {
+      id: "w",
+      difyBaseUrl: "https://dify.example.com/v1",
+      tokens: [{ sha256: "0".repeat(64) }],
+      apps: [{ appId: "a", key: { env: "K" } }],
+    },
+  ],
 });
 
 describe("Dockerfile", () => {
   it("is multi-stage: the runtime stage builds nothing and installs production dependencies only", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    const all = dockerfile.filter((i) => i.op === "RUN").map((i) => i.args).join("\n");
+    const all = dockerfile
+      .filter((i) => i.op === "RUN")
+      .map((i) => i.args)
+      .join("\n");
     expect(all).toMatch(/npm ci --omit=dev/);
     expect(all).toMatch(/npm run build/);
     expect(of(runtime, "RUN").join("\n")).not.toMatch(/npm (ci|install)(?![^\n]*--omit=dev)|npm run build/);
@@ -66,7 +76,10 @@ describe("Dockerfile", () => {
   });
 
   it("exposes the default gRPC and metrics ports", () => {
-    const exposed = of(runtime, "EXPOSE").join(" ").split(/\s+/).map((p) => Number(p.replace(/\/tcp$/, "")));
+    const exposed = of(runtime, "EXPOSE")
+      .join(" ")
+      .split(/\s+/)
+      .map((p) => Number(p.replace(/\/tcp$/, "")));
     expect(exposed).toEqual(expect.arrayContaining([portOf(DEFAULTS.server.listen), portOf(DEFAULTS.metrics.listen)]));
   });
 });

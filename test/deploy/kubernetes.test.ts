@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, posix } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { configSchema, type ConfigFile } from "../../src/config/schema.js";
+import { type ConfigFile, configSchema } from "../../src/config/schema.js";
 import { LIVENESS_SERVICE } from "../../src/server/server.js";
 import {
   appliedObjects,
@@ -10,13 +10,13 @@ import {
   type Container,
   type Deployment,
   type K8sObject,
-  loadObjects,
-  manifestFiles,
   kustomizationResources,
+  loadObjects,
   MANIFEST_DIR,
+  manifestFiles,
   only,
-  parseManifest,
   type PodDisruptionBudget,
+  parseManifest,
   portOf,
   type Secret,
   type Service,
@@ -24,7 +24,14 @@ import {
 
 /** The gateway's defaults, straight from the schema: a minimal valid file, everything else defaulted. */
 const DEFAULTS = configSchema.parse({
-  workspaces: [{ id: "w", difyBaseUrl: "https://dify.example.com/v1", tokens: [{ sha256: "0".repeat(64) }], apps: [{ appId: "a", key: { env: "K" } }] }],
+  workspaces: [
+    {
+      id: "w",
+      difyBaseUrl: "https://dify.example.com/v1",
+      tokens: [{ sha256: "0".repeat(64) }],
+      apps: [{ appId: "a", key: { env: "K" } }],
+    },
+  ],
 });
 
 const objects = loadObjects();
@@ -70,7 +77,8 @@ const configText = (() => {
   const mount = mountFor(gateway, CONFIG_PATH);
   if (!mount) throw new Error(`${CONFIG_PATH} is on no volume of the gateway container`);
   const volume = pod.volumes?.find((v) => v.name === mount.volume);
-  if (volume?.configMap?.name !== configMap.metadata.name) throw new Error(`${CONFIG_PATH} is not on the ConfigMap ${configMap.metadata.name}`);
+  if (volume?.configMap?.name !== configMap.metadata.name)
+    throw new Error(`${CONFIG_PATH} is not on the ConfigMap ${configMap.metadata.name}`);
   const key = filesOf(Object.keys(configMap.data ?? {}), volume.configMap.items).get(mount.inside);
   const text = key === undefined ? undefined : configMap.data?.[key];
   if (text === undefined) throw new Error(`the ConfigMap has no file ${mount.inside}`);
@@ -98,7 +106,9 @@ function preStopSleepSeconds(c: Container): number {
 describe("deploy/kubernetes manifests", () => {
   it("every file parses as YAML, and means the same to YAML 1.1 (Kubernetes) and 1.2 parsers", () => {
     const files = manifestFiles();
-    expect(files.map((f) => f.file)).toEqual(expect.arrayContaining(["configmap.yaml", "deployment.yaml", "kustomization.yaml", "secret.example.yaml", "service.yaml"]));
+    expect(files.map((f) => f.file)).toEqual(
+      expect.arrayContaining(["configmap.yaml", "deployment.yaml", "kustomization.yaml", "secret.example.yaml", "service.yaml"]),
+    );
     for (const { file, text } of files) {
       const k8s = parseManifest(text, "1.1");
       expect(k8s.problems, file).toEqual([]);
@@ -122,7 +132,11 @@ describe("deploy/kubernetes manifests", () => {
   it("`kubectl apply -k` never overwrites the real Secret with placeholder keys", () => {
     // The README's steps create the Secret first, then apply the kustomization: a Secret in it (or a
     // secretGenerator of placeholders) would replace the operator's real keys on every apply.
-    expect(appliedObjects().filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual([]);
+    expect(
+      appliedObjects()
+        .filter((o) => o.kind === "Secret")
+        .map((o) => o.metadata.name),
+    ).toEqual([]);
     const k = parseManifest(readFileSync(join(MANIFEST_DIR, "kustomization.yaml"), "utf8")).docs[0] as Record<string, unknown>;
     expect(k.secretGenerator).toBeUndefined();
   });
@@ -230,7 +244,8 @@ describe("deploy/kubernetes manifests", () => {
     });
 
     it("the Service sends grpc and metrics to those container ports, and selects the gateway's pods", () => {
-      const resolve = (target: number | string | undefined, port: number) => (typeof target === "string" ? containerPort(target) : (target ?? port));
+      const resolve = (target: number | string | undefined, port: number) =>
+        typeof target === "string" ? containerPort(target) : (target ?? port);
       const grpc = service.spec.ports.find((p) => p.name === "grpc");
       expect(grpc?.appProtocol).toBe("grpc");
       expect(resolve(grpc?.targetPort, grpc?.port ?? 0)).toBe(grpcPort);

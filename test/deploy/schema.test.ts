@@ -33,7 +33,14 @@ describe("deploy/kubernetes against the Kubernetes schemas", () => {
   const objects = loadObjects();
 
   it("covers every object, the example Secret included", () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(["ConfigMap", "Deployment", "PodDisruptionBudget", "Secret", "Service", "ServiceAccount"]);
+    expect(objects.map((o) => o.kind).sort()).toEqual([
+      "ConfigMap",
+      "Deployment",
+      "PodDisruptionBudget",
+      "Secret",
+      "Service",
+      "ServiceAccount",
+    ]);
   });
 
   for (const o of objects)

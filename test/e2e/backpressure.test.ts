@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { status, type ClientReadableStream } from "@grpc/grpc-js";
+import { type ClientReadableStream, status } from "@grpc/grpc-js";
 import { request } from "undici";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RecordedRequest } from "../../simulator/index.js";
 import { collect } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { type Stack, startStack } from "../helpers/stack.js";
 
 let s: Stack;
 beforeAll(async () => {
@@ -43,7 +43,10 @@ async function runOnDify(): Promise<RecordedRequest> {
 
 it("a client that stops reading makes the gateway stop reading from Dify (bounded buffering)", async () => {
   await s.sim.reset();
-  const call = s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: { _sim: { events: TOTAL } }, files: [], user: "slow-reader", conversationId: "" }, s.md());
+  const call = s.c.chat.chatInvokeStream(
+    { appId: s.appId("chat"), query: "q", inputs: { _sim: { events: TOTAL } }, files: [], user: "slow-reader", conversationId: "" },
+    s.md(),
+  );
   let received = 0;
   let taskId: unknown;
   const result = collect(call, (m) => {
@@ -91,7 +94,10 @@ it("many stalled readers: each stream holds a bounded amount of gateway memory, 
   const calls: ClientReadableStream<unknown>[] = [];
   const results = [];
   for (let i = 0; i < SLOW_STREAMS; i++) {
-    const call = s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: { _sim: { events: TOTAL } }, files: [], user: `stalled-${i}`, conversationId: "" }, s.md());
+    const call = s.c.chat.chatInvokeStream(
+      { appId: s.appId("chat"), query: "q", inputs: { _sim: { events: TOTAL } }, files: [], user: `stalled-${i}`, conversationId: "" },
+      s.md(),
+    );
     calls.push(call);
     results.push(collect(call, (_m, all) => all.length === 1 && call.pause()));
   }

@@ -1,13 +1,12 @@
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
 import { healthCheck } from "../helpers/grpc.js";
-import { createServer, type Server } from "node:net";
-import { request } from "undici";
 import { eventually, freePort, Proc, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 
 const MAIN = new URL("../../dist/src/main.js", import.meta.url).pathname;
@@ -60,7 +59,10 @@ describe("command line", () => {
   it("check-config exits non-zero and names every problem", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cli-"));
     const file = join(dir, "gateway.yaml");
-    writeFileSync(file, "workspaces:\n  - id: acme\n    difyBaseUrl: https://dify.example.com\n    tokens: []\n    apps: [{ appId: a, key: { env: UNSET_KEY_VAR } }]\n");
+    writeFileSync(
+      file,
+      "workspaces:\n  - id: acme\n    difyBaseUrl: https://dify.example.com\n    tokens: []\n    apps: [{ appId: a, key: { env: UNSET_KEY_VAR } }]\n",
+    );
     const bad = await run(["check-config", file]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("workspaces.0.tokens: no caller can reach this workspace");
@@ -132,7 +134,9 @@ describe("command line", () => {
       let busy: number;
       beforeAll(async () => {
         holder = createServer();
-        busy = await new Promise<number>((resolve) => holder.listen(0, "127.0.0.1", () => resolve((holder.address() as { port: number }).port)));
+        busy = await new Promise<number>((resolve) =>
+          holder.listen(0, "127.0.0.1", () => resolve((holder.address() as { port: number }).port)),
+        );
       });
       afterAll(() => new Promise<void>((resolve) => holder.close(() => resolve())));
 
@@ -146,7 +150,9 @@ describe("command line", () => {
         const { code, stdout, stderr } = await run(["--config", file]);
         expect(code).toBe(1);
         expect(stdout).toBe("");
-        expect(stderr).toBe(`error: 127.0.0.1:${busy} is already in use: stop what listens there, or pick another port with server.listen in ${file}\n`);
+        expect(stderr).toBe(
+          `error: 127.0.0.1:${busy} is already in use: stop what listens there, or pick another port with server.listen in ${file}\n`,
+        );
       });
 
       it("metrics.listen taken: names metrics.listen", async () => {
@@ -176,10 +182,14 @@ describe("command line", () => {
 
     it("the demo pins its simulator and metrics ports when asked", async () => {
       const [grpcPort, simulatorPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-      const child = spawn(process.execPath, [MAIN, "--listen", `127.0.0.1:${grpcPort}`, "--simulator-port", String(simulatorPort), "--metrics-port", String(metricsPort)], {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, DIFY_GATEWAY_DEMO_TOKEN: "demo-token-pinned-for-this-test-0123" },
-      });
+      const child = spawn(
+        process.execPath,
+        [MAIN, "--listen", `127.0.0.1:${grpcPort}`, "--simulator-port", String(simulatorPort), "--metrics-port", String(metricsPort)],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+          env: { ...process.env, DIFY_GATEWAY_DEMO_TOKEN: "demo-token-pinned-for-this-test-0123" },
+        },
+      );
       const proc = new Proc(child);
       try {
         await proc.waitForLine((l) => l.includes("Metrics: curl"));
@@ -209,7 +219,14 @@ describe("command line", () => {
 
   it("counts config reloads and rejected reloads in /metrics", async () => {
     const config = {
-      workspaces: [{ id: "acme", difyBaseUrl: "http://127.0.0.1:9/v1", tokens: [{ sha256: "0".repeat(64) }], apps: [{ appId: "a", key: { env: "HOME" } }] }],
+      workspaces: [
+        {
+          id: "acme",
+          difyBaseUrl: "http://127.0.0.1:9/v1",
+          tokens: [{ sha256: "0".repeat(64) }],
+          apps: [{ appId: "a", key: { env: "HOME" } }],
+        },
+      ],
     };
     const gw = await startGatewayProcess(config);
     const scrape = async () => (await (await request(gw.metricsUrl ?? "")).body.text()).split("\n");

@@ -1,12 +1,18 @@
 import { writeFileSync } from "node:fs";
-import { status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { type ClientReadableStream, type ServiceError, status } from "@grpc/grpc-js";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
-import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../simulator/index.js";
-import { bearer, clients, collect, details, unary, type StreamResult } from "../helpers/grpc.js";
-import { eventually, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { sha256 } from "../../src/auth/registry.js";
+import { bearer, clients, collect, details, type StreamResult, unary } from "../helpers/grpc.js";
+import {
+  eventually,
+  type GatewayProcess,
+  type SimulatorProcess,
+  startGatewayProcess,
+  startSimulatorProcess,
+} from "../helpers/processes.js";
 
 const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
 const TOKENS = { flood: "tok-flood-0a9b8c7d6e5f", calm: "tok-calm-1b2c3d4e5f6a", solo: "tok-solo-2c3d4e5f6a7b" };
@@ -44,7 +50,14 @@ type Ws = keyof typeof TOKENS;
 /** A chat stream of `events` deltas `delayMs` apart; `first` resolves at its first message or its end. */
 function stream(ws: Ws, events: number, delayMs: number, deadlineMs?: number) {
   const call = c.chat.chatInvokeStream(
-    { appId: chat.appId, query: "limit", inputs: { _sim: { events, delay_ms: delayMs } }, files: [], user: `${ws}-user`, conversationId: "" },
+    {
+      appId: chat.appId,
+      query: "limit",
+      inputs: { _sim: { events, delay_ms: delayMs } },
+      files: [],
+      user: `${ws}-user`,
+      conversationId: "",
+    },
     bearer(TOKENS[ws]),
     deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs },
   );
@@ -55,7 +68,12 @@ function stream(ws: Ws, events: number, delayMs: number, deadlineMs?: number) {
 }
 
 function ask(ws: Ws, sim: Record<string, unknown> = {}) {
-  return unary(c.chat.chatInvoke, c.chat, { appId: chat.appId, query: "limit", inputs: { _sim: sim }, files: [], user: `${ws}-user`, conversationId: "" }, bearer(TOKENS[ws])).then(
+  return unary(
+    c.chat.chatInvoke,
+    c.chat,
+    { appId: chat.appId, query: "limit", inputs: { _sim: sim }, files: [], user: `${ws}-user`, conversationId: "" },
+    bearer(TOKENS[ws]),
+  ).then(
     (res) => ({ res, err: undefined }),
     (err: ServiceError) => ({ res: undefined, err }),
   );
@@ -86,7 +104,9 @@ describe("one workspace flooding does not starve another", () => {
     // 100 deltas 50 ms apart: about 5 s, so the admitted streams hold their slots throughout.
     flood = Array.from({ length: FLOOD_CALLS }, () => stream("flood", 100, 50));
     await Promise.all(flood.map((f) => f.first));
-    const settled = await Promise.all(flood.map((f) => Promise.race([f.done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))])));
+    const settled = await Promise.all(
+      flood.map((f) => Promise.race([f.done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))])),
+    );
     const refused = settled.filter((r) => r?.error);
     expect(refused).toHaveLength(FLOOD_CALLS - FLOOD_LIMIT);
     for (const r of refused) {
@@ -111,7 +131,9 @@ describe("one workspace flooding does not starve another", () => {
 
     floodResults = await Promise.all(flood.map((f) => f.done));
     const ms = Math.round(performance.now() - started);
-    console.log(`flood test: ${FLOOD_CALLS} concurrent streams at limit ${FLOOD_LIMIT}: ${refused.length} refused (+1 unary), took ${ms} ms`);
+    console.log(
+      `flood test: ${FLOOD_CALLS} concurrent streams at limit ${FLOOD_LIMIT}: ${refused.length} refused (+1 unary), took ${ms} ms`,
+    );
   });
 
   it("lets the admitted streams finish whole", () => {
@@ -140,7 +162,9 @@ describe("one workspace flooding does not starve another", () => {
 describe("a slot is given back exactly once, however the call ends (limit 1)", () => {
   /** The call's one log line: once it is out, the handler has settled and released its slot. */
   const settled = (since: number, codes: string[]) =>
-    gw.proc.waitForLine((l) => gw.proc.lines.indexOf(l) >= since && l.includes('"workspace":"solo"') && codes.some((c) => l.includes(`"grpcCode":"${c}"`)));
+    gw.proc.waitForLine(
+      (l) => gw.proc.lines.indexOf(l) >= since && l.includes('"workspace":"solo"') && codes.some((c) => l.includes(`"grpcCode":"${c}"`)),
+    );
   const free = async () => {
     expect(await metric('dify_gateway_workspace_calls_in_flight{workspace="solo"}')).toBe(0);
     const { err } = await ask("solo");

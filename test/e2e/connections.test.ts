@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, unary } from "../helpers/grpc.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { type Stack, startStack } from "../helpers/stack.js";
 
 /*
  * Connection management as the mesh sees it: with a short max connection age
@@ -18,13 +18,21 @@ afterAll(async () => {
 describe("max connection age", () => {
   it("lets a stream outlive the connection's age within the grace, and later calls reconnect", async () => {
     const { messages, error } = await collect(
-      s.c.chat.chatInvokeStream({ appId: s.appId("chat"), query: "q", inputs: { _sim: { events: 30, delay_ms: 50 } }, files: [], user: "", conversationId: "" }, s.md()),
+      s.c.chat.chatInvokeStream(
+        { appId: s.appId("chat"), query: "q", inputs: { _sim: { events: 30, delay_ms: 50 } }, files: [], user: "", conversationId: "" },
+        s.md(),
+      ),
     );
     expect(error).toBeUndefined();
     expect(messages.filter((m) => m.event === "message")).toHaveLength(30);
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 400));
-      const res = await unary(s.c.completion.completionInvoke, s.c.completion, { appId: s.appId("completion"), inputs: { query: "x" }, files: [], user: "" }, s.md());
+      const res = await unary(
+        s.c.completion.completionInvoke,
+        s.c.completion,
+        { appId: s.appId("completion"), inputs: { query: "x" }, files: [], user: "" },
+        s.md(),
+      );
       expect(res.answer).toBeTruthy();
     }
   });

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
-import { credentials, makeGenericClientConstructor, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { type ClientReadableStream, credentials, makeGenericClientConstructor, type ServiceError, status } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
 import { healthCheck } from "../helpers/grpc.js";
-import { startGatewayProcess, type GatewayProcess } from "../helpers/processes.js";
+import { type GatewayProcess, startGatewayProcess } from "../helpers/processes.js";
 
 // Attacks on grpc.health.v1.Health, which answers without credentials (kubelet probes), against a real
 // gateway process with the heap the image ships (NODE_OPTIONS in deploy/): 384 MB.
@@ -36,7 +36,14 @@ beforeAll(async () => {
     {
       server: { listen: "127.0.0.1:0" },
       log: { level: "info" },
-      workspaces: [{ id: "ws", difyBaseUrl: "http://127.0.0.1:9", tokens: [{ sha256: sha256("health-attack-token-0123456789").toString("hex") }], apps: [{ appId: "a", key: { env: "HA_KEY" }, mode: "chat" }] }],
+      workspaces: [
+        {
+          id: "ws",
+          difyBaseUrl: "http://127.0.0.1:9",
+          tokens: [{ sha256: sha256("health-attack-token-0123456789").toString("hex") }],
+          apps: [{ appId: "a", key: { env: "HA_KEY" }, mode: "chat" }],
+        },
+      ],
     },
     { NODE_OPTIONS: "--max-old-space-size=384", HA_KEY: "app-health-attack" },
   );
@@ -49,7 +56,9 @@ afterAll(async () => {
 });
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
   return Number(line?.match(/(\d+)/)?.[1]) / 1024;
 }
 

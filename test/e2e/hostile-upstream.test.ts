@@ -3,21 +3,21 @@
  * each request's `inputs.attack` says. Each check would fail on the code before the fix (see each test).
  */
 import { readFileSync } from "node:fs";
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, collect, details, healthCheck, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
 import {
+  type AcceptedRun,
   acceptStream,
   HOSTILE_APP,
   HOSTILE_APP_NO_MODE,
   HOSTILE_KEY,
   HOSTILE_TOKEN,
+  type HostileUpstream,
   sleep,
   startHostileGateway,
   startHostileUpstream,
-  type AcceptedRun,
-  type HostileUpstream,
 } from "../reliability/hostile-upstream.js";
 
 const INFO_TIMEOUT_MS = 800;
@@ -28,7 +28,8 @@ const ESCAPED_KEY = [...HOSTILE_KEY].map((c) => `\\u${c.charCodeAt(0).toString(1
 async function writeAll(run: AcceptedRun, piece: string, total: number): Promise<number> {
   let written = 0;
   while (written < total && !run.closed) {
-    if (!run.res.write(piece)) await Promise.race([new Promise((r) => run.res.once("drain", r)), new Promise((r) => run.res.once("close", r))]);
+    if (!run.res.write(piece))
+      await Promise.race([new Promise((r) => run.res.once("drain", r)), new Promise((r) => run.res.once("close", r))]);
     written += piece.length;
   }
   return written;
@@ -56,7 +57,9 @@ const ATTACKS: Record<string, (run: AcceptedRun) => Promise<void>> = {
     run.res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ code: HOSTILE_KEY, message: "bad", status: 400 }));
   },
   async odd_code(run) {
-    run.res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ code: "constructor", message: "bad", status: 400 }));
+    run.res
+      .writeHead(400, { "content-type": "application/json" })
+      .end(JSON.stringify({ code: "constructor", message: "bad", status: 400 }));
   },
   async key_in_event_code(run) {
     acceptStream(run);
@@ -65,12 +68,20 @@ const ATTACKS: Record<string, (run: AcceptedRun) => Promise<void>> = {
   },
   async escaped_key_in_event(run) {
     acceptStream(run);
-    run.res.write(`data: {"event":"message","task_id":"${run.taskId}","message_id":"m","conversation_id":"c","answer":"key ${ESCAPED_KEY}"}\n\n`);
+    run.res.write(
+      `data: {"event":"message","task_id":"${run.taskId}","message_id":"m","conversation_id":"c","answer":"key ${ESCAPED_KEY}"}\n\n`,
+    );
     run.send({ event: "message_end", task_id: run.taskId, message_id: "m", conversation_id: "c", metadata: {} });
     run.res.end();
   },
   async json_error_with_200(run) {
-    run.res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ code: "provider_quota_exceeded", message: "Your quota for Dify Hosted Model Provider has been exhausted.", status: 400 }));
+    run.res.writeHead(200, { "content-type": "application/json" }).end(
+      JSON.stringify({
+        code: "provider_quota_exceeded",
+        message: "Your quota for Dify Hosted Model Provider has been exhausted.",
+        status: 400,
+      }),
+    );
   },
   /** A first event over maxEventBytes, the run's task_id in its first bytes, as Dify writes it. */
   async oversized_first_event(run) {
@@ -87,7 +98,9 @@ const ATTACKS: Record<string, (run: AcceptedRun) => Promise<void>> = {
     run.res.end();
   },
   async huge_error_message(run) {
-    run.res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ code: "invalid_param", message: "é".repeat(30_000), status: 400 }));
+    run.res
+      .writeHead(400, { "content-type": "application/json" })
+      .end(JSON.stringify({ code: "invalid_param", message: "é".repeat(30_000), status: 400 }));
   },
 };
 
@@ -111,7 +124,14 @@ afterAll(async () => {
   await up?.close();
 });
 
-const request = (attack: string, extra: Record<string, unknown> = {}, appId = HOSTILE_APP) => ({ appId, inputs: { attack, ...extra } as Record<string, unknown>, files: [], user: "u", query: "q", conversationId: "" });
+const request = (attack: string, extra: Record<string, unknown> = {}, appId = HOSTILE_APP) => ({
+  appId,
+  inputs: { attack, ...extra } as Record<string, unknown>,
+  files: [],
+  user: "u",
+  query: "q",
+  conversationId: "",
+});
 
 type ChatRequest = ReturnType<typeof request>;
 
@@ -126,7 +146,9 @@ async function unaryCall(req: ChatRequest): Promise<{ error: ServiceError | unde
 }
 
 function peakRssKiB(): number {
-  const line = readFileSync(`/proc/${stack.gw.proc.child.pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmHWM:"))!;
+  const line = readFileSync(`/proc/${stack.gw.proc.child.pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmHWM:"))!;
   return Number(/(\d+)/.exec(line)![1]);
 }
 
@@ -137,7 +159,9 @@ function logText(): string {
 describe("item 7: one event of many data: lines", () => {
   it("is refused at about maxEventBytes, and six at once barely move the gateway's peak RSS", async () => {
     const before = peakRssKiB();
-    const results = await Promise.all(Array.from({ length: 6 }, () => collect(stack.c.chat.chatInvokeStream(request("many_lines"), bearer(HOSTILE_TOKEN)))));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => collect(stack.c.chat.chatInvokeStream(request("many_lines"), bearer(HOSTILE_TOKEN)))),
+    );
     const after = peakRssKiB();
     for (const { error, messages } of results) {
       expect(messages).toHaveLength(1);
@@ -188,7 +212,9 @@ describe("item 10: never OK for a message a default client cannot read", () => {
       expect(details(error!).errorInfo?.reason).toBe("RESPONSE_TOO_LARGE");
       const run = up.runs.filter((r) => (r.body.inputs as { attack: string }).attack === "big_event").at(-1)!;
       await eventually(async () => expect(up.stops.filter((t) => t === run.taskId)).toHaveLength(1));
-      await eventually(async () => expect(raised.gw.proc.lines.join("\n")).toMatch(/"grpcCode":"RESOURCE_EXHAUSTED".*"reason":"RESPONSE_TOO_LARGE"/));
+      await eventually(async () =>
+        expect(raised.gw.proc.lines.join("\n")).toMatch(/"grpcCode":"RESOURCE_EXHAUSTED".*"reason":"RESPONSE_TOO_LARGE"/),
+      );
       expect(raised.gw.proc.lines.join("\n")).not.toMatch(/"grpcCode":"OK"/);
     } finally {
       await raised.stop();
@@ -242,9 +268,16 @@ describe("items 11 and 12: upstream errors keep their meaning", () => {
   });
 
   it("Dify's JSON error with HTTP 200 on a streaming request keeps Dify's code and maps by its status field", async () => {
-    for (const result of [await unaryCall(request("json_error_with_200")), await collect(stack.c.chat.chatInvokeStream(request("json_error_with_200"), bearer(HOSTILE_TOKEN)))]) {
+    for (const result of [
+      await unaryCall(request("json_error_with_200")),
+      await collect(stack.c.chat.chatInvokeStream(request("json_error_with_200"), bearer(HOSTILE_TOKEN))),
+    ]) {
       expect(result.error?.code).toBe(status.FAILED_PRECONDITION);
-      expect(details(result.error!).errorInfo).toMatchObject({ reason: "PROVIDER_QUOTA_EXCEEDED", domain: "dify", metadata: { upstreamStatus: "400", upstreamCode: "provider_quota_exceeded" } });
+      expect(details(result.error!).errorInfo).toMatchObject({
+        reason: "PROVIDER_QUOTA_EXCEEDED",
+        domain: "dify",
+        metadata: { upstreamStatus: "400", upstreamCode: "provider_quota_exceeded" },
+      });
     }
   });
 });

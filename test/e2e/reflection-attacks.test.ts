@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
-import { connect, type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_REFLECTION_STREAMS } from "../../src/server/reflection.js";
 import { Status } from "../../generated/google/rpc/status.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { startGatewayProcess, type GatewayProcess } from "../helpers/processes.js";
+import { MAX_REFLECTION_STREAMS } from "../../src/server/reflection.js";
+import { type GatewayProcess, startGatewayProcess } from "../helpers/processes.js";
 
 // Attacks on server reflection, which answers without credentials, against a real gateway process,
 // from a raw HTTP/2 client: it can write requests and leave every answer unread, which grpc-js clients hide.
@@ -40,7 +40,14 @@ beforeAll(async () => {
     {
       server: { listen: "127.0.0.1:0" },
       log: { level: "info" },
-      workspaces: [{ id: "ws", difyBaseUrl: "http://127.0.0.1:9", tokens: [{ sha256: sha256("reflection-attack-token-012345").toString("hex") }], apps: [{ appId: "a", key: { env: "RA_KEY" }, mode: "chat" }] }],
+      workspaces: [
+        {
+          id: "ws",
+          difyBaseUrl: "http://127.0.0.1:9",
+          tokens: [{ sha256: sha256("reflection-attack-token-012345").toString("hex") }],
+          apps: [{ appId: "a", key: { env: "RA_KEY" }, mode: "chat" }],
+        },
+      ],
     },
     { RA_KEY: "app-reflection-attack" },
   );
@@ -52,7 +59,9 @@ afterAll(async () => {
 });
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
   return Number(line?.match(/(\d+)/)?.[1]) / 1024;
 }
 
@@ -115,7 +124,9 @@ describe("reflection under attack", () => {
       await settle();
       clearInterval(sampler);
       const after = rssMb(pid);
-      console.log(`reflection attack (${name}): ${sent} of ${REQUESTS} requests written; gateway RSS ${before.toFixed(1)} MB before, peak ${peak.toFixed(1)}, ${after.toFixed(1)} after`);
+      console.log(
+        `reflection attack (${name}): ${sent} of ${REQUESTS} requests written; gateway RSS ${before.toFixed(1)} MB before, peak ${peak.toFixed(1)}, ${after.toFixed(1)} after`,
+      );
       // The gateway stopped reading, so the client's writes stalled on HTTP/2 flow control.
       expect(sent).toBeLessThan(REQUESTS);
       expect(peak - before).toBeLessThan(GROWTH_LIMIT_MB);

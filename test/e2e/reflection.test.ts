@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, TOKEN, type Stack } from "../helpers/stack.js";
+import { type Stack, startStack, TOKEN } from "../helpers/stack.js";
 
 const run = promisify(execFile);
 const BUF = new URL("../../node_modules/.bin/buf", import.meta.url).pathname;
@@ -59,12 +59,32 @@ describe("server reflection, through buf curl", () => {
   });
 
   const calls: [string, Record<string, unknown>, (out: string) => void][] = [
-    ["ChatService/ChatInvoke", { app_id: "chat", query: "Hello", inputs: { lang: "en" } }, (out) => expect(JSON.parse(out)).toMatchObject({ mode: "chat", raw: { event: "message" } })],
-    ["ChatService/ChatInvokeStream", { app_id: "advanced-chat", query: "Hello" }, (out) => expect(out).toContain('"event": "workflow_finished"')],
-    ["WorkflowService/WorkflowInvoke", { app_id: "workflow", inputs: { topic: "gRPC" } }, (out) => expect(JSON.parse(out)).toMatchObject({ data: { status: "succeeded" } })],
+    [
+      "ChatService/ChatInvoke",
+      { app_id: "chat", query: "Hello", inputs: { lang: "en" } },
+      (out) => expect(JSON.parse(out)).toMatchObject({ mode: "chat", raw: { event: "message" } }),
+    ],
+    [
+      "ChatService/ChatInvokeStream",
+      { app_id: "advanced-chat", query: "Hello" },
+      (out) => expect(out).toContain('"event": "workflow_finished"'),
+    ],
+    [
+      "WorkflowService/WorkflowInvoke",
+      { app_id: "workflow", inputs: { topic: "gRPC" } },
+      (out) => expect(JSON.parse(out)).toMatchObject({ data: { status: "succeeded" } }),
+    ],
     ["WorkflowService/WorkflowInvokeStream", { app_id: "workflow", inputs: {} }, (out) => expect(out).toContain('"event": "text_chunk"')],
-    ["CompletionService/CompletionInvoke", { app_id: "completion", inputs: { query: "Hi" } }, (out) => expect(JSON.parse(out)).toMatchObject({ mode: "completion" })],
-    ["CompletionService/CompletionInvokeStream", { app_id: "completion", inputs: { query: "Hi" } }, (out) => expect(out).toContain('"event": "message_end"')],
+    [
+      "CompletionService/CompletionInvoke",
+      { app_id: "completion", inputs: { query: "Hi" } },
+      (out) => expect(JSON.parse(out)).toMatchObject({ mode: "completion" }),
+    ],
+    [
+      "CompletionService/CompletionInvokeStream",
+      { app_id: "completion", inputs: { query: "Hi" } },
+      (out) => expect(out).toContain('"event": "message_end"'),
+    ],
   ];
   for (const [method, body, check] of calls) {
     it(`calls ${method} with a JSON body (Struct inputs included)`, async () => {
@@ -77,7 +97,12 @@ describe("server reflection, through buf curl", () => {
   }
 
   it("reports a gRPC error with its code (buf curl exits with code << 3)", async () => {
-    const { code, stderr } = await bufCurl([...auth, "-d", JSON.stringify({ app_id: "nope" }), `http://${s.gw.address}/dify.app.v1.WorkflowService/WorkflowInvoke`]);
+    const { code, stderr } = await bufCurl([
+      ...auth,
+      "-d",
+      JSON.stringify({ app_id: "nope" }),
+      `http://${s.gw.address}/dify.app.v1.WorkflowService/WorkflowInvoke`,
+    ]);
     expect(code).toBe(5 << 3);
     expect(stderr).toContain("not_found");
   });

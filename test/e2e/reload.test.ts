@@ -1,10 +1,10 @@
-import { status, type ServiceError } from "@grpc/grpc-js";
 import { writeFileSync } from "node:fs";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../simulator/index.js";
+import { sha256 } from "../../src/auth/registry.js";
 import { bearer, clients, collect, unary } from "../helpers/grpc.js";
-import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 
 const OLD = "tok-before-rotation-1a2b3c4d5e";
 const NEW = "tok-after-rotation-6f7e8d9c0b";
@@ -17,7 +17,14 @@ let c: ReturnType<typeof clients>;
 const config = (token: string, extra: Record<string, unknown> = {}) => ({
   server: { listen: "127.0.0.1:0" },
   metrics: { listen: "127.0.0.1:0" },
-  workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(token).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "CHAT_KEY" } }] }],
+  workspaces: [
+    {
+      id: "acme",
+      difyBaseUrl: sim.url,
+      tokens: [{ sha256: sha256(token).toString("hex") }],
+      apps: [{ appId: chat.appId, key: { env: "CHAT_KEY" } }],
+    },
+  ],
   ...extra,
 });
 
@@ -32,7 +39,8 @@ afterAll(async () => {
   await sim?.proc.stop();
 });
 
-const ask = (token: string) => unary(c.chat.chatInvoke, c.chat, { appId: chat.appId, query: "hi", inputs: {}, files: [], user: "", conversationId: "" }, bearer(token));
+const ask = (token: string) =>
+  unary(c.chat.chatInvoke, c.chat, { appId: chat.appId, query: "hi", inputs: {}, files: [], user: "", conversationId: "" }, bearer(token));
 const rejected = (p: Promise<unknown>) =>
   p.then(
     () => expect.fail("expected UNAUTHENTICATED"),

@@ -1,9 +1,9 @@
-import { credentials, makeGenericClientConstructor, status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkflowInvokeRequest, WorkflowServiceService } from "../../generated/dify/app/v1/workflow.js";
 import { MAX_INPUTS_DEPTH } from "../../src/invoke/inputs.js";
 import { details, unary } from "../helpers/grpc.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { type Stack, startStack } from "../helpers/stack.js";
 import { encodeStruct } from "../invoke/wire.js";
 
 /** Requests at the edges of what the gateway decodes, through a real gateway process. */
@@ -51,7 +51,13 @@ function deepStructBytes(levels: number): Buffer {
     // Struct { fields: entry { key: "k", value: Value { struct_value: <inner> } } }
     const value = Buffer.concat([Buffer.from([0x2a]), varint(size)]);
     const entryBody = 3 + 1 + varint(value.length + size).length + value.length + size;
-    const header = Buffer.concat([Buffer.from([0x0a]), varint(entryBody), Buffer.from([0x0a, 0x01, 0x6b, 0x12]), varint(value.length + size), value]);
+    const header = Buffer.concat([
+      Buffer.from([0x0a]),
+      varint(entryBody),
+      Buffer.from([0x0a, 0x01, 0x6b, 0x12]),
+      varint(value.length + size),
+      value,
+    ]);
     headers.push(header);
     size += header.length;
   }
@@ -68,11 +74,12 @@ function nest(levels: number): Record<string, unknown> {
   return v;
 }
 
-
 async function invoke(inputs: Record<string, unknown> | Uint8Array, appId?: string): Promise<{ err?: ServiceError }> {
   const client = new RawWorkflow(s.gw.address, credentials.createInsecure()) as unknown as { workflowInvoke: unknown; close(): void };
   try {
-    await unary(client.workflowInvoke as never, client, { appId: appId ?? s.appId("workflow"), user: "eve", inputs }, s.md(), { deadline: Date.now() + 10_000 });
+    await unary(client.workflowInvoke as never, client, { appId: appId ?? s.appId("workflow"), user: "eve", inputs }, s.md(), {
+      deadline: Date.now() + 10_000,
+    });
     return {};
   } catch (err) {
     return { err: err as ServiceError };

@@ -1,8 +1,8 @@
-import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { type Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatInvokeRequest } from "../../generated/dify/app/v1/chat.js";
 import { bearer, details, healthCheck, unary } from "../helpers/grpc.js";
-import { startStack, TOKEN, type Stack } from "../helpers/stack.js";
+import { type Stack, startStack, TOKEN } from "../helpers/stack.js";
 
 const MAX_MESSAGE = 64 * 1024;
 
@@ -26,10 +26,11 @@ function requestOfSize(bytes: number): ChatInvokeRequest {
   }
 }
 
-const chat = (req: ChatInvokeRequest, md: Metadata = s.md()) => unary(s.c.chat.chatInvoke, s.c.chat, req, md).then(
-  (res) => ({ res, err: undefined }),
-  (err: ServiceError) => ({ res: undefined, err }),
-);
+const chat = (req: ChatInvokeRequest, md: Metadata = s.md()) =>
+  unary(s.c.chat.chatInvoke, s.c.chat, req, md).then(
+    (res) => ({ res, err: undefined }),
+    (err: ServiceError) => ({ res: undefined, err }),
+  );
 
 describe("server.maxReceiveMessageBytes", () => {
   it("serves a request of exactly the limit", async () => {

@@ -1,13 +1,13 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { request } from "undici";
-import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AppMode, DEMO_APPS } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode } from "../../simulator/index.js";
 import { bearer, clients, collect, details, unary } from "../helpers/grpc.js";
-import { eventually, startGatewayProcess, type GatewayProcess } from "../helpers/processes.js";
-import { startStack, TOKEN, type Stack } from "../helpers/stack.js";
+import { eventually, type GatewayProcess, startGatewayProcess } from "../helpers/processes.js";
+import { type Stack, startStack, TOKEN } from "../helpers/stack.js";
 
 /*
  * A whole scenario at trace level, errors included, then a scan of everything
@@ -25,7 +25,14 @@ beforeAll(async () => {
     {
       server: { listen: "127.0.0.1:0" },
       log: { level: "trace" },
-      workspaces: [{ id: "down", difyBaseUrl: "http://127.0.0.1:9/v1", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps: [{ appId: "app-down", key: { env: "K" } }] }],
+      workspaces: [
+        {
+          id: "down",
+          difyBaseUrl: "http://127.0.0.1:9/v1",
+          tokens: [{ sha256: sha256(TOKEN).toString("hex") }],
+          apps: [{ appId: "app-down", key: { env: "K" } }],
+        },
+      ],
     },
     { K: DEMO_APPS[0]!.key },
   );
@@ -40,7 +47,14 @@ function record(err: ServiceError | undefined): ServiceError | undefined {
   return err;
 }
 
-const chatReq = (mode: AppMode, inputs: Record<string, unknown> = {}, query = "hello") => ({ appId: s.appId(mode), query, inputs, files: [], user: "", conversationId: "" });
+const chatReq = (mode: AppMode, inputs: Record<string, unknown> = {}, query = "hello") => ({
+  appId: s.appId(mode),
+  query,
+  inputs,
+  files: [],
+  user: "",
+  conversationId: "",
+});
 
 async function chatUnary(req: ReturnType<typeof chatReq>, token = TOKEN) {
   try {
@@ -63,12 +77,19 @@ describe("no secret in any output", () => {
     const outcomes = await Promise.all([
       chatUnary(chatReq("chat")),
       chatStream(chatReq("advanced-chat")),
-      unary(s.c.workflow.workflowInvoke, s.c.workflow, { appId: s.appId("workflow"), inputs: { topic: "x" }, files: [], user: "" }, bearer(TOKEN)).then((r) => said.push(JSON.stringify(r))),
+      unary(
+        s.c.workflow.workflowInvoke,
+        s.c.workflow,
+        { appId: s.appId("workflow"), inputs: { topic: "x" }, files: [], user: "" },
+        bearer(TOKEN),
+      ).then((r) => said.push(JSON.stringify(r))),
       chatUnary(chatReq("chat", {}, "")),
       chatUnary({ ...chatReq("chat"), appId: "not-configured" }),
       chatUnary(chatReq("chat"), `${TOKEN}x`),
       chatUnary(chatReq("chat"), DEMO_APPS[0]!.key),
-      chatUnary(chatReq("chat", { _sim: { fault: "http_error", status: 401, code: "unauthorized", message: `Access token ${key} is invalid` } })),
+      chatUnary(
+        chatReq("chat", { _sim: { fault: "http_error", status: 401, code: "unauthorized", message: `Access token ${key} is invalid` } }),
+      ),
       chatUnary(chatReq("chat", { _sim: { fault: "http_error", status: 429, code: "too_many_requests", message: "slow down" } })),
       chatUnary(chatReq("chat", { _sim: { fault: "http_error", status: 502, body_text: `<html>bad gateway ${key}</html>` } })),
       chatStream(chatReq("chat", { _sim: { fault: "error_event", after: 2, message: `model failed for key ${key}` } })),
@@ -83,10 +104,17 @@ describe("no secret in any output", () => {
     const first = await new Promise<{ raw?: { task_id?: string } }>((resolve) => cancelled.once("data", resolve));
     cancelled.cancel();
     // The stop call (and what the gateway logs about it) is part of the scenario: wait for this run's own.
-    await eventually(async () => expect((await s.sim.requests()).map((r) => r.path)).toContain(`/v1/chat-messages/${first.raw?.task_id}/stop`));
+    await eventually(async () =>
+      expect((await s.sim.requests()).map((r) => r.path)).toContain(`/v1/chat-messages/${first.raw?.task_id}/stop`),
+    );
 
     const down = clients(unreachable.address);
-    const err = await unary(down.chat.chatInvoke, down.chat, { appId: "app-down", query: "q", inputs: {}, files: [], user: "", conversationId: "" }, bearer(TOKEN)).catch((e: ServiceError) => e);
+    const err = await unary(
+      down.chat.chatInvoke,
+      down.chat,
+      { appId: "app-down", query: "q", inputs: {}, files: [], user: "", conversationId: "" },
+      bearer(TOKEN),
+    ).catch((e: ServiceError) => e);
     down.close();
     expect((record(err as ServiceError) as ServiceError).code).toBe(status.UNAVAILABLE);
 

@@ -1,10 +1,17 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChatInvokeStreamResponse } from "../../generated/dify/app/v1/chat.js";
-import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../simulator/index.js";
+import { sha256 } from "../../src/auth/registry.js";
 import { bearer, clients, collect, details, type StreamResult } from "../helpers/grpc.js";
-import { eventually, freePort, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import {
+  eventually,
+  freePort,
+  type GatewayProcess,
+  type SimulatorProcess,
+  startGatewayProcess,
+  startSimulatorProcess,
+} from "../helpers/processes.js";
 
 const TOKEN = "tok-shutdown-load-4c3b2a190817";
 const GRACE_MS = 8_000;
@@ -12,7 +19,6 @@ const DELAY_MS = 50;
 /** Deltas per stream, 50 ms apart: 3 s and 5 s streams fit in the grace on an idle machine, 20 s ones never do. */
 const LENGTHS = [...Array<number>(20).fill(60), ...Array<number>(10).fill(100), ...Array<number>(20).fill(400)];
 const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
-
 
 let sim: SimulatorProcess;
 let gw: GatewayProcess;
@@ -22,7 +28,14 @@ beforeAll(async () => {
     {
       server: { listen: `127.0.0.1:${await freePort()}` },
       shutdown: { graceMs: GRACE_MS },
-      workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "K" }, mode: "chat" }] }],
+      workspaces: [
+        {
+          id: "acme",
+          difyBaseUrl: sim.url,
+          tokens: [{ sha256: sha256(TOKEN).toString("hex") }],
+          apps: [{ appId: chat.appId, key: { env: "K" }, mode: "chat" }],
+        },
+      ],
     },
     { K: chat.key },
   );
@@ -91,8 +104,11 @@ describe(`SIGTERM during ${LENGTHS.length} in-flight streams`, () => {
     // machine's load (the pace is the simulator's timer); the 20 s ones never can.
     expect(ok.length).toBeGreaterThan(0);
     expect(cut.filter((r) => r.events === 400)).toHaveLength(20);
-    const byLength = (list: typeof results) => Object.fromEntries([60, 100, 400].map((n) => [n, list.filter((r) => r.events === n).length]));
-    console.log(`shutdown under load: ${ok.length} OK ${JSON.stringify(byLength(ok))}, ${cut.length} UNAVAILABLE ${JSON.stringify(byLength(cut))}, exit ${exitCode} after ${exitMs} ms (grace ${GRACE_MS} ms; all streams had their first event ${startMs} ms after opening)`);
+    const byLength = (list: typeof results) =>
+      Object.fromEntries([60, 100, 400].map((n) => [n, list.filter((r) => r.events === n).length]));
+    console.log(
+      `shutdown under load: ${ok.length} OK ${JSON.stringify(byLength(ok))}, ${cut.length} UNAVAILABLE ${JSON.stringify(byLength(cut))}, exit ${exitCode} after ${exitMs} ms (grace ${GRACE_MS} ms; all streams had their first event ${startMs} ms after opening)`,
+    );
   });
 
   it("stops every cut run on Dify, and no finished one", async () => {

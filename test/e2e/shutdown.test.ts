@@ -1,16 +1,22 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../simulator/index.js";
-import { bearer, clients, collect, details, healthCheck, unary, type StreamResult } from "../helpers/grpc.js";
-import { eventually, freePort, startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { sha256 } from "../../src/auth/registry.js";
+import { bearer, clients, collect, details, healthCheck, type StreamResult, unary } from "../helpers/grpc.js";
+import {
+  eventually,
+  freePort,
+  type GatewayProcess,
+  type SimulatorProcess,
+  startGatewayProcess,
+  startSimulatorProcess,
+} from "../helpers/processes.js";
 
 const TOKEN = "tok-shutdown-8d7c6b5a4f3e2d1c";
 const HANG_TOKEN = "tok-shutdown-hang-5e4d3c2b1a09";
 const GRACE_MS = 2_000;
 const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
-
 
 let sim: SimulatorProcess;
 let gw: GatewayProcess;
@@ -26,9 +32,19 @@ beforeAll(async () => {
       server: { listen: `127.0.0.1:${await freePort()}` },
       shutdown: { graceMs: GRACE_MS },
       workspaces: [
-        { id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "K" } }] },
+        {
+          id: "acme",
+          difyBaseUrl: sim.url,
+          tokens: [{ sha256: sha256(TOKEN).toString("hex") }],
+          apps: [{ appId: chat.appId, key: { env: "K" } }],
+        },
         // No mode: a call first asks Dify's /info, which here never answers (only upstream.connectTimeoutMs, 10 s, bounds it).
-        { id: "hang", difyBaseUrl: hangingUrl, tokens: [{ sha256: sha256(HANG_TOKEN).toString("hex") }], apps: [{ appId: chat.appId, key: { env: "K" } }] },
+        {
+          id: "hang",
+          difyBaseUrl: hangingUrl,
+          tokens: [{ sha256: sha256(HANG_TOKEN).toString("hex") }],
+          apps: [{ appId: chat.appId, key: { env: "K" } }],
+        },
       ],
     },
     { K: chat.key },
@@ -71,7 +87,12 @@ describe("SIGTERM drains gracefully", () => {
     short = slowStream(c, 20); // about 1 s: finishes within the grace
     long = slowStream(c, 400); // about 20 s: outlives it
     await Promise.all([(short as ReturnType<typeof slowStream>).first, (long as ReturnType<typeof slowStream>).first]);
-    waiting = unary(c.chat.chatInvoke, c.chat, { appId: chat.appId, query: "stuck", inputs: {}, files: [], user: "", conversationId: "" }, bearer(HANG_TOKEN)).catch((e: unknown) => e);
+    waiting = unary(
+      c.chat.chatInvoke,
+      c.chat,
+      { appId: chat.appId, query: "stuck", inputs: {}, files: [], user: "", conversationId: "" },
+      bearer(HANG_TOKEN),
+    ).catch((e: unknown) => e);
     await eventually(async () => expect(held.map((h) => h.req.url)).toEqual([expect.stringMatching(/\/info$/)]));
     const exited = gw.proc.exited.then((code) => {
       exitedAt = Date.now();
@@ -83,7 +104,12 @@ describe("SIGTERM drains gracefully", () => {
     await gw.proc.waitForLine((l) => l.includes("draining"));
     healthAfter = await healthCheck(gw.address);
     livenessAfter = await healthCheck(gw.address, "liveness");
-    newCall = await unary(c.chat.chatInvoke, c.chat, { appId: chat.appId, query: "late", inputs: {}, files: [], user: "", conversationId: "" }, bearer(TOKEN)).catch((e: unknown) => e);
+    newCall = await unary(
+      c.chat.chatInvoke,
+      c.chat,
+      { appId: chat.appId, query: "late", inputs: {}, files: [], user: "", conversationId: "" },
+      bearer(TOKEN),
+    ).catch((e: unknown) => e);
 
     expect(healthAfter).toBe("NOT_SERVING");
     expect(livenessAfter).toBe("SERVING");

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage } from "node:http";
-import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatServiceClient } from "../../generated/dify/app/v1/chat.js";
-import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../simulator/index.js";
+import { sha256 } from "../../src/auth/registry.js";
 import { bearer, clients, collect, unary } from "../helpers/grpc.js";
-import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 
 const TOKEN = "tok-ssrf-7f6e5d4c3b2a";
 const chat = DEMO_APPS.find((a) => a.mode === "chat")!;
@@ -79,16 +79,27 @@ const chatRequest = (over: Record<string, unknown> = {}) => ({
 describe("the upstream URL comes only from the config (no SSRF)", () => {
   const c = () => clients(gw.address);
   // Dials the gateway, but claims the evil host as its :authority.
-  const spoofed = () => new ChatServiceClient(gw.address, credentials.createInsecure(), { "grpc.default_authority": evilUrl.replace("http://", "") });
+  const spoofed = () =>
+    new ChatServiceClient(gw.address, credentials.createInsecure(), { "grpc.default_authority": evilUrl.replace("http://", "") });
 
   it("refuses an app_id shaped like a URL or a path with NOT_FOUND, sending nothing anywhere", async () => {
     await sim.reset();
     const client = c();
-    for (const appId of [`${evilUrl}/v1`, `//127.0.0.1:1/v1`, "../../../v1/chat-messages", `${chat.appId}/../../evil`, `${chat.appId}?base=${evilUrl}`, `%2e%2e%2f${chat.appId}`, `${chat.appId}#x`]) {
+    for (const appId of [
+      `${evilUrl}/v1`,
+      `//127.0.0.1:1/v1`,
+      "../../../v1/chat-messages",
+      `${chat.appId}/../../evil`,
+      `${chat.appId}?base=${evilUrl}`,
+      `%2e%2e%2f${chat.appId}`,
+      `${chat.appId}#x`,
+    ]) {
       const err = await unary(client.chat.chatInvoke, client.chat, chatRequest({ appId }), hostileMetadata()).catch((e: ServiceError) => e);
       expect((err as ServiceError).code, appId).toBe(status.NOT_FOUND);
     }
-    const err = await unary(client.chat.chatInvoke, client.chat, chatRequest({ conversationId: "../../evil" }), hostileMetadata()).catch((e: ServiceError) => e);
+    const err = await unary(client.chat.chatInvoke, client.chat, chatRequest({ conversationId: "../../evil" }), hostileMetadata()).catch(
+      (e: ServiceError) => e,
+    );
     expect((err as ServiceError).code).toBe(status.INVALID_ARGUMENT);
     client.close();
     expect(await sim.requests()).toEqual([]);
@@ -101,10 +112,15 @@ describe("the upstream URL comes only from the config (no SSRF)", () => {
     const res = await unary(client.chat.chatInvoke, client.chat, chatRequest(), hostileMetadata());
     expect(res.answer).not.toBe("");
     const files = [{ type: "image", transferMethod: "remote_url", url: `${evilUrl}/pic.png`, uploadFileId: "" }];
-    const wf = await collect(client.workflow.workflowInvokeStream({ appId: workflow.appId, inputs: { target: evilUrl }, files, user: "" }, hostileMetadata()));
+    const wf = await collect(
+      client.workflow.workflowInvokeStream({ appId: workflow.appId, inputs: { target: evilUrl }, files, user: "" }, hostileMetadata()),
+    );
     expect(wf.error).toBeUndefined();
     // A cancelled run: its stop call's path is built from the configured base and the task id Dify gave.
-    const stream = client.chat.chatInvokeStream(chatRequest({ inputs: { _sim: { events: 200, delay_ms: 20 }, url: evilUrl } }), hostileMetadata());
+    const stream = client.chat.chatInvokeStream(
+      chatRequest({ inputs: { _sim: { events: 200, delay_ms: 20 }, url: evilUrl } }),
+      hostileMetadata(),
+    );
     await new Promise<void>((resolve) => stream.once("data", () => resolve()));
     stream.cancel();
     await collect(stream);
@@ -119,7 +135,17 @@ describe("the upstream URL comes only from the config (no SSRF)", () => {
     for (const r of seen) {
       expect(r.path).toMatch(/^\/v1\/(info|chat-messages|workflows\/run|chat-messages\/[0-9a-f-]{36}\/stop)$/);
       expect(r.headers.host).toBe(simHost);
-      for (const name of ["x-forwarded-host", "x-forwarded-proto", "forwarded", "x-original-url", "x-rewrite-url", "dify-base-url", "x-dify-base-url", "x-upstream"]) expect(r.headers[name]).toBeUndefined();
+      for (const name of [
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "forwarded",
+        "x-original-url",
+        "x-rewrite-url",
+        "dify-base-url",
+        "x-dify-base-url",
+        "x-upstream",
+      ])
+        expect(r.headers[name]).toBeUndefined();
     }
     const paths = seen.map((r) => r.path);
     expect(paths).toEqual(expect.arrayContaining(["/v1/info", "/v1/chat-messages", "/v1/workflows/run"]));

@@ -1,12 +1,12 @@
-import { connect as tlsConnect } from "node:tls";
 import { connect as tcpConnect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../simulator/index.js";
+import { sha256 } from "../../src/auth/registry.js";
 import { selfSignedCertificate } from "../client/stack.js";
 import { bearer, clients, unary } from "../helpers/grpc.js";
-import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 
 /*
  * The preface timer with TLS: the HTTP/2 session appears only after the handshake, on a TLS socket, and
@@ -25,7 +25,14 @@ beforeAll(async () => {
     {
       server: { listen: "127.0.0.1:0", prefaceTimeoutMs: PREFACE_TIMEOUT_MS, tls: { certFile: tls.certFile, keyFile: tls.keyFile } },
       log: { level: "debug" },
-      workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps: [{ appId: completion.appId, key: { env: "K" }, mode: "completion" }] }],
+      workspaces: [
+        {
+          id: "acme",
+          difyBaseUrl: sim.url,
+          tokens: [{ sha256: sha256(TOKEN).toString("hex") }],
+          apps: [{ appId: completion.appId, key: { env: "K" }, mode: "completion" }],
+        },
+      ],
     },
     { K: completion.key },
   );
@@ -60,6 +67,9 @@ it("a TLS connection that speaks HTTP/2 outlives the preface timeout; silent one
   handshakeOnly.on("error", () => {});
   handshakeOnly.resume();
   await new Promise<void>((r) => handshakeOnly.once("secureConnect", () => r()));
-  const [a, b] = await Promise.all([closedWithin(silentTcp, PREFACE_TIMEOUT_MS + 5_000), closedWithin(handshakeOnly, PREFACE_TIMEOUT_MS + 5_000)]);
+  const [a, b] = await Promise.all([
+    closedWithin(silentTcp, PREFACE_TIMEOUT_MS + 5_000),
+    closedWithin(handshakeOnly, PREFACE_TIMEOUT_MS + 5_000),
+  ]);
   expect({ silentTcp: a, handshakeOnly: b }).toEqual({ silentTcp: true, handshakeOnly: true });
 });

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
-import { connect as tcpConnect, type Socket } from "node:net";
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type Socket, connect as tcpConnect } from "node:net";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../src/auth/registry.js";
 import { DEMO_APPS } from "../../simulator/index.js";
+import { sha256 } from "../../src/auth/registry.js";
 import { bearer, clients, details, unary } from "../helpers/grpc.js";
 import { grpcFrame, grpcStatus, h2, headerInjectingProxy, rawCall } from "../helpers/h2-attacker.js";
-import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 import { Inspector, openFds } from "../reliability/inspector.js";
 
 /*
@@ -29,9 +29,21 @@ beforeAll(async () => {
   sim = await startSimulatorProcess();
   gw = await startGatewayProcess(
     {
-      server: { listen: "127.0.0.1:0", prefaceTimeoutMs: PREFACE_TIMEOUT_MS, firstMessageTimeoutMs: FIRST_MESSAGE_TIMEOUT_MS, maxConnections: MAX_CONNECTIONS },
+      server: {
+        listen: "127.0.0.1:0",
+        prefaceTimeoutMs: PREFACE_TIMEOUT_MS,
+        firstMessageTimeoutMs: FIRST_MESSAGE_TIMEOUT_MS,
+        maxConnections: MAX_CONNECTIONS,
+      },
       limits: { maxConcurrentCallsPerWorkspace: WORKSPACE_LIMIT },
-      workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps: [{ appId: completion.appId, key: { env: "K" }, mode: "completion" }] }],
+      workspaces: [
+        {
+          id: "acme",
+          difyBaseUrl: sim.url,
+          tokens: [{ sha256: sha256(TOKEN).toString("hex") }],
+          apps: [{ appId: completion.appId, key: { env: "K" }, mode: "completion" }],
+        },
+      ],
     },
     // The shipped heap limit (deploy/kubernetes), and an inspector to read the heap after a full GC.
     { K: completion.key, NODE_OPTIONS: "--inspect=127.0.0.1:0 --max-old-space-size=384" },
@@ -52,14 +64,22 @@ function rssBytes(pid: number): number {
 async function normalCallWorks(): Promise<void> {
   const c = clients(gw.address);
   try {
-    const res = await unary(c.completion.completionInvoke, c.completion, { appId: completion.appId, inputs: { query: "x" }, files: [], user: "" }, bearer(TOKEN));
+    const res = await unary(
+      c.completion.completionInvoke,
+      c.completion,
+      { appId: completion.appId, inputs: { query: "x" }, files: [], user: "" },
+      bearer(TOKEN),
+    );
     expect(res.answer).toBeTruthy();
   } finally {
     c.close();
   }
 }
 
-function openSilentSocket(address: string, firstBytes?: Buffer): Promise<{ socket: Socket; connectedAt: number; closedAt: Promise<number> }> {
+function openSilentSocket(
+  address: string,
+  firstBytes?: Buffer,
+): Promise<{ socket: Socket; connectedAt: number; closedAt: Promise<number> }> {
   const [host, port] = address.split(":");
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(Number(port), host!);
@@ -110,7 +130,10 @@ describe("calls that never start", () => {
     const calls = Array.from({ length: 50 }, () => rawCall(session, INVOKE, { authorization: "Bearer wrong" }));
     for (const call of calls) expect((await grpcStatus(call)).code).toBe(status.UNAUTHENTICATED);
     // We never end our side: only the server can close these streams.
-    const codes = await Promise.race([Promise.all(calls.map((c) => c.closed)), new Promise<"open">((r) => setTimeout(() => r("open"), 5_000))]);
+    const codes = await Promise.race([
+      Promise.all(calls.map((c) => c.closed)),
+      new Promise<"open">((r) => setTimeout(() => r("open"), 5_000)),
+    ]);
     expect(codes).toEqual(calls.map(() => 0)); // RST_STREAM(NO_ERROR)
     session.destroy();
   });
@@ -157,7 +180,10 @@ describe("memory budget of rejected and half-open calls", () => {
       if (wave === 1) heapBefore = await inspector.heapUsedAfterGc();
       const calls = sessions.flatMap((s) => Array.from({ length: PER_WAVE }, () => rawCall(s, INVOKE, { authorization: "Bearer wrong" })));
       // Every stream must be closed by the server: we never end any of them.
-      const closed = await Promise.race([Promise.all(calls.map((c) => c.closed)), new Promise<"stuck">((r) => setTimeout(() => r("stuck"), 20_000))]);
+      const closed = await Promise.race([
+        Promise.all(calls.map((c) => c.closed)),
+        new Promise<"stuck">((r) => setTimeout(() => r("stuck"), 20_000)),
+      ]);
       expect(closed, `wave ${wave}: streams left open by the server`).not.toBe("stuck");
       peak = Math.max(peak, rssBytes(pid));
     }
@@ -183,11 +209,15 @@ describe("memory budget of rejected and half-open calls", () => {
   it("an open stream costs a few KB: 40 connections × 100 health Watch streams (figure for the budget)", async () => {
     const heapBefore = await inspector.heapUsedAfterGc();
     const sessions = Array.from({ length: 40 }, () => h2(gw.address));
-    const watches = sessions.flatMap((s) => Array.from({ length: 100 }, () => rawCall(s, "/grpc.health.v1.Health/Watch", {}, grpcFrame(Buffer.alloc(0)))));
+    const watches = sessions.flatMap((s) =>
+      Array.from({ length: 100 }, () => rawCall(s, "/grpc.health.v1.Health/Watch", {}, grpcFrame(Buffer.alloc(0)))),
+    );
     await Promise.all(watches.map((w) => w.headers));
     const heapOpen = await inspector.heapUsedAfterGc();
     const perStream = (heapOpen - heapBefore) / watches.length;
-    console.log(`open health Watch streams: ${watches.length}, heap +${Math.round((heapOpen - heapBefore) / 1024)} KiB, ${Math.round(perStream)} B per stream`);
+    console.log(
+      `open health Watch streams: ${watches.length}, heap +${Math.round((heapOpen - heapBefore) / 1024)} KiB, ${Math.round(perStream)} B per stream`,
+    );
     expect(perStream).toBeLessThan(32 * 1024);
     for (const s of sessions) s.destroy();
   });
@@ -225,7 +255,12 @@ describe("a request that does not decode", () => {
   it("leaves exactly one log line with its method and status", async () => {
     const session = h2(gw.address);
     const marker = `garbage-${Date.now()}`;
-    const call = rawCall(session, INVOKE, { authorization: `Bearer ${TOKEN}`, "x-request-id": marker }, grpcFrame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a])));
+    const call = rawCall(
+      session,
+      INVOKE,
+      { authorization: `Bearer ${TOKEN}`, "x-request-id": marker },
+      grpcFrame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a])),
+    );
     const { code } = await grpcStatus(call);
     expect(code).toBe(status.INTERNAL);
     session.destroy();
@@ -235,4 +270,3 @@ describe("a request that does not decode", () => {
     expect(JSON.stringify(lines[0])).not.toContain(TOKEN);
   });
 });
-

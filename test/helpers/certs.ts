@@ -17,7 +17,23 @@ export class TestCa {
 
   constructor() {
     this.ca = this.#files("ca");
-    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=test-ca", "-keyout", this.ca.keyFile, "-out", this.ca.certFile]);
+    openssl([
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=test-ca",
+      "-keyout",
+      this.ca.keyFile,
+      "-out",
+      this.ca.certFile,
+    ]);
     this.#load(this.ca);
   }
 
@@ -34,8 +50,37 @@ export class TestCa {
     const csr = join(this.dir, `${name}.csr`);
     const ext = join(this.dir, `${name}.ext`);
     writeFileSync(ext, `${extensions}\n`);
-    openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", subject, "-keyout", pem.keyFile, "-out", csr]);
-    openssl(["x509", "-req", "-in", csr, "-CA", this.ca.certFile, "-CAkey", this.ca.keyFile, "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", pem.certFile]);
+    openssl([
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-subj",
+      subject,
+      "-keyout",
+      pem.keyFile,
+      "-out",
+      csr,
+    ]);
+    openssl([
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      this.ca.certFile,
+      "-CAkey",
+      this.ca.keyFile,
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      ext,
+      "-out",
+      pem.certFile,
+    ]);
     return this.#load(pem);
   }
 

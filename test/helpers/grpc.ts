@@ -1,4 +1,11 @@
-import { credentials, makeGenericClientConstructor, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import {
+  type CallOptions,
+  type ClientReadableStream,
+  credentials,
+  Metadata,
+  makeGenericClientConstructor,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import { ChatServiceClient } from "../../generated/dify/app/v1/chat.js";
 import { CompletionServiceClient } from "../../generated/dify/app/v1/completion.js";
@@ -25,9 +32,20 @@ export function bearer(token: string): Metadata {
   return md;
 }
 
-type UnaryFn<Req, Res> = (req: Req, md: Metadata, options: Partial<CallOptions>, cb: (err: ServiceError | null, res: Res) => void) => unknown;
+type UnaryFn<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  options: Partial<CallOptions>,
+  cb: (err: ServiceError | null, res: Res) => void,
+) => unknown;
 
-export function unary<Req, Res>(fn: UnaryFn<Req, Res>, self: object, req: Req, md: Metadata, options: Partial<CallOptions> = {}): Promise<Res> {
+export function unary<Req, Res>(
+  fn: UnaryFn<Req, Res>,
+  self: object,
+  req: Req,
+  md: Metadata,
+  options: Partial<CallOptions> = {},
+): Promise<Res> {
   return new Promise((resolve, reject) => fn.call(self, req, md, options, (err, res) => (err ? reject(err) : resolve(res))));
 }
 

@@ -1,5 +1,5 @@
-import { connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
-import { connect as tcpConnect, createServer, type Server, type Socket } from "node:net";
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, type IncomingHttpHeaders } from "node:http2";
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 
 /** A raw HTTP/2 client for hostile calls a gRPC library would never make (headers without a message, garbage bytes). */
 export function h2(address: string): ClientHttp2Session {
@@ -19,7 +19,10 @@ export interface RawCall {
 
 /** Opens a gRPC call by hand; the request side stays open unless `body` is given (then sent with END_STREAM). */
 export function rawCall(session: ClientHttp2Session, path: string, metadata: Record<string, string>, body?: Buffer): RawCall {
-  const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...metadata }, { endStream: false });
+  const stream = session.request(
+    { ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...metadata },
+    { endStream: false },
+  );
   stream.on("error", () => {});
   const headers = new Promise<IncomingHttpHeaders>((resolve) => stream.once("response", resolve));
   const trailers = new Promise<IncomingHttpHeaders | undefined>((resolve) => {

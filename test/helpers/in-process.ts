@@ -1,8 +1,8 @@
+import { type AppMode, DEMO_APPS, type RecordedRequest, type Simulator, startSimulator } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
-import { startGateway, type Gateway } from "../../src/server/server.js";
-import { DEMO_APPS, startSimulator, type AppMode, type RecordedRequest, type Simulator } from "../../simulator/index.js";
+import { type Gateway, startGateway } from "../../src/server/server.js";
 import { bearer, clients } from "./grpc.js";
 
 /*
@@ -87,7 +87,9 @@ export async function startInProcessStack(
       upstream: opts.upstream ?? {},
       limits: opts.limits ?? {},
       log: { level: opts.logLevel ?? "info" },
-      workspaces: [{ id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps }],
+      workspaces: [
+        { id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps },
+      ],
     },
     env,
   );

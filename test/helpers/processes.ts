@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,7 +29,10 @@ export class Proc {
     const seen = this.lines.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for a line; output so far:\n${this.lines.join("\n")}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for a line; output so far:\n${this.lines.join("\n")}`)),
+        timeoutMs,
+      );
       this.#waiters.push({
         test,
         resolve: (line) => {
@@ -37,7 +40,9 @@ export class Proc {
           resolve(line);
         },
       });
-      void this.exited.then((code) => reject(new Error(`process exited (${code}) before the expected line; output:\n${this.lines.join("\n")}`)));
+      void this.exited.then((code) =>
+        reject(new Error(`process exited (${code}) before the expected line; output:\n${this.lines.join("\n")}`)),
+      );
     });
   }
 
@@ -113,7 +118,12 @@ export async function startGatewayProcess(config: Record<string, unknown>, env: 
   const proc = node(["dist/src/main.js", "--config", configFile], env);
   const line = await proc.waitForLine((l) => l.includes("gateway listening"));
   const { port, metricsPort } = JSON.parse(line) as { port: number; metricsPort?: number };
-  return { proc, address: `127.0.0.1:${port}`, configFile, metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}/metrics` : undefined };
+  return {
+    proc,
+    address: `127.0.0.1:${port}`,
+    configFile,
+    metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}/metrics` : undefined,
+  };
 }
 
 /** Polls until `check` passes or the time is up; for effects that happen after a call returns (stop calls). */

@@ -1,7 +1,7 @@
+import { type AppMode, DEMO_APPS } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode } from "../../simulator/index.js";
 import { bearer, clients } from "./grpc.js";
-import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "./processes.js";
+import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "./processes.js";
 
 export const TOKEN = "test-token-4b1d9e";
 
@@ -29,7 +29,9 @@ export async function startStack(
       server: { listen: "127.0.0.1:0", ...opts.server },
       upstream: opts.upstream ?? {},
       log: { level: opts.logLevel ?? "info" },
-      workspaces: [{ id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps }],
+      workspaces: [
+        { id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps },
+      ],
     },
     env,
   );

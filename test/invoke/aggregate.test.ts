@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/grpc/gateway-error.js";
 import { MessageAggregator, WorkflowAggregator } from "../../src/invoke/aggregate.js";
 import type { DifyEvent } from "../../src/sse/decoder.js";
@@ -15,34 +15,66 @@ function aggregate(agg: MessageAggregator | WorkflowAggregator, events: DifyEven
 
 describe("MessageAggregator", () => {
   it("builds chat's blocking dict from deltas", () => {
-    const out = aggregate(new MessageAggregator("chat", true), [msg("message", { answer: "Hel" }), msg("message", { answer: "lo" }), msg("message_end", { metadata: METADATA })]);
-    expect(out).toEqual({ event: "message", task_id: "t1", id: "m1", message_id: "m1", conversation_id: "c1", mode: "chat", answer: "Hello", metadata: METADATA, created_at: 1700000000 });
+    const out = aggregate(new MessageAggregator("chat", true), [
+      msg("message", { answer: "Hel" }),
+      msg("message", { answer: "lo" }),
+      msg("message_end", { metadata: METADATA }),
+    ]);
+    expect(out).toEqual({
+      event: "message",
+      task_id: "t1",
+      id: "m1",
+      message_id: "m1",
+      conversation_id: "c1",
+      mode: "chat",
+      answer: "Hello",
+      metadata: METADATA,
+      created_at: 1700000000,
+    });
   });
 
   it("lets message_replace replace everything so far", () => {
-    const out = aggregate(new MessageAggregator("chat", true), [msg("message", { answer: "bad words" }), msg("message_replace", { answer: "[filtered]" }), msg("message", { answer: "!" })]);
+    const out = aggregate(new MessageAggregator("chat", true), [
+      msg("message", { answer: "bad words" }),
+      msg("message_replace", { answer: "[filtered]" }),
+      msg("message", { answer: "!" }),
+    ]);
     expect(out.answer).toBe("[filtered]!");
   });
 
   it("appends agent_message deltas for agent-chat", () => {
-    const out = aggregate(new MessageAggregator("agent-chat", true), [msg("agent_thought", { thought: "t" }), msg("agent_message", { answer: "A" }), msg("agent_message", { answer: "B" })]);
+    const out = aggregate(new MessageAggregator("agent-chat", true), [
+      msg("agent_thought", { thought: "t" }),
+      msg("agent_message", { answer: "A" }),
+      msg("agent_message", { answer: "B" }),
+    ]);
     expect(out.answer).toBe("AB");
     expect(out.mode).toBe("agent-chat");
   });
 
   it("takes New Agent's closing message as the whole answer", () => {
-    const out = aggregate(new MessageAggregator("agent", true), [msg("agent_message", { answer: "Par" }), msg("agent_message", { answer: "tial" }), msg("message", { answer: "Partial answer, complete." })]);
+    const out = aggregate(new MessageAggregator("agent", true), [
+      msg("agent_message", { answer: "Par" }),
+      msg("agent_message", { answer: "tial" }),
+      msg("message", { answer: "Partial answer, complete." }),
+    ]);
     expect(out.answer).toBe("Partial answer, complete.");
   });
 
   it("has no conversation_id for completion", () => {
-    const out = aggregate(new MessageAggregator("completion", false), [msg("message", { answer: "x" }), msg("message_end", { metadata: METADATA })]);
+    const out = aggregate(new MessageAggregator("completion", false), [
+      msg("message", { answer: "x" }),
+      msg("message_end", { metadata: METADATA }),
+    ]);
     expect(out).not.toHaveProperty("conversation_id");
     expect(out.mode).toBe("completion");
   });
 
   it("returns the workflow_paused shape for a paused chatflow", () => {
-    const out = aggregate(new MessageAggregator("advanced-chat", true), [msg("message", { answer: "so far" }), { event: "workflow_paused", task_id: "t1", workflow_run_id: "r1", data: { status: "paused" } }]);
+    const out = aggregate(new MessageAggregator("advanced-chat", true), [
+      msg("message", { answer: "so far" }),
+      { event: "workflow_paused", task_id: "t1", workflow_run_id: "r1", data: { status: "paused" } },
+    ]);
     expect(out).toMatchObject({ event: "workflow_paused", answer: "so far", workflow_run_id: "r1", data: { status: "paused" } });
   });
 });
@@ -55,19 +87,66 @@ describe("WorkflowAggregator", () => {
       event: "workflow_finished",
       task_id: "t1",
       workflow_run_id: "r1",
-      data: { id: "r1", workflow_id: "w1", status: "failed", outputs: null, error: "node x failed", elapsed_time: 0.5, total_tokens: 0, total_steps: 2, created_at: 1, finished_at: 2, created_by: {}, exceptions_count: 0, files: [] },
+      data: {
+        id: "r1",
+        workflow_id: "w1",
+        status: "failed",
+        outputs: null,
+        error: "node x failed",
+        elapsed_time: 0.5,
+        total_tokens: 0,
+        total_steps: 2,
+        created_at: 1,
+        finished_at: 2,
+        created_by: {},
+        exceptions_count: 0,
+        files: [],
+      },
     };
     expect(aggregate(new WorkflowAggregator(), [started, finished])).toEqual({
       task_id: "t1",
       workflow_run_id: "r1",
-      data: { id: "r1", workflow_id: "w1", status: "failed", outputs: null, error: "node x failed", elapsed_time: 0.5, total_tokens: 0, total_steps: 2, created_at: 1, finished_at: 2 },
+      data: {
+        id: "r1",
+        workflow_id: "w1",
+        status: "failed",
+        outputs: null,
+        error: "node x failed",
+        elapsed_time: 0.5,
+        total_tokens: 0,
+        total_steps: 2,
+        created_at: 1,
+        finished_at: 2,
+      },
     });
   });
 
   it("shapes a paused run like Dify's paused blocking response", () => {
-    const paused: DifyEvent = { event: "workflow_paused", task_id: "t1", workflow_run_id: "r1", data: { workflow_run_id: "r1", status: "paused", outputs: {}, paused_nodes: ["n1"], reasons: [{ type: "human_input" }], elapsed_time: 1, total_tokens: 0, total_steps: 1, created_at: 1 } };
+    const paused: DifyEvent = {
+      event: "workflow_paused",
+      task_id: "t1",
+      workflow_run_id: "r1",
+      data: {
+        workflow_run_id: "r1",
+        status: "paused",
+        outputs: {},
+        paused_nodes: ["n1"],
+        reasons: [{ type: "human_input" }],
+        elapsed_time: 1,
+        total_tokens: 0,
+        total_steps: 1,
+        created_at: 1,
+      },
+    };
     const out = aggregate(new WorkflowAggregator(), [started, paused]);
-    expect(out.data).toMatchObject({ id: "r1", workflow_id: "w1", status: "paused", finished_at: null, paused_nodes: ["n1"], reasons: [{ type: "human_input" }] });
+    expect(out.data).toMatchObject({
+      id: "r1",
+      workflow_id: "w1",
+      status: "paused",
+      finished_at: null,
+      paused_nodes: ["n1"],
+      reasons: [{ type: "human_input" }],
+    });
   });
 });
 

@@ -3,7 +3,13 @@ import fc from "fast-check";
 /** One UTF-16 "unit" of test text: any code point, a lone surrogate, or a character JSON must escape. */
 const unit = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) },
-  { weight: 3, arbitrary: fc.integer({ min: 0, max: 0x10ffff }).filter((c) => c < 0xd800 || c > 0xdfff).map((c) => String.fromCodePoint(c)) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .integer({ min: 0, max: 0x10ffff })
+      .filter((c) => c < 0xd800 || c > 0xdfff)
+      .map((c) => String.fromCodePoint(c)),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) },
   { weight: 1, arbitrary: fc.constantFrom("\0", "\n", "\r", '"', "\\", "\u2028", "\ufeff", "🚀", "é", "日", "\u{10ffff}") },
 );
@@ -16,7 +22,10 @@ export const hugeText = fc
   .map(([s, n]) => s.repeat(Math.ceil(n / s.length)));
 
 /** Keys Object-literal code gets wrong, besides random text. */
-export const key = fc.oneof({ weight: 8, arbitrary: text }, { weight: 1, arbitrary: fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "", "0", "a.b", "[x]") });
+export const key = fc.oneof(
+  { weight: 8, arbitrary: text },
+  { weight: 1, arbitrary: fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "", "0", "a.b", "[x]") },
+);
 
 /** Builds an object with every key as an own property, `__proto__` included, as JSON.parse does. */
 export function ownObject(entries: readonly (readonly [string, unknown])[]): Record<string, unknown> {
@@ -54,17 +63,29 @@ export const deep = fc
 /** Many keys in one object: a few random keys and values, repeated under numbered variants of the keys. */
 export const wide = fc
   .tuple(fc.array(fc.tuple(key, jsonish), { minLength: 1, maxLength: 8 }), fc.integer({ min: 50, max: 200 }))
-  .map(([entries, n]) => ownObject(Array.from({ length: n }, (_, i) => {
-    const [k, v] = entries[i % entries.length] as [string, unknown];
-    return [i < entries.length ? k : `${k}${i}`, v] as const;
-  })));
+  .map(([entries, n]) =>
+    ownObject(
+      Array.from({ length: n }, (_, i) => {
+        const [k, v] = entries[i % entries.length] as [string, unknown];
+        return [i < entries.length ? k : `${k}${i}`, v] as const;
+      }),
+    ),
+  );
 
 /** google.protobuf.Struct contents: the `inputs` of a request. */
 export const inputs = fc.oneof(
   { weight: 72, arbitrary: fc.array(fc.tuple(key, jsonish), { maxLength: 8 }).map(ownObject) },
   { weight: 18, arbitrary: fc.tuple(key, deep).map(([k, v]) => ownObject([[k, v]])) },
   { weight: 3, arbitrary: wide },
-  { weight: 1, arbitrary: fc.tuple(key, hugeText, key).map(([k, v, k2]) => ownObject([[k, v], [k2, [v.slice(0, 1000)]]])) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(key, hugeText, key).map(([k, v, k2]) =>
+      ownObject([
+        [k, v],
+        [k2, [v.slice(0, 1000)]],
+      ]),
+    ),
+  },
 );
 
 const uuid = fc.uuid();
@@ -94,6 +115,11 @@ export const query = fc.oneof(
 const fileType = fc.oneof(fc.constantFrom("image", "document", "audio", "video", "custom"), text);
 const transferMethod = fc.oneof(fc.constantFrom("remote_url", "local_file"), text);
 export const files = fc.array(
-  fc.record({ type: fileType, transferMethod, url: fc.oneof(fc.constant(""), fc.webUrl(), text), uploadFileId: fc.oneof(fc.constant(""), uuid, text) }),
+  fc.record({
+    type: fileType,
+    transferMethod,
+    url: fc.oneof(fc.constant(""), fc.webUrl(), text),
+    uploadFileId: fc.oneof(fc.constant(""), uuid, text),
+  }),
   { maxLength: 4 },
 );

@@ -7,8 +7,8 @@ import { WorkflowInvokeStreamRequest, WorkflowServiceService } from "../../gener
 import { GatewayError } from "../../src/grpc/gateway-error.js";
 import { withInputsDecoder } from "../../src/invoke/decode.js";
 import { DEFAULT_INPUTS_LIMITS, MAX_INPUTS_DEPTH } from "../../src/invoke/inputs.js";
-import { CHAT, COMPLETION, WORKFLOW, type InterfaceSpec } from "../../src/invoke/interfaces.js";
-import { validateCommon, type InvokeRequest } from "../../src/invoke/request.js";
+import { CHAT, COMPLETION, type InterfaceSpec, WORKFLOW } from "../../src/invoke/interfaces.js";
+import { type InvokeRequest, validateCommon } from "../../src/invoke/request.js";
 import * as arb from "./arbitraries.js";
 import { depthOf, sameJson, wellFormed } from "./oracle.js";
 import { encodeStruct, inputsField } from "./wire.js";
@@ -36,7 +36,11 @@ type Codec = { encode(m: never): { finish(): Uint8Array }; decode(b: Uint8Array)
 const TARGETS: Record<string, { spec: InterfaceSpec; codec: Codec; deserialize: (b: Buffer) => InvokeRequest }> = {
   chat: { spec: CHAT, codec: ChatInvokeRequest as never, deserialize: des(ChatServiceService, "chatInvoke") },
   chatStream: { spec: CHAT, codec: ChatInvokeStreamRequest as never, deserialize: des(ChatServiceService, "chatInvokeStream") },
-  workflowStream: { spec: WORKFLOW, codec: WorkflowInvokeStreamRequest as never, deserialize: des(WorkflowServiceService, "workflowInvokeStream") },
+  workflowStream: {
+    spec: WORKFLOW,
+    codec: WorkflowInvokeStreamRequest as never,
+    deserialize: des(WorkflowServiceService, "workflowInvokeStream"),
+  },
   completion: { spec: COMPLETION, codec: CompletionInvokeRequest as never, deserialize: des(CompletionServiceService, "completionInvoke") },
 };
 
@@ -46,10 +50,22 @@ function des(service: Parameters<typeof withInputsDecoder>[0], method: string) {
   return (b: Buffer) => def.requestDeserialize(b) as InvokeRequest;
 }
 
-const request = fc.record({ appId: arb.appId, inputs: arb.inputs, files: arb.files, user: arb.text, query: arb.query, conversationId: arb.conversationId });
+const request = fc.record({
+  appId: arb.appId,
+  inputs: arb.inputs,
+  files: arb.files,
+  user: arb.text,
+  query: arb.query,
+  conversationId: arb.conversationId,
+});
 
 /** The wire bytes: the other fields by the generated encoder, `inputs` before, after or around them. */
-function encode(codec: Codec, req: { inputs: Record<string, unknown> } & Record<string, unknown>, splitAt: number, inputsFirst: boolean): { bytes: Buffer; occurrences: number } {
+function encode(
+  codec: Codec,
+  req: { inputs: Record<string, unknown> } & Record<string, unknown>,
+  splitAt: number,
+  inputsFirst: boolean,
+): { bytes: Buffer; occurrences: number } {
   const rest = codec.encode({ ...req, inputs: undefined } as never).finish();
   const inputs = inputsField(req.inputs, splitAt);
   return { bytes: Buffer.concat(inputsFirst ? [...inputs, rest] : [rest, ...inputs]), occurrences: inputs.length };
@@ -57,7 +73,7 @@ function encode(codec: Codec, req: { inputs: Record<string, unknown> } & Record<
 
 function hasKey(v: unknown, key: string): boolean {
   if (v === null || typeof v !== "object") return false;
-  return (!Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, key)) || Object.values(v).some((x) => hasKey(x, key));
+  return (!Array.isArray(v) && Object.hasOwn(v, key)) || Object.values(v).some((x) => hasKey(x, key));
 }
 
 /** What the handler does next: checks, then the body. Only a GatewayError INVALID_ARGUMENT may come out. */
@@ -113,7 +129,14 @@ describe("requests through the protobuf encoding, fuzzed", () => {
   }, 120_000);
 
   it(`corrupted request bytes decode to a request the checks answer, or fail the decode with an Error grpc-js turns into INTERNAL (${RUNS} cases)`, () => {
-    const valid = fc.record({ appId: fc.uuid(), inputs: arb.inputs, files: arb.files, user: arb.text, query: arb.text, conversationId: fc.constant("") });
+    const valid = fc.record({
+      appId: fc.uuid(),
+      inputs: arb.inputs,
+      files: arb.files,
+      user: arb.text,
+      query: arb.text,
+      conversationId: fc.constant(""),
+    });
     const edit = fc.oneof(
       fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
       fc.record({ kind: fc.constant("cut" as const), at: fc.nat() }),

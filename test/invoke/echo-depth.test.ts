@@ -13,8 +13,8 @@ import { WorkflowInvokeStreamResponse } from "../../generated/dify/app/v1/workfl
 import { GatewayError } from "../../src/grpc/gateway-error.js";
 import { MAX_INPUTS_DEPTH } from "../../src/invoke/inputs.js";
 import { WORKFLOW } from "../../src/invoke/interfaces.js";
-import { deliverable } from "../../src/transport/response-size.js";
 import { toStreamMessage } from "../../src/translate/events.js";
+import { deliverable } from "../../src/transport/response-size.js";
 
 function nest(levels: number): Record<string, unknown> {
   let v: Record<string, unknown> = { leaf: "x" };
@@ -27,8 +27,28 @@ function echoes(levels: number): Uint8Array[] {
   const inputs = nest(levels);
   const events = [
     { event: "workflow_started", task_id: "t", workflow_run_id: "r", data: { id: "r", workflow_id: "w", inputs, created_at: 1 } },
-    { event: "node_started", task_id: "t", workflow_run_id: "r", data: { id: "n", node_id: "start", node_type: "start", title: "Start", index: 1, inputs, created_at: 1 } },
-    { event: "node_finished", task_id: "t", workflow_run_id: "r", data: { id: "n", node_id: "start", node_type: "start", title: "Start", index: 1, inputs, outputs: inputs, status: "succeeded", created_at: 1 } },
+    {
+      event: "node_started",
+      task_id: "t",
+      workflow_run_id: "r",
+      data: { id: "n", node_id: "start", node_type: "start", title: "Start", index: 1, inputs, created_at: 1 },
+    },
+    {
+      event: "node_finished",
+      task_id: "t",
+      workflow_run_id: "r",
+      data: {
+        id: "n",
+        node_id: "start",
+        node_type: "start",
+        title: "Start",
+        index: 1,
+        inputs,
+        outputs: inputs,
+        status: "succeeded",
+        created_at: 1,
+      },
+    },
   ];
   return events.map((ev) => WorkflowInvokeStreamResponse.encode(toStreamMessage(ev, WORKFLOW.typedEvents) as never).finish());
 }
@@ -85,6 +105,9 @@ describe("deliverable", () => {
     }
     expect(thrown).toBeInstanceOf(GatewayError);
     expect((thrown as GatewayError).code).toBe(status.RESOURCE_EXHAUSTED);
-    expect((thrown as GatewayError).details).toMatchObject({ reason: "RESPONSE_TOO_LARGE", metadata: { responseBytes: "4194305", maxBytes: "4194304" } });
+    expect((thrown as GatewayError).details).toMatchObject({
+      reason: "RESPONSE_TOO_LARGE",
+      metadata: { responseBytes: "4194305", maxBytes: "4194304" },
+    });
   });
 });

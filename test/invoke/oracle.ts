@@ -14,7 +14,7 @@ export function sameJson(a: unknown, b: unknown, nanEqual = false): boolean {
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   const rb = b as Record<string, unknown>;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson((a as Record<string, unknown>)[k], rb[k], nanEqual));
+  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], rb[k], nanEqual));
 }
 
 export function depthOf(v: unknown): number {
@@ -37,7 +37,8 @@ export function wellFormed(v: unknown): unknown {
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map(wellFormed);
   const o: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) Object.defineProperty(o, wellFormed(k) as string, { value: wellFormed(x), enumerable: true, configurable: true, writable: true });
+  for (const [k, x] of Object.entries(v))
+    Object.defineProperty(o, wellFormed(k) as string, { value: wellFormed(x), enumerable: true, configurable: true, writable: true });
   return o;
 }
 
@@ -79,8 +80,11 @@ function step(c: unknown, seg: string | number): unknown[] {
   if (typeof seg === "number") return Array.isArray(c) && seg < c.length ? [c[seg]] : [];
   if (Array.isArray(c)) return [];
   const o = c as Record<string, unknown>;
-  if (Object.prototype.hasOwnProperty.call(o, seg)) return [o[seg]];
-  if (seg.endsWith("…")) return Object.keys(o).filter((k) => k.length > 64 && k.startsWith(seg.slice(0, -1))).map((k) => o[k]);
+  if (Object.hasOwn(o, seg)) return [o[seg]];
+  if (seg.endsWith("…"))
+    return Object.keys(o)
+      .filter((k) => k.length > 64 && k.startsWith(seg.slice(0, -1)))
+      .map((k) => o[k]);
   return [];
 }
 

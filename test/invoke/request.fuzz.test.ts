@@ -2,11 +2,11 @@ import { status } from "@grpc/grpc-js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/grpc/gateway-error.js";
-import { CHAT, COMPLETION, WORKFLOW, type InterfaceSpec } from "../../src/invoke/interfaces.js";
-import { validateCommon, type InvokeRequest } from "../../src/invoke/request.js";
-import * as arb from "./arbitraries.js";
 import { MAX_ECHOED_FIELD_CHARS } from "../../src/invoke/inputs.js";
-import { hasNonFinite, resolvePath, sameJson, violations, type RequestShape } from "./oracle.js";
+import { CHAT, COMPLETION, type InterfaceSpec, WORKFLOW } from "../../src/invoke/interfaces.js";
+import { type InvokeRequest, validateCommon } from "../../src/invoke/request.js";
+import * as arb from "./arbitraries.js";
+import { hasNonFinite, type RequestShape, resolvePath, sameJson, violations } from "./oracle.js";
 
 /**
  * Request translation, in process: the checks and the JSON body every handler builds, for 10,000
@@ -76,7 +76,9 @@ describe("request translation, fuzzed", () => {
           expect(sent.conversation_id).toBe(req.conversationId);
         }
         const files = req.files.map((f) =>
-          f.transferMethod === "remote_url" ? { type: f.type, transfer_method: f.transferMethod, url: f.url } : { type: f.type, transfer_method: f.transferMethod, upload_file_id: f.uploadFileId },
+          f.transferMethod === "remote_url"
+            ? { type: f.type, transfer_method: f.transferMethod, url: f.url }
+            : { type: f.type, transfer_method: f.transferMethod, upload_file_id: f.uploadFileId },
         );
         expect(sent.files ?? []).toEqual(files);
         accepted++;

@@ -1,8 +1,8 @@
 import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { DifyStreamError } from "../../src/dify/errors.js";
-import { GatewayError } from "../../src/grpc/gateway-error.js";
-import { RunTracker, type RunKind } from "../../src/invoke/termination.js";
+import type { GatewayError } from "../../src/grpc/gateway-error.js";
+import { type RunKind, RunTracker } from "../../src/invoke/termination.js";
 import type { DifyEvent } from "../../src/sse/decoder.js";
 
 const ev = (event: string, extra: Record<string, unknown> = {}): DifyEvent => ({ event, task_id: "t", ...extra });
@@ -24,7 +24,12 @@ describe("RunTracker", () => {
   });
 
   it("waits for workflow_finished after message_end in a chatflow", () => {
-    const { tracker, firstDone } = track("chat", [ev("workflow_started"), ev("message"), ev("message_end"), ev("workflow_finished", { data: { status: "succeeded" } })]);
+    const { tracker, firstDone } = track("chat", [
+      ev("workflow_started"),
+      ev("message"),
+      ev("message_end"),
+      ev("workflow_finished", { data: { status: "succeeded" } }),
+    ]);
     expect(firstDone).toBe(3);
     expect(tracker.failure()).toBeUndefined();
   });
@@ -72,7 +77,10 @@ describe("RunTracker", () => {
   });
 
   it("captures the task id from the first event that has one; error events have none", () => {
-    const { tracker } = track("chat", [{ event: "message", task_id: "first" }, { event: "message", task_id: "second" }]);
+    const { tracker } = track("chat", [
+      { event: "message", task_id: "first" },
+      { event: "message", task_id: "second" },
+    ]);
     expect(tracker.taskId).toBe("first");
   });
 });

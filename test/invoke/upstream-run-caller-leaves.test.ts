@@ -35,7 +35,14 @@ function fakeDify(headersMs: number, chunks: { atMs: number; text: string }[]) {
 
 function run(client: DifyClient) {
   return new UpstreamRun(
-    { kind: "chat", target: { baseUrl: "http://dify", key: new Secret("app-key") }, runPath: "/chat-messages", stopPath: (id) => `/chat-messages/${id}/stop`, body: {}, user: "u" },
+    {
+      kind: "chat",
+      target: { baseUrl: "http://dify", key: new Secret("app-key") },
+      runPath: "/chat-messages",
+      stopPath: (id) => `/chat-messages/${id}/stop`,
+      body: {},
+      user: "u",
+    },
     client,
     SETTINGS,
     pino({ level: "silent" }),
@@ -59,7 +66,10 @@ const event = (taskId: string) => `data: {"event":"message","task_id":"${taskId}
 
 describe("UpstreamRun: a caller leaving before the first event", () => {
   it("reads on until an event names the run, then stops it once", async () => {
-    const dify = fakeDify(10, [{ atMs: 300, text: event("t-1") }, { atMs: 350, text: event("t-1") }]);
+    const dify = fakeDify(10, [
+      { atMs: 300, text: event("t-1") },
+      { atMs: 350, text: event("t-1") },
+    ]);
     const r = run(dify.client);
     expect(((await leaveAfter(r, 100)) as Error).message).toBe("caller left");
     await new Promise((res) => setTimeout(res, 600));
@@ -76,7 +86,10 @@ describe("UpstreamRun: a caller leaving before the first event", () => {
   });
 
   it("stops nothing twice when the caller leaves after the first event", async () => {
-    const dify = fakeDify(0, [{ atMs: 10, text: event("t-3") }, { atMs: 2_000, text: event("t-3") }]);
+    const dify = fakeDify(0, [
+      { atMs: 10, text: event("t-3") },
+      { atMs: 2_000, text: event("t-3") },
+    ]);
     const r = run(dify.client);
     await leaveAfter(r, 100);
     await new Promise((res) => setTimeout(res, 200));

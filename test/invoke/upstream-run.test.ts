@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Secret } from "../../src/config/secret.js";
 import { DifyClient } from "../../src/dify/client.js";
 import { DifyHttpError, DifyStreamError } from "../../src/dify/errors.js";
-import { UpstreamRun, type RunRequest } from "../../src/invoke/upstream-run.js";
+import { type RunRequest, UpstreamRun } from "../../src/invoke/upstream-run.js";
 import type { DifyEvent } from "../../src/sse/decoder.js";
 import { APP_KEY, DIFY_ORIGIN, mockDify, sse } from "../core/fakes.js";
 

@@ -62,8 +62,16 @@ describe("workspaceConcurrencyLimit", () => {
     const err = workspaceConcurrencyLimit("acme", 3);
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     const rpc = err.toRpcStatus();
-    expect(rpc.details.map((d) => d.typeUrl.split("/")[1])).toEqual(["google.rpc.ErrorInfo", "google.rpc.RetryInfo", "google.rpc.QuotaFailure"]);
-    expect(err.details).toMatchObject({ reason: "WORKSPACE_CONCURRENCY_LIMIT", metadata: { workspace: "acme", limit: "3" }, retryDelayMs: 1000 });
+    expect(rpc.details.map((d) => d.typeUrl.split("/")[1])).toEqual([
+      "google.rpc.ErrorInfo",
+      "google.rpc.RetryInfo",
+      "google.rpc.QuotaFailure",
+    ]);
+    expect(err.details).toMatchObject({
+      reason: "WORKSPACE_CONCURRENCY_LIMIT",
+      metadata: { workspace: "acme", limit: "3" },
+      retryDelayMs: 1000,
+    });
     expect(err.details.quotaViolation?.subject).toBe("workspace:acme");
   });
 });

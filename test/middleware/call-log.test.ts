@@ -13,10 +13,19 @@ const ws = workspace([], 10, "ws-log");
 
 function summary(over: Partial<RunSummary> = {}): RunSummary {
   const now = performance.now();
-  return { kind: "chat", mode: "advanced-chat", taskId: "task-7", stopCalled: false, upstreamStartedAt: now, firstEventAt: now + 1, ...over };
+  return {
+    kind: "chat",
+    mode: "advanced-chat",
+    taskId: "task-7",
+    stopCalled: false,
+    upstreamStartedAt: now,
+    firstEventAt: now + 1,
+    ...over,
+  };
 }
 
-const callLines = (lines: Record<string, unknown>[]) => lines.filter((l) => l.msg === "call finished" || String(l.msg).startsWith("call failed"));
+const callLines = (lines: Record<string, unknown>[]) =>
+  lines.filter((l) => l.msg === "call finished" || String(l.msg).startsWith("call failed"));
 
 describe("call log middleware", () => {
   it("writes exactly one line for a finished call, with its code, timings and task, and observes the upstream metrics", async () => {
@@ -77,7 +86,10 @@ describe("call log middleware", () => {
 
   it("logs a call its consumer abandoned without an error once, with the abort's status", async () => {
     const call = fakeContext(ws, STREAM.path);
-    const gen = callLog(new GatewayMetrics())<unknown, number>({ request: {}, method: STREAM, next: fakeNext({ messages: [1, 2, 3] }).next }, call.context);
+    const gen = callLog(new GatewayMetrics())<unknown, number>(
+      { request: {}, method: STREAM, next: fakeNext({ messages: [1, 2, 3] }).next },
+      call.context,
+    );
     await gen.next();
     call.leave(new CallAborted(status.CANCELLED, "cancelled by the client", { reason: "CANCELLED" }));
     await gen.return(undefined);

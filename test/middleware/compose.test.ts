@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { composeAll, withMiddleware, type ServerMiddleware } from "../../src/middleware/types.js";
+import { composeAll, type ServerMiddleware, withMiddleware } from "../../src/middleware/types.js";
 import { fakeContext, workspace } from "../core/fakes.js";
 import { fakeNext, STREAM } from "./fake-next.js";
 

@@ -33,7 +33,12 @@ describe("concurrency limit middleware", () => {
     const out = await run(concurrencyLimit(limiter, metrics), UNARY, next, fakeContext(ws).context);
     expect(out.error).toMatchObject({
       code: status.RESOURCE_EXHAUSTED,
-      details: { reason: "WORKSPACE_CONCURRENCY_LIMIT", metadata: { workspace: "ws-busy", limit: "1" }, retryDelayMs: 1_000, quotaViolation: { subject: "workspace:ws-busy" } },
+      details: {
+        reason: "WORKSPACE_CONCURRENCY_LIMIT",
+        metadata: { workspace: "ws-busy", limit: "1" },
+        retryDelayMs: 1_000,
+        quotaViolation: { subject: "workspace:ws-busy" },
+      },
     });
     expect(calls).toHaveLength(0);
     expect(await rejections(metrics)).toBe(1);
@@ -44,7 +49,12 @@ describe("concurrency limit middleware", () => {
     const limiter = new ConcurrencyLimiter();
     const metrics = new GatewayMetrics();
     const hold = limiter.tryAcquire("ws-busy", 1);
-    const method = { ...UNARY, checkRequest: () => { throw invalidArgument("query", "is required"); } };
+    const method = {
+      ...UNARY,
+      checkRequest: () => {
+        throw invalidArgument("query", "is required");
+      },
+    };
     const out = await run(concurrencyLimit(limiter, metrics), method, fakeNext({ result: "r" }).next, fakeContext(ws).context);
     expect(out.error).toMatchObject({ code: status.INVALID_ARGUMENT });
     expect(await rejections(metrics)).toBe(0);
@@ -53,7 +63,12 @@ describe("concurrency limit middleware", () => {
 
   it("gives the slot back when the handler fails", async () => {
     const limiter = new ConcurrencyLimiter();
-    const out = await run(concurrencyLimit(limiter, new GatewayMetrics()), UNARY, fakeNext({ error: new Error("boom") }).next, fakeContext(ws).context);
+    const out = await run(
+      concurrencyLimit(limiter, new GatewayMetrics()),
+      UNARY,
+      fakeNext({ error: new Error("boom") }).next,
+      fakeContext(ws).context,
+    );
     expect(out.error).toBeInstanceOf(Error);
     expect(limiter.inFlight("ws-busy")).toBe(0);
   });

@@ -18,7 +18,13 @@ export function fakeNext<Res>(opts: { messages?: Res[]; result?: Res; error?: un
 }
 
 /** Runs a middleware over a fake handler to its end; the status is `error` (undefined for OK). */
-export async function run<Res>(middleware: ServerMiddleware, method: MethodInfo, next: CallHandler<unknown, Res>, context: CallContext, request: unknown = { appId: "a" }) {
+export async function run<Res>(
+  middleware: ServerMiddleware,
+  method: MethodInfo,
+  next: CallHandler<unknown, Res>,
+  context: CallContext,
+  request: unknown = { appId: "a" },
+) {
   const messages: Res[] = [];
   const gen = middleware<unknown, Res>({ request, method, next }, context);
   try {

@@ -5,11 +5,19 @@
  * from 0 ms to well after the first event: stream cancels and unary deadlines.
  */
 import { randomBytes } from "node:crypto";
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { bearer, collect, unary } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
-import { acceptStream, HOSTILE_APP, HOSTILE_TOKEN, sleep, startHostileGateway, startHostileUpstream, type HostileUpstream } from "./hostile-upstream.js";
+import {
+  acceptStream,
+  HOSTILE_APP,
+  HOSTILE_TOKEN,
+  type HostileUpstream,
+  sleep,
+  startHostileGateway,
+  startHostileUpstream,
+} from "./hostile-upstream.js";
 
 const FIRST_EVENT_MS = 1_500;
 const CALLS = 40;
@@ -61,29 +69,31 @@ async function leavingCall(i: number, leaveAtMs: number): Promise<{ traceId: str
   }
 }
 
-it(
-  `${CALLS} callers leaving at random points from 0 ms to after a 1.5 s first event: every accepted run is stopped exactly once`,
-  async () => {
-    // Spread evenly over [0, 2.5 s] and shuffled, so both sides of the first event are always covered.
-    const points = Array.from({ length: CALLS }, (_, i) => Math.round((i / (CALLS - 1)) * (FIRST_EVENT_MS + 1_000)));
-    const results = await Promise.all(points.map((ms, i) => leavingCall(i, ms)));
-    for (const r of results) expect([status.CANCELLED, status.DEADLINE_EXCEEDED], `call left at ${r.leaveAtMs} ms`).toContain(r.code);
+it(`${CALLS} callers leaving at random points from 0 ms to after a 1.5 s first event: every accepted run is stopped exactly once`, async () => {
+  // Spread evenly over [0, 2.5 s] and shuffled, so both sides of the first event are always covered.
+  const points = Array.from({ length: CALLS }, (_, i) => Math.round((i / (CALLS - 1)) * (FIRST_EVENT_MS + 1_000)));
+  const results = await Promise.all(points.map((ms, i) => leavingCall(i, ms)));
+  for (const r of results) expect([status.CANCELLED, status.DEADLINE_EXCEEDED], `call left at ${r.leaveAtMs} ms`).toContain(r.code);
 
-    await eventually(async () => {
-      for (const run of up.runs) expect(up.stops.filter((t) => t === run.taskId), `stops of run ${run.taskId}`).toHaveLength(1);
-      expect(up.stops).toHaveLength(up.runs.length);
-    }, 15_000);
-    // No stop for a run nobody accepted, and none twice.
-    expect(new Set(up.stops).size).toBe(up.stops.length);
-    expect(up.stops.every((t) => up.runs.some((r) => r.taskId === t))).toBe(true);
+  await eventually(async () => {
+    for (const run of up.runs)
+      expect(
+        up.stops.filter((t) => t === run.taskId),
+        `stops of run ${run.taskId}`,
+      ).toHaveLength(1);
+    expect(up.stops).toHaveLength(up.runs.length);
+  }, 15_000);
+  // No stop for a run nobody accepted, and none twice.
+  expect(new Set(up.stops).size).toBe(up.stops.length);
+  expect(up.stops.every((t) => up.runs.some((r) => r.taskId === t))).toBe(true);
 
-    // The point of the test: most runs were left before their first event existed.
-    const byTrace = new Map(results.map((r) => [r.traceId, r]));
-    const beforeFirstEvent = up.runs.filter((r) => (byTrace.get(r.traceId)?.leaveAtMs ?? Infinity) < FIRST_EVENT_MS - 200);
-    console.info(`[cancel-before-first-event] calls ${CALLS}, accepted runs ${up.runs.length}, left before the first event ${beforeFirstEvent.length}, stop calls ${up.stops.length}`);
-    expect(up.runs.length).toBeGreaterThanOrEqual(CALLS - 4);
-    expect(beforeFirstEvent.length).toBeGreaterThanOrEqual(CALLS / 3);
-    expect(stack.gw.proc.json().filter((l) => Number(l.level) >= 40)).toEqual([]);
-  },
-  60_000,
-);
+  // The point of the test: most runs were left before their first event existed.
+  const byTrace = new Map(results.map((r) => [r.traceId, r]));
+  const beforeFirstEvent = up.runs.filter((r) => (byTrace.get(r.traceId)?.leaveAtMs ?? Infinity) < FIRST_EVENT_MS - 200);
+  console.info(
+    `[cancel-before-first-event] calls ${CALLS}, accepted runs ${up.runs.length}, left before the first event ${beforeFirstEvent.length}, stop calls ${up.stops.length}`,
+  );
+  expect(up.runs.length).toBeGreaterThanOrEqual(CALLS - 4);
+  expect(beforeFirstEvent.length).toBeGreaterThanOrEqual(CALLS / 3);
+  expect(stack.gw.proc.json().filter((l) => Number(l.level) >= 40)).toEqual([]);
+}, 60_000);

@@ -1,10 +1,10 @@
-import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
-import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { createServer } from "node:net";
+import { type Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { type AppMode, DEMO_APPS, type RecordedRequest } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { DEMO_APPS, type AppMode, type RecordedRequest } from "../../simulator/index.js";
 import { bearer, clients, collect, unary } from "../helpers/grpc.js";
-import { startGatewayProcess, startSimulatorProcess, type GatewayProcess, type SimulatorProcess } from "../helpers/processes.js";
+import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 
 export const TOKEN = "faults-token-7c2e";
 /** A workspace whose Dify is a port nobody listens on. */
@@ -43,7 +43,12 @@ export async function startFaultStack(upstream: Record<string, unknown>, gateway
       log: { level: "info" },
       workspaces: [
         { id: "ws-faults", difyBaseUrl: sim.url, tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps },
-        { id: "ws-down", difyBaseUrl: `http://127.0.0.1:${await closedPort()}/v1`, tokens: [{ sha256: sha256(DOWN_TOKEN).toString("hex") }], apps },
+        {
+          id: "ws-down",
+          difyBaseUrl: `http://127.0.0.1:${await closedPort()}/v1`,
+          tokens: [{ sha256: sha256(DOWN_TOKEN).toString("hex") }],
+          apps,
+        },
       ],
     },
     env,

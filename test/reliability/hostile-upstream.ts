@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { sha256 } from "../../src/auth/registry.js";
 import { clients } from "../helpers/grpc.js";
-import { startGatewayProcess, type GatewayProcess } from "../helpers/processes.js";
+import { type GatewayProcess, startGatewayProcess } from "../helpers/processes.js";
 
 export const HOSTILE_TOKEN = "hostile-token-3b9d";
 export const HOSTILE_KEY = "app-HostileKey0123456789abcdef";
@@ -51,7 +51,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** `script` answers each run request; `info` answers GET /v1/info (default: chat mode at once). */
-export async function startHostileUpstream(script: RunScript, info?: (req: IncomingMessage, res: ServerResponse) => void): Promise<HostileUpstream> {
+export async function startHostileUpstream(
+  script: RunScript,
+  info?: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<HostileUpstream> {
   const runs: AcceptedRun[] = [];
   const stops: string[] = [];
   const stopWaiters = new Map<string, () => void>();
@@ -117,7 +120,11 @@ export function acceptStream(run: AcceptedRun): void {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A gateway process with one workspace whose Dify is `upstreamUrl` and one chat app (mode configured, so no /info). */
-export async function startHostileGateway(upstreamUrl: string, config: Record<string, unknown> = {}, appMode: string | undefined = "chat"): Promise<{ gw: GatewayProcess; c: ReturnType<typeof clients>; stop(): Promise<void> }> {
+export async function startHostileGateway(
+  upstreamUrl: string,
+  config: Record<string, unknown> = {},
+  appMode: string | undefined = "chat",
+): Promise<{ gw: GatewayProcess; c: ReturnType<typeof clients>; stop(): Promise<void> }> {
   const gw = await startGatewayProcess(
     {
       server: { listen: "127.0.0.1:0" },

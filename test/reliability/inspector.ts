@@ -45,7 +45,9 @@ export class Inspector {
     let least = Number.POSITIVE_INFINITY;
     for (let i = 0; i < 3; i++) {
       await this.send("HeapProfiler.collectGarbage");
-      const result = (await this.send("Runtime.evaluate", { expression: "process.memoryUsage().heapUsed", returnByValue: true })) as { result: { value: number } };
+      const result = (await this.send("Runtime.evaluate", { expression: "process.memoryUsage().heapUsed", returnByValue: true })) as {
+        result: { value: number };
+      };
       least = Math.min(least, result.result.value);
     }
     return least;

@@ -11,8 +11,8 @@ import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RecordedRequest } from "../../simulator/index.js";
 import { eventually } from "../helpers/processes.js";
+import { appIdOf, type FaultStack, type Iface, newTraceId, startFaultStack, stopsIn, tracedMetadata } from "./fault-stack.js";
 import { Inspector, openFds } from "./inspector.js";
-import { appIdOf, newTraceId, startFaultStack, stopsIn, tracedMetadata, type FaultStack, type Iface } from "./fault-stack.js";
 
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 1_000);
 const CONCURRENCY = 16;
@@ -62,8 +62,17 @@ function runCycle(): Promise<Cycle> {
   const iface = IFACES[random(0, IFACES.length - 1)]!;
   const traceId = newTraceId();
   const kind = Math.random() < 0.7 ? "cancel" : "deadline";
-  const req = { appId: appIdOf(iface), inputs: LONG_RUN, files: [], user: "soak", ...(iface === "chat" ? { query: "q", conversationId: "" } : {}) };
-  const client = s.c[iface] as unknown as Record<string, (req: unknown, md: unknown, options: object) => NodeJS.EventEmitter & { cancel(): void }>;
+  const req = {
+    appId: appIdOf(iface),
+    inputs: LONG_RUN,
+    files: [],
+    user: "soak",
+    ...(iface === "chat" ? { query: "q", conversationId: "" } : {}),
+  };
+  const client = s.c[iface] as unknown as Record<
+    string,
+    (req: unknown, md: unknown, options: object) => NodeJS.EventEmitter & { cancel(): void }
+  >;
   const options = kind === "deadline" ? { deadline: Date.now() + random(50, 400) } : {};
   const call = client[`${iface}InvokeStream`]!.call(client, req, tracedMetadata(traceId), options);
   const cycle: Cycle = { traceId, kind, clientTaskId: undefined, code: undefined, details: "" };
@@ -137,7 +146,8 @@ interface BatchCheck {
 
 /** Every call of the batch: the status its client chose, one outcome line, and one stop call iff its run reached Dify. */
 async function checkBatch(cycles: Cycle[], logs: LogIndex): Promise<BatchCheck> {
-  for (const c of cycles) expect(c.code, `cycle ${c.traceId} (${c.kind}): ${c.details}`).toBe(c.kind === "cancel" ? status.CANCELLED : status.DEADLINE_EXCEEDED);
+  for (const c of cycles)
+    expect(c.code, `cycle ${c.traceId} (${c.kind}): ${c.details}`).toBe(c.kind === "cancel" ? status.CANCELLED : status.DEADLINE_EXCEEDED);
   const requests: RecordedRequest[] = await eventually(async () => {
     logs.update();
     const all = await s.sim.requests();
@@ -164,7 +174,9 @@ async function checkBatch(cycles: Cycle[], logs: LogIndex): Promise<BatchCheck> 
       expect(stopsIn(requests, c.traceId)[0]!.path).toContain(`/${String(outcome.taskId)}/stop`);
     }
   }
-  const reached = new Set(requests.filter((r) => r.method === "POST" && !r.path.endsWith("/stop")).map((r) => String(r.headers["x-trace-id"])));
+  const reached = new Set(
+    requests.filter((r) => r.method === "POST" && !r.path.endsWith("/stop")).map((r) => String(r.headers["x-trace-id"])),
+  );
   await s.sim.reset();
   return { stopCalls: stops.length, runsReached: cycles.filter((c) => reached.has(c.traceId)).length };
 }
@@ -197,8 +209,17 @@ it(
       }
     };
     const batch = async (n: number) => {
-      const cycles = await timed(() => runBatch(n), (ms) => (runMs += ms));
-      account(cycles, await timed(() => checkBatch(cycles, logs), (ms) => (checkMs += ms)));
+      const cycles = await timed(
+        () => runBatch(n),
+        (ms) => (runMs += ms),
+      );
+      account(
+        cycles,
+        await timed(
+          () => checkBatch(cycles, logs),
+          (ms) => (checkMs += ms),
+        ),
+      );
     };
 
     await batch(warmUp);

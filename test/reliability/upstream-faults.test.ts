@@ -10,17 +10,17 @@ import { DEMO_APPS } from "../../simulator/index.js";
 import { details, healthCheck } from "../helpers/grpc.js";
 import { eventually } from "../helpers/processes.js";
 import {
+  type CallResult,
+  type CallSpec,
   CLIENT_SIDE,
   DOWN_TOKEN,
+  type FaultStack,
   invokeStream,
   invokeUnary,
   newTraceId,
   startFaultStack,
   stopsIn,
   tracedMetadata,
-  type CallResult,
-  type CallSpec,
-  type FaultStack,
 } from "./fault-stack.js";
 
 const IDLE_TIMEOUT_MS = 1_500;
@@ -79,7 +79,13 @@ const SCENARIOS: Scenario[] = [
     name: "connection reset before the response",
     call: { iface: "completion", inputs: sim({ fault: "reset", after: -1 }) },
     shapes: BOTH,
-    expected: { code: status.UNAVAILABLE, message: /^Dify is unreachable: /, errorInfo: { reason: "UPSTREAM_UNAVAILABLE", domain: "dify", metadata: {} }, stop: false, withinMs: 5_000 },
+    expected: {
+      code: status.UNAVAILABLE,
+      message: /^Dify is unreachable: /,
+      errorInfo: { reason: "UPSTREAM_UNAVAILABLE", domain: "dify", metadata: {} },
+      stop: false,
+      withinMs: 5_000,
+    },
   },
   {
     name: "connection reset mid-stream",
@@ -98,7 +104,13 @@ const SCENARIOS: Scenario[] = [
     name: "HTTP 500 before the stream",
     call: { iface: "completion", inputs: sim({ fault: "http_error", status: 500, message: "simulated outage" }) },
     shapes: BOTH,
-    expected: { code: status.INTERNAL, message: /^Dify internal_server_error: simulated outage$/, errorInfo: { reason: "INTERNAL_SERVER_ERROR", domain: "dify", metadata: dify(500, "internal_server_error") }, stop: false, withinMs: 3_000 },
+    expected: {
+      code: status.INTERNAL,
+      message: /^Dify internal_server_error: simulated outage$/,
+      errorInfo: { reason: "INTERNAL_SERVER_ERROR", domain: "dify", metadata: dify(500, "internal_server_error") },
+      stop: false,
+      withinMs: 3_000,
+    },
   },
   ...[502, 503].map(
     (httpStatus): Scenario => ({
@@ -116,21 +128,51 @@ const SCENARIOS: Scenario[] = [
   ),
   {
     name: "429 too_many_requests (Dify's concurrency limit) with Retry-After",
-    call: { iface: "chat", inputs: sim({ fault: "http_error", status: 429, code: "too_many_requests", message: "Too many requests.", headers: { "Retry-After": "7" } }) },
+    call: {
+      iface: "chat",
+      inputs: sim({
+        fault: "http_error",
+        status: 429,
+        code: "too_many_requests",
+        message: "Too many requests.",
+        headers: { "Retry-After": "7" },
+      }),
+    },
     shapes: BOTH,
-    expected: { code: status.RESOURCE_EXHAUSTED, message: /^Dify too_many_requests: Too many requests\.$/, errorInfo: { reason: "TOO_MANY_REQUESTS", domain: "dify", metadata: dify(429, "too_many_requests") }, retrySeconds: 7, stop: false, withinMs: 3_000 },
+    expected: {
+      code: status.RESOURCE_EXHAUSTED,
+      message: /^Dify too_many_requests: Too many requests\.$/,
+      errorInfo: { reason: "TOO_MANY_REQUESTS", domain: "dify", metadata: dify(429, "too_many_requests") },
+      retrySeconds: 7,
+      stop: false,
+      withinMs: 3_000,
+    },
   },
   {
     name: "429 too_many_requests without Retry-After",
     call: { iface: "completion", inputs: sim({ fault: "http_error", status: 429, code: "too_many_requests", message: "busy" }) },
     shapes: ["unary"],
-    expected: { code: status.RESOURCE_EXHAUSTED, message: /busy/, errorInfo: { reason: "TOO_MANY_REQUESTS", domain: "dify", metadata: dify(429, "too_many_requests") }, retrySeconds: 1, stop: false, withinMs: 3_000 },
+    expected: {
+      code: status.RESOURCE_EXHAUSTED,
+      message: /busy/,
+      errorInfo: { reason: "TOO_MANY_REQUESTS", domain: "dify", metadata: dify(429, "too_many_requests") },
+      retrySeconds: 1,
+      stop: false,
+      withinMs: 3_000,
+    },
   },
   {
     name: "429 rate_limit_error (plan quota)",
     call: { iface: "workflow", inputs: sim({ fault: "http_error", status: 429, code: "rate_limit_error", message: "quota used up" }) },
     shapes: BOTH,
-    expected: { code: status.RESOURCE_EXHAUSTED, message: /^Dify rate_limit_error: quota used up$/, errorInfo: { reason: "RATE_LIMIT_ERROR", domain: "dify", metadata: dify(429, "rate_limit_error") }, quotaFailure: true, stop: false, withinMs: 3_000 },
+    expected: {
+      code: status.RESOURCE_EXHAUSTED,
+      message: /^Dify rate_limit_error: quota used up$/,
+      errorInfo: { reason: "RATE_LIMIT_ERROR", domain: "dify", metadata: dify(429, "rate_limit_error") },
+      quotaFailure: true,
+      stop: false,
+      withinMs: 3_000,
+    },
   },
   {
     name: "an error event with no code and no task_id (a dead worker), the socket then held open",
@@ -266,7 +308,13 @@ const SCENARIOS: Scenario[] = [
     name: "connection refused",
     call: { iface: "completion", token: DOWN_TOKEN, inputs: {} },
     shapes: BOTH,
-    expected: { code: status.UNAVAILABLE, message: /^Dify is unreachable: ECONNREFUSED$/, errorInfo: { reason: "UPSTREAM_UNAVAILABLE", domain: "dify", metadata: {} }, stop: false, withinMs: 3_000 },
+    expected: {
+      code: status.UNAVAILABLE,
+      message: /^Dify is unreachable: ECONNREFUSED$/,
+      errorInfo: { reason: "UPSTREAM_UNAVAILABLE", domain: "dify", metadata: {} },
+      stop: false,
+      withinMs: 3_000,
+    },
   },
   {
     name: "a failing stop endpoint, after a client cancel",
@@ -320,7 +368,13 @@ async function expectOneOutcomeLine(traceId: string, e: Expected, code: status):
   expect(linesOf(traceId)).toHaveLength(expectedMessages.length);
   const outcome = lines.filter((l) => OUTCOME.test(String(l.msg)));
   expect(outcome).toHaveLength(1);
-  expect(outcome[0]).toMatchObject({ level: 30, grpcCode: status[code], workspace: expect.any(String), appId: expect.any(String), durationMs: expect.any(Number) });
+  expect(outcome[0]).toMatchObject({
+    level: 30,
+    grpcCode: status[code],
+    workspace: expect.any(String),
+    appId: expect.any(String),
+    durationMs: expect.any(Number),
+  });
   if (e.errorInfo) expect(outcome[0]).toMatchObject({ reason: e.errorInfo.reason });
   expect(outcome[0]!.stopCalled).toBe(e.stop ? true : undefined);
   const others = lines.filter((l) => !OUTCOME.test(String(l.msg)));
@@ -329,7 +383,11 @@ async function expectOneOutcomeLine(traceId: string, e: Expected, code: status):
   else expect(others).toEqual([expect.objectContaining({ level: 30, msg: STOPPED, taskId: outcome[0]!.taskId })]);
 }
 
-const STOP_PATH: Record<CallSpec["iface"], string> = { chat: "/v1/chat-messages/", completion: "/v1/completion-messages/", workflow: "/v1/workflows/tasks/" };
+const STOP_PATH: Record<CallSpec["iface"], string> = {
+  chat: "/v1/chat-messages/",
+  completion: "/v1/completion-messages/",
+  workflow: "/v1/workflows/tasks/",
+};
 
 async function expectStopCalls(traceId: string, e: Expected, iface: CallSpec["iface"], result: CallResult): Promise<void> {
   if (e.stop) {
@@ -397,8 +455,12 @@ describe("upstream faults: status, bound, health, one log line, stop call", () =
 });
 
 it("over the whole suite, the only warn or error lines are the failed stop calls and the runs no event named, one per such scenario", async () => {
-  const count = (pick: (e: Expected) => boolean | undefined) => SCENARIOS.filter((sc) => pick(sc.expected)).reduce((n, sc) => n + sc.shapes.length, 0);
-  const expected = [...Array<string>(count((e) => e.stopFails)).fill(STOP_FAILED), ...Array<string>(count((e) => e.unnamedRun)).fill(UNNAMED_RUN)].sort();
+  const count = (pick: (e: Expected) => boolean | undefined) =>
+    SCENARIOS.filter((sc) => pick(sc.expected)).reduce((n, sc) => n + sc.shapes.length, 0);
+  const expected = [
+    ...Array<string>(count((e) => e.stopFails)).fill(STOP_FAILED),
+    ...Array<string>(count((e) => e.unnamedRun)).fill(UNNAMED_RUN),
+  ].sort();
   // The unnamed-run lines come stopTimeoutMs after their call.
   await eventually(async () => {
     const loud = s.gw.proc.json().filter((l) => typeof l.level === "number" && l.level >= 40);

@@ -1,4 +1,12 @@
-import { credentials, makeGenericClientConstructor, Server, ServerCredentials, status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import {
+  type ClientReadableStream,
+  credentials,
+  makeGenericClientConstructor,
+  Server,
+  ServerCredentials,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthService, MAX_SERVICE_NAME_BYTES } from "../../src/server/health.js";
@@ -60,8 +68,15 @@ describe("grpc.health.v1.Health", () => {
   });
 
   it("List answers every service with its status", async () => {
-    const res = await new Promise<{ statuses: Record<string, Res> }>((resolve, reject) => client.list({}, (err, r) => (err ? reject(err) : resolve(r))));
-    expect(res.statuses).toEqual({ "": { status: "SERVING" }, "svc.A": { status: "SERVING" }, "svc.B": { status: "UNKNOWN" }, liveness: { status: "SERVING" } });
+    const res = await new Promise<{ statuses: Record<string, Res> }>((resolve, reject) =>
+      client.list({}, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    expect(res.statuses).toEqual({
+      "": { status: "SERVING" },
+      "svc.A": { status: "SERVING" },
+      "svc.B": { status: "UNKNOWN" },
+      liveness: { status: "SERVING" },
+    });
   });
 
   it("Watch sends the current status, then each change; SERVICE_UNKNOWN for an unknown service, stream left open", async () => {

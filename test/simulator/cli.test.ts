@@ -1,5 +1,5 @@
 /** The CLI (`simulator/main.ts`) as a separate process, the way out-of-process tests use it (built by the global setup). */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";

@@ -21,8 +21,11 @@ it("demo mode without the simulator prints one line naming --config and exits 2"
   const env = { ...process.env };
   delete env["DIFY_GATEWAY_CONFIG"];
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [join(image, "dist", "src", "main.js"), "--listen", "127.0.0.1:0"], { env, timeout: 20_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(image, "dist", "src", "main.js"), "--listen", "127.0.0.1:0"],
+      { env, timeout: 20_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
   expect(result.stderr).toBe("demo mode needs the simulator, which this build does not include: pass --config\n");

@@ -1,7 +1,19 @@
 /** The `inputs._sim.fault` directives: each reproduces an upstream failure a gateway must survive. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppMode, Simulator } from "../../simulator/index.js";
-import { appOf, bodyFor, call, dataOf, eventNames, generateJson, GENERATION_PATH, stream, streamedAnswer, withSimulator, type Json } from "./helpers.js";
+import {
+  appOf,
+  bodyFor,
+  call,
+  dataOf,
+  eventNames,
+  GENERATION_PATH,
+  generateJson,
+  type Json,
+  stream,
+  streamedAnswer,
+  withSimulator,
+} from "./helpers.js";
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -37,7 +49,10 @@ describe("before the stream", () => {
 
   it("http_error with body_text answers a proxy-style page", async () => {
     const directives = { fault: "http_error", status: 502, body_text: "<html>Bad Gateway</html>" };
-    const res = await call(sim, "/workflows/run", { key: appOf("workflow").key, body: withFault("workflow", directives, { response_mode: "streaming" }) });
+    const res = await call(sim, "/workflows/run", {
+      key: appOf("workflow").key,
+      body: withFault("workflow", directives, { response_mode: "streaming" }),
+    });
     expect(res.statusCode).toBe(502);
     expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
     expect(await res.body.text()).toBe("<html>Bad Gateway</html>");
@@ -45,14 +60,21 @@ describe("before the stream", () => {
 
   it("reset with after -1 destroys the socket before any response", async () => {
     await expect(
-      call(sim, "/chat-messages", { key: appOf("chat").key, body: withFault("chat", { fault: "reset", after: -1 }, { response_mode: "streaming" }) }),
+      call(sim, "/chat-messages", {
+        key: appOf("chat").key,
+        body: withFault("chat", { fault: "reset", after: -1 }, { response_mode: "streaming" }),
+      }),
     ).rejects.toThrow();
   });
 });
 
 describe("mid-stream", () => {
   it("error_event: an error without task_id after N deltas; no code unless given; socket held hold_ms", async () => {
-    const withCode = await stream(sim, "chat", withFault("chat", { fault: "error_event", after: 2, status: 400, code: "completion_request_error", message: "boom" }));
+    const withCode = await stream(
+      sim,
+      "chat",
+      withFault("chat", { fault: "error_event", after: 2, status: 400, code: "completion_request_error", message: "boom" }),
+    );
     expect(eventNames(withCode.events)).toEqual(["message", "message", "error"]);
     expect(withCode.events[2]).toEqual({
       event: "error",
@@ -65,7 +87,11 @@ describe("mid-stream", () => {
     });
 
     const started = performance.now();
-    const workerLevel = await stream(sim, "workflow", withFault("workflow", { fault: "error_event", after: 0, status: 500, message: "worker died", hold_ms: 300 }));
+    const workerLevel = await stream(
+      sim,
+      "workflow",
+      withFault("workflow", { fault: "error_event", after: 0, status: 500, message: "worker died", hold_ms: 300 }),
+    );
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
     const error = workerLevel.events.at(-1);
     expect(error).toEqual({ event: "error", workflow_run_id: expect.any(String), status: 500, message: "worker died" });
@@ -73,7 +99,11 @@ describe("mid-stream", () => {
   });
 
   it("error_event in blocking mode answers the error as the HTTP status", async () => {
-    const res = await generateJson(sim, "completion", withFault("completion", { fault: "error_event", after: 1, status: 400, code: "completion_request_error", message: "boom" }));
+    const res = await generateJson(
+      sim,
+      "completion",
+      withFault("completion", { fault: "error_event", after: 1, status: 400, code: "completion_request_error", message: "boom" }),
+    );
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ code: "completion_request_error", message: "boom", status: 400 });
   });
@@ -95,7 +125,9 @@ describe("mid-stream", () => {
   });
 
   it("pings_only with pings: N pings, then nothing at all until the client leaves", async () => {
-    const result = await stream(sim, "completion", withFault("completion", { fault: "pings_only", ping_every_ms: 10, pings: 3 }), { forMs: 400 });
+    const result = await stream(sim, "completion", withFault("completion", { fault: "pings_only", ping_every_ms: 10, pings: 3 }), {
+      forMs: 400,
+    });
     expect(result.ending).toBe("cut");
     expect(result.events).toEqual([]);
     expect(result.frames.every((f) => f.text === "event: ping")).toBe(true);
@@ -122,7 +154,11 @@ describe("mid-stream", () => {
       const streamed = await stream(sim, mode, withFault(mode, directives));
       const names = eventNames(streamed.events);
       expect(names.indexOf("message_replace")).toBe(2);
-      const after = streamed.events.slice(3).filter((e) => e["event"] === "message").map((e) => e["answer"]).join("");
+      const after = streamed.events
+        .slice(3)
+        .filter((e) => e["event"] === "message")
+        .map((e) => e["answer"])
+        .join("");
       const blocking = await generateJson(sim, mode, withFault(mode, directives));
       expect(blocking.body["answer"]).toBe(`[moderated]${after}`);
     }
@@ -134,7 +170,7 @@ describe("mid-stream", () => {
     expect(eventNames(malformed.events).at(-1)).toBe("message_end");
 
     const unprefixed = await stream(sim, "chat", withFault("chat", { fault: "no_data_prefix", after: 1 }));
-    expect(unprefixed.frames[1]?.text.startsWith("{\"event\":\"message\"")).toBe(true);
+    expect(unprefixed.frames[1]?.text.startsWith('{"event":"message"')).toBe(true);
     expect(eventNames(unprefixed.events).at(-1)).toBe("message_end");
   });
 
@@ -175,19 +211,23 @@ describe("workflow outcomes", () => {
     expect(blocking.body["data"]).toMatchObject({ status: "failed", error: "LLM timed out", outputs: null });
   });
 
-  it("workflow_failed (advanced-chat): workflow_finished failed, then error invalid_param \"Run failed: …\", no message_end", async () => {
+  it('workflow_failed (advanced-chat): workflow_finished failed, then error invalid_param "Run failed: …", no message_end', async () => {
     const streamed = await stream(sim, "advanced-chat", withFault("advanced-chat", { fault: "workflow_failed", error: "LLM timed out" }));
     const names = eventNames(streamed.events);
     expect(names.slice(-2)).toEqual(["workflow_finished", "error"]);
     expect(names).not.toContain("message_end");
     expect(streamed.events.at(-1)).toMatchObject({ code: "invalid_param", status: 400, message: "Run failed: LLM timed out" });
 
-    const blocking = await generateJson(sim, "advanced-chat", withFault("advanced-chat", { fault: "workflow_failed", error: "LLM timed out" }));
+    const blocking = await generateJson(
+      sim,
+      "advanced-chat",
+      withFault("advanced-chat", { fault: "workflow_failed", error: "LLM timed out" }),
+    );
     expect(blocking.status).toBe(400);
     expect(blocking.body).toEqual({ code: "invalid_param", message: "Run failed: LLM timed out", status: 400 });
   });
 
-  it("workflow_paused: human_input_required then workflow_paused; blocking workflow is 200 \"paused\"", async () => {
+  it('workflow_paused: human_input_required then workflow_paused; blocking workflow is 200 "paused"', async () => {
     for (const mode of ["workflow", "advanced-chat"] as const) {
       const streamed = await stream(sim, mode, withFault(mode, { fault: "workflow_paused" }));
       expect(eventNames(streamed.events).slice(-2)).toEqual(["human_input_required", "workflow_paused"]);
@@ -195,10 +235,15 @@ describe("workflow outcomes", () => {
     }
     const blocking = await generateJson(sim, "workflow", withFault("workflow", { fault: "workflow_paused" }));
     expect(blocking.status).toBe(200);
-    expect(blocking.body["data"]).toMatchObject({ status: "paused", finished_at: null, paused_nodes: ["human_input"], reasons: [expect.any(Object)] });
+    expect(blocking.body["data"]).toMatchObject({
+      status: "paused",
+      finished_at: null,
+      paused_nodes: ["human_input"],
+      reasons: [expect.any(Object)],
+    });
   });
 
-  it("workflow_stopped: workflow_finished \"stopped\" after N deltas", async () => {
+  it('workflow_stopped: workflow_finished "stopped" after N deltas', async () => {
     const streamed = await stream(sim, "workflow", withFault("workflow", { fault: "workflow_stopped", after: 2 }));
     expect(deltasOf(streamed.events)).toHaveLength(2);
     expect(dataOf(streamed.events.at(-1))).toMatchObject({ status: "stopped" });
@@ -216,10 +261,12 @@ describe("directives are per request", () => {
 
   it("works on every generation route", async () => {
     for (const mode of ["chat", "completion", "workflow"] as const) {
-      const res = await call(sim, GENERATION_PATH[mode], { key: appOf(mode).key, body: withFault(mode, { fault: "http_error", status: 503 }) });
+      const res = await call(sim, GENERATION_PATH[mode], {
+        key: appOf(mode).key,
+        body: withFault(mode, { fault: "http_error", status: 503 }),
+      });
       expect(res.statusCode).toBe(503);
       await res.body.dump();
     }
   });
 });
-

@@ -1,7 +1,15 @@
 /** Shared helpers for the simulator tests: start it in-process, call it with undici, read its SSE byte-exactly. */
-import { request } from "undici";
+
 import type { Readable } from "node:stream";
-import { DEMO_APPS, startSimulator, type AppMode, type Simulator, type SimulatorApp, type SimulatorOptions } from "../../simulator/index.js";
+import { request } from "undici";
+import {
+  type AppMode,
+  DEMO_APPS,
+  type Simulator,
+  type SimulatorApp,
+  type SimulatorOptions,
+  startSimulator,
+} from "../../simulator/index.js";
 
 export type Json = Record<string, unknown>;
 
@@ -103,10 +111,7 @@ export interface StreamResult {
  * Reads a whole streaming response as UTF-8 text (a streaming decoder, so characters split across chunks are fine).
  * `until` lets the caller stop reading (and close the connection) once it has seen enough; `forMs` stops after a while.
  */
-export async function readStream(
-  body: Readable,
-  options: ReadOptions = {},
-): Promise<{ raw: string; ending: StreamResult["ending"] }> {
+export async function readStream(body: Readable, options: ReadOptions = {}): Promise<{ raw: string; ending: StreamResult["ending"] }> {
   const { until, onChunk, forMs } = options;
   const decoder = new TextDecoder();
   let raw = "";
@@ -138,8 +143,16 @@ export interface ReadOptions {
   forMs?: number;
 }
 
-export async function stream(sim: Simulator, mode: AppMode, body: Json, options: ReadOptions & { key?: string } = {}): Promise<StreamResult> {
-  const res = await call(sim, GENERATION_PATH[mode], { key: options.key ?? appOf(mode).key, body: { ...body, response_mode: "streaming" } });
+export async function stream(
+  sim: Simulator,
+  mode: AppMode,
+  body: Json,
+  options: ReadOptions & { key?: string } = {},
+): Promise<StreamResult> {
+  const res = await call(sim, GENERATION_PATH[mode], {
+    key: options.key ?? appOf(mode).key,
+    body: { ...body, response_mode: "streaming" },
+  });
   const { raw, ending } = await readStream(res.body, options);
   const frames = parseFrames(raw);
   return {
@@ -163,7 +176,13 @@ export function dataOf(event: Json | undefined): Json {
 /** Joins the answer deltas of a chat-like, completion or workflow stream. */
 export function streamedAnswer(events: Json[]): string {
   return events
-    .map((e) => (e["event"] === "message" || e["event"] === "agent_message" ? String(e["answer"]) : e["event"] === "text_chunk" ? String(dataOf(e)["text"]) : ""))
+    .map((e) =>
+      e["event"] === "message" || e["event"] === "agent_message"
+        ? String(e["answer"])
+        : e["event"] === "text_chunk"
+          ? String(dataOf(e)["text"])
+          : "",
+    )
     .join("");
 }
 

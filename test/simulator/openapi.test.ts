@@ -26,19 +26,22 @@ import {
   bodyFor,
   call,
   generateJson,
+  type Json,
   SLOW_RUN,
+  type StreamResult,
   stream,
   streamWithStop,
   UUID_RE,
   withSimulator,
-  type Json,
-  type StreamResult,
 } from "./helpers.js";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const spec = JSON.parse(readFileSync(path.resolve(repoRoot, "test/fixtures/dify-openapi/openapi_service.json"), "utf8")) as {
   components: { schemas: Record<string, { discriminator?: { mapping: Record<string, string> } }> };
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { examples?: Record<string, { value: Json }> }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { examples?: Record<string, { value: Json }> }> }> }>
+  >;
 };
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
@@ -121,8 +124,9 @@ function expectParametersValid(parameters: Json): void {
   expect(items.length).toBeGreaterThan(0);
   expectValid("#/components/schemas/AppParametersResponse", { ...parameters, user_input_form: [] });
   const branchesRef = "#/components/schemas/AppParametersResponse/properties/user_input_form/items/oneOf";
-  const branches = (spec.components.schemas["AppParametersResponse"] as { properties: { user_input_form: { items: { oneOf: { properties: Json }[] } } } })
-    .properties.user_input_form.items.oneOf;
+  const branches = (
+    spec.components.schemas["AppParametersResponse"] as { properties: { user_input_form: { items: { oneOf: { properties: Json }[] } } } }
+  ).properties.user_input_form.items.oneOf;
   for (const item of items) {
     const control = Object.keys(item)[0] ?? "";
     const index = branches.findIndex((branch) => control in branch.properties);
@@ -159,7 +163,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim.close();
 });
-
 
 describe("streams validate against the spec", () => {
   it("the validator is not vacuous: it rejects wrong types and formats", () => {

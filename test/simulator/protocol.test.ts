@@ -1,7 +1,7 @@
 /** Wire-level quirks of Dify's App API that the simulator must reproduce (docs/dify-upstream.md). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppMode, Simulator } from "../../simulator/index.js";
-import { ALL_MODES, appOf, bodyFor, call, eventNames, generateJson, stream, withSimulator, type Json } from "./helpers.js";
+import { ALL_MODES, appOf, bodyFor, call, eventNames, generateJson, type Json, stream, withSimulator } from "./helpers.js";
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -89,9 +89,12 @@ describe("SSE framing", () => {
     const names = eventNames(agent);
     expect(names.slice(-2)).toEqual(["message", "message_end"]);
     expect(names.filter((n) => n === "message")).toHaveLength(1);
-    const deltas = agent.filter((e) => e["event"] === "agent_message").map((e) => e["answer"]).join("");
+    const deltas = agent
+      .filter((e) => e["event"] === "agent_message")
+      .map((e) => e["answer"])
+      .join("");
     expect(agent.at(-2)?.["answer"]).toBe(deltas);
-    expect((agent.at(-1)?.["metadata"] as Json)["retriever_resources"]).toBeUndefined();
+    expect((agent.at(-1)!["metadata"] as Json)["retriever_resources"]).toBeUndefined();
   });
 });
 
@@ -106,7 +109,7 @@ describe("authentication", () => {
     it(`${name} → ${status} "${message}" with WWW-Authenticate`, async () => {
       const res = await call(sim, "/chat-messages", { authorization, body: bodyFor("chat") });
       expect(res.statusCode).toBe(status);
-      expect(res.headers["www-authenticate"]).toBe("Bearer realm=\"api\"");
+      expect(res.headers["www-authenticate"]).toBe('Bearer realm="api"');
       expect(await res.body.json()).toEqual({ code: "unauthorized", message, status });
     });
   }
@@ -140,7 +143,7 @@ describe("request validation", () => {
   it("rejects empty, broken or non-JSON bodies with one message", async () => {
     for (const options of [
       { rawBody: "", headers: { "content-type": "application/json" } },
-      { rawBody: "{\"user\":", headers: { "content-type": "application/json" } },
+      { rawBody: '{"user":', headers: { "content-type": "application/json" } },
       { rawBody: "[1,2]", headers: { "content-type": "application/json" } },
       { rawBody: JSON.stringify(bodyFor("chat")), headers: { "content-type": "text/plain" } },
     ]) {

@@ -9,12 +9,12 @@ import {
   dataOf,
   eventNames,
   generateJson,
+  type Json,
   SLOW_RUN,
   stream,
   streamedAnswer,
   streamWithStop,
   withSimulator,
-  type Json,
 } from "./helpers.js";
 
 let sim: Simulator;
@@ -109,7 +109,7 @@ describe("stop", () => {
     const deltas = result.events.filter((e) => e["event"] === "message");
     expect(deltas.length).toBeLessThan(SLOW_RUN.events);
     expect(eventNames(result.events).at(-1)).toBe("message_end");
-    expect(((result.events.at(-1)?.["metadata"] as Json)["usage"] as Json)["completion_tokens"]).toBe(deltas.length);
+    expect(((result.events.at(-1)!["metadata"] as Json)["usage"] as Json)["completion_tokens"]).toBe(deltas.length);
   });
 
   it("chat and completion: a stop from another user is silently ignored", async () => {
@@ -125,7 +125,7 @@ describe("stop", () => {
     }
   });
 
-  it("workflow: stops without a user check and ends with workflow_finished \"stopped\"", async () => {
+  it('workflow: stops without a user check and ends with workflow_finished "stopped"', async () => {
     const result = await streamWithStop(sim, "workflow", slow("workflow", "ann"), { afterDeltas: 3, stopUser: "anyone" });
     const last = result.events.at(-1);
     expect(last?.["event"]).toBe("workflow_finished");
@@ -133,7 +133,7 @@ describe("stop", () => {
     expect(result.events.filter((e) => e["event"] === "text_chunk").length).toBeLessThan(SLOW_RUN.events);
   });
 
-  it("advanced-chat: stops without a user check; message_end then workflow_finished \"stopped\"", async () => {
+  it('advanced-chat: stops without a user check; message_end then workflow_finished "stopped"', async () => {
     const result = await streamWithStop(sim, "advanced-chat", slow("advanced-chat", "ann"), { afterDeltas: 3, stopUser: "anyone" });
     expect(eventNames(result.events).slice(-2)).toEqual(["message_end", "workflow_finished"]);
     expect(dataOf(result.events.at(-1))["status"]).toBe("stopped");
@@ -152,7 +152,7 @@ describe("stop", () => {
     expect(((await completionRoute.body.json()) as Json)["code"]).toBe("app_unavailable");
   });
 
-  it("`_sim.fault: \"stop_fails\"` makes that task's stop endpoint answer 500", async () => {
+  it('`_sim.fault: "stop_fails"` makes that task\'s stop endpoint answer 500', async () => {
     const body = bodyFor("chat", { user: "ann", inputs: { query: "q", _sim: { fault: "stop_fails", events: 100, delay_ms: 3 } } });
     const result = await streamWithStop(sim, "chat", body, { afterDeltas: 2, stopUser: "ann" });
     expect(result.stopStatus).toBe(500);
@@ -177,7 +177,13 @@ describe("recording", () => {
       await call(local, "/parameters?lang=en", { key: appOf("workflow").key, headers: { "x-trace-id": "t-1" } });
       await generateJson(local, "chat", bodyFor("chat"), "app-unknown");
       const [parameters, unauthorized] = local.requests();
-      expect(parameters).toMatchObject({ method: "GET", path: "/v1/parameters", query: { lang: "en" }, appId: appOf("workflow").appId, body: null });
+      expect(parameters).toMatchObject({
+        method: "GET",
+        path: "/v1/parameters",
+        query: { lang: "en" },
+        appId: appOf("workflow").appId,
+        body: null,
+      });
       expect(parameters?.headers["x-trace-id"]).toBe("t-1");
       expect(parameters?.headers).not.toHaveProperty("authorization");
       expect(unauthorized).toMatchObject({ method: "POST", path: "/v1/chat-messages", appId: null, body: bodyFor("chat") });
@@ -225,7 +231,7 @@ describe("backpressure and shutdown", () => {
     const delivered = (text.match(/"event":"message"/g) ?? []).length;
     // Unbounded buffering would have produced most of the million events in 300 ms; socket buffers hold a few MB.
     expect(delivered).toBeLessThan(100_000);
-    expect(text).toContain("\"event\":\"message_end\"");
+    expect(text).toContain('"event":"message_end"');
   });
 
   it("close() ends open streams promptly", async () => {

@@ -28,7 +28,7 @@ describe("SseDecoder bounds one event across its data: lines", () => {
   it("still passes an event of one data line just under the bound, and many small events in one chunk", () => {
     const decoder = new SseDecoder(MAX);
     const big = { event: "message", answer: "a".repeat(MAX - 40) };
-    const wire = `data: ${JSON.stringify(big)}\r\n\r\n` + `data: {"event":"message","answer":"b"}\n\n`.repeat(5_000);
+    const wire = `data: ${JSON.stringify(big)}\r\n\r\n${`data: {"event":"message","answer":"b"}\n\n`.repeat(5_000)}`;
     const events = [];
     for (let at = 0; at < wire.length; at += 7_919) events.push(...decoder.push(Buffer.from(wire.slice(at, at + 7_919))));
     expect(decoder.failure).toBeUndefined();
@@ -48,7 +48,9 @@ describe("SseDecoder bounds one event across its data: lines", () => {
 describe("SseDecoder.taskIdHint", () => {
   it("names the run of a first event too large to decode, from its first bytes", () => {
     const decoder = new SseDecoder(1024);
-    const wire = Buffer.from(`data: {"event": "message", "task_id": "0f4b6c1e-3a1d-4f5e-9a0b-1c2d3e4f5a6b", "answer": "${"z".repeat(4096)}"}\n\n`);
+    const wire = Buffer.from(
+      `data: {"event": "message", "task_id": "0f4b6c1e-3a1d-4f5e-9a0b-1c2d3e4f5a6b", "answer": "${"z".repeat(4096)}"}\n\n`,
+    );
     expect(decoder.push(wire.subarray(0, 30))).toEqual([]);
     expect(decoder.push(wire.subarray(30))).toEqual([]);
     expect(decoder.failure?.fault).toBe("event_too_large");

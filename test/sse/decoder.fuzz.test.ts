@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DifyStreamError } from "../../src/dify/errors.js";
-import { decodeSse, type DifyEvent } from "../../src/sse/decoder.js";
+import { type DifyEvent, decodeSse } from "../../src/sse/decoder.js";
 
 /**
  * The SSE decoder, fuzzed: random Dify event sequences framed as Dify frames them, cut at random
@@ -12,7 +12,13 @@ const BIG = 1 << 20;
 
 const unit = fc.oneof(
   { weight: 5, arbitrary: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) },
-  { weight: 3, arbitrary: fc.integer({ min: 0x80, max: 0x10ffff }).filter((c) => c < 0xd800 || c > 0xdfff).map((c) => String.fromCodePoint(c)) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .integer({ min: 0x80, max: 0x10ffff })
+      .filter((c) => c < 0xd800 || c > 0xdfff)
+      .map((c) => String.fromCodePoint(c)),
+  },
   { weight: 1, arbitrary: fc.constantFrom("é", "日", "🚀", "𝄞", "\u2028", "\n", "\r", "\0", '"', "\\", "\ud800") },
 );
 const text = fc.string({ unit, maxLength: 30 });
@@ -27,16 +33,36 @@ const { value: json } = fc.letrec<{ value: unknown }>((tie) => ({
     fc.dictionary(text, tie("value"), { maxKeys: 4, noNullPrototype: true }),
   ),
 }));
-const NAMES = ["message", "agent_message", "message_end", "workflow_started", "node_started", "node_finished", "workflow_finished", "text_chunk", "error", "tts_message"];
+const NAMES = [
+  "message",
+  "agent_message",
+  "message_end",
+  "workflow_started",
+  "node_started",
+  "node_finished",
+  "workflow_finished",
+  "text_chunk",
+  "error",
+  "tts_message",
+];
 const event = fc
-  .tuple(fc.oneof(fc.constantFrom(...NAMES), text), fc.dictionary(text.filter((k) => k !== "event" && k !== "__proto__"), json, { maxKeys: 5, noNullPrototype: true }))
+  .tuple(
+    fc.oneof(fc.constantFrom(...NAMES), text),
+    fc.dictionary(
+      text.filter((k) => k !== "event" && k !== "__proto__"),
+      json,
+      { maxKeys: 5, noNullPrototype: true },
+    ),
+  )
   .map(([name, fields]) => ({ ...fields, event: name }) as DifyEvent);
 
 /** Dify's framing of one event, with the noise a stream may carry before it. */
 const framing = fc.record({
   eol: fc.constantFrom("\n", "\r\n"),
   pingsBefore: fc.nat(2),
-  comment: fc.option(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 20 }), { nil: undefined }),
+  comment: fc.option(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 20 }), {
+    nil: undefined,
+  }),
   space: fc.boolean(),
 });
 
@@ -75,11 +101,16 @@ async function run(buf: Buffer, fractions: number[], max = BIG, secret?: string)
 describe("decodeSse, fuzzed", () => {
   it(`decodes random Dify streams cut at random byte offsets into the same events, in order (${RUNS} cases)`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(event, { maxLength: 8 }), fc.array(framing, { minLength: 1, maxLength: 3 }), cuts, async (events, framings, fractions) => {
-        const { events: got, error } = await run(frame(events, framings), fractions);
-        expect(error).toBeUndefined();
-        expect(got).toEqual(events);
-      }),
+      fc.asyncProperty(
+        fc.array(event, { maxLength: 8 }),
+        fc.array(framing, { minLength: 1, maxLength: 3 }),
+        cuts,
+        async (events, framings, fractions) => {
+          const { events: got, error } = await run(frame(events, framings), fractions);
+          expect(error).toBeUndefined();
+          expect(got).toEqual(events);
+        },
+      ),
       { numRuns: RUNS },
     );
   }, 120_000);
@@ -103,9 +134,21 @@ describe("decodeSse, fuzzed", () => {
   it(`garbage, invalid UTF-8 and lines without data: end in a DifyStreamError or well-formed events, never another exception (${RUNS} cases)`, async () => {
     const INVALID_UTF8 = [[0xff], [0x80], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]];
     const damage = fc.oneof(
-      fc.record({ kind: fc.constant("bytes" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
-      fc.record({ kind: fc.constant("utf8" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), seq: fc.constantFrom(...INVALID_UTF8) }),
-      fc.record({ kind: fc.constant("line" as const), at: fc.nat(), line: text.filter((l) => l !== "" && !/^(data|event|id|retry)(:|$)|^[:\ufeff]|[\r\n]/.test(l)) }),
+      fc.record({
+        kind: fc.constant("bytes" as const),
+        at: fc.double({ min: 0, max: 1, noNaN: true }),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }),
+      }),
+      fc.record({
+        kind: fc.constant("utf8" as const),
+        at: fc.double({ min: 0, max: 1, noNaN: true }),
+        seq: fc.constantFrom(...INVALID_UTF8),
+      }),
+      fc.record({
+        kind: fc.constant("line" as const),
+        at: fc.nat(),
+        line: text.filter((l) => l !== "" && !/^(data|event|id|retry)(:|$)|^[:\ufeff]|[\r\n]/.test(l)),
+      }),
     );
     let failures = 0;
     await fc.assert(
@@ -141,23 +184,30 @@ describe("decodeSse, fuzzed", () => {
   it(`never lets the app key through, however the chunks cut it (${RUNS} cases)`, async () => {
     const secret = fc.stringMatching(/^app-[A-Za-z0-9]{16,32}$/);
     await fc.assert(
-      fc.asyncProperty(secret, fc.array(event, { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(fc.nat(), text), { minLength: 1, maxLength: 4 }), fc.boolean(), cuts, async (key, events, leaks, badTail, fractions) => {
-        // Put the key into random string fields of random events, and maybe into a malformed line at the end.
-        const leaky = events.map((ev) => ({ ...ev }));
-        for (const [i, around] of leaks) {
-          const ev = leaky[i % leaky.length] as DifyEvent;
-          ev[`k${i % 3}`] = `${around}${key}${around}`;
-        }
-        let wire = frame(leaky, [{ eol: "\n", pingsBefore: 0, comment: undefined, space: true }]);
-        if (badTail) wire = Buffer.concat([wire, Buffer.from(`data: {"event": "error", "message": "bad key ${key}\n\n`)]);
-        const { events: got, error } = await run(wire, fractions, BIG, key);
-        expect(got).toEqual(leaky.map((ev) => JSON.parse(JSON.stringify(ev).split(key).join("[redacted]")) as DifyEvent));
-        for (const ev of got) expect(JSON.stringify(ev)).not.toContain(key);
-        if (badTail) {
-          expect(error).toBeInstanceOf(DifyStreamError);
-          expect((error as Error).message).not.toContain(key);
-        } else expect(error).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        secret,
+        fc.array(event, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), text), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        cuts,
+        async (key, events, leaks, badTail, fractions) => {
+          // Put the key into random string fields of random events, and maybe into a malformed line at the end.
+          const leaky = events.map((ev) => ({ ...ev }));
+          for (const [i, around] of leaks) {
+            const ev = leaky[i % leaky.length] as DifyEvent;
+            ev[`k${i % 3}`] = `${around}${key}${around}`;
+          }
+          let wire = frame(leaky, [{ eol: "\n", pingsBefore: 0, comment: undefined, space: true }]);
+          if (badTail) wire = Buffer.concat([wire, Buffer.from(`data: {"event": "error", "message": "bad key ${key}\n\n`)]);
+          const { events: got, error } = await run(wire, fractions, BIG, key);
+          expect(got).toEqual(leaky.map((ev) => JSON.parse(JSON.stringify(ev).split(key).join("[redacted]")) as DifyEvent));
+          for (const ev of got) expect(JSON.stringify(ev)).not.toContain(key);
+          if (badTail) {
+            expect(error).toBeInstanceOf(DifyStreamError);
+            expect((error as Error).message).not.toContain(key);
+          } else expect(error).toBeUndefined();
+        },
+      ),
       { numRuns: RUNS },
     );
   }, 120_000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DifyStreamError } from "../../src/dify/errors.js";
-import { decodeSse, type DifyEvent } from "../../src/sse/decoder.js";
+import { type DifyEvent, decodeSse } from "../../src/sse/decoder.js";
 
 const EVENTS: DifyEvent[] = [
   { event: "workflow_started", task_id: "t1", workflow_run_id: "r1", data: { id: "r1", inputs: { q: "naïve café" } } },
@@ -11,7 +11,7 @@ const EVENTS: DifyEvent[] = [
 
 /** Framed exactly as Dify frames it: a bare ping first, compact JSON, pings between events. */
 const WIRE = Buffer.from(
-  "event: ping\n\n" + EVENTS.map((e, i) => `data: ${JSON.stringify(e)}\n\n${i === 1 ? "event: ping\n\n" : ""}`).join(""),
+  `event: ping\n\n${EVENTS.map((e, i) => `data: ${JSON.stringify(e)}\n\n${i === 1 ? "event: ping\n\n" : ""}`).join("")}`,
   "utf8",
 );
 

@@ -28,7 +28,16 @@ describe("W3C trace context", () => {
   });
 
   it("starts a new trace when the header is missing or invalid", () => {
-    const invalid = [undefined, "", "garbage", `ff-${TRACE}-${PARENT}-01`, `00-${"0".repeat(32)}-${PARENT}-01`, `00-${TRACE}-${"0".repeat(16)}-01`, `00-${TRACE}-${PARENT}-01-extra`, `00-${TRACE.slice(1)}-${PARENT}-01`];
+    const invalid = [
+      undefined,
+      "",
+      "garbage",
+      `ff-${TRACE}-${PARENT}-01`,
+      `00-${"0".repeat(32)}-${PARENT}-01`,
+      `00-${TRACE}-${"0".repeat(16)}-01`,
+      `00-${TRACE}-${PARENT}-01-extra`,
+      `00-${TRACE.slice(1)}-${PARENT}-01`,
+    ];
     const ids = new Set<string>();
     for (const h of invalid) {
       const t = traceFrom(md(h));

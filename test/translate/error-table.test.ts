@@ -1,19 +1,19 @@
 import { readFileSync } from "node:fs";
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { checkRequest } from "../../src/core/invoke.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "../../src/dify/errors.js";
 import { GatewayError, unauthenticated } from "../../src/grpc/gateway-error.js";
+import { answerTooLarge } from "../../src/invoke/aggregate.js";
 import { WORKFLOW } from "../../src/invoke/interfaces.js";
-import { validateCommon, validateChat } from "../../src/invoke/request.js";
+import { validateChat, validateCommon } from "../../src/invoke/request.js";
 import { RunTracker } from "../../src/invoke/termination.js";
 import { workspaceConcurrencyLimit } from "../../src/limits/concurrency.js";
 import { metadataTooLarge } from "../../src/limits/metadata-size.js";
 import { noMessage } from "../../src/limits/request-guard.js";
-import { answerTooLarge } from "../../src/invoke/aggregate.js";
-import { deliverable } from "../../src/transport/response-size.js";
 import { shuttingDown } from "../../src/middleware/lifecycle.js";
 import { toGatewayError } from "../../src/translate/errors.js";
+import { deliverable } from "../../src/transport/response-size.js";
 import { app, fakeContext, workspace } from "../core/fakes.js";
 import { details } from "../helpers/grpc.js";
 
@@ -38,8 +38,15 @@ interface Row {
   cases: { make: () => GatewayError | undefined; expect: Expected | "OK" }[];
 }
 
-const http = (statusCode: number, code: string, retryAfter?: number) => () => toGatewayError(new DifyHttpError(statusCode, code, "msg", retryAfter));
-const dify = (reason: string, code: status, more: Partial<Expected> = {}): Expected => ({ code, reason, domain: "dify", upstreamAnswer: true, ...more });
+const http = (statusCode: number, code: string, retryAfter?: number) => () =>
+  toGatewayError(new DifyHttpError(statusCode, code, "msg", retryAfter));
+const dify = (reason: string, code: status, more: Partial<Expected> = {}): Expected => ({
+  code,
+  reason,
+  domain: "dify",
+  upstreamAnswer: true,
+  ...more,
+});
 /** A fault on the way to or from Dify, not an answer of Dify's. */
 const fault = (reason: string, code: status): Expected => ({ code, reason, domain: "dify" });
 const thrown = (fn: () => void) => () => {
@@ -50,12 +57,14 @@ const thrown = (fn: () => void) => () => {
   }
   throw new Error("expected a throw");
 };
-const tracked = (kind: "chat" | "workflow", ...events: Record<string, unknown>[]) => () => {
-  const tracker = new RunTracker(kind);
-  for (const ev of events) tracker.observe({ task_id: "t", ...ev } as never);
-  const failure = tracker.failure();
-  return failure === undefined ? undefined : toGatewayError(failure);
-};
+const tracked =
+  (kind: "chat" | "workflow", ...events: Record<string, unknown>[]) =>
+  () => {
+    const tracker = new RunTracker(kind);
+    for (const ev of events) tracker.observe({ task_id: "t", ...ev } as never);
+    const failure = tracker.failure();
+    return failure === undefined ? undefined : toGatewayError(failure);
+  };
 const stream = (fault: DifyStreamError["fault"]) => () => toGatewayError(new DifyStreamError(fault, "m"));
 const request = { appId: "a", inputs: {}, files: [], user: "" };
 
@@ -63,16 +72,40 @@ const ROWS: Row[] = [
   {
     readme: "Invalid request",
     cases: [
-      { make: thrown(() => validateCommon({ ...request, appId: "" })), expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: "app_id" } },
-      { make: thrown(() => validateChat({ ...request, query: "" })), expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: "query" } },
-      { make: thrown(() => validateCommon({ ...request, inputs: { x: Number.NaN } })), expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: "inputs.x" } },
+      {
+        make: thrown(() => validateCommon({ ...request, appId: "" })),
+        expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: "app_id" },
+      },
+      {
+        make: thrown(() => validateChat({ ...request, query: "" })),
+        expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: "query" },
+      },
+      {
+        make: thrown(() => validateCommon({ ...request, inputs: { x: Number.NaN } })),
+        expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: "inputs.x" },
+      },
     ],
   },
   {
     readme: "`app_id` not in the caller's workspace",
-    cases: [{ make: thrown(() => checkRequest(WORKFLOW, { ...request, appId: "other" }, fakeContext(workspace([app("mine", "workflow")])).context)), expect: { code: status.NOT_FOUND, reason: "APP_NOT_FOUND" } }],
+    cases: [
+      {
+        make: thrown(() =>
+          checkRequest(WORKFLOW, { ...request, appId: "other" }, fakeContext(workspace([app("mine", "workflow")])).context),
+        ),
+        expect: { code: status.NOT_FOUND, reason: "APP_NOT_FOUND" },
+      },
+    ],
   },
-  { readme: "Missing or unknown token", cases: [{ make: () => unauthenticated("missing or invalid credentials"), expect: { code: status.UNAUTHENTICATED, reason: "UNAUTHENTICATED" } }] },
+  {
+    readme: "Missing or unknown token",
+    cases: [
+      {
+        make: () => unauthenticated("missing or invalid credentials"),
+        expect: { code: status.UNAUTHENTICATED, reason: "UNAUTHENTICATED" },
+      },
+    ],
+  },
   {
     readme: "Dify `invalid_param`",
     cases: [
@@ -84,9 +117,16 @@ const ROWS: Row[] = [
   },
   {
     readme: "Dify `app_unavailable`",
-    cases: ["app_unavailable", "not_chat_app", "not_workflow_app", "provider_not_initialize", "provider_quota_exceeded", "model_currently_not_support", "completion_request_error", "conversation_completed"].map(
-      (code) => ({ make: http(400, code), expect: dify(code.toUpperCase(), status.FAILED_PRECONDITION) }),
-    ),
+    cases: [
+      "app_unavailable",
+      "not_chat_app",
+      "not_workflow_app",
+      "provider_not_initialize",
+      "provider_quota_exceeded",
+      "model_currently_not_support",
+      "completion_request_error",
+      "conversation_completed",
+    ].map((code) => ({ make: http(400, code), expect: dify(code.toUpperCase(), status.FAILED_PRECONDITION) })),
   },
   { readme: "Dify 401 `unauthorized`", cases: [{ make: http(401, "unauthorized"), expect: dify("UNAUTHORIZED", status.INTERNAL) }] },
   { readme: "Dify 403 `forbidden`", cases: [{ make: http(403, "forbidden"), expect: dify("FORBIDDEN", status.PERMISSION_DENIED) }] },
@@ -98,19 +138,28 @@ const ROWS: Row[] = [
       { make: http(429, "too_many_requests"), expect: dify("TOO_MANY_REQUESTS", status.RESOURCE_EXHAUSTED, { retryDelayMs: 1_000 }) },
     ],
   },
-  { readme: "Dify 429 `rate_limit_error`", cases: [{ make: http(429, "rate_limit_error"), expect: dify("RATE_LIMIT_ERROR", status.RESOURCE_EXHAUSTED, { quota: true }) }] },
+  {
+    readme: "Dify 429 `rate_limit_error`",
+    cases: [{ make: http(429, "rate_limit_error"), expect: dify("RATE_LIMIT_ERROR", status.RESOURCE_EXHAUSTED, { quota: true }) }],
+  },
   { readme: "Dify 500", cases: [{ make: http(500, "internal_server_error"), expect: dify("INTERNAL_SERVER_ERROR", status.INTERNAL) }] },
   {
     readme: "502 / 503 / 504",
     cases: [
       ...[502, 503, 504].map((s) => ({ make: http(s, ""), expect: dify(`HTTP_${s}`, status.UNAVAILABLE) })),
-      { make: () => toGatewayError(new DifyUnreachableError("Dify is unreachable: ECONNREFUSED", undefined)), expect: fault("UPSTREAM_UNAVAILABLE", status.UNAVAILABLE) },
+      {
+        make: () => toGatewayError(new DifyUnreachableError("Dify is unreachable: ECONNREFUSED", undefined)),
+        expect: fault("UPSTREAM_UNAVAILABLE", status.UNAVAILABLE),
+      },
     ],
   },
   {
     readme: "`error` event mid-stream",
     cases: [
-      { make: tracked("chat", { event: "error", status: 400, code: "provider_quota_exceeded", message: "quota" }), expect: dify("PROVIDER_QUOTA_EXCEEDED", status.FAILED_PRECONDITION) },
+      {
+        make: tracked("chat", { event: "error", status: 400, code: "provider_quota_exceeded", message: "quota" }),
+        expect: dify("PROVIDER_QUOTA_EXCEEDED", status.FAILED_PRECONDITION),
+      },
       { make: tracked("chat", { event: "error", status: 503, message: "no code" }), expect: dify("HTTP_503", status.UNAVAILABLE) },
     ],
   },
@@ -118,26 +167,43 @@ const ROWS: Row[] = [
     readme: "Chatflow whose workflow failed",
     cases: [
       {
-        make: tracked("chat", { event: "workflow_started" }, { event: "workflow_finished", data: { status: "failed" } }, { event: "error", status: 400, code: "invalid_param", message: "Run failed: x" }),
+        make: tracked(
+          "chat",
+          { event: "workflow_started" },
+          { event: "workflow_finished", data: { status: "failed" } },
+          { event: "error", status: 400, code: "invalid_param", message: "Run failed: x" },
+        ),
         expect: dify("WORKFLOW_RUN_FAILED", status.INTERNAL),
       },
     ],
   },
   {
     readme: "Workflow run ending `failed`",
-    cases: ["failed", "stopped"].map((s) => ({ make: tracked("workflow", { event: "workflow_finished", data: { status: s } }), expect: "OK" as const })).concat([
-      { make: tracked("workflow", { event: "workflow_paused", data: {} }), expect: "OK" as const },
-    ]),
+    cases: ["failed", "stopped"]
+      .map((s) => ({ make: tracked("workflow", { event: "workflow_finished", data: { status: s } }), expect: "OK" as const }))
+      .concat([{ make: tracked("workflow", { event: "workflow_paused", data: {} }), expect: "OK" as const }]),
   },
   { readme: "Upstream silent", cases: [{ make: stream("idle_timeout"), expect: fault("UPSTREAM_IDLE_TIMEOUT", status.UNAVAILABLE) }] },
-  { readme: "Stream closed before its terminal event", cases: [{ make: tracked("chat", { event: "message" }), expect: fault("UPSTREAM_STREAM_INCOMPLETE", status.UNAVAILABLE) }] },
+  {
+    readme: "Stream closed before its terminal event",
+    cases: [{ make: tracked("chat", { event: "message" }), expect: fault("UPSTREAM_STREAM_INCOMPLETE", status.UNAVAILABLE) }],
+  },
   { readme: "Malformed SSE", cases: [{ make: stream("malformed"), expect: fault("UPSTREAM_MALFORMED_STREAM", status.INTERNAL) }] },
-  { readme: "One event larger than `maxEventBytes`", cases: [{ make: stream("event_too_large"), expect: fault("UPSTREAM_EVENT_TOO_LARGE", status.RESOURCE_EXHAUSTED) }] },
-  { readme: "Unary answer larger than `upstream.maxAnswerBytes`", cases: [{ make: () => answerTooLarge(1_000), expect: { code: status.RESOURCE_EXHAUSTED, reason: "ANSWER_TOO_LARGE" } }] },
+  {
+    readme: "One event larger than `maxEventBytes`",
+    cases: [{ make: stream("event_too_large"), expect: fault("UPSTREAM_EVENT_TOO_LARGE", status.RESOURCE_EXHAUSTED) }],
+  },
+  {
+    readme: "Unary answer larger than `upstream.maxAnswerBytes`",
+    cases: [{ make: () => answerTooLarge(1_000), expect: { code: status.RESOURCE_EXHAUSTED, reason: "ANSWER_TOO_LARGE" } }],
+  },
   {
     readme: "A response over 4 MiB encoded",
     cases: [
-      { make: thrown(() => deliverable(Buffer.alloc(4 * 1024 * 1024 + 1))), expect: { code: status.RESOURCE_EXHAUSTED, reason: "RESPONSE_TOO_LARGE" } },
+      {
+        make: thrown(() => deliverable(Buffer.alloc(4 * 1024 * 1024 + 1))),
+        expect: { code: status.RESOURCE_EXHAUSTED, reason: "RESPONSE_TOO_LARGE" },
+      },
       { make: () => (deliverable(Buffer.alloc(4 * 1024 * 1024)), undefined), expect: "OK" },
     ],
   },
@@ -150,11 +216,25 @@ const ROWS: Row[] = [
   },
   {
     readme: "The caller's workspace already has its limit",
-    cases: [{ make: () => workspaceConcurrencyLimit("acme", 3), expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_CONCURRENCY_LIMIT", retryDelayMs: 1_000, quota: true } }],
+    cases: [
+      {
+        make: () => workspaceConcurrencyLimit("acme", 3),
+        expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_CONCURRENCY_LIMIT", retryDelayMs: 1_000, quota: true },
+      },
+    ],
   },
-  { readme: "Request message not sent within", cases: [{ make: () => noMessage(10_000), expect: { code: status.DEADLINE_EXCEEDED, reason: "REQUEST_MESSAGE_TIMEOUT" } }] },
-  { readme: "Request metadata larger than", cases: [{ make: () => metadataTooLarge(9_000, 8_192), expect: { code: status.RESOURCE_EXHAUSTED, reason: "METADATA_TOO_LARGE" } }] },
-  { readme: "Gateway shutting down", cases: [{ make: shuttingDown, expect: { code: status.UNAVAILABLE, reason: "SHUTTING_DOWN", retryDelayMs: 1_000 } }] },
+  {
+    readme: "Request message not sent within",
+    cases: [{ make: () => noMessage(10_000), expect: { code: status.DEADLINE_EXCEEDED, reason: "REQUEST_MESSAGE_TIMEOUT" } }],
+  },
+  {
+    readme: "Request metadata larger than",
+    cases: [{ make: () => metadataTooLarge(9_000, 8_192), expect: { code: status.RESOURCE_EXHAUSTED, reason: "METADATA_TOO_LARGE" } }],
+  },
+  {
+    readme: "Gateway shutting down",
+    cases: [{ make: shuttingDown, expect: { code: status.UNAVAILABLE, reason: "SHUTTING_DOWN", retryDelayMs: 1_000 } }],
+  },
 ];
 
 /** README rows whose status is not the gateway's own; each names the test that covers it. */
@@ -176,7 +256,11 @@ describe("README error table", () => {
     const covered = [...ROWS.map((r) => r.readme), ...Object.keys(ANSWERED_BY_GRPC_JS)];
     const situations = readmeSituations();
     expect(situations.length).toBeGreaterThan(15);
-    for (const s of situations) expect(covered.filter((c) => s.startsWith(c)), s).toHaveLength(1);
+    for (const s of situations)
+      expect(
+        covered.filter((c) => s.startsWith(c)),
+        s,
+      ).toHaveLength(1);
     expect(covered).toHaveLength(situations.length);
   });
 
@@ -190,7 +274,8 @@ describe("README error table", () => {
       expect(sent.status?.code).toBe(want.code);
       expect(sent.status?.details.filter((d) => d.typeUrl.endsWith("google.rpc.ErrorInfo"))).toHaveLength(1);
       expect(sent.errorInfo).toMatchObject({ reason: want.reason, domain: want.domain ?? "dify-grpc-gateway" });
-      if (want.upstreamAnswer) expect(Object.keys(sent.errorInfo!.metadata)).toEqual(expect.arrayContaining(["upstreamStatus", "upstreamCode"]));
+      if (want.upstreamAnswer)
+        expect(Object.keys(sent.errorInfo!.metadata)).toEqual(expect.arrayContaining(["upstreamStatus", "upstreamCode"]));
       expect(sent.badRequest?.fieldViolations.map((v) => v.field)).toEqual(want.badRequestField ? [want.badRequestField] : undefined);
       if (want.badRequestField) expect(error!.message.startsWith(want.badRequestField)).toBe(true);
       const delay = sent.retryInfo?.retryDelay;

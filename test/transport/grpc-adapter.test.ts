@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { Metadata, status, type MethodDefinition, type StatusObject } from "@grpc/grpc-js";
+import { Metadata, type MethodDefinition, type StatusObject, status } from "@grpc/grpc-js";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { bindWorkspace } from "../../src/auth/context.js";
@@ -7,14 +7,22 @@ import type { CallContext } from "../../src/core/context.js";
 import { invalidArgument } from "../../src/grpc/gateway-error.js";
 import { GatewayMetrics } from "../../src/metrics/metrics.js";
 import { callLog } from "../../src/middleware/call-log.js";
+import type { CallHandler } from "../../src/middleware/types.js";
 import { serveRoutes } from "../../src/transport/grpc-adapter.js";
 import { route } from "../../src/transport/route.js";
-import type { CallHandler } from "../../src/middleware/types.js";
 import { workspace } from "../core/fakes.js";
 
 const json = (m: unknown) => Buffer.from(JSON.stringify(m));
 function definition(path: string, responseStream: boolean): MethodDefinition<unknown, unknown> {
-  return { path, requestStream: false, responseStream, requestSerialize: json, requestDeserialize: (b: Buffer) => JSON.parse(b.toString()), responseSerialize: json, responseDeserialize: (b: Buffer) => JSON.parse(b.toString()) };
+  return {
+    path,
+    requestStream: false,
+    responseStream,
+    requestSerialize: json,
+    requestDeserialize: (b: Buffer) => JSON.parse(b.toString()),
+    responseSerialize: json,
+    responseDeserialize: (b: Buffer) => JSON.parse(b.toString()),
+  };
 }
 
 /** Serves one route on a fake server and returns its grpc-js handler, and the log lines written. */
@@ -22,7 +30,10 @@ function serve(responseStream: boolean, handler: CallHandler<unknown, unknown>) 
   const lines: Record<string, unknown>[] = [];
   const log = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
   const registered: { handler: (...args: unknown[]) => void; type: string }[] = [];
-  const server = { register: (_path: string, h: (...args: unknown[]) => void, _s: unknown, _d: unknown, type: string) => registered.push({ handler: h, type }) > 0 };
+  const server = {
+    register: (_path: string, h: (...args: unknown[]) => void, _s: unknown, _d: unknown, type: string) =>
+      registered.push({ handler: h, type }) > 0,
+  };
   const path = responseStream ? "/test.v1.T/Stream" : "/test.v1.T/Unary";
   serveRoutes(server as never, [route({ definition: definition(path, responseStream), handler })], log, callLog(new GatewayMetrics()));
   return { grpcHandler: registered[0]!.handler, type: registered[0]!.type, lines, path };
@@ -62,8 +73,17 @@ describe("grpc-js adapter", () => {
     grpcHandler(call, (...args: unknown[]) => answers.push(args));
     await tick();
     expect(type).toBe("unary");
-    expect(seen).toMatchObject({ workspace: { id: "ws-adapter" }, method: path, trace: { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentSpanId: "00f067aa0ba902b7" } });
-    expect(lines.find((l) => l.msg === "inside")).toMatchObject({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", workspace: "ws-adapter", appId: "app-7", method: path });
+    expect(seen).toMatchObject({
+      workspace: { id: "ws-adapter" },
+      method: path,
+      trace: { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentSpanId: "00f067aa0ba902b7" },
+    });
+    expect(lines.find((l) => l.msg === "inside")).toMatchObject({
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      workspace: "ws-adapter",
+      appId: "app-7",
+      method: path,
+    });
     expect(answers).toEqual([[null, json({ ok: true })]]);
   });
 

@@ -1,19 +1,19 @@
 import {
+  type CallOptions,
   Channel,
   ChannelCredentials,
-  credentials as grpcCredentials,
-  Metadata,
-  type CallOptions,
   type ChannelOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  credentials as grpcCredentials,
+  Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
 import { ChatServiceClient } from "../../../generated/dify/app/v1/chat.js";
 import type { InputFile } from "../../../generated/dify/app/v1/common.js";
 import { CompletionServiceClient } from "../../../generated/dify/app/v1/completion.js";
 import { WorkflowServiceClient } from "../../../generated/dify/app/v1/workflow.js";
-import { streamEvents, unaryResult, type CallControl } from "./calls.js";
+import { type CallControl, streamEvents, unaryResult } from "./calls.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** A dict exactly as Dify's App API returns it: the blocking-mode answer, or one stream event. */
@@ -113,7 +113,12 @@ export function createAppClient(options: AppClientOptions): AppClient {
     metadata.set("authorization", `Bearer ${options.token}`);
     return { metadata, callOptions: callOptions(p, options.timeoutMs), signal: p.signal };
   };
-  const common = (p: CommonParams) => ({ appId: p.appId, inputs: jsonObject(p.inputs), files: (p.files ?? []).map(inputFile), user: p.user ?? "" });
+  const common = (p: CommonParams) => ({
+    appId: p.appId,
+    inputs: jsonObject(p.inputs),
+    files: (p.files ?? []).map(inputFile),
+    user: p.user ?? "",
+  });
 
   return {
     app: {
@@ -146,10 +151,16 @@ export function createAppClient(options: AppClientOptions): AppClient {
 }
 
 // Both call shapes grpc-js generates, for calls.ts.
-export type UnaryStarter = (md: Metadata, options: Partial<CallOptions>, cb: (err: ServiceError | null, res: { raw?: DifyDict | undefined }) => void) => ClientUnaryCall;
+export type UnaryStarter = (
+  md: Metadata,
+  options: Partial<CallOptions>,
+  cb: (err: ServiceError | null, res: { raw?: DifyDict | undefined }) => void,
+) => ClientUnaryCall;
 export type StreamStarter = (md: Metadata, options: Partial<CallOptions>) => ClientReadableStream<{ raw?: DifyDict | undefined }>;
 
-function anInterface<P extends CommonParams>(prepare: (p: P) => { blocking: () => Promise<DifyDict>; streaming: () => DifyEventStream }): AppInterface<P> {
+function anInterface<P extends CommonParams>(
+  prepare: (p: P) => { blocking: () => Promise<DifyDict>; streaming: () => DifyEventStream },
+): AppInterface<P> {
   function invoke(params: P & { responseMode: "blocking" }): Promise<DifyDict>;
   function invoke(params: P & { responseMode: "streaming" }): DifyEventStream;
   function invoke(params: P & { responseMode: ResponseMode }): Promise<DifyDict> | DifyEventStream;
@@ -173,7 +184,9 @@ function channelCredentials(tls: AppClientOptions["tls"]): ChannelCredentials {
 
 function callOptions(p: CommonParams, clientTimeoutMs: number | undefined): Partial<CallOptions> {
   const timeoutMs = p.timeoutMs ?? clientTimeoutMs;
-  const candidates = [p.deadline?.getTime(), timeoutMs === undefined ? undefined : Date.now() + timeoutMs].filter((d): d is number => d !== undefined);
+  const candidates = [p.deadline?.getTime(), timeoutMs === undefined ? undefined : Date.now() + timeoutMs].filter(
+    (d): d is number => d !== undefined,
+  );
   return candidates.length ? { deadline: Math.min(...candidates) } : {};
 }
 
@@ -188,6 +201,7 @@ function inputFile(f: InputFileParam, i: number): InputFile {
   const known = new Set(["type", "transferMethod", "url", "uploadFileId"]);
   const unknown = Object.keys(f).filter((k) => !known.has(k));
   // Dropping them silently would send a different file than the caller meant (e.g. snake_case keys).
-  if (unknown.length) throw new TypeError(`files[${i}] has unknown keys ${unknown.join(", ")}; expected type, transferMethod, url, uploadFileId`);
+  if (unknown.length)
+    throw new TypeError(`files[${i}] has unknown keys ${unknown.join(", ")}; expected type, transferMethod, url, uploadFileId`);
   return { type: f.type, transferMethod: f.transferMethod, url: f.url ?? "", uploadFileId: f.uploadFileId ?? "" };
 }

@@ -1,4 +1,4 @@
-import { status, type CallOptions, type Metadata, type ServiceError } from "@grpc/grpc-js";
+import { type CallOptions, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import type { DifyDict, DifyEventStream, StreamStarter, UnaryStarter } from "./app-client.js";
 import { AppInvokeError } from "./errors.js";
 
@@ -56,5 +56,9 @@ function toError(err: unknown, signal: AbortSignal | undefined): unknown {
 }
 
 function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === "number" && typeof (err as Partial<ServiceError>).details === "string";
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<ServiceError>).code === "number" &&
+    typeof (err as Partial<ServiceError>).details === "string"
+  );
 }

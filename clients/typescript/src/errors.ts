@@ -1,4 +1,4 @@
-import { status, type ServiceError } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { BadRequest, ErrorInfo, RetryInfo } from "../../../generated/google/rpc/error_details.js";
 import { Status } from "../../../generated/google/rpc/status.js";
 

@@ -5,7 +5,9 @@
  *   const answer = await client.app.chat.invoke({ appId, query: "Hi", responseMode: "blocking" });
  *   for await (const event of client.app.chat.invoke({ appId, query: "Hi", responseMode: "streaming" })) { … }
  */
-export { createAppClient } from "./app-client.js";
+
+// Re-exported so that callers can compare codes without depending on @grpc/grpc-js themselves.
+export { status } from "@grpc/grpc-js";
 export type {
   AppClient,
   AppClientOptions,
@@ -20,6 +22,5 @@ export type {
   TlsOptions,
   WorkflowParams,
 } from "./app-client.js";
+export { createAppClient } from "./app-client.js";
 export { AppInvokeError, type FieldViolation } from "./errors.js";
-// Re-exported so that callers can compare codes without depending on @grpc/grpc-js themselves.
-export { status } from "@grpc/grpc-js";
