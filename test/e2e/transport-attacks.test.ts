@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type Socket, connect as tcpConnect } from "node:net";
 import { type ServiceError, status } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEMO_APPS } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
 import { bearer, clients, details, unary } from "../helpers/grpc.js";
@@ -264,8 +264,11 @@ describe("a request that does not decode", () => {
     const { code } = await grpcStatus(call);
     expect(code).toBe(status.INTERNAL);
     session.destroy();
-    await new Promise((r) => setTimeout(r, 300));
-    const lines = gw.proc.json().filter((l) => l.method === INVOKE && l.grpcCode === "INTERNAL");
+    const failures = () => gw.proc.json().filter((l) => l.method === INVOKE && l.grpcCode === "INTERNAL");
+    // The status reaches us before the gateway's log line reaches the pipe: wait for it, then count.
+    await vi.waitFor(() => expect(failures().length).toBeGreaterThanOrEqual(1), { timeout: 5_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = failures();
     expect(lines).toHaveLength(1);
     expect(JSON.stringify(lines[0])).not.toContain(TOKEN);
   });
