@@ -9,6 +9,7 @@ import type { RunKind } from "../invoke/termination.js";
 import { type RunSettings, UpstreamRun } from "../invoke/upstream-run.js";
 import type { DifyEvent } from "../sse/decoder.js";
 import { traceHeaders } from "../tracing/trace-context.js";
+import { untilAborted } from "../util/until-aborted.js";
 import { callError, isUnexpected } from "./call-error.js";
 import { type CallContext, createContextKey } from "./context.js";
 import { RUN_SUMMARY, type RunSummary } from "./run-summary.js";
@@ -99,23 +100,4 @@ function summarize(kind: RunKind, mode: AppMode | undefined, run: UpstreamRun | 
     upstreamStartedAt: run?.startedAt,
     firstEventAt: run?.firstEventAt,
   };
-}
-
-/** `pending`, or the signal's reason as soon as it aborts (a cancel, a deadline, a drain's termination). */
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener("abort", onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err as Error);
-      },
-    );
-  });
 }

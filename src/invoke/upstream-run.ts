@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { AppTarget, DifyClient } from "../dify/client.js";
 import { DifyStreamError } from "../dify/errors.js";
 import { type DifyEvent, SseDecoder } from "../sse/decoder.js";
+import { untilAborted } from "../util/until-aborted.js";
 import { type RunKind, RunTracker } from "./termination.js";
 
 export interface RunSettings {
@@ -168,25 +169,6 @@ export class UpstreamRun {
 }
 
 function ignore(): void {}
-
-/** `pending`, or the signal's reason as soon as it aborts; `pending` itself runs on. */
-function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener("abort", onAbort, { once: true });
-    pending.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err as Error);
-      },
-    );
-  });
-}
 
 /**
  * Ends the wait for an upstream that sends nothing at all. It counts only while we wait for
