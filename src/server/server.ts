@@ -6,6 +6,7 @@ import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
 import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
+import { warnAboutDify } from "../doctor/startup.js";
 import { createInvoke, type CoreDeps } from "../core/invoke.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { ConcurrencyLimiter } from "../limits/concurrency.js";
@@ -38,6 +39,8 @@ export interface Gateway {
    * they started with. Returns the changed fields that only a restart applies.
    */
   reload(next: GatewayConfig): string[];
+  /** The start-up check of every app's key, base URL and mode (`probeDify`), for tests to wait on. */
+  readonly difyChecked: Promise<void>;
   /** Graceful shutdown: NOT_SERVING, refuse new calls, let calls in flight finish within the grace, end the rest. */
   close(graceMs?: number): Promise<void>;
 }
@@ -49,7 +52,12 @@ export const LIVENESS_SERVICE = "liveness";
 const SETTLE_MS = 1_500;
 
 /** Builds the gRPC server: interceptors in front (metrics, metadata size, auth), the middleware, the routes, health and reflection. */
-export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
+export interface StartOptions {
+  /** Ask Dify's /info for every app in the background and log each problem as a warning (the CLI does). */
+  probeDify?: boolean;
+}
+
+export async function startGateway(config: GatewayConfig, log: Logger, opts: StartOptions = {}): Promise<Gateway> {
   let registry = new WorkspaceRegistry(config);
   let shutdown = config.shutdown;
   const metrics = new GatewayMetrics();
@@ -89,8 +97,11 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   );
 
   let closing: Promise<void> | undefined;
+  // After the log line above: nothing waits on it, SERVING came first.
+  const difyChecked = opts.probeDify ? warnAboutDify(config, client, log, () => closing === undefined) : Promise.resolve();
   return {
     port,
+    difyChecked,
     metricsPort: metricsServer?.port,
     health,
     metrics,
