@@ -18,19 +18,20 @@ const V1_HINT = "difyBaseUrl should end with /v1";
  * Asks Dify's `GET /info` with each app's key: the key is accepted, the base URL is Dify's App API,
  * and the mode is the one configured. One request per app, all at once, each bounded by `timeoutMs`.
  */
-export function probeConfig(config: GatewayConfig, client: DifyClient, timeoutMs: number): Promise<AppProbe[]> {
+export function probeConfig(config: GatewayConfig, client: DifyClient, timeoutMs: number, cancel?: AbortSignal): Promise<AppProbe[]> {
   return Promise.all(
-    config.workspaces.flatMap((ws, i) => [...ws.apps.values()].map((app, j) => probeApp(ws, app, `workspaces[${i}].apps[${j}]`, client, timeoutMs))),
+    config.workspaces.flatMap((ws, i) => [...ws.apps.values()].map((app, j) => probeApp(ws, app, `workspaces[${i}].apps[${j}]`, client, timeoutMs, cancel))),
   );
 }
 
-async function probeApp(ws: Workspace, app: AppEntry, path: string, client: DifyClient, timeoutMs: number): Promise<AppProbe> {
+async function probeApp(ws: Workspace, app: AppEntry, path: string, client: DifyClient, timeoutMs: number, cancel: AbortSignal | undefined): Promise<AppProbe> {
   const name = { workspace: ws.id, appId: app.appId };
   const baseUrl = ws.difyBaseUrl;
   const timeout = AbortSignal.timeout(timeoutMs);
   let info: { mode?: unknown } | null;
   try {
-    info = (await client.getJson({ baseUrl, key: app.key }, "/info", timeout)) as { mode?: unknown } | null;
+    const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
+    info = (await client.getJson({ baseUrl, key: app.key }, "/info", signal)) as { mode?: unknown } | null;
   } catch (err) {
     return { ...name, problem: describeFailure(err, ws, app, path, timeout.aborted, timeoutMs) };
   }

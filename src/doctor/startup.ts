@@ -8,11 +8,11 @@ import { probeConfig } from "./probe.js";
  * Never fails start-up nor delays SERVING, because Dify may well be down during a deploy and come back.
  * Resolves when every app was checked (tests wait on it); never rejects.
  */
-export async function warnAboutDify(config: GatewayConfig, client: DifyClient, log: Logger, stillRunning: () => boolean = () => true): Promise<void> {
+export async function warnAboutDify(config: GatewayConfig, client: DifyClient, log: Logger, shutdown?: AbortSignal): Promise<void> {
   try {
-    const probes = await probeConfig(config, client, config.upstream.connectTimeoutMs);
-    // A shutdown closes the client under the probes: those failures are ours, not the operator's.
-    if (!stillRunning()) return;
+    const probes = await probeConfig(config, client, config.upstream.connectTimeoutMs, shutdown);
+    // A shutdown cancels the probes: those failures are ours, not the operator's.
+    if (shutdown?.aborted) return;
     for (const p of probes) if (p.problem !== undefined) log.warn({ workspace: p.workspace, appId: p.appId }, `Dify check: ${p.problem}`);
   } catch (err) {
     log.warn({ err }, "Dify check at start-up failed");

@@ -98,7 +98,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
 
   let closing: Promise<void> | undefined;
   // After the log line above: nothing waits on it, SERVING came first.
-  const difyChecked = opts.probeDify ? warnAboutDify(config, client, log, () => closing === undefined) : Promise.resolve();
+  const stopChecking = new AbortController();
+  const difyChecked = opts.probeDify ? warnAboutDify(config, client, log, stopChecking.signal) : Promise.resolve();
   return {
     port,
     difyChecked,
@@ -117,6 +118,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     close(graceMs = shutdown.graceMs) {
       closing ??= (async () => {
         const started = performance.now();
+        stopChecking.abort();
         for (const name of readiness) health.setStatus(name, "NOT_SERVING");
         listener.drain(graceMs + SETTLE_MS + 1_000);
         log.info({ graceMs, inFlight: lifecycle.active }, "draining: NOT_SERVING, refusing new calls");

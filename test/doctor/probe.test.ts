@@ -107,6 +107,35 @@ describe("start-up runs the same checks in the background", () => {
   });
 });
 
+describe("start-up does not wait for Dify", () => {
+  it("returns and serves while a Dify that never answers is still being asked; a shutdown meanwhile logs no false warning", async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const { port } = silent.address() as { port: number };
+    const cfg = config(`http://127.0.0.1:${port}/v1`, [[chat.appId, chat.key]], { connectTimeoutMs: 20_000 });
+    const out: string[] = [];
+    const log = createLogger("info", { write: (l: string) => void out.push(l) });
+    try {
+      const started = performance.now();
+      const gateway = await startGateway(cfg, log, { probeDify: true });
+      // The probe waits up to 20 s; start-up took well under that (generous margin for a noisy box).
+      expect(performance.now() - started).toBeLessThan(5_000);
+      let settled = false;
+      void gateway.difyChecked.then(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(settled).toBe(false);
+      const closing = performance.now();
+      await gateway.close(0);
+      await gateway.difyChecked;
+      // The shutdown cancelled the probe rather than waiting out its 20 s.
+      expect(performance.now() - closing).toBeLessThan(5_000);
+      expect(out.filter((l) => l.includes("Dify check"))).toEqual([]);
+    } finally {
+      silent.close();
+    }
+  });
+});
+
 async function closedPort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
