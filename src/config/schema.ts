@@ -71,6 +71,9 @@ const workspace = z
   });
 
 function withoutCredentials(url: string): boolean {
+  // zod runs this refinement even when the URL check failed: that failure is reported already, and a throw
+  // here was a stack trace instead of the list of problems.
+  if (!URL.canParse(url)) return true;
   const parsed = new URL(url);
   return parsed.username === "" && parsed.password === "";
 }

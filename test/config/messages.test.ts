@@ -48,6 +48,12 @@ describe("config messages", () => {
     expect(out.filter((p) => p === 'workspaces.1.id: duplicate workspace id "acme"')).toHaveLength(1);
   });
 
+  it("a difyBaseUrl that is not a URL is one problem among the others, not a crash", () => {
+    const out = problems({ workspaces: [ws([], { difyBaseUrl: "not-a-url" })] });
+    expect(out.some((p) => p.startsWith("workspaces.0.difyBaseUrl: "))).toBe(true);
+    expect(out.some((p) => p.startsWith("workspaces.0.apps: "))).toBe(true);
+  });
+
   it("a valid config still loads", () => {
     expect(parseConfig({ workspaces: [ws([{ appId: "a", key: { env: "KEY" } }])] }, "t", { KEY: "k" }).workspaces[0]?.apps.size).toBe(1);
   });
