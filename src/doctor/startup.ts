@@ -13,7 +13,13 @@ export async function warnAboutDify(config: GatewayConfig, client: DifyClient, l
     const probes = await probeConfig(config, client, config.upstream.connectTimeoutMs, shutdown);
     // A shutdown cancels the probes: those failures are ours, not the operator's.
     if (shutdown?.aborted) return;
-    for (const p of probes) if (p.problem !== undefined) log.warn({ workspace: p.workspace, appId: p.appId }, `Dify check: ${p.problem}`);
+    let problems = 0;
+    for (const p of probes) {
+      if (p.problem === undefined) continue;
+      problems++;
+      log.warn({ workspace: p.workspace, appId: p.appId }, `Dify check: ${p.problem}`);
+    }
+    log.info({ apps: probes.length, problems }, "Dify check done");
   } catch (err) {
     log.warn({ err }, "Dify check at start-up failed");
   }
