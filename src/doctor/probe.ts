@@ -45,7 +45,8 @@ async function probeApp(ws: Workspace, app: AppEntry, path: string, client: Dify
 function describeFailure(err: unknown, ws: Workspace, app: AppEntry, path: string, timedOut: boolean, timeoutMs: number): string {
   const baseUrl = ws.difyBaseUrl;
   if (timedOut) return `cannot reach Dify at ${baseUrl}: no answer within ${timeoutMs} ms (upstream.connectTimeoutMs)`;
-  if (err instanceof DifyUnreachableError) return `cannot reach Dify at ${baseUrl}: ${err.message.replace(/^Dify is unreachable: /, "")}`;
+  // An answer that is not JSON (a web UI's or a proxy's page) is the other face of a base URL off /v1.
+  if (err instanceof DifyUnreachableError) return `cannot reach Dify at ${baseUrl}: ${err.message.replace(/^Dify is unreachable: /, "")} ${hintFor(baseUrl)}`.trim();
   if (err instanceof DifyHttpError) {
     if (err.httpStatus === 401) return `the app key of ${ws.id}/${app.appId} was refused by Dify: check ${path}.key`;
     if (err.httpStatus === 404 || err.httpStatus === 405) return `GET ${baseUrl}/info answered HTTP ${err.httpStatus}: ${V1_HINT}`;

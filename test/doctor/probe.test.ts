@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/auth/registry.js";
@@ -57,6 +58,18 @@ describe("the doctor's probe of each app (GET /info)", () => {
   it("says difyBaseUrl should end with /v1 when it does not", async () => {
     const out = await lines(sim.url.replace(/\/v1$/, ""), [[chat.appId, chat.key]]);
     expect(out[0]).toMatch(/^FAIL  acme\/.+: GET .+\/info answered HTTP 404: difyBaseUrl should end with \/v1$/);
+  });
+
+  it("hints at /v1 when the base URL answers with a page instead of Dify's JSON", async () => {
+    const web = createHttpServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html>Dify web UI</html>"));
+    await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+    const { port } = web.address() as { port: number };
+    try {
+      const out = await lines(`http://127.0.0.1:${port}`, [[chat.appId, chat.key]]);
+      expect(out[0]).toBe(`FAIL  acme/${chat.appId}: cannot reach Dify at http://127.0.0.1:${port}: Dify sent a response that is not JSON (difyBaseUrl should end with /v1)`);
+    } finally {
+      web.close();
+    }
   });
 
   it("says Dify cannot be reached, and why, for a closed port", async () => {

@@ -252,6 +252,12 @@ describe("check-config --probe (the doctor)", () => {
   const workflow = { appId: "a1c00000-0000-4000-8000-000000000004", key: "app-sim-workflow-9e1f6b" };
   const probeLines = (stdout: string) => stdout.split("\n").filter((l) => /^(ok|FAIL) {2}/.test(l));
 
+  it("--probe outside check-config is a usage error, exit 2", async () => {
+    const { code, stderr } = await run(["--probe"]);
+    expect(code).toBe(2);
+    expect(stderr.split("\n")[0]).toBe("error: --probe goes with check-config");
+  });
+
   it("prints ok per app and exits 0 when Dify accepts every key", async () => {
     const { code, stdout } = await run(["check-config", "--probe", writeConfig(sim.url, [chat, { ...workflow, mode: "workflow" }])]);
     expect(probeLines(stdout)).toEqual([`ok    acme/${chat.appId} (chat)`, `ok    acme/${workflow.appId} (workflow)`]);
