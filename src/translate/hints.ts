@@ -3,7 +3,6 @@ import type { AppEntry, Workspace } from "../config/config.js";
 import type { AppMode } from "../config/schema.js";
 import { DifyHttpError } from "../dify/errors.js";
 import { GatewayError } from "../grpc/gateway-error.js";
-import type { InterfaceSpec } from "../invoke/interfaces.js";
 
 /** Dify's answers to a run sent to the route of another app mode (docs/dify-upstream.md). */
 const WRONG_ROUTE_CODES = new Set(["not_chat_app", "not_workflow_app", "not_completion_app", "app_unavailable"]);
@@ -11,7 +10,8 @@ const WRONG_ROUTE_CODES = new Set(["not_chat_app", "not_workflow_app", "not_comp
 const NO_SUCH_ROUTE = /^The requested URL was not found/;
 
 export interface HintContext {
-  readonly spec: InterfaceSpec;
+  /** The interface called (its InterfaceSpec; only these fields, so translate/ does not depend on invoke/). */
+  readonly spec: { readonly serviceName: string; readonly runPath: string };
   readonly workspace: Workspace;
   readonly app: AppEntry;
   /** The app's mode, from the config or Dify's /info; undefined when it cannot be known now. */
