@@ -252,6 +252,22 @@ describe("check-config --probe (the doctor)", () => {
   const workflow = { appId: "a1c00000-0000-4000-8000-000000000004", key: "app-sim-workflow-9e1f6b" };
   const probeLines = (stdout: string) => stdout.split("\n").filter((l) => /^(ok|FAIL) {2}/.test(l));
 
+  it("serving with a config, start-up logs each problem as one warn line and serves anyway", async () => {
+    const gw = await startGatewayProcess(
+      { server: { listen: "127.0.0.1:0" }, workspaces: [{ id: "acme", difyBaseUrl: sim.url, tokens: [{ sha256: TOKEN_HASH }], apps: [{ appId: chat.appId, key: { env: "CHAT_KEY" } }, { appId: "other", key: { env: "OTHER_KEY" } }] }] },
+      { CHAT_KEY: chat.key, OTHER_KEY: "app-not-a-real-key-456" },
+    );
+    try {
+      await gw.proc.waitForLine((l) => l.includes('"Dify check done"'));
+      const warns = gw.proc.json().filter((l) => l.level === 40);
+      expect(warns.map((l) => l.msg)).toEqual(["Dify check: the app key of acme/other was refused by Dify: check workspaces[0].apps[1].key"]);
+      expect(await healthCheck(gw.address)).toBe("SERVING");
+      expect(gw.proc.lines.join("\n")).not.toContain("app-not-a-real-key-456");
+    } finally {
+      await gw.proc.stop();
+    }
+  });
+
   it("--probe outside check-config is a usage error, exit 2", async () => {
     const { code, stderr } = await run(["--probe"]);
     expect(code).toBe(2);
