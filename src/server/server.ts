@@ -51,12 +51,12 @@ export const LIVENESS_SERVICE = "liveness";
 /** After the grace, how long terminated calls get to send their UNAVAILABLE and stop their Dify runs. */
 const SETTLE_MS = 1_500;
 
-/** Builds the gRPC server: interceptors in front (metrics, metadata size, auth), the middleware, the routes, health and reflection. */
 export interface StartOptions {
   /** Ask Dify's /info for every app in the background and log each problem as a warning (the CLI does). */
   probeDify?: boolean;
 }
 
+/** Builds the gRPC server: interceptors in front (metrics, metadata size, auth), the middleware, the routes, health and reflection. */
 export async function startGateway(config: GatewayConfig, log: Logger, opts: StartOptions = {}): Promise<Gateway> {
   let registry = new WorkspaceRegistry(config);
   let shutdown = config.shutdown;
