@@ -4,6 +4,8 @@ import { sha256 } from "./auth/registry.js";
 import { argumentError, ensurePortFree, OperatorError } from "./cli-errors.js";
 import { CONFIG_ENV, ConfigError, loadConfigFile } from "./config/load.js";
 import { summarize } from "./config/summary.js";
+import { DifyClient } from "./dify/client.js";
+import { formatProbe, probeConfig } from "./doctor/probe.js";
 import { createLogger } from "./log/logger.js";
 import { startGateway } from "./server/server.js";
 import { VERSION } from "./version.js";
@@ -13,6 +15,7 @@ const USAGE = `Usage:
   dify-grpc-gateway --listen HOST:PORT    demo only: where to listen (default 127.0.0.1:50051)
       --simulator-port N --metrics-port N demo only: pin the embedded Dify's and /metrics' ports (default: any free port)
   dify-grpc-gateway check-config [FILE]   validate a config (and the secrets it points to), print a redacted summary
+      --probe                             also ask each app's Dify (GET /info): key, base URL, mode; exit 1 on any problem
   dify-grpc-gateway hash-token            read a token on stdin, print its SHA-256 for the config
   dify-grpc-gateway --version             print the version
 
@@ -35,6 +38,7 @@ const OPTIONS = {
   "metrics-port": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
+  probe: { type: "boolean" },
 } as const;
 
 function parse(argv: string[]) {
@@ -68,13 +72,14 @@ async function main(argv: string[]): Promise<number> {
     case "hash-token":
       return hashToken();
     case "check-config":
-      return checkConfig(rest[0] ?? configFile);
+      return checkConfig(rest[0] ?? configFile, values.probe === true);
     case undefined:
       break;
     default:
       throw new OperatorError(`unknown command '${command}'`, 2, true);
   }
 
+  if (values.probe) throw new OperatorError("--probe goes with check-config", 2, true);
   if (configFile) {
     for (const [flag, key] of [
       ["listen", "server.listen"],
@@ -107,7 +112,7 @@ async function serve(configFile: string): Promise<void> {
   await ensurePortFree(config.server.listen, `server.listen in ${configFile}`);
   if (config.metrics.enabled) await ensurePortFree(config.metrics.listen, `metrics.listen in ${configFile}`);
   const log = createLogger(config.log.level, undefined, config.log.format);
-  const gateway = await startGateway(config, log);
+  const gateway = await startGateway(config, log, { probeDify: true });
   process.on("SIGHUP", () => {
     try {
       const next = loadConfigFile(configFile);
@@ -125,13 +130,22 @@ async function serve(configFile: string): Promise<void> {
   onShutdown(() => gateway.close());
 }
 
-function checkConfig(file: string | undefined): number {
+async function checkConfig(file: string | undefined, probe: boolean): Promise<number> {
   if (!file) {
     process.stderr.write(`check-config: name a config file\n${USAGE}`);
     return 2;
   }
-  process.stdout.write(summarize(loadConfigFile(file), file));
-  return 0;
+  const config = loadConfigFile(file);
+  process.stdout.write(summarize(config, file));
+  if (!probe) return 0;
+  const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
+  try {
+    const probes = await probeConfig(config, client, config.upstream.connectTimeoutMs);
+    process.stdout.write(probes.map((p) => `${formatProbe(p)}\n`).join(""));
+    return probes.every((p) => p.problem === undefined) ? 0 : 1;
+  } finally {
+    await client.close();
+  }
 }
 
 function hashToken(): number {

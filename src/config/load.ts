@@ -62,7 +62,10 @@ export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv
   if (!parsed.success) {
     // Report unresolvable key references too, so one run lists every problem.
     checkKeyRefs(doc, sources);
-    throw new ConfigError(source, [...parsed.error.issues.map(describeIssue), ...sources.problems]);
+    // zod skips a schema's refinements once a field inside it failed; duplicates are found here instead,
+    // and a Set drops those the refinements did report, so each problem is listed once.
+    const problems = new Set([...parsed.error.issues.map(describeIssue), ...duplicates(doc), ...sources.problems]);
+    throw new ConfigError(source, [...problems]);
   }
   const { server, upstream, shutdown, limits, metrics, auth, log } = parsed.data;
   const tls = server.tls && resolveTls(server.tls, sources);
@@ -84,6 +87,28 @@ function checkKeyRefs(doc: unknown, sources: Sources): void {
         readSecret({ file: key.file }, `workspaces.${i}.apps.${j}.key`, sources);
     });
   });
+}
+
+/** Duplicate workspace ids and appIds of a document the schema rejected, worded as the schema's refinements word them. */
+function duplicates(doc: unknown): string[] {
+  const workspaces = (doc as { workspaces?: unknown } | null)?.workspaces;
+  if (!Array.isArray(workspaces)) return [];
+  const problems: string[] = [];
+  const ids = new Set<unknown>();
+  workspaces.forEach((ws: { id?: unknown; apps?: unknown } | null, i) => {
+    if (typeof ws?.id === "string") {
+      if (ids.has(ws.id)) problems.push(`workspaces.${i}.id: duplicate workspace id "${ws.id}"`);
+      ids.add(ws.id);
+    }
+    if (!Array.isArray(ws?.apps)) return;
+    const appIds = new Set<string>();
+    ws.apps.forEach((app: { appId?: unknown } | null, j) => {
+      if (typeof app?.appId !== "string") return;
+      if (appIds.has(app.appId)) problems.push(`workspaces.${i}.apps.${j}.appId: duplicate appId "${app.appId}"`);
+      appIds.add(app.appId);
+    });
+  });
+  return problems;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -9,7 +9,13 @@ const sha256Hex = z
   .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256 digest (64 characters); create one with `hash-token`");
 
 /** Where an app key lives. Never inline: config files end up in repos and tickets. */
-const secretRef = z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]);
+const secretRef = z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })], {
+  // zod's own "Invalid input" said nothing of what to write; the value itself is never echoed (it may be the key).
+  error: (issue) =>
+    typeof issue.input === "string"
+      ? "an app key is never written inline (config files end up in repos and tickets): write { env: VARIABLE } or { file: path/to/key }"
+      : "must be { env: VARIABLE } or { file: path/to/key } (one of the two, nothing else)",
+});
 
 /**
  * Longer app ids are refused in requests (INVALID_ARGUMENT), so a config must not hold one no call could reach.
@@ -73,7 +79,8 @@ const workspace = z
   });
 
 function withoutCredentials(url: string): boolean {
-  // zod runs this refinement even when the URL check failed, which reports the bad URL itself.
+  // zod runs this refinement even when the URL check failed: that failure is reported already, and a throw
+  // here was a stack trace instead of the list of problems.
   if (!URL.canParse(url)) return true;
   const parsed = new URL(url);
   return parsed.username === "" && parsed.password === "";

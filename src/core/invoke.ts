@@ -9,6 +9,7 @@ import type { RunKind } from "../invoke/termination.js";
 import { type RunSettings, UpstreamRun } from "../invoke/upstream-run.js";
 import type { DifyEvent } from "../sse/decoder.js";
 import { traceHeaders } from "../tracing/trace-context.js";
+import { withOperatorHint } from "../translate/hints.js";
 import { untilAborted } from "../util/until-aborted.js";
 import { callError, isUnexpected } from "./call-error.js";
 import { type CallContext, createContextKey } from "./context.js";
@@ -51,7 +52,12 @@ export function createInvoke(deps: CoreDeps): Invoke {
       // Callers get the status the client will see: Dify's failures mapped, an abort's reason as the truth.
       const error = callError(err, ctx.signal);
       if (isUnexpected(err, error)) ctx.log.error({ err }, "unexpected failure while serving a call");
-      throw error;
+      if (ctx.signal.aborted) throw error;
+      // The mode is asked only when Dify said the route is wrong; the lookup is cached and ends with the call.
+      // `mode` is the app's own only when the interface did not imply one.
+      const resolveMode = async () =>
+        spec.mode === undefined && mode !== undefined ? mode : await untilAborted(deps.modes.resolve(app, target), ctx.signal);
+      throw await withOperatorHint(error, err, { spec, workspace, app, resolveMode, log: ctx.log });
     } finally {
       // After run.events' own finally, so a stop it sent is counted.
       ctx.values.set(RUN_SUMMARY, summarize(spec.kind, mode, run));

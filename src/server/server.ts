@@ -7,6 +7,7 @@ import { restartRequired } from "../config/reload.js";
 import { type CoreDeps, createInvoke } from "../core/invoke.js";
 import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
+import { warnAboutDify } from "../doctor/startup.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
 import { ConcurrencyLimiter } from "../limits/concurrency.js";
@@ -39,6 +40,8 @@ export interface Gateway {
    * they started with. Returns the changed fields that only a restart applies.
    */
   reload(next: GatewayConfig): string[];
+  /** The start-up check of every app's key, base URL and mode (`probeDify`), for tests to wait on. */
+  readonly difyChecked: Promise<void>;
   /** Graceful shutdown: NOT_SERVING, refuse new calls, let calls in flight finish within the grace, end the rest. */
   close(graceMs?: number): Promise<void>;
 }
@@ -49,8 +52,13 @@ export const LIVENESS_SERVICE = "liveness";
 /** After the grace, how long terminated calls get to send their UNAVAILABLE and stop their Dify runs. */
 const SETTLE_MS = 1_500;
 
+export interface StartOptions {
+  /** Ask Dify's /info for every app in the background and log each problem as a warning (the CLI does). */
+  probeDify?: boolean;
+}
+
 /** Builds the gRPC server: interceptors in front (metrics, metadata size, auth), the middleware, the routes, health and reflection. */
-export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
+export async function startGateway(config: GatewayConfig, log: Logger, opts: StartOptions = {}): Promise<Gateway> {
   let registry = new WorkspaceRegistry(config);
   let shutdown = config.shutdown;
   const metrics = new GatewayMetrics();
@@ -97,8 +105,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   );
 
   let closing: Promise<void> | undefined;
+  // After the log line above: nothing waits on it, SERVING came first.
+  const stopChecking = new AbortController();
+  const difyChecked = opts.probeDify ? warnAboutDify(config, client, log, stopChecking.signal) : Promise.resolve();
   return {
     port,
+    difyChecked,
     metricsPort: metricsServer?.port,
     health,
     metrics,
@@ -115,6 +127,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     close(graceMs = shutdown.graceMs) {
       closing ??= (async () => {
         const started = performance.now();
+        stopChecking.abort();
         for (const name of readiness) health.setStatus(name, "NOT_SERVING");
         listener.drain(graceMs + SETTLE_MS + 1_000);
         log.info({ graceMs, inFlight: lifecycle.active }, "draining: NOT_SERVING, refusing new calls");

@@ -248,3 +248,98 @@ describe("command line", () => {
     }
   });
 });
+
+describe("check-config --probe (the doctor)", () => {
+  let sim: Awaited<ReturnType<typeof startSimulatorProcess>>;
+  beforeAll(async () => {
+    sim = await startSimulatorProcess();
+  });
+  afterAll(() => sim.proc.stop());
+
+  const TOKEN_HASH = sha256("probe-cli-token-0123456789abc").toString("hex");
+  function writeConfig(baseUrl: string, apps: { appId: string; key: string; mode?: string }[]): string {
+    const dir = mkdtempSync(join(tmpdir(), "cli-probe-"));
+    apps.forEach((a, i) => writeFileSync(join(dir, `app${i}.key`), a.key));
+    const file = join(dir, "gateway.json");
+    const entries = apps.map((a, i) => ({ appId: a.appId, key: { file: `app${i}.key` }, ...(a.mode ? { mode: a.mode } : {}) }));
+    writeFileSync(
+      file,
+      JSON.stringify({ workspaces: [{ id: "acme", difyBaseUrl: baseUrl, tokens: [{ sha256: TOKEN_HASH }], apps: entries }] }),
+    );
+    return file;
+  }
+  const chat = { appId: "a1c00000-0000-4000-8000-000000000001", key: "app-sim-chat-3f9a1c" };
+  const workflow = { appId: "a1c00000-0000-4000-8000-000000000004", key: "app-sim-workflow-9e1f6b" };
+  const probeLines = (stdout: string) => stdout.split("\n").filter((l) => /^(ok|FAIL) {2}/.test(l));
+
+  it("serving with a config, start-up logs each problem as one warn line and serves anyway", async () => {
+    const gw = await startGatewayProcess(
+      {
+        server: { listen: "127.0.0.1:0" },
+        workspaces: [
+          {
+            id: "acme",
+            difyBaseUrl: sim.url,
+            tokens: [{ sha256: TOKEN_HASH }],
+            apps: [
+              { appId: chat.appId, key: { env: "CHAT_KEY" } },
+              { appId: "other", key: { env: "OTHER_KEY" } },
+            ],
+          },
+        ],
+      },
+      { CHAT_KEY: chat.key, OTHER_KEY: "app-not-a-real-key-456" },
+    );
+    try {
+      await gw.proc.waitForLine((l) => l.includes('"Dify check done"'));
+      const warns = gw.proc.json().filter((l) => l.level === 40);
+      expect(warns.map((l) => l.msg)).toEqual([
+        "Dify check: the app key of acme/other was refused by Dify: check workspaces[0].apps[1].key",
+      ]);
+      expect(await healthCheck(gw.address)).toBe("SERVING");
+      expect(gw.proc.lines.join("\n")).not.toContain("app-not-a-real-key-456");
+    } finally {
+      await gw.proc.stop();
+    }
+  });
+
+  it("--probe outside check-config is a usage error, exit 2", async () => {
+    const { code, stderr } = await run(["--probe"]);
+    expect(code).toBe(2);
+    expect(stderr.split("\n")[0]).toBe("error: --probe goes with check-config");
+  });
+
+  it("prints ok per app and exits 0 when Dify accepts every key", async () => {
+    const { code, stdout } = await run(["check-config", "--probe", writeConfig(sim.url, [chat, { ...workflow, mode: "workflow" }])]);
+    expect(probeLines(stdout)).toEqual([`ok    acme/${chat.appId} (chat)`, `ok    acme/${workflow.appId} (workflow)`]);
+    expect(code).toBe(0);
+  });
+
+  it("exits 1 and names the fix for a wrong key, a mode differing from the config, a base URL without /v1 and a closed port", async () => {
+    const wrongKey = await run([
+      "check-config",
+      "--probe",
+      writeConfig(sim.url, [chat, { appId: "other", key: "app-not-a-real-key-123" }]),
+    ]);
+    expect(wrongKey.code).toBe(1);
+    expect(probeLines(wrongKey.stdout)).toEqual([
+      `ok    acme/${chat.appId} (chat)`,
+      "FAIL  acme/other: the app key of acme/other was refused by Dify: check workspaces[0].apps[1].key",
+    ]);
+    expect(wrongKey.stdout + wrongKey.stderr).not.toContain("app-not-a-real-key-123");
+
+    const mode = await run(["check-config", "--probe", writeConfig(sim.url, [{ ...workflow, mode: "chat" }])]);
+    expect(mode.code).toBe(1);
+    expect(probeLines(mode.stdout)[0]).toContain("set workspaces[0].apps[0].mode to workflow");
+
+    const noV1 = await run(["check-config", "--probe", writeConfig(sim.url.replace(/\/v1$/, ""), [chat])]);
+    expect(noV1.code).toBe(1);
+    expect(probeLines(noV1.stdout)[0]).toMatch(/^FAIL {2}acme\/.*difyBaseUrl should end with \/v1$/);
+
+    const port = await freePort();
+    const closed = await run(["check-config", "--probe", writeConfig(`http://127.0.0.1:${port}/v1`, [chat])]);
+    expect(closed.code).toBe(1);
+    expect(probeLines(closed.stdout)).toEqual([`FAIL  acme/${chat.appId}: cannot reach Dify at http://127.0.0.1:${port}/v1: ECONNREFUSED`]);
+    expect(closed.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -43,6 +43,8 @@ beforeAll(async () => {
     },
     { CHAT_KEY: chat.key, WF_KEY: workflow.key },
   );
+  // Start-up asks each app's /info in the background: let it land before the tests count requests.
+  await gw.proc.waitForLine((l) => l.includes('"Dify check done"'));
 });
 afterAll(async () => {
   await gw?.proc.stop();

@@ -1,0 +1,68 @@
+import type { Logger } from "pino";
+import type { AppEntry, Workspace } from "../config/config.js";
+import type { AppMode } from "../config/schema.js";
+import { DifyHttpError } from "../dify/errors.js";
+import { GatewayError } from "../grpc/gateway-error.js";
+
+/** Dify's answers to a run sent to the route of another app mode (docs/dify-upstream.md). */
+const WRONG_ROUTE_CODES = new Set(["not_chat_app", "not_workflow_app", "not_completion_app", "app_unavailable"]);
+/** werkzeug's text for a URL with no route: the base path is wrong, not the caller's conversation or file. */
+const NO_SUCH_ROUTE = /^The requested URL was not found/;
+
+export interface HintContext {
+  /** The interface called (its InterfaceSpec; only these fields, so translate/ does not depend on invoke/). */
+  readonly spec: { readonly serviceName: string; readonly runPath: string };
+  readonly workspace: Workspace;
+  readonly app: AppEntry;
+  /** The app's mode, from the config or Dify's /info; undefined when it cannot be known now. */
+  resolveMode(): Promise<AppMode | undefined>;
+  readonly log: Logger;
+}
+
+/**
+ * Failures that are the operator's (a refused app key, a base URL off Dify's /v1) are logged at `warn` with
+ * the fix; a call on the wrong service for the app's mode gets the service to call. The gRPC code and the
+ * google.rpc details stay what the error table says: only the message changes. Anything else is returned as is.
+ */
+export async function withOperatorHint(error: GatewayError, cause: unknown, ctx: HintContext): Promise<GatewayError> {
+  if (!(cause instanceof DifyHttpError)) return error;
+  const where = { workspace: ctx.workspace.id, appId: ctx.app.appId };
+  const label = cause.difyCode || `HTTP ${cause.httpStatus}`;
+  if (cause.httpStatus === 401) {
+    ctx.log.warn(
+      where,
+      `Dify refused the app key of ${where.workspace}/${where.appId} (${ctx.app.keySource}): put the app's current API key there; check-config --probe checks every key`,
+    );
+    return rewrite(error, `${error.message} (the gateway's key for app ${where.appId} was refused: the gateway's operator must fix it)`);
+  }
+  if (cause.httpStatus === 404 && (cause.difyCode === "" || NO_SUCH_ROUTE.test(cause.message))) {
+    ctx.log.warn(where, `Dify has no route ${ctx.spec.runPath} under ${ctx.workspace.difyBaseUrl}: difyBaseUrl should end with /v1`);
+    return rewrite(error, `${error.message} (the gateway's Dify URL for this workspace is wrong: the gateway's operator must fix it)`);
+  }
+  if (WRONG_ROUTE_CODES.has(cause.difyCode)) {
+    const mode = await ctx.resolveMode().catch(() => undefined);
+    const right = mode === undefined ? undefined : serviceFor(mode);
+    // app_unavailable also means a broken app: only a mode that belongs elsewhere is the caller's wrong turn.
+    if (!right || right.service === shortName(ctx.spec.serviceName)) return error;
+    ctx.log.warn(
+      { ...where, mode },
+      `app ${where.appId} is a ${mode} app, called on ${shortName(ctx.spec.serviceName)}: its callers should call ${right.service}/${right.method}`,
+    );
+    return rewrite(error, `Dify ${label}: app ${where.appId} is a ${mode} app: call ${right.service}/${right.method}`);
+  }
+  return error;
+}
+
+function serviceFor(mode: AppMode): { service: string; method: string } {
+  if (mode === "workflow") return { service: "WorkflowService", method: "WorkflowInvoke" };
+  if (mode === "completion") return { service: "CompletionService", method: "CompletionInvoke" };
+  return { service: "ChatService", method: "ChatInvoke" };
+}
+
+function shortName(serviceName: string): string {
+  return serviceName.slice(serviceName.lastIndexOf(".") + 1);
+}
+
+function rewrite(error: GatewayError, message: string): GatewayError {
+  return new GatewayError(error.code, message, error.details);
+}

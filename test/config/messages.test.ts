@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config/load.js";
+
+/* What an operator reads when a config is wrong: the field, and what to write instead, all in one pass. */
+
+const HASH = "a".repeat(64);
+const INLINE_KEY = "app-inline-secret-9f8e7d";
+
+function problems(doc: unknown, env: NodeJS.ProcessEnv = { KEY: "app-from-env" }): string[] {
+  try {
+    parseConfig(doc, "test.yaml", env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error("expected the config to be refused");
+}
+
+const ws = (apps: unknown[], extra: Record<string, unknown> = {}) => ({
+  id: "acme",
+  difyBaseUrl: "http://dify.internal/v1",
+  tokens: [{ sha256: HASH }],
+  apps,
+  ...extra,
+});
+
+describe("config messages", () => {
+  it("an inline app key names the field and what to write instead, and never echoes the key", () => {
+    const out = problems({ workspaces: [ws([{ appId: "a", key: INLINE_KEY }])] });
+    expect(out).toEqual([
+      "workspaces.0.apps.0.key: an app key is never written inline (config files end up in repos and tickets): write { env: VARIABLE } or { file: path/to/key }",
+    ]);
+    expect(out.join("\n")).not.toContain(INLINE_KEY);
+  });
+
+  it("a key object of another shape names the two shapes", () => {
+    const out = problems({ workspaces: [ws([{ appId: "a", key: { value: INLINE_KEY } }])] });
+    expect(out).toEqual(["workspaces.0.apps.0.key: must be { env: VARIABLE } or { file: path/to/key } (one of the two, nothing else)"]);
+  });
+
+  it("a duplicate appId is reported together with the other errors of the same workspace", () => {
+    const out = problems({
+      workspaces: [
+        ws([
+          { appId: "a", key: { env: "KEY" } },
+          { appId: "a", key: INLINE_KEY },
+        ]),
+      ],
+    });
+    expect(out).toContain('workspaces.0.apps.1.appId: duplicate appId "a"');
+    expect(out.some((p) => p.startsWith("workspaces.0.apps.1.key: an app key is never written inline"))).toBe(true);
+  });
+
+  it("a duplicate appId and a duplicate workspace id come with errors elsewhere in the file, each once", () => {
+    const out = problems({
+      server: { listen: 50051 },
+      workspaces: [
+        ws([
+          { appId: "a", key: { env: "KEY" } },
+          { appId: "a", key: { env: "KEY" } },
+        ]),
+        ws([{ appId: "b", key: { env: "KEY" } }]),
+      ],
+    });
+    expect(out.filter((p) => p.startsWith("server.listen: "))).toHaveLength(1);
+    expect(out.filter((p) => p === 'workspaces.0.apps.1.appId: duplicate appId "a"')).toHaveLength(1);
+    expect(out.filter((p) => p === 'workspaces.1.id: duplicate workspace id "acme"')).toHaveLength(1);
+  });
+
+  it("a difyBaseUrl that is not a URL is one problem among the others, not a crash", () => {
+    const out = problems({ workspaces: [ws([], { difyBaseUrl: "not-a-url" })] });
+    expect(out.some((p) => p.startsWith("workspaces.0.difyBaseUrl: "))).toBe(true);
+    expect(out.some((p) => p.startsWith("workspaces.0.apps: "))).toBe(true);
+  });
+
+  it("a valid config still loads", () => {
+    expect(parseConfig({ workspaces: [ws([{ appId: "a", key: { env: "KEY" } }])] }, "t", { KEY: "k" }).workspaces[0]?.apps.size).toBe(1);
+  });
+});
