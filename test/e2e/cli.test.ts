@@ -219,6 +219,8 @@ describe("command line", () => {
 
   it("counts config reloads and rejected reloads in /metrics", async () => {
     const config = {
+      // A free port, not the default 0.0.0.0:50051, which a developer's `npm start` may hold.
+      server: { listen: "127.0.0.1:0" },
       workspaces: [
         {
           id: "acme",

@@ -1,8 +1,8 @@
-import { type AppMode, DEMO_APPS, type RecordedRequest, type Simulator, startSimulator } from "../../simulator/index.js";
-import { sha256 } from "../../src/auth/registry.js";
+import { type AppMode, type RecordedRequest, type Simulator, startSimulator } from "../../simulator/index.js";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
 import { type Gateway, startGateway } from "../../src/server/server.js";
+import { demoAppId, demoWorkspaceConfig, type StackOptions, TOKEN } from "./demo-workspace.js";
 import { bearer, clients } from "./grpc.js";
 
 /*
@@ -11,7 +11,7 @@ import { bearer, clients } from "./grpc.js";
  * executable (CLI, signals, stdout, deploy files stay process tests).
  */
 
-export const TOKEN = "test-token-4b1d9e";
+export { TOKEN } from "./demo-workspace.js";
 
 export interface InProcessSimulator {
   sim: Simulator;
@@ -72,38 +72,17 @@ export interface InProcessStack {
 }
 
 /** A simulator and a gateway in front of it, every demo app in one workspace (like test/helpers/stack.ts, in process). */
-export async function startInProcessStack(
-  opts: { upstream?: Record<string, unknown>; server?: Record<string, unknown>; limits?: Record<string, unknown>; logLevel?: string } = {},
-): Promise<InProcessStack> {
+export async function startInProcessStack(opts: StackOptions = {}): Promise<InProcessStack> {
   const sim = await startInProcessSimulator();
-  const env: NodeJS.ProcessEnv = {};
-  const apps = DEMO_APPS.map((a, i) => {
-    env[`TEST_APP_KEY_${i}`] = a.key;
-    return { appId: a.appId, key: { env: `TEST_APP_KEY_${i}` } };
-  });
-  const gw = await startInProcessGateway(
-    {
-      server: { listen: "127.0.0.1:0", ...opts.server },
-      upstream: opts.upstream ?? {},
-      limits: opts.limits ?? {},
-      log: { level: opts.logLevel ?? "info" },
-      workspaces: [
-        { id: "ws-test", difyBaseUrl: sim.url, defaultUser: "ws-default-user", tokens: [{ sha256: sha256(TOKEN).toString("hex") }], apps },
-      ],
-    },
-    env,
-  );
+  const { config, env } = demoWorkspaceConfig(sim.url, opts);
+  const gw = await startInProcessGateway(config, env);
   const c = clients(gw.address);
   return {
     sim,
     gw,
     c,
     md: () => bearer(TOKEN),
-    appId(mode) {
-      const app = DEMO_APPS.find((a) => a.mode === mode);
-      if (!app) throw new Error(`no demo app of mode ${mode}`);
-      return app.appId;
-    },
+    appId: demoAppId,
     async stop() {
       c.close();
       await gw.close();
