@@ -102,6 +102,8 @@ function summarize(kind: RunKind, mode: AppMode | undefined, run: UpstreamRun | 
     kind,
     mode,
     taskId: run?.tracker.taskId,
+    workflowRunId: run?.tracker.workflowRunId,
+    usage: run?.tracker.usage,
     stopCalled: run?.stopCalled ?? false,
     upstreamStartedAt: run?.startedAt,
     firstEventAt: run?.firstEventAt,

@@ -1,5 +1,5 @@
 import type { AppMode } from "../config/schema.js";
-import type { RunKind } from "../invoke/termination.js";
+import type { RunKind, RunUsage } from "../invoke/termination.js";
 import { createContextKey } from "./context.js";
 
 /** What a call's Dify run came to, for its log line and upstream metrics. Read-only: built once the run is over. */
@@ -9,6 +9,10 @@ export interface RunSummary {
   readonly mode: AppMode | undefined;
   /** Dify's task id, once an event carried one. */
   readonly taskId: string | undefined;
+  /** The workflow run (workflow and Chatflow apps), once an event named it. */
+  readonly workflowRunId: string | undefined;
+  /** What Dify reported the run used, from its final event. */
+  readonly usage: RunUsage | undefined;
   /** True when the run was left unfinished and the gateway asked Dify to stop it. */
   readonly stopCalled: boolean;
   /** performance.now() when the run was requested from Dify (undefined: no upstream request was made). */

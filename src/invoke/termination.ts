@@ -18,6 +18,10 @@ export type RunKind = "chat" | "completion" | "workflow";
  */
 export class RunTracker {
   taskId: string | undefined;
+  /** The workflow run (workflow and Chatflow apps), once an event named it. */
+  workflowRunId: string | undefined;
+  /** What Dify reported the run used, from its final event; undefined until then (or when it reported nothing). */
+  usage: RunUsage | undefined;
   /** True once the run's terminal event arrived. */
   done = false;
   #chatflow = false;
@@ -29,6 +33,7 @@ export class RunTracker {
 
   observe(ev: DifyEvent): void {
     if (this.taskId === undefined && typeof ev.task_id === "string") this.taskId = ev.task_id;
+    if (this.workflowRunId === undefined && typeof ev.workflow_run_id === "string") this.workflowRunId = ev.workflow_run_id;
     switch (ev.event) {
       case "error":
         this.#errorEvent = ev;
@@ -41,10 +46,13 @@ export class RunTracker {
         this.#chatflow = this.kind === "chat";
         return;
       case "message_end":
+        this.usage = messageUsage(ev) ?? this.usage;
         this.#messageEnded = true;
         if (this.kind !== "workflow" && !this.#chatflow) this.done = true;
         return;
       case "workflow_finished":
+        // A Chatflow's message_end carried the split; the workflow's own record has only the total.
+        this.usage ??= workflowUsage(ev);
         if (this.kind === "chat" && workflowStatus(ev) === "failed") {
           // Dify follows this with an `error` event; wait for it so it is forwarded.
           this.#workflowFailed = true;
@@ -79,6 +87,47 @@ export class RunTracker {
     if (this.done || (this.#chatflow && this.#messageEnded)) return undefined;
     return new DifyStreamError("incomplete", "Dify closed the stream before the run's terminal event");
   }
+}
+
+/**
+ * Token counts and price as Dify reported them (docs/dify-upstream.md, "Usage"). Chat and completion runs report
+ * prompt and completion tokens in `message_end.metadata.usage`; a workflow reports only `total_tokens`.
+ */
+export interface RunUsage {
+  readonly inputTokens: number | undefined;
+  readonly outputTokens: number | undefined;
+  readonly totalTokens: number | undefined;
+  /** A decimal string, as Dify sends it, so nothing is lost to floating point. */
+  readonly totalPrice: string | undefined;
+  readonly currency: string | undefined;
+}
+
+function messageUsage(ev: DifyEvent): RunUsage | undefined {
+  const usage = (ev.metadata as { usage?: Record<string, unknown> } | undefined)?.usage;
+  if (typeof usage !== "object" || usage === null) return undefined;
+  return {
+    inputTokens: count(usage.prompt_tokens),
+    outputTokens: count(usage.completion_tokens),
+    totalTokens: count(usage.total_tokens),
+    totalPrice: decimal(usage.total_price),
+    currency: typeof usage.currency === "string" && /^[A-Z]{3}$/.test(usage.currency) ? usage.currency : undefined,
+  };
+}
+
+function workflowUsage(ev: DifyEvent): RunUsage | undefined {
+  const total = count((ev.data as { total_tokens?: unknown } | undefined)?.total_tokens);
+  if (total === undefined) return undefined;
+  return { inputTokens: undefined, outputTokens: undefined, totalTokens: total, totalPrice: undefined, currency: undefined };
+}
+
+/** A non-negative integer count, or undefined: usage comes from upstream and is checked before it is added up. */
+function count(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+}
+
+function decimal(v: unknown): string | undefined {
+  const s = typeof v === "number" ? String(v) : v;
+  return typeof s === "string" && /^\d{1,18}(\.\d{1,12})?$/.test(s) ? s : undefined;
 }
 
 function workflowStatus(ev: DifyEvent): unknown {

@@ -37,3 +37,11 @@ export function demoAppId(mode: AppMode): string {
   if (!app) throw new Error(`no demo app of mode ${mode}`);
   return app.appId;
 }
+
+/**
+ * A request that starts a run: a POST other than a stop call. GETs (the mode lookup, the start-up Dify check, which
+ * may land after a test's reset) are not runs.
+ */
+export function isRunRequest(r: { method: string; path: string }): boolean {
+  return r.method === "POST" && !r.path.endsWith("/stop");
+}

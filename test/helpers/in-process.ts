@@ -2,7 +2,7 @@ import { type AppMode, type RecordedRequest, type Simulator, startSimulator } fr
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log/logger.js";
 import { type Gateway, startGateway } from "../../src/server/server.js";
-import { demoAppId, demoWorkspaceConfig, type StackOptions, TOKEN } from "./demo-workspace.js";
+import { demoAppId, demoWorkspaceConfig, isRunRequest, type StackOptions, TOKEN } from "./demo-workspace.js";
 import { bearer, clients } from "./grpc.js";
 
 /*
@@ -17,7 +17,7 @@ export interface InProcessSimulator {
   sim: Simulator;
   url: string;
   requests(): Promise<RecordedRequest[]>;
-  /** Requests other than stop calls (stop calls are fired without waiting and may land late). */
+  /** Requests that start a run (see isRunRequest); stop calls are fired without waiting and may land late. */
   runs(): Promise<RecordedRequest[]>;
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -29,7 +29,7 @@ export async function startInProcessSimulator(): Promise<InProcessSimulator> {
     sim,
     url: sim.url,
     requests: async () => sim.requests(),
-    runs: async () => sim.requests().filter((r) => !r.path.endsWith("/stop")),
+    runs: async () => sim.requests().filter((r) => isRunRequest(r)),
     reset: async () => sim.reset(),
     close: () => sim.close(),
   };

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { request } from "undici";
 import type { RecordedRequest } from "../../simulator/index.js";
+import { isRunRequest } from "./demo-workspace.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -76,8 +77,8 @@ export interface SimulatorProcess {
   url: string;
   requests(): Promise<RecordedRequest[]>;
   /**
-   * Requests other than stop calls. The gateway fires stop calls without waiting, so a late one from an earlier
-   * test can land after `reset()`; assertions about "what this call sent" use this.
+   * Requests that start a run (see isRunRequest). The gateway fires stop calls without waiting, and the start-up Dify
+   * check is a GET, so either can land after `reset()`; assertions about "what this call sent" use this.
    */
   runs(): Promise<RecordedRequest[]>;
   reset(): Promise<void>;
@@ -94,7 +95,7 @@ export async function startSimulatorProcess(args: string[] = []): Promise<Simula
     url,
     requests,
     async runs() {
-      return (await requests()).filter((r) => !r.path.endsWith("/stop"));
+      return (await requests()).filter((r) => isRunRequest(r));
     },
     async reset() {
       await (await request(control, { method: "DELETE" })).body.dump();

@@ -83,4 +83,37 @@ describe("RunTracker", () => {
     ]);
     expect(tracker.taskId).toBe("first");
   });
+
+  it("keeps the usage Dify reported: the split from message_end, only the total from a workflow", () => {
+    const usage = { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42, total_price: "0.0001230", currency: "USD" };
+    const chat = track("chat", [ev("message"), ev("message_end", { metadata: { usage } })]).tracker;
+    expect(chat.usage).toEqual({ inputTokens: 12, outputTokens: 30, totalTokens: 42, totalPrice: "0.0001230", currency: "USD" });
+    const chatflow = track("chat", [
+      ev("workflow_started", { workflow_run_id: "wr-1" }),
+      ev("message_end", { metadata: { usage } }),
+      ev("workflow_finished", { workflow_run_id: "wr-1", data: { status: "succeeded", total_tokens: 99 } }),
+    ]).tracker;
+    expect(chatflow.usage?.outputTokens).toBe(30);
+    expect(chatflow.workflowRunId).toBe("wr-1");
+    const workflow = track("workflow", [ev("workflow_finished", { data: { status: "succeeded", total_tokens: 7 } })]).tracker;
+    expect(workflow.usage).toEqual({
+      inputTokens: undefined,
+      outputTokens: undefined,
+      totalTokens: 7,
+      totalPrice: undefined,
+      currency: undefined,
+    });
+  });
+
+  it("drops usage values that are not counts, prices or currency codes", () => {
+    const usage = { prompt_tokens: -1, completion_tokens: 1.5, total_tokens: "9", total_price: "1e9", currency: "usd<script>" };
+    const { tracker } = track("completion", [ev("message_end", { metadata: { usage } })]);
+    expect(tracker.usage).toEqual({
+      inputTokens: undefined,
+      outputTokens: undefined,
+      totalTokens: undefined,
+      totalPrice: undefined,
+      currency: undefined,
+    });
+  });
 });

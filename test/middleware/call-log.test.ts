@@ -17,6 +17,8 @@ function summary(over: Partial<RunSummary> = {}): RunSummary {
     kind: "chat",
     mode: "advanced-chat",
     taskId: "task-7",
+    workflowRunId: undefined,
+    usage: undefined,
     stopCalled: false,
     upstreamStartedAt: now,
     firstEventAt: now + 1,
