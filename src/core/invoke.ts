@@ -1,16 +1,15 @@
-import type { AppEntry, Workspace } from "../config/config.js";
 import type { AppMode } from "../config/schema.js";
 import type { AppModes } from "../dify/app-mode.js";
 import type { DifyClient } from "../dify/client.js";
-import { appNotFound, unauthenticated } from "../grpc/gateway-error.js";
+import { unauthenticated } from "../grpc/gateway-error.js";
 import type { InterfaceSpec } from "../invoke/interfaces.js";
 import { type InvokeRequest, validateCommon } from "../invoke/request.js";
 import type { RunKind } from "../invoke/termination.js";
 import { type RunSettings, UpstreamRun } from "../invoke/upstream-run.js";
 import type { DifyEvent } from "../sse/decoder.js";
-import { traceHeaders } from "../tracing/trace-context.js";
 import { withOperatorHint } from "../translate/hints.js";
 import { untilAborted } from "../util/until-aborted.js";
+import { type AppScope, appScope } from "./app-scope.js";
 import { callError, isUnexpected } from "./call-error.js";
 import { type CallContext, createContextKey } from "./context.js";
 import { RUN_SUMMARY, type RunSummary } from "./run-summary.js";
@@ -29,9 +28,8 @@ export type Invoke = (spec: InterfaceSpec, req: InvokeRequest, ctx: CallContext)
 
 export function createInvoke(deps: CoreDeps): Invoke {
   return async function* invoke(spec, req, ctx) {
-    const { workspace, app } = checkRequest(spec, req, ctx);
-    const target = { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(ctx.trace) };
-    const user = req.user !== "" ? req.user : workspace.defaultUser;
+    const { workspace, app, target, user: userOf } = checkRequest(spec, req, ctx);
+    const user = userOf(req.user);
     let mode: AppMode | undefined;
     let run: UpstreamRun | undefined;
     try {
@@ -69,10 +67,8 @@ export function createInvoke(deps: CoreDeps): Invoke {
 /** The app's mode, set before the run's first event: a unary call's aggregator depends on it. */
 export const APP_MODE = createContextKey<AppMode | undefined>(undefined, "app mode");
 
-interface CheckedRequest {
+interface CheckedRequest extends AppScope {
   readonly request: InvokeRequest;
-  readonly workspace: Workspace;
-  readonly app: AppEntry;
 }
 
 const CHECKED = createContextKey<CheckedRequest | undefined>(undefined, "checked request");
@@ -85,14 +81,11 @@ const CHECKED = createContextKey<CheckedRequest | undefined>(undefined, "checked
 export function checkRequest(spec: InterfaceSpec, req: InvokeRequest, ctx: CallContext): CheckedRequest {
   const checked = ctx.values.get(CHECKED);
   if (checked?.request === req) return checked;
-  const workspace = ctx.workspace;
   // The auth interceptor runs before every handler; reaching here without it is a wiring bug.
-  if (!workspace) throw unauthenticated("unauthenticated");
+  if (!ctx.workspace) throw unauthenticated("unauthenticated");
   validateCommon(req);
   spec.validate(req);
-  const app = workspace.apps.get(req.appId);
-  if (!app) throw appNotFound(req.appId);
-  const result = { request: req, workspace, app };
+  const result = { request: req, ...appScope(ctx, req.appId) };
   ctx.values.set(CHECKED, result);
   return result;
 }

@@ -1,0 +1,32 @@
+import type { AppEntry, Workspace } from "../config/config.js";
+import type { AppTarget } from "../dify/client.js";
+import { appNotFound, unauthenticated } from "../grpc/gateway-error.js";
+import { traceHeaders } from "../tracing/trace-context.js";
+import type { CallContext } from "./context.js";
+
+/** An app of the caller's workspace, and how to reach it on Dify with that app's key. */
+export interface AppScope {
+  readonly workspace: Workspace;
+  readonly app: AppEntry;
+  readonly target: AppTarget;
+  /** The Dify end user: the request's own, or the workspace's default when the request left it empty. */
+  user(requested: string): string;
+}
+
+/**
+ * Finds `appId` in the caller's workspace. An app of another workspace is answered exactly like one that exists
+ * nowhere (the same NOT_FOUND), and nothing is sent to Dify. Every app-scoped RPC starts here.
+ */
+export function appScope(ctx: CallContext, appId: string): AppScope {
+  const workspace = ctx.workspace;
+  // The auth interceptor runs before every handler; reaching here without it is a wiring bug.
+  if (!workspace) throw unauthenticated("unauthenticated");
+  const app = workspace.apps.get(appId);
+  if (!app) throw appNotFound(appId);
+  return {
+    workspace,
+    app,
+    target: { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(ctx.trace) },
+    user: (requested) => (requested !== "" ? requested : workspace.defaultUser),
+  };
+}
