@@ -37,7 +37,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
       mode = spec.mode ?? (await untilAborted(deps.modes.resolve(app, target), ctx.signal));
       ctx.values.set(APP_MODE, mode);
       run = new UpstreamRun(
-        { kind: spec.kind, target, runPath: spec.runPath, stopPath: spec.stopPath, body: spec.body(req, user), user },
+        { kind: spec.kind, target, runPath: spec.runPathFor(req), stopPath: spec.stopPath, body: spec.body(req, user), user },
         deps.client,
         deps.settings,
         ctx.log,

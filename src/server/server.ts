@@ -24,6 +24,7 @@ import { Lifecycle } from "../middleware/lifecycle.js";
 import { composeAll } from "../middleware/types.js";
 import { type Listener, listen } from "../net/listener.js";
 import type { CallLimits } from "../rpc/invoke.js";
+import { RUN_SERVICE } from "../rpc/run.js";
 import { serveRoutes } from "../transport/grpc-adapter.js";
 import { HealthService } from "./health.js";
 import { addReflection } from "./reflection.js";
@@ -78,16 +79,16 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   let limits = callLimits(config);
   serveRoutes(
     server,
-    routes(createInvoke(deps), () => limits),
+    routes(createInvoke(deps), () => limits, { client, settings: () => deps.settings, inputs: () => limits.inputs }),
     log,
     middleware,
     config.server.maxSendMessageBytes,
   );
 
-  const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
+  const readiness = ["", ...INTERFACES.map((s) => s.serviceName), RUN_SERVICE];
   const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
   health.addToServer(server);
-  addReflection(server, [...INTERFACES.map((s) => s.serviceName), HEALTH_SERVICE]);
+  addReflection(server, [...INTERFACES.map((s) => s.serviceName), RUN_SERVICE, HEALTH_SERVICE]);
 
   const listener = await bind(server, config, log);
   const port = listener.port;

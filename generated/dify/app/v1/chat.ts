@@ -59,8 +59,11 @@ export interface ChatInvokeRequest {
   files: InputFile[];
   /** Dify's end-user id. Empty uses the workspace's default user. */
   user: string;
-  /** Runs this published version of the Chatflow (advanced-chat only); empty runs the app's current one. */
-  workflowId: string;
+  /**
+   * Runs this published version of the Chatflow (advanced-chat only); unset or empty runs the app's current one.
+   * `optional` so that code building requests before this field existed still compiles.
+   */
+  workflowId?: string | undefined;
 }
 
 /** Same fields and numbers as ChatInvokeRequest, so one JSON body fits both RPCs. */
@@ -71,7 +74,7 @@ export interface ChatInvokeStreamRequest {
   conversationId: string;
   files: InputFile[];
   user: string;
-  workflowId: string;
+  workflowId?: string | undefined;
 }
 
 export interface ChatInvokeResponse {
@@ -131,7 +134,7 @@ export interface ChatInvokeStreamResponse {
 }
 
 function createBaseChatInvokeRequest(): ChatInvokeRequest {
-  return { appId: "", inputs: undefined, query: "", conversationId: "", files: [], user: "", workflowId: "" };
+  return { appId: "", inputs: undefined, query: "", conversationId: "", files: [], user: "", workflowId: undefined };
 }
 
 export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
@@ -154,7 +157,7 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
     if (message.user !== "") {
       writer.uint32(50).string(message.user);
     }
-    if (message.workflowId !== "") {
+    if (message.workflowId !== undefined) {
       writer.uint32(58).string(message.workflowId);
     }
     return writer;
@@ -261,7 +264,7 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
         ? globalThis.String(object.workflowId)
         : isSet(object.workflow_id)
         ? globalThis.String(object.workflow_id)
-        : "",
+        : undefined,
     };
   },
 
@@ -285,7 +288,7 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
-    if (message.workflowId !== "") {
+    if (message.workflowId !== undefined) {
       obj.workflowId = message.workflowId;
     }
     return obj;
@@ -302,13 +305,13 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
     message.conversationId = object.conversationId ?? "";
     message.files = object.files?.map((e) => InputFile.fromPartial(e)) || [];
     message.user = object.user ?? "";
-    message.workflowId = object.workflowId ?? "";
+    message.workflowId = object.workflowId ?? undefined;
     return message;
   },
 };
 
 function createBaseChatInvokeStreamRequest(): ChatInvokeStreamRequest {
-  return { appId: "", inputs: undefined, query: "", conversationId: "", files: [], user: "", workflowId: "" };
+  return { appId: "", inputs: undefined, query: "", conversationId: "", files: [], user: "", workflowId: undefined };
 }
 
 export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
@@ -331,7 +334,7 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
     if (message.user !== "") {
       writer.uint32(50).string(message.user);
     }
-    if (message.workflowId !== "") {
+    if (message.workflowId !== undefined) {
       writer.uint32(58).string(message.workflowId);
     }
     return writer;
@@ -438,7 +441,7 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
         ? globalThis.String(object.workflowId)
         : isSet(object.workflow_id)
         ? globalThis.String(object.workflow_id)
-        : "",
+        : undefined,
     };
   },
 
@@ -462,7 +465,7 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
-    if (message.workflowId !== "") {
+    if (message.workflowId !== undefined) {
       obj.workflowId = message.workflowId;
     }
     return obj;
@@ -479,7 +482,7 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
     message.conversationId = object.conversationId ?? "";
     message.files = object.files?.map((e) => InputFile.fromPartial(e)) || [];
     message.user = object.user ?? "";
-    message.workflowId = object.workflowId ?? "";
+    message.workflowId = object.workflowId ?? undefined;
     return message;
   },
 };

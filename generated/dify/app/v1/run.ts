@@ -135,14 +135,13 @@ export interface GetHumanInputFormResponse {
 
 export interface SubmitHumanInputFormRequest {
   appId: string;
-  formToken: string;
   /**
    * Values keyed by the form inputs' output_variable_name; file inputs take
    * {transfer_method: local_file, upload_file_id, type} or {transfer_method: remote_url, url, type}.
+   * Field 2, as `inputs` is on every request that carries it (the gateway bounds it while decoding).
    */
-  inputs?:
-    | { [key: string]: any }
-    | undefined;
+  inputs?: { [key: string]: any } | undefined;
+  formToken: string;
   /** The id of one of the form's user_actions. */
   action: string;
   /** Dify's end-user id; empty uses the workspace's default user. Use the run's user. */
@@ -1544,7 +1543,7 @@ export const GetHumanInputFormResponse: MessageFns<GetHumanInputFormResponse> = 
 };
 
 function createBaseSubmitHumanInputFormRequest(): SubmitHumanInputFormRequest {
-  return { appId: "", formToken: "", inputs: undefined, action: "", user: "" };
+  return { appId: "", inputs: undefined, formToken: "", action: "", user: "" };
 }
 
 export const SubmitHumanInputFormRequest: MessageFns<SubmitHumanInputFormRequest> = {
@@ -1552,11 +1551,11 @@ export const SubmitHumanInputFormRequest: MessageFns<SubmitHumanInputFormRequest
     if (message.appId !== "") {
       writer.uint32(10).string(message.appId);
     }
-    if (message.formToken !== "") {
-      writer.uint32(18).string(message.formToken);
-    }
     if (message.inputs !== undefined) {
-      Struct.encode(Struct.wrap(message.inputs), writer.uint32(26).fork()).join();
+      Struct.encode(Struct.wrap(message.inputs), writer.uint32(18).fork()).join();
+    }
+    if (message.formToken !== "") {
+      writer.uint32(26).string(message.formToken);
     }
     if (message.action !== "") {
       writer.uint32(34).string(message.action);
@@ -1593,7 +1592,7 @@ export const SubmitHumanInputFormRequest: MessageFns<SubmitHumanInputFormRequest
               break;
             }
 
-            message.formToken = reader.string();
+            message.inputs = Struct.unwrap(Struct.decode(reader, reader.uint32()));
             continue;
           }
           case 3: {
@@ -1601,7 +1600,7 @@ export const SubmitHumanInputFormRequest: MessageFns<SubmitHumanInputFormRequest
               break;
             }
 
-            message.inputs = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            message.formToken = reader.string();
             continue;
           }
           case 4: {
@@ -1639,12 +1638,12 @@ export const SubmitHumanInputFormRequest: MessageFns<SubmitHumanInputFormRequest
         : isSet(object.app_id)
         ? globalThis.String(object.app_id)
         : "",
+      inputs: isObject(object.inputs) ? object.inputs : undefined,
       formToken: isSet(object.formToken)
         ? globalThis.String(object.formToken)
         : isSet(object.form_token)
         ? globalThis.String(object.form_token)
         : "",
-      inputs: isObject(object.inputs) ? object.inputs : undefined,
       action: isSet(object.action) ? globalThis.String(object.action) : "",
       user: isSet(object.user) ? globalThis.String(object.user) : "",
     };
@@ -1655,11 +1654,11 @@ export const SubmitHumanInputFormRequest: MessageFns<SubmitHumanInputFormRequest
     if (message.appId !== "") {
       obj.appId = message.appId;
     }
-    if (message.formToken !== "") {
-      obj.formToken = message.formToken;
-    }
     if (message.inputs !== undefined) {
       obj.inputs = message.inputs;
+    }
+    if (message.formToken !== "") {
+      obj.formToken = message.formToken;
     }
     if (message.action !== "") {
       obj.action = message.action;
@@ -1676,8 +1675,8 @@ export const SubmitHumanInputFormRequest: MessageFns<SubmitHumanInputFormRequest
   fromPartial(object: DeepPartial<SubmitHumanInputFormRequest>): SubmitHumanInputFormRequest {
     const message = createBaseSubmitHumanInputFormRequest();
     message.appId = object.appId ?? "";
-    message.formToken = object.formToken ?? "";
     message.inputs = object.inputs ?? undefined;
+    message.formToken = object.formToken ?? "";
     message.action = object.action ?? "";
     message.user = object.user ?? "";
     return message;

@@ -50,8 +50,11 @@ export interface WorkflowInvokeRequest {
   files: InputFile[];
   /** Dify's end-user id. Empty uses the workspace's default user. */
   user: string;
-  /** Runs this published workflow version (POST /workflows/{workflow_id}/run); empty runs the app's current one. */
-  workflowId: string;
+  /**
+   * Runs this published workflow version (POST /workflows/{workflow_id}/run); unset or empty runs the app's current one.
+   * `optional` so that code building requests before this field existed still compiles.
+   */
+  workflowId?: string | undefined;
 }
 
 /** Same fields and numbers as WorkflowInvokeRequest, so one JSON body fits both RPCs. */
@@ -60,7 +63,7 @@ export interface WorkflowInvokeStreamRequest {
   inputs?: { [key: string]: any } | undefined;
   files: InputFile[];
   user: string;
-  workflowId: string;
+  workflowId?: string | undefined;
 }
 
 export interface WorkflowInvokeResponse {
@@ -106,7 +109,7 @@ export interface WorkflowInvokeStreamResponse {
 }
 
 function createBaseWorkflowInvokeRequest(): WorkflowInvokeRequest {
-  return { appId: "", inputs: undefined, files: [], user: "", workflowId: "" };
+  return { appId: "", inputs: undefined, files: [], user: "", workflowId: undefined };
 }
 
 export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
@@ -123,7 +126,7 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
     if (message.user !== "") {
       writer.uint32(34).string(message.user);
     }
-    if (message.workflowId !== "") {
+    if (message.workflowId !== undefined) {
       writer.uint32(42).string(message.workflowId);
     }
     return writer;
@@ -208,7 +211,7 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
         ? globalThis.String(object.workflowId)
         : isSet(object.workflow_id)
         ? globalThis.String(object.workflow_id)
-        : "",
+        : undefined,
     };
   },
 
@@ -226,7 +229,7 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
-    if (message.workflowId !== "") {
+    if (message.workflowId !== undefined) {
       obj.workflowId = message.workflowId;
     }
     return obj;
@@ -241,13 +244,13 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
     message.inputs = object.inputs ?? undefined;
     message.files = object.files?.map((e) => InputFile.fromPartial(e)) || [];
     message.user = object.user ?? "";
-    message.workflowId = object.workflowId ?? "";
+    message.workflowId = object.workflowId ?? undefined;
     return message;
   },
 };
 
 function createBaseWorkflowInvokeStreamRequest(): WorkflowInvokeStreamRequest {
-  return { appId: "", inputs: undefined, files: [], user: "", workflowId: "" };
+  return { appId: "", inputs: undefined, files: [], user: "", workflowId: undefined };
 }
 
 export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest> = {
@@ -264,7 +267,7 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
     if (message.user !== "") {
       writer.uint32(34).string(message.user);
     }
-    if (message.workflowId !== "") {
+    if (message.workflowId !== undefined) {
       writer.uint32(42).string(message.workflowId);
     }
     return writer;
@@ -349,7 +352,7 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
         ? globalThis.String(object.workflowId)
         : isSet(object.workflow_id)
         ? globalThis.String(object.workflow_id)
-        : "",
+        : undefined,
     };
   },
 
@@ -367,7 +370,7 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
     if (message.user !== "") {
       obj.user = message.user;
     }
-    if (message.workflowId !== "") {
+    if (message.workflowId !== undefined) {
       obj.workflowId = message.workflowId;
     }
     return obj;
@@ -382,7 +385,7 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
     message.inputs = object.inputs ?? undefined;
     message.files = object.files?.map((e) => InputFile.fromPartial(e)) || [];
     message.user = object.user ?? "";
-    message.workflowId = object.workflowId ?? "";
+    message.workflowId = object.workflowId ?? undefined;
     return message;
   },
 };

@@ -75,7 +75,7 @@ class SubmitHumanInputFormRequest(_message.Message):
     form_token: str
     inputs: _struct_pb2.Struct
     user: str
-    def __init__(self, app_id: _Optional[str] = ..., form_token: _Optional[str] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., action: _Optional[str] = ..., user: _Optional[str] = ...) -> None: ...
+    def __init__(self, app_id: _Optional[str] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., form_token: _Optional[str] = ..., action: _Optional[str] = ..., user: _Optional[str] = ...) -> None: ...
 
 class SubmitHumanInputFormResponse(_message.Message):
     __slots__ = ["raw"]
