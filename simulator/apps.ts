@@ -10,6 +10,35 @@ export const DEMO_APPS: readonly SimulatorApp[] = Object.freeze(
     { appId: "a1c00000-0000-4000-8000-000000000004", key: "app-sim-workflow-9e1f6b", mode: "workflow", name: "Demo Workflow" },
     { appId: "a1c00000-0000-4000-8000-000000000005", key: "app-sim-completion-2d7a9e", mode: "completion", name: "Demo Text Generator" },
     { appId: "a1c00000-0000-4000-8000-000000000006", key: "app-sim-newagent-4a6c1f", mode: "agent", name: "Demo New Agent" },
+    // Dify 1.16: Human Input nodes (one pause, two pauses in a row, a Chatflow) and separated reasoning.
+    {
+      appId: "a1c00000-0000-4000-8000-000000000007",
+      key: "app-sim-approval-6d3b8e",
+      mode: "workflow",
+      name: "Demo Approval Workflow",
+      humanInput: { pauses: 1 },
+    },
+    {
+      appId: "a1c00000-0000-4000-8000-000000000008",
+      key: "app-sim-twostep-1e5f7a",
+      mode: "workflow",
+      name: "Demo Two-Step Approval",
+      humanInput: { pauses: 2 },
+    },
+    {
+      appId: "a1c00000-0000-4000-8000-000000000009",
+      key: "app-sim-approvalchat-8c2d4f",
+      mode: "advanced-chat",
+      name: "Demo Approval Chatflow",
+      humanInput: { pauses: 1 },
+    },
+    {
+      appId: "a1c00000-0000-4000-8000-00000000000a",
+      key: "app-sim-reasoning-3a9e5b",
+      mode: "advanced-chat",
+      name: "Demo Reasoning Chatflow",
+      reasoning: true,
+    },
   ].map((app) => Object.freeze(app as SimulatorApp)),
 );
 
@@ -33,8 +62,15 @@ const DESCRIPTIONS: Record<AppMode, string> = {
 };
 
 /** `GET /v1/info`. */
+function describe(app: SimulatorApp): string {
+  if (app.humanInput)
+    return `Simulated ${app.mode === "workflow" ? "workflow" : "chatflow"}: start, LLM, ${app.humanInput.pauses} Human Input node(s), then ${app.mode === "workflow" ? "end" : "answer"}.`;
+  if (app.reasoning) return "Simulated chatflow whose LLM node streams its reasoning separately (reasoning_chunk).";
+  return DESCRIPTIONS[app.mode];
+}
+
 export function appInfo(app: SimulatorApp): Record<string, unknown> {
-  return { name: app.name, description: DESCRIPTIONS[app.mode], tags: ["simulator"], mode: app.mode, author_name: "Dify Simulator" };
+  return { name: app.name, description: describe(app), tags: ["simulator"], mode: app.mode, author_name: "Dify Simulator" };
 }
 
 function userInputForm(mode: AppMode): unknown[] {

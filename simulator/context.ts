@@ -3,6 +3,7 @@ import type { ConversationStore } from "./conversations.js";
 import type { RequestRecorder } from "./recorder.js";
 import type { TaskRegistry } from "./tasks.js";
 import type { RecordedRequest, SimulatorApp } from "./types.js";
+import type { WorkflowRunStore } from "./workflow-runs.js";
 
 /** Simulator-wide state shared by the handlers. */
 export interface SimulatorContext {
@@ -12,6 +13,8 @@ export interface SimulatorContext {
   conversations: ConversationStore;
   tasks: TaskRegistry;
   recorder: RequestRecorder;
+  /** Workflow and Chatflow runs, kept for re-attach, run detail and Human Input forms. */
+  workflowRuns: WorkflowRunStore;
 }
 
 /** One HTTP request, body already read. */

@@ -10,6 +10,7 @@ import { RequestRecorder } from "./recorder.js";
 import { CONTROL_PATH, dispatch, handleControl } from "./routes.js";
 import { TaskRegistry } from "./tasks.js";
 import type { Simulator, SimulatorOptions } from "./types.js";
+import { WorkflowRunStore } from "./workflow-runs.js";
 
 const DEFAULT_PING_INTERVAL_MS = 10_000;
 
@@ -23,6 +24,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     conversations: new ConversationStore(),
     tasks: new TaskRegistry(),
     recorder: new RequestRecorder(),
+    workflowRuns: new WorkflowRunStore(),
   };
 
   const server = createServer((req, res) => void handleRequest(req, res, ctx));

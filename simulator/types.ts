@@ -11,6 +11,10 @@ export interface SimulatorApp {
   key: string;
   mode: AppMode;
   name: string;
+  /** Workflow and Chatflow apps with Human Input nodes: the run pauses after its LLM node, `pauses` times in a row. */
+  humanInput?: { pauses: number; emailOnly?: boolean };
+  /** The LLM node separates its reasoning (`reasoning_format: separated`): `reasoning_chunk` events come first. */
+  reasoning?: boolean;
 }
 
 export interface SimulatorOptions {

@@ -9,6 +9,7 @@ import {
 import { service as healthService } from "grpc-health-check";
 import { ChatServiceClient } from "../../generated/dify/app/v1/chat.js";
 import { CompletionServiceClient } from "../../generated/dify/app/v1/completion.js";
+import { RunServiceClient } from "../../generated/dify/app/v1/run.js";
 import { WorkflowServiceClient } from "../../generated/dify/app/v1/workflow.js";
 import { BadRequest, ErrorInfo, QuotaFailure, RetryInfo } from "../../generated/google/rpc/error_details.js";
 import { Status } from "../../generated/google/rpc/status.js";
@@ -18,7 +19,9 @@ export function clients(address: string, creds = credentials.createInsecure()) {
     chat: new ChatServiceClient(address, creds),
     workflow: new WorkflowServiceClient(address, creds),
     completion: new CompletionServiceClient(address, creds),
+    run: new RunServiceClient(address, creds),
     close() {
+      this.run.close();
       this.chat.close();
       this.workflow.close();
       this.completion.close();
