@@ -32,7 +32,10 @@ const CALLERS: Caller[] = [
 ];
 const ALL_APP_IDS = [...new Set(CALLERS.flatMap((c) => Object.keys(c.apps))), UNKNOWN];
 
-const env: NodeJS.ProcessEnv = Object.fromEntries(DEMO_APPS.map((a) => [`KEY_${a.mode.replace("-", "_").toUpperCase()}`, a.key]));
+// The first demo app of each mode (later ones, such as the Human Input apps, share a mode).
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  [...new Set(DEMO_APPS.map((a) => a.mode))].map((mode) => [`KEY_${mode.replace("-", "_").toUpperCase()}`, demo(mode).key]),
+);
 const keyRef = (mode: AppMode) => ({ env: `KEY_${mode.replace("-", "_").toUpperCase()}` });
 
 function configDoc(sims: { shared: string; gamma: string }, extra: { auth?: unknown; server?: Record<string, unknown> }) {
