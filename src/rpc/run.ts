@@ -253,19 +253,19 @@ function checkWatch(req: WatchRunRequest, ctx: CallContext): AppScope {
   return appScope(ctx, req.appId);
 }
 
-function checkRun(req: GetWorkflowRunRequest, ctx: CallContext): AppScope {
+export function checkRun(req: GetWorkflowRunRequest, ctx: CallContext): AppScope {
   checkAppId(req.appId);
   checkRunId(req.workflowRunId);
   return appScope(ctx, req.appId);
 }
 
-function checkForm(req: GetHumanInputFormRequest, ctx: CallContext): AppScope {
+export function checkForm(req: GetHumanInputFormRequest, ctx: CallContext): AppScope {
   checkAppId(req.appId);
   checkFormToken(req.formToken);
   return appScope(ctx, req.appId);
 }
 
-function checkSubmit(req: SubmitHumanInputFormRequest, ctx: CallContext): AppScope {
+export function checkSubmit(req: SubmitHumanInputFormRequest, ctx: CallContext): AppScope {
   checkAppId(req.appId);
   checkFormToken(req.formToken);
   const rejected = (req as unknown as InvokeRequest).inputsRejected;
