@@ -29,7 +29,7 @@ async function bufCurl(args: string[]): Promise<{ stdout: string; stderr: string
 const auth = ["-H", `authorization: Bearer ${TOKEN}`];
 
 describe("server reflection, through buf curl", () => {
-  it("lists the six RPCs and health without credentials", async () => {
+  it("lists the invoke RPCs, RunService and health without credentials", async () => {
     const { stdout, code } = await bufCurl(["--list-methods", `http://${s.gw.address}`]);
     expect(code).toBe(0);
     const methods = stdout.trim().split("\n").sort();
@@ -41,6 +41,10 @@ describe("server reflection, through buf curl", () => {
         "dify.app.v1.CompletionService/CompletionInvokeStream",
         "dify.app.v1.WorkflowService/WorkflowInvoke",
         "dify.app.v1.WorkflowService/WorkflowInvokeStream",
+        "dify.app.v1.RunService/WatchRun",
+        "dify.app.v1.RunService/GetWorkflowRun",
+        "dify.app.v1.RunService/GetHumanInputForm",
+        "dify.app.v1.RunService/SubmitHumanInputForm",
         "grpc.health.v1.Health/Check",
       ]),
     );
