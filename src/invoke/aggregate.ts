@@ -19,12 +19,13 @@ export interface UnaryExtras {
 
 /**
  * The `human_input_required` forms and the `reasoning_chunk` text of a run, which Dify's blocking dict does not carry
- * in a typed form. The reasoning is bounded like the answer, each by `upstream.maxAnswerBytes`; the forms by the
- * run's event count and `maxEventBytes`.
+ * in a typed form. Both travel in the unary answer next to `raw`, so they share one budget of
+ * `upstream.maxAnswerBytes`, besides the answer's own: a run with endless reasoning or forms ends ANSWER_TOO_LARGE
+ * instead of growing the gateway's heap.
  */
 class SideChannels {
   #reasoning = "";
-  #reasoningBytes = 0;
+  #bytes = 0;
   readonly #forms: HumanInputForm[] = [];
   #pausedRunId: string | undefined;
 
@@ -34,13 +35,14 @@ class SideChannels {
     switch (ev.event) {
       case "reasoning_chunk": {
         const delta = str((ev.data as { reasoning?: unknown } | undefined)?.reasoning);
-        this.#reasoningBytes += Buffer.byteLength(delta, "utf8");
-        if (this.#reasoningBytes > this.maxAnswerBytes) throw answerTooLarge(this.maxAnswerBytes);
+        this.#spend(Buffer.byteLength(delta, "utf8"));
         this.#reasoning += delta;
         return;
       }
       case "human_input_required": {
         const data = HumanInputRequiredData.fromJSON(ev.data ?? {});
+        // What the form costs in the answer, roughly: its texts.
+        this.#spend(Buffer.byteLength(data.formContent + data.nodeTitle + JSON.stringify(data.actions), "utf8"));
         this.#forms.push({
           formToken: data.formToken ?? "",
           nodeId: data.nodeId,
@@ -57,6 +59,11 @@ class SideChannels {
         return;
       }
     }
+  }
+
+  #spend(bytes: number): void {
+    this.#bytes += bytes;
+    if (this.#bytes > this.maxAnswerBytes) throw answerTooLarge(this.maxAnswerBytes);
   }
 
   extras(): UnaryExtras {
