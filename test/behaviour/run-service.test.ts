@@ -50,7 +50,7 @@ describe("a unary call whose run pauses", () => {
   it("WorkflowInvoke answers OK with pause set and the blocking dict's paused status", async () => {
     const res = await startPaused(APPROVAL);
     expect(res.data?.status).toBe("paused");
-    expect((res.raw?.data as { status: string }).status).toBe("paused");
+    expect(res.raw).toMatchObject({ data: { status: "paused" } });
     expect(res.pause?.workflowRunId).toBe(res.workflowRunId);
     expect(res.pause?.forms).toHaveLength(1);
     const form = res.pause!.forms[0]!;
@@ -92,7 +92,7 @@ describe("forms: get, a rejected then an accepted submit, then re-attach", () =>
     const form = await getForm(APPROVAL, token);
     expect(form.formContent).toBe("Please review the draft answer before it is sent.");
     expect(form.userActions.map((a) => a.id)).toEqual(["approve", "reject"]);
-    expect((form.raw?.inputs as { output_variable_name: string }[])[0]?.output_variable_name).toBe("comment");
+    expect(form.raw).toMatchObject({ inputs: [{ output_variable_name: "comment" }] });
 
     const paused2 = await getRun(APPROVAL, runId);
     expect(paused2).toMatchObject({ id: runId, status: "paused", outputs: {} });

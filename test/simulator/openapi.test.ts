@@ -25,6 +25,7 @@ import {
   appOf,
   bodyFor,
   call,
+  dataOf,
   eventNames,
   generateJson,
   type Json,
@@ -306,7 +307,8 @@ describe("Dify 1.16: human input, re-attach, run detail, reasoning", () => {
     expectStreamValid(mode, result);
     const required = result.events.find((e) => e["event"] === "human_input_required")!;
     const token = (required["data"] as Json)["form_token"] as string;
-    const runId = String(result.events.at(-1)?.["workflow_run_id"] ?? (result.events.at(-1)?.["data"] as Json)["workflow_run_id"]);
+    const last = result.events.at(-1) ?? {};
+    const runId = String(last["workflow_run_id"] ?? (last["data"] as Json)["workflow_run_id"]);
     return { result, token, runId };
   }
 
@@ -380,7 +382,8 @@ describe("Dify 1.16: human input, re-attach, run detail, reasoning", () => {
 
   it("a pinned workflow version runs through POST /workflows/{workflow_id}/run", async () => {
     const current = await stream(sim, "workflow", bodyFor("workflow"));
-    const workflowId = (current.events[0]?.["data"] as Json)["workflow_id"] as string;
+    const started = dataOf(current.events[0]);
+    const workflowId = started["workflow_id"] as string;
     const res = await call(sim, `/workflows/${workflowId}/run`, {
       key: appOf("workflow").key,
       body: { ...bodyFor("workflow"), response_mode: "blocking" },
