@@ -36,7 +36,7 @@ export interface RunServiceDeps {
 }
 
 /** The events a re-attached stream can carry: a workflow's or a Chatflow's. */
-const WATCH_EVENTS: ReadonlySet<TypedEventName> = new Set<TypedEventName>([
+export const WATCH_EVENTS: ReadonlySet<TypedEventName> = new Set<TypedEventName>([
   "message",
   "message_end",
   "tts_message",

@@ -5,8 +5,10 @@ import {
   CompletionInvokeStreamRequest,
   CompletionInvokeStreamResponse,
 } from "../../generated/dify/app/v1/completion.js";
+import { WatchRunResponse } from "../../generated/dify/app/v1/run.js";
 import { WorkflowInvokeRequest, WorkflowInvokeStreamRequest, WorkflowInvokeStreamResponse } from "../../generated/dify/app/v1/workflow.js";
 import { CHAT, COMPLETION, WORKFLOW } from "../../src/invoke/interfaces.js";
+import { WATCH_EVENTS } from "../../src/rpc/run.js";
 import { GRAPH_EVENTS_1_16, toStreamMessage } from "../../src/translate/events.js";
 
 const CANDIDATES = [
@@ -45,6 +47,7 @@ describe("the interface table", () => {
     ["chat", CHAT, ChatInvokeStreamResponse],
     ["completion", COMPLETION, CompletionInvokeStreamResponse],
     ["workflow", WORKFLOW, WorkflowInvokeStreamResponse],
+    ["WatchRun", { typedEvents: WATCH_EVENTS }, WatchRunResponse],
   ] as const)("%s types exactly the events its proto oneof declares", (_, spec, codec) => {
     expect([...spec.typedEvents].sort()).toEqual(typedByProto(codec as never).sort());
   });
