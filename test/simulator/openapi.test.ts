@@ -393,3 +393,19 @@ describe("Dify 1.16: human input, re-attach, run detail, reasoning", () => {
     expect((body["data"] as Json)["workflow_id"]).toBe(workflowId);
   });
 });
+
+describe("an email-only Human Input form", () => {
+  it("has form_token null, and the stream still validates", async () => {
+    const app = { appId: "e0000000-0000-4000-8000-000000000001", key: "app-sim-email-only", mode: "workflow" as const, name: "Email Only" };
+    const emailSim = await withSimulator({ apps: [{ ...app, humanInput: { pauses: 1, emailOnly: true } }] });
+    try {
+      const result = await stream(emailSim, "workflow", bodyFor("workflow"), { key: app.key });
+      expectStreamValid("workflow", result);
+      const required = result.events.find((e) => e["event"] === "human_input_required");
+      expect(dataOf(required)["form_token"]).toBeNull();
+      expect(eventNames(result.events).at(-1)).toBe("workflow_paused");
+    } finally {
+      await emailSim.close();
+    }
+  });
+});
