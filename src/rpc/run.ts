@@ -149,51 +149,50 @@ export function submitHumanInputForm(deps: RunServiceDeps): Route {
     async *handler(req, ctx) {
       const scope = checkSubmit(req, ctx);
       const body = { inputs: req.inputs ?? {}, action: req.action, user: scope.user(req.user) };
-      const raw = await untilAborted(
-        deps.client
-          .postJson(
-            scope.target,
-            `/form/human_input/${encodeURIComponent(req.formToken)}`,
-            body,
-            requestSignal(deps, ctx),
-            deps.settings().maxEventBytes,
-          )
-          .catch((err: unknown) => {
-            throw notFoundAs(err, formNotFound);
-          }),
-        ctx.signal,
+      const path = `/form/human_input/${encodeURIComponent(req.formToken)}`;
+      const raw = await upstreamJson(deps, ctx, formNotFound, (signal, maxBytes) =>
+        deps.client.postJson(scope.target, path, body, signal, maxBytes),
       );
-      return { raw: asDict(raw) };
+      return { raw };
     },
   });
 }
 
-async function getJson(
+function getJson(
   deps: RunServiceDeps,
   scope: AppScope,
   ctx: CallContext,
   path: string,
   notFound: () => GatewayError,
 ): Promise<Record<string, unknown>> {
-  const raw = await untilAborted(
-    // Bounded like one event: the same outputs arrive in a `workflow_finished` event, which maxEventBytes bounds.
-    deps.client.getJson(scope.target, path, requestSignal(deps, ctx), deps.settings().maxEventBytes).catch((err: unknown) => {
-      throw notFoundAs(err, notFound);
-    }),
-    ctx.signal,
-  );
-  return asDict(raw);
+  return upstreamJson(deps, ctx, notFound, (signal, maxBytes) => deps.client.getJson(scope.target, path, signal, maxBytes));
 }
 
 /**
- * The request ends with the call, and at the latest after `upstream.idleTimeoutMs` without an answer (Dify answers
- * these at once), which the caller gets as UNAVAILABLE UPSTREAM_IDLE_TIMEOUT.
+ * One JSON request to Dify for this call. It ends with the call, and at the latest after `upstream.idleTimeoutMs`
+ * without an answer (Dify answers these at once): UNAVAILABLE UPSTREAM_IDLE_TIMEOUT. The answer is read up to
+ * `upstream.maxEventBytes`, like one event: the same outputs arrive in a `workflow_finished` event.
  */
-function requestSignal(deps: RunServiceDeps, ctx: CallContext): AbortSignal {
-  const ms = deps.settings().idleTimeoutMs;
+async function upstreamJson(
+  deps: RunServiceDeps,
+  ctx: CallContext,
+  notFound: () => GatewayError,
+  send: (signal: AbortSignal, maxBytes: number) => Promise<unknown>,
+): Promise<Record<string, unknown>> {
+  const { idleTimeoutMs, maxEventBytes } = deps.settings();
   const timeout = new AbortController();
-  setTimeout(() => timeout.abort(new DifyStreamError("idle_timeout", `Dify sent nothing for ${ms} ms`)), ms).unref();
-  return AbortSignal.any([ctx.signal, timeout.signal]);
+  const timer = setTimeout(
+    () => timeout.abort(new DifyStreamError("idle_timeout", `Dify sent nothing for ${idleTimeoutMs} ms`)),
+    idleTimeoutMs,
+  );
+  try {
+    const answer = send(AbortSignal.any([ctx.signal, timeout.signal]), maxEventBytes).catch((err: unknown) => {
+      throw notFoundAs(err, notFound);
+    });
+    return asDict(await untilAborted(answer, ctx.signal));
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function asDict(raw: unknown): Record<string, unknown> {
