@@ -318,3 +318,38 @@ describe("reasoning and workflow_id", () => {
     expect(await s.sim.requests()).toEqual([]);
   });
 });
+
+describe("a drain ends a WatchRun without stopping its run", () => {
+  it("UNAVAILABLE SHUTTING_DOWN to the watcher; the run still waits for its form", async () => {
+    const own = await startInProcessStack();
+    try {
+      const res = await unary(
+        own.c.workflow.workflowInvoke,
+        own.c.workflow,
+        { appId: APPROVAL, inputs: {}, files: [], user: "reviewer" },
+        own.md(),
+      );
+      const runId = res.workflowRunId;
+      const watching = collect(
+        own.c.run.watchRun(
+          { appId: APPROVAL, workflowRunId: runId, user: "reviewer", includeStateSnapshot: false, continueOnPause: true },
+          own.md(),
+        ),
+      );
+      // The watch is attached once Dify (the simulator) got its request.
+      await expect.poll(async () => (await own.sim.requests()).some((r) => r.path.endsWith("/events"))).toBe(true);
+      await own.gw.gateway.close(100);
+      const { error } = await watching;
+      expect(error?.code).toBe(status.UNAVAILABLE);
+      expect(details(error!).errorInfo?.reason).toBe("SHUTTING_DOWN");
+      expect((await own.sim.requests()).filter((r) => r.path.endsWith("/stop"))).toEqual([]);
+      // Dify still has the run paused, its form open.
+      const detail = await fetch(`${own.sim.url}/workflows/run/${runId}`, {
+        headers: { authorization: `Bearer ${DEMO_APPS.find((a) => a.appId === APPROVAL)!.key}` },
+      });
+      expect(((await detail.json()) as { status: string }).status).toBe("paused");
+    } finally {
+      await own.stop();
+    }
+  });
+});
