@@ -7,7 +7,7 @@ const BYTES = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 
 /**
  * Every metric the gateway exports. Label values come from a closed set:
  * method names, gRPC codes, app modes, outcomes, and workspace ids from the
- * config, never a token, key, app id or anything a caller typed.
+ * config, token names from the config, never a token, key, app id or anything a caller typed.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -84,6 +84,13 @@ export class GatewayMetrics {
     name: "dify_gateway_concurrency_rejections_total",
     help: "Calls refused with RESOURCE_EXHAUSTED because their workspace was at its concurrency limit.",
     labelNames: ["workspace"] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokenCalls = new Counter({
+    name: "dify_gateway_token_calls_total",
+    help: "Calls made with a bearer token, by workspace, token (its configured name, else sha256:<12 hex>) and outcome (gRPC code).",
+    labelNames: ["workspace", "token", "outcome"] as const,
     registers: [this.registry],
   });
 

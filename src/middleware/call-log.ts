@@ -50,6 +50,7 @@ function reportCall(context: CallContext, error: GatewayError | undefined, run: 
   );
 
   const outcome = status[code] ?? String(code);
+  if (context.token && context.workspace) metrics.tokenCalls.inc({ workspace: context.workspace.id, token: context.token.label, outcome });
   if (context.clientLeft()) metrics.cancellations.inc({ grpc_method: context.method.slice(1), reason: outcome });
   if (!run?.upstreamStartedAt || !context.workspace) return;
   const labels = { mode: run.mode ?? run.kind, workspace: context.workspace.id, outcome };

@@ -190,7 +190,9 @@ function transportInterceptors(
     metricsInterceptor(metrics),
     requestGuardInterceptor(() => config.server, log),
     metadataLimitInterceptor(config.server.maxMetadataBytes, log),
-    authInterceptor(registry, log),
+    authInterceptor(registry, log, (workspace, token) =>
+      metrics.tokenCalls.inc({ workspace: workspace.id, token: token.label, outcome: "UNAUTHENTICATED" }),
+    ),
     awaitingMessageLimitInterceptor(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
   ];
 }
