@@ -261,6 +261,26 @@ export const configSchema = z
          * the rest of the response. Streams are not aggregated and not bound by this.
          */
         maxAnswerBytes: z.number().int().positive().default(DEFAULT_MAX_ANSWER_BYTES),
+        /**
+         * Retries of requests Dify cannot have acted on: connect errors, 502/503/504, 429 too_many_requests.
+         * Never after a 200's headers or any event: runs are not idempotent. Small numbers by default.
+         */
+        retry: z
+          .strictObject({
+            /** Attempts in all, the first included; 1 turns retries off. */
+            maxAttempts: z.number().int().min(1).max(10).default(3),
+            initialBackoffMs: z.number().int().positive().default(100),
+            maxBackoffMs: z.number().int().positive().default(1_000),
+            /** Retries add at most this share of the requests of the last 10 s (plus 3), per process. */
+            budgetRatio: z.number().min(0).max(1).default(0.1),
+            /** A longer Retry-After is not waited for: the caller gets the 429 with its RetryInfo. */
+            maxRetryAfterMs: z.number().int().nonnegative().default(5_000),
+          })
+          .refine((r) => r.maxBackoffMs >= r.initialBackoffMs, {
+            path: ["maxBackoffMs"],
+            message: "must be at least initialBackoffMs",
+          })
+          .prefault({}),
       })
       .prefault({}),
     limits: z

@@ -8,6 +8,10 @@ export function summarize(config: GatewayConfig, file: string): string {
     `${file}: valid`,
     `server: listen ${server.listen}, tls ${tls}, maxReceiveMessageBytes ${server.maxReceiveMessageBytes}, maxMetadataBytes ${server.maxMetadataBytes}`,
     `upstream: ${Object.entries(upstream)
+      .filter(([k]) => k !== "retry")
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
+    `upstream.retry: ${Object.entries(upstream.retry)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
     `limits: maxConcurrentCallsPerWorkspace ${limits.maxConcurrentCallsPerWorkspace}`,

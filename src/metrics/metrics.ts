@@ -74,6 +74,19 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly upstreamRetries = new Counter({
+    name: "dify_gateway_upstream_retries_total",
+    help: "Requests to Dify sent again because Dify cannot have acted on the failed one, by reason (connect_error, http_502, http_503, http_504, too_many_requests).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamRetriesDenied = new Counter({
+    name: "dify_gateway_upstream_retries_denied_total",
+    help: "Retryable failures not retried, by cause (max_attempts, budget, deadline, retry_after) and reason.",
+    labelNames: ["cause", "reason"] as const,
+    registers: [this.registry],
+  });
+
   readonly workspaceCallsInFlight = new Gauge({
     name: "dify_gateway_workspace_calls_in_flight",
     help: "Invoke calls (unary and streaming) in flight per workspace, the count limits.maxConcurrentCallsPerWorkspace caps.",

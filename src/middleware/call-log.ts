@@ -42,6 +42,8 @@ function reportCall(context: CallContext, error: GatewayError | undefined, run: 
       ttfeMs: ttfeMs === undefined ? undefined : round(ttfeMs),
       taskId: run?.taskId,
       stopCalled: run?.stopCalled || undefined,
+      // How many run requests Dify got: 1 normally, more after retries (connect errors, 502/503/504, 429).
+      attempts: run?.attempts || undefined,
       reason: error?.details.reason,
       upstreamStatus: error?.details.metadata?.upstreamStatus,
       upstreamCode: error?.details.metadata?.upstreamCode || undefined,
