@@ -274,7 +274,7 @@ export const configSchema = z
             /** Retries add at most this share of the requests of the last 10 s (plus 3), per process. */
             budgetRatio: z.number().min(0).max(1).default(0.1),
             /** A longer Retry-After is not waited for: the caller gets the 429 with its RetryInfo. */
-            maxRetryAfterMs: z.number().int().nonnegative().default(5_000),
+            maxRetryAfterMs: z.number().int().nonnegative().default(2_000),
           })
           .refine((r) => r.maxBackoffMs >= r.initialBackoffMs, {
             path: ["maxBackoffMs"],

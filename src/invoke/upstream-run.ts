@@ -77,8 +77,10 @@ export class UpstreamRun {
     const opening = this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal, {
       deadline: this.req.deadline,
       giveUpOn: leave.signal,
+      // Each attempt gets a full idle window: a retry's wait is ours, not Dify's silence.
       onAttempt: (n) => {
         this.attempts = n;
+        idle.rearm();
       },
     });
     opening.catch(ignore);
