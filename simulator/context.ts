@@ -12,6 +12,8 @@ export interface SimulatorContext {
   conversations: ConversationStore;
   tasks: TaskRegistry;
   recorder: RequestRecorder;
+  /** Requests seen per `_sim` carrying `times` (directives.ts, countedDirectives). */
+  faultCounts: Map<string, number>;
 }
 
 /** One HTTP request, body already read. */

@@ -47,9 +47,16 @@ export interface SimDirectives {
   /** Per-request override of the simulator's tokenDelayMs. */
   delayMs: number | null;
   fault: Fault | null;
+  /**
+   * `times: N`: the fault fires on the first N requests carrying this very `_sim` object, later ones run
+   * normally (a retry meeting a passing fault). null: every time.
+   */
+  times: number | null;
+  /** What identifies "this very `_sim`": its JSON text (give each call its own `key` to keep them apart). */
+  identity: string;
 }
 
-export const NO_DIRECTIVES: SimDirectives = Object.freeze({ events: null, delayMs: null, fault: null });
+export const NO_DIRECTIVES: SimDirectives = Object.freeze({ events: null, delayMs: null, fault: null, times: null, identity: "" });
 
 export const DIRECTIVES_KEY = "_sim";
 
@@ -183,9 +190,25 @@ export function parseDirectives(inputs: JsonObject, mode: AppMode): SimDirective
   const faultName = f.optionalString("fault");
   const fault = faultName === null ? null : parseFault(faultName, f);
   if (fault) checkApplicable(fault, mode);
+  f.optionalString("key");
+  const times = f.optionalInteger("times", 1, MAX_EVENTS);
+  if (times !== null && fault === null) throw invalid("times needs a fault");
   return {
     events: f.optionalInteger("events", 0, MAX_EVENTS),
     delayMs: f.optionalInteger("delay_ms", 0, MAX_DELAY_MS),
     fault,
+    times,
+    identity: JSON.stringify(raw),
   };
+}
+
+/**
+ * The directives of one request given how many earlier requests carried the same `_sim`: past `times`, without
+ * their fault. `seen` counts per identity; it grows by one entry per distinct `_sim` with `times`, a test's own.
+ */
+export function countedDirectives(directives: SimDirectives, seen: Map<string, number>): SimDirectives {
+  if (directives.times === null) return directives;
+  const count = seen.get(directives.identity) ?? 0;
+  seen.set(directives.identity, count + 1);
+  return count < directives.times ? directives : { ...directives, fault: null };
 }

@@ -8,7 +8,7 @@ import { type ApiInterface, assertServedBy, isChatLike } from "./apps.js";
 import { authenticate } from "./auth.js";
 import { type BlockingOutcome, collectBlocking } from "./blocking.js";
 import type { Call, SimulatorContext } from "./context.js";
-import { parseDirectives, type SimDirectives } from "./directives.js";
+import { countedDirectives, parseDirectives, type SimDirectives } from "./directives.js";
 import { errors } from "./errors.js";
 import { JSON_TYPE, JSON_UTF8_TYPE, sendError, sendJson, whenAborted } from "./http-io.js";
 import { createRun, type Run } from "./run.js";
@@ -38,7 +38,7 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   requireUserArg(body);
   assertServedBy(app, api);
   const payload = PAYLOAD_PARSERS[api](body);
-  const directives = parseDirectives(payload.inputs, app.mode);
+  const directives = countedDirectives(parseDirectives(payload.inputs, app.mode), ctx.faultCounts);
   if (answeredByFault(call.res, directives)) return;
   const streaming = isStreaming(app.mode, payload.responseMode);
   if (api === "chat" && payload.query === "") throw errors.invalidParam("query is required");

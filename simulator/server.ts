@@ -23,6 +23,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     conversations: new ConversationStore(),
     tasks: new TaskRegistry(),
     recorder: new RequestRecorder(),
+    faultCounts: new Map(),
   };
 
   const server = createServer((req, res) => void handleRequest(req, res, ctx));

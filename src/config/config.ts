@@ -9,12 +9,27 @@ export interface AppEntry {
   readonly mode: AppMode | undefined;
 }
 
+/** One bearer token of a workspace: its digest and what it may do. */
+export interface TokenEntry {
+  /** SHA-256 of the token. */
+  readonly hash: Buffer;
+  /**
+   * How logs and metrics name the token: its configured `name`, else `sha256:` and the digest's first 12 hex
+   * characters. Only ever a value from the config, never the token.
+   */
+  readonly label: string;
+  /** The apps this token may call; undefined: every app of its workspace. */
+  readonly apps: ReadonlySet<string> | undefined;
+  /** When the token stops working (epoch ms); undefined: never. */
+  readonly expiresAt: number | undefined;
+}
+
 export interface Workspace {
   readonly id: string;
   readonly difyBaseUrl: string;
   readonly defaultUser: string;
-  /** SHA-256 digests of the bearer tokens that identify callers of this workspace. */
-  readonly tokenHashes: readonly Buffer[];
+  /** The bearer tokens that identify callers of this workspace, by their SHA-256 digests. */
+  readonly tokens: readonly TokenEntry[];
   /** Mesh identities (SPIFFE IDs) of this workspace's callers. */
   readonly spiffeIds: readonly string[];
   /** Calls this workspace may have in flight: its own `maxConcurrentCalls`, else `limits.maxConcurrentCallsPerWorkspace`. */

@@ -129,7 +129,12 @@ function resolveWorkspace(ws: WorkspaceFile, path: string, limits: ConfigFile["l
     id: ws.id,
     difyBaseUrl: ws.difyBaseUrl,
     defaultUser: ws.defaultUser,
-    tokenHashes: ws.tokens.map((t) => Buffer.from(t.sha256, "hex")),
+    tokens: ws.tokens.map((t) => ({
+      hash: Buffer.from(t.sha256, "hex"),
+      label: t.name ?? `sha256:${t.sha256.slice(0, 12)}`,
+      apps: t.apps && new Set(t.apps),
+      expiresAt: t.expiresAt === undefined ? undefined : Date.parse(t.expiresAt),
+    })),
     spiffeIds: ws.spiffeIds,
     maxConcurrentCalls: ws.maxConcurrentCalls ?? limits.maxConcurrentCallsPerWorkspace,
     apps,

@@ -37,6 +37,25 @@ const app = z.strictObject({
   mode: z.enum(APP_MODES).optional(),
 });
 
+/** A name for logs and metric labels: a closed set, chosen by the operator. */
+const tokenName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be 1-63 letters, digits, '_', '.' or '-'");
+
+/**
+ * A bearer token, kept as its digest, with what it may do. `apps` makes a least-privilege token for one plugin;
+ * `expiresAt` revokes it on every replica at the same moment, without a reload.
+ */
+const token = z.strictObject({
+  sha256: sha256Hex,
+  /** Shown in logs and metrics instead of the digest. */
+  name: tokenName.optional(),
+  /** The app ids of this workspace the token may call; others get the same NOT_FOUND as apps that exist nowhere. */
+  apps: z.array(z.string().min(1)).min(1, "must list at least one app id (leave `apps` out for every app)").optional(),
+  /** ISO 8601 with a time zone, e.g. 2026-01-31T00:00:00Z. From then on the token gets UNAUTHENTICATED TOKEN_EXPIRED. */
+  expiresAt: z.iso
+    .datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z" })
+    .optional(),
+});
+
 /** A SPIFFE ID as Istio, Linkerd and SPIRE issue them: spiffe://<trust domain>/<path>. */
 const spiffeId = z
   .string()
@@ -61,7 +80,7 @@ const workspace = z
       .transform((u) => u.replace(/\/+$/, "")),
     /** Sent to Dify as `user` when a request leaves it empty. */
     defaultUser: z.string().min(1).default("dify-grpc-gateway"),
-    tokens: z.array(z.strictObject({ sha256: sha256Hex })).default([]),
+    tokens: z.array(token).default([]),
     /** Mesh identities of this workspace's callers; see `auth.xfcc` and `server.tls.clientCaFile`. */
     spiffeIds: z.array(spiffeId).default([]),
     /** This workspace's own cap on calls in flight; `limits.maxConcurrentCallsPerWorkspace` when absent. */
@@ -75,6 +94,20 @@ const workspace = z
     ws.apps.forEach((a, i) => {
       if (seen.has(a.appId)) ctx.addIssue({ code: "custom", path: ["apps", i, "appId"], message: `duplicate appId "${a.appId}"` });
       seen.add(a.appId);
+    });
+    const names = new Set<string>();
+    ws.tokens.forEach((t, i) => {
+      if (t.name !== undefined && names.has(t.name))
+        ctx.addIssue({ code: "custom", path: ["tokens", i, "name"], message: `duplicate token name "${t.name}" in this workspace` });
+      if (t.name !== undefined) names.add(t.name);
+      t.apps?.forEach((appId, j) => {
+        if (!seen.has(appId))
+          ctx.addIssue({
+            code: "custom",
+            path: ["tokens", i, "apps", j],
+            message: `unknown app "${appId}": list only appIds of this workspace's apps`,
+          });
+      });
     });
   });
 
@@ -228,6 +261,26 @@ export const configSchema = z
          * the rest of the response. Streams are not aggregated and not bound by this.
          */
         maxAnswerBytes: z.number().int().positive().default(DEFAULT_MAX_ANSWER_BYTES),
+        /**
+         * Retries of requests Dify cannot have acted on: connect errors, 502/503/504, 429 too_many_requests.
+         * Never after a 200's headers or any event: runs are not idempotent. Small numbers by default.
+         */
+        retry: z
+          .strictObject({
+            /** Attempts in all, the first included; 1 turns retries off. */
+            maxAttempts: z.number().int().min(1).max(10).default(3),
+            initialBackoffMs: z.number().int().positive().default(100),
+            maxBackoffMs: z.number().int().positive().default(1_000),
+            /** Retries add at most this share of the requests of the last 10 s (plus 3), per process. */
+            budgetRatio: z.number().min(0).max(1).default(0.1),
+            /** A longer Retry-After is not waited for: the caller gets the 429 with its RetryInfo. */
+            maxRetryAfterMs: z.number().int().nonnegative().default(2_000),
+          })
+          .refine((r) => r.maxBackoffMs >= r.initialBackoffMs, {
+            path: ["maxBackoffMs"],
+            message: "must be at least initialBackoffMs",
+          })
+          .prefault({}),
       })
       .prefault({}),
     limits: z

@@ -1,4 +1,4 @@
-import type { GatewayConfig } from "./config.js";
+import type { GatewayConfig, TokenEntry } from "./config.js";
 
 /** What `check-config` prints: every setting that matters, and where each secret comes from, never a secret. */
 export function summarize(config: GatewayConfig, file: string): string {
@@ -8,6 +8,10 @@ export function summarize(config: GatewayConfig, file: string): string {
     `${file}: valid`,
     `server: listen ${server.listen}, tls ${tls}, maxReceiveMessageBytes ${server.maxReceiveMessageBytes}, maxMetadataBytes ${server.maxMetadataBytes}`,
     `upstream: ${Object.entries(upstream)
+      .filter(([k]) => k !== "retry")
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`,
+    `upstream.retry: ${Object.entries(upstream.retry)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
     `limits: maxConcurrentCallsPerWorkspace ${limits.maxConcurrentCallsPerWorkspace}`,
@@ -17,13 +21,19 @@ export function summarize(config: GatewayConfig, file: string): string {
   ];
   for (const ws of config.workspaces) {
     lines.push(
-      `  ${ws.id}: dify ${ws.difyBaseUrl}, default user ${JSON.stringify(ws.defaultUser)}, ${plural(ws.tokenHashes.length, "token")}, at most ${ws.maxConcurrentCalls} concurrent calls`,
+      `  ${ws.id}: dify ${ws.difyBaseUrl}, default user ${JSON.stringify(ws.defaultUser)}, ${plural(ws.tokens.length, "token")}, at most ${ws.maxConcurrentCalls} concurrent calls`,
     );
+    for (const t of ws.tokens) if (t.apps || t.expiresAt !== undefined) lines.push(`    token ${t.label}: ${tokenScope(t)}`);
     for (const id of ws.spiffeIds) lines.push(`    identity ${id}`);
     for (const app of ws.apps.values())
       lines.push(`    app ${app.appId}: mode ${app.mode ?? "(asked from Dify)"}, key from ${app.keySource}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+function tokenScope(t: TokenEntry): string {
+  const apps = t.apps ? `apps ${[...t.apps].join(", ")}` : "every app";
+  return t.expiresAt === undefined ? apps : `${apps}, expires ${new Date(t.expiresAt).toISOString()}`;
 }
 
 function plural(n: number, word: string): string {

@@ -65,7 +65,15 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const lifecycle = new Lifecycle();
   const interceptors = transportInterceptors(config, () => registry, metrics, log);
   const server = new Server({ interceptors, ...serverOptions(config) });
-  const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
+  let retry = config.upstream.retry;
+  const client = new DifyClient({
+    connectTimeoutMs: config.upstream.connectTimeoutMs,
+    retry: {
+      settings: () => retry,
+      onRetry: (reason) => metrics.upstreamRetries.inc({ reason }),
+      onDenied: (cause, reason) => metrics.upstreamRetriesDenied.inc({ cause, reason }),
+    },
+  });
   const limiter = new ConcurrencyLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
   const deps: CoreDeps = {
     client,
@@ -119,6 +127,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
       const ignored = restartRequired(config, next);
       registry = new WorkspaceRegistry(next);
       deps.settings = next.upstream;
+      retry = next.upstream.retry;
       limits = callLimits(next);
       shutdown = next.shutdown;
       log.level = next.log.level;
@@ -190,7 +199,9 @@ function transportInterceptors(
     metricsInterceptor(metrics),
     requestGuardInterceptor(() => config.server, log),
     metadataLimitInterceptor(config.server.maxMetadataBytes, log),
-    authInterceptor(registry, log),
+    authInterceptor(registry, log, (workspace, token) =>
+      metrics.tokenCalls.inc({ workspace: workspace.id, token: token.label, outcome: "UNAUTHENTICATED" }),
+    ),
     awaitingMessageLimitInterceptor(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
   ];
 }

@@ -1,6 +1,6 @@
 import type { Server, ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { workspaceOf } from "../auth/context.js";
+import { callerOf } from "../auth/context.js";
 import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { callError } from "../core/call-error.js";
 import { type CallContext, createContextValues } from "../core/context.js";
@@ -108,20 +108,35 @@ function streamingHandler(handler: CallHandler<unknown, unknown>, encode: (messa
 function contextOf(call: Call, scope: CallScope, log: Logger): CallContext {
   const startedAt = performance.now();
   const trace = traceFrom(call.metadata);
-  const workspace = workspaceOf(call.metadata);
+  const caller = callerOf(call.metadata);
+  const workspace = caller?.workspace;
   const method = call.getPath();
   return {
     signal: scope.signal,
     workspace,
+    token: caller?.token,
+    deadline: deadlineOf(call),
     trace,
     // One child per call, with everything known up front: pino's child-of-a-child measured ~20 µs per call more.
-    log: log.child({ traceId: trace.traceId, method, workspace: workspace?.id, appId: loggable(call.request) }),
+    log: log.child({
+      traceId: trace.traceId,
+      method,
+      workspace: workspace?.id,
+      tokenName: caller?.token?.label,
+      appId: loggable(call.request),
+    }),
     method,
     startedAt,
     values: createContextValues(),
     terminate: (reason) => scope.terminate(reason),
     clientLeft: () => scope.clientLeft,
   };
+}
+
+function deadlineOf(call: Call): number | undefined {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** The request's app_id as the log line shows it: validation rejects long ones, but their line is written too. */

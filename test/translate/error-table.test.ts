@@ -3,7 +3,7 @@ import { type ServiceError, status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { checkRequest } from "../../src/core/invoke.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "../../src/dify/errors.js";
-import { GatewayError, unauthenticated } from "../../src/grpc/gateway-error.js";
+import { GatewayError, tokenExpired, unauthenticated } from "../../src/grpc/gateway-error.js";
 import { answerTooLarge } from "../../src/invoke/aggregate.js";
 import { WORKFLOW } from "../../src/invoke/interfaces.js";
 import { validateChat, validateCommon } from "../../src/invoke/request.js";
@@ -96,6 +96,23 @@ const ROWS: Row[] = [
         expect: { code: status.NOT_FOUND, reason: "APP_NOT_FOUND" },
       },
     ],
+  },
+  {
+    readme: "`app_id` of the workspace that the caller's token does not list",
+    cases: [
+      {
+        make: thrown(() => {
+          const { context } = fakeContext(workspace([app("mine", "workflow"), app("other", "workflow")]));
+          const token = { hash: Buffer.alloc(32), label: "plugin", apps: new Set(["mine"]), expiresAt: undefined };
+          checkRequest(WORKFLOW, { ...request, appId: "other" }, { ...context, token });
+        }),
+        expect: { code: status.NOT_FOUND, reason: "APP_NOT_FOUND" },
+      },
+    ],
+  },
+  {
+    readme: "A token past its `expiresAt`",
+    cases: [{ make: tokenExpired, expect: { code: status.UNAUTHENTICATED, reason: "TOKEN_EXPIRED" } }],
   },
   {
     readme: "Missing or unknown token",
