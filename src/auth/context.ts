@@ -6,12 +6,17 @@ import type { Workspace } from "../config/config.js";
  * grpc-js hands the handler the very object the interceptor passed on, and
  * nothing a client sends can create an entry here, unlike a metadata header.
  */
-const verified = new WeakMap<Metadata, Workspace>();
+const verified = new WeakMap<Metadata, { workspace: Workspace; caller: string }>();
 
-export function bindWorkspace(metadata: Metadata, workspace: Workspace): void {
-  verified.set(metadata, workspace);
+/** `caller` names the credential (a token digest or a SPIFFE ID), never the token itself. */
+export function bindWorkspace(metadata: Metadata, workspace: Workspace, caller: string): void {
+  verified.set(metadata, { workspace, caller });
 }
 
 export function workspaceOf(metadata: Metadata): Workspace | undefined {
-  return verified.get(metadata);
+  return verified.get(metadata)?.workspace;
+}
+
+export function callerOf(metadata: Metadata): string | undefined {
+  return verified.get(metadata)?.caller;
 }

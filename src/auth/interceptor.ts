@@ -26,9 +26,9 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
       .withOnReceiveMetadata((metadata, next) => {
         const authorization = metadata.get("authorization").filter((v): v is string => typeof v === "string");
         const xfccValues = metadata.get("x-forwarded-client-cert");
-        let workspace: Workspace | undefined;
+        let resolved: { workspace: Workspace; caller: string } | undefined;
         try {
-          workspace = registry().resolve({
+          resolved = registry().resolveCaller({
             authorization,
             xfcc: xfccValues.length > 0 ? xfccValues.join(",") : undefined,
             peerCertificate: call.getAuthContext().sslPeerCertificate,
@@ -37,7 +37,7 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
           // grpc-js does not catch what an interceptor throws: it would take the process down.
           log.error({ err, method: method.path }, "credential check failed");
         }
-        if (!workspace) {
+        if (!resolved) {
           // Which credential kinds arrived, never their values.
           log.info(
             {
@@ -52,7 +52,7 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
           return;
         }
         for (const header of CREDENTIAL_HEADERS) metadata.remove(header);
-        bindWorkspace(metadata, workspace);
+        bindWorkspace(metadata, resolved.workspace, resolved.caller);
         next(metadata);
       })
       .build();

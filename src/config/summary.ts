@@ -10,7 +10,7 @@ export function summarize(config: GatewayConfig, file: string): string {
     `upstream: ${Object.entries(upstream)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
-    `limits: maxConcurrentCallsPerWorkspace ${limits.maxConcurrentCallsPerWorkspace}`,
+    `limits: maxConcurrentCallsPerWorkspace ${limits.maxConcurrentCallsPerWorkspace}${optionalLimits(limits)}`,
     `auth: x-forwarded-client-cert ${auth.xfcc.enabled ? "trusted" : "ignored"}`,
     `log: level ${log.level}`,
     `workspaces: ${config.workspaces.length}`,
@@ -24,6 +24,23 @@ export function summarize(config: GatewayConfig, file: string): string {
       lines.push(`    app ${app.appId}: mode ${app.mode ?? "(asked from Dify)"}, key from ${app.keySource}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Rate, budget and Redis, only when set: a config without them prints as before. */
+function optionalLimits(limits: GatewayConfig["limits"]): string {
+  const parts: string[] = [];
+  if (limits.requestsPerMinutePerWorkspace) parts.push(`requestsPerMinutePerWorkspace ${limits.requestsPerMinutePerWorkspace}`);
+  if (limits.requestsPerMinutePerToken) parts.push(`requestsPerMinutePerToken ${limits.requestsPerMinutePerToken}`);
+  if (limits.tokensPerDayPerWorkspace) parts.push(`tokensPerDayPerWorkspace ${limits.tokensPerDayPerWorkspace}`);
+  const redis = limits.redis;
+  if (redis) {
+    // The URL holds no password (the schema refuses one); the password's source is named, never its value.
+    const topology = redis.sentinel ? `sentinel ${redis.sentinel.name}` : redis.cluster ? "cluster" : "single node";
+    parts.push(
+      `shared in Redis ${redis.url} (${topology}, password ${redis.password ? "set" : "none"}, onUnavailable ${redis.onUnavailable}, lease ${redis.leaseMs} ms)`,
+    );
+  } else if (parts.length > 0) parts.push("per process (no limits.redis)");
+  return parts.length > 0 ? `, ${parts.join(", ")}` : "";
 }
 
 function plural(n: number, word: string): string {

@@ -12,6 +12,11 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The workspace the auth interceptor verified; undefined only if it was not wired in front. */
   readonly workspace: Workspace | undefined;
+  /**
+   * Which credential of the workspace made the call, for per-token limits: a digest of the bearer token, or the
+   * SPIFFE ID. Never the token itself; undefined when auth was not wired in front.
+   */
+  readonly caller: string | undefined;
   readonly trace: TraceContext;
   /** The call's child logger, with traceId, method, workspace and appId bound. */
   readonly log: Logger;

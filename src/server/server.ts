@@ -10,17 +10,19 @@ import { DifyClient } from "../dify/client.js";
 import { warnAboutDify } from "../doctor/startup.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
-import { ConcurrencyLimiter } from "../limits/concurrency.js";
+import type { CallLimiter } from "../limits/limiter.js";
+import { LocalLimiter } from "../limits/local-limiter.js";
 import { metadataLimitInterceptor } from "../limits/metadata-size.js";
+import { RedisLimiter } from "../limits/redis-limiter.js";
 import { requestGuardInterceptor } from "../limits/request-guard.js";
 import { serveMetrics } from "../metrics/http.js";
 import { metricsInterceptor } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
 import { activeStreams } from "../middleware/active-streams.js";
 import { callLog } from "../middleware/call-log.js";
-import { concurrencyLimit } from "../middleware/concurrency.js";
 import { drain } from "../middleware/drain.js";
 import { Lifecycle } from "../middleware/lifecycle.js";
+import { workspaceLimits } from "../middleware/limits.js";
 import { composeAll } from "../middleware/types.js";
 import { type Listener, listen } from "../net/listener.js";
 import type { CallLimits } from "../rpc/invoke.js";
@@ -66,7 +68,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const interceptors = transportInterceptors(config, () => registry, metrics, log);
   const server = new Server({ interceptors, ...serverOptions(config) });
   const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
-  const limiter = new ConcurrencyLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
+  const limiter = callLimiter(config, metrics, log);
   const deps: CoreDeps = {
     client,
     modes: new AppModes(client, config.upstream.connectTimeoutMs),
@@ -74,7 +76,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     onStop: (kind, result) => metrics.stopCalls.inc({ interface: kind, result }),
   };
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
-  const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), concurrencyLimit(limiter, metrics)]);
+  const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), workspaceLimits(limiter, metrics)]);
   let limits = callLimits(config);
   serveRoutes(
     server,
@@ -139,11 +141,25 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
         // Lets the stop calls of terminated runs go out, within what is left of the budget.
         await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
         await metricsServer?.close();
+        await limiter.close();
         log.info({ terminated, ms: Math.round(performance.now() - started) }, "shut down");
       })();
       return closing;
     },
   };
+}
+
+/** In process, or shared through Redis when `limits.redis` is set (its connection is made once: a reload keeps it). */
+function callLimiter(config: GatewayConfig, metrics: GatewayMetrics, log: Logger): CallLimiter {
+  const local = new LocalLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
+  const redis = config.limits.redis;
+  if (!redis) return local;
+  metrics.limiterRedisUp.set(1);
+  metrics.limiterRedisUnavailable.inc({ mode: redis.onUnavailable }, 0);
+  return new RedisLimiter(redis, local, log, {
+    onUnavailable: (mode) => metrics.limiterRedisUnavailable.inc({ mode }),
+    onReachable: (up) => metrics.limiterRedisUp.set(up ? 1 : 0),
+  });
 }
 
 /**

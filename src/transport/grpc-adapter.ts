@@ -1,6 +1,6 @@
 import type { Server, ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { workspaceOf } from "../auth/context.js";
+import { callerOf, workspaceOf } from "../auth/context.js";
 import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { callError } from "../core/call-error.js";
 import { type CallContext, createContextValues } from "../core/context.js";
@@ -113,6 +113,7 @@ function contextOf(call: Call, scope: CallScope, log: Logger): CallContext {
   return {
     signal: scope.signal,
     workspace,
+    caller: callerOf(call.metadata),
     trace,
     // One child per call, with everything known up front: pino's child-of-a-child measured ~20 µs per call more.
     log: log.child({ traceId: trace.traceId, method, workspace: workspace?.id, appId: loggable(call.request) }),
