@@ -102,6 +102,24 @@ export class RedisLimiter implements CallLimiter {
     };
   }
 
+  /**
+   * Resolves once Redis answers, or after `waitMs` (then the fail mode applies until it does). Without the
+   * offline queue, a call before the connection is up would take the fail mode, so start-up waits for it.
+   */
+  ready(waitMs: number): Promise<boolean> {
+    if (this.#redis.status === "ready") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#redis.off("ready", onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), waitMs);
+      this.#redis.once("ready", onReady);
+    });
+  }
+
   /** Slots of `workspace` held across every replica. */
   inFlight(workspace: string): Promise<number> {
     return this.#redis.limitInFlight(this.#keys(workspace).leases);

@@ -53,6 +53,8 @@ const HEALTH_SERVICE = "grpc.health.v1.Health";
 export const LIVENESS_SERVICE = "liveness";
 /** After the grace, how long terminated calls get to send their UNAVAILABLE and stop their Dify runs. */
 const SETTLE_MS = 1_500;
+/** How long start-up waits for the shared limiter's Redis before serving without it (the fail mode). */
+const REDIS_STARTUP_WAIT_MS = 3_000;
 
 export interface StartOptions {
   /** Ask Dify's /info for every app in the background and log each problem as a warning (the CLI does). */
@@ -68,7 +70,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const interceptors = transportInterceptors(config, () => registry, metrics, log);
   const server = new Server({ interceptors, ...serverOptions(config) });
   const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
-  const limiter = callLimiter(config, metrics, log);
+  const limiter = await callLimiter(config, metrics, log);
   const deps: CoreDeps = {
     client,
     modes: new AppModes(client, config.upstream.connectTimeoutMs),
@@ -150,16 +152,25 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
 }
 
 /** In process, or shared through Redis when `limits.redis` is set (its connection is made once: a reload keeps it). */
-function callLimiter(config: GatewayConfig, metrics: GatewayMetrics, log: Logger): CallLimiter {
+async function callLimiter(config: GatewayConfig, metrics: GatewayMetrics, log: Logger): Promise<CallLimiter> {
   const local = new LocalLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
   const redis = config.limits.redis;
   if (!redis) return local;
   metrics.limiterRedisUp.set(1);
   metrics.limiterRedisUnavailable.inc({ mode: redis.onUnavailable }, 0);
-  return new RedisLimiter(redis, local, log, {
+  const limiter = new RedisLimiter(redis, local, log, {
     onUnavailable: (mode) => metrics.limiterRedisUnavailable.inc({ mode }),
     onReachable: (up) => metrics.limiterRedisUp.set(up ? 1 : 0),
   });
+  // Bounded: a Redis that is down at start-up must not keep the gateway from serving (the fail mode covers it).
+  if (!(await limiter.ready(REDIS_STARTUP_WAIT_MS))) {
+    metrics.limiterRedisUp.set(0);
+    log.warn(
+      { onUnavailable: redis.onUnavailable },
+      "Redis (limits.redis) did not answer at start-up; serving with the fail mode until it does",
+    );
+  }
+  return limiter;
 }
 
 /**
