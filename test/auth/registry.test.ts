@@ -98,3 +98,24 @@ describe("WorkspaceRegistry.resolve", () => {
     expect(trusting.resolve(creds({ authorization: ["Bearer wrong"], xfcc: "URI=spiffe://td/mesh" }))).toBeUndefined();
   });
 });
+
+describe("WorkspaceRegistry.resolveCaller", () => {
+  const registry = registryOf(true);
+
+  it("names each token apart by its digest, never by the token, for per-token limits", () => {
+    const a = registry.resolveCaller(creds({ authorization: ["Bearer t1"] }));
+    const b = registry.resolveCaller(creds({ authorization: ["Bearer t1-rotated"] }));
+    expect(a?.workspace.id).toBe("one");
+    expect(a?.caller).toBe(`token:${sha256("t1").toString("hex", 0, 8)}`);
+    expect(b?.caller).not.toBe(a?.caller);
+    expect(a?.caller).not.toContain("t1-");
+  });
+
+  it("names a mesh caller by its SPIFFE ID, and a bearer token first when both agree", () => {
+    expect(registry.resolveCaller(creds({ xfcc: "URI=spiffe://td/mesh" }))?.caller).toBe("spiffe://td/mesh");
+    expect(registry.resolveCaller(creds({ authorization: ["Bearer t1"], xfcc: "URI=spiffe://td/one" }))?.caller).toBe(
+      `token:${sha256("t1").toString("hex", 0, 8)}`,
+    );
+    expect(registry.resolveCaller(creds({ authorization: ["Bearer t2"], xfcc: "URI=spiffe://td/one" }))).toBeUndefined();
+  });
+});
