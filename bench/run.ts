@@ -2,7 +2,7 @@
  * `npm run bench [-- --smoke] [-- --update-docs]`: starts the simulator, the gateway, the floor and the direct
  * stream server on 127.0.0.1, runs every case, writes bench/results/latest.{json,md} and prints the table.
  * --smoke runs each case for seconds with tiny counts: its numbers mean nothing, only that they exist.
- * --only CASE runs one case (unary, latency, streaming, slowReaders, coldStart); --keep keeps the process logs.
+ * --only CASE runs one case (unary, latency, streaming, sharedLimits, slowReaders, coldStart); --keep keeps the process logs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { coldStartCase } from "./cases/cold-start.js";
 import { latencyCase } from "./cases/latency.js";
+import { sharedLimitsCase } from "./cases/shared-limits.js";
 import { slowReadersCase } from "./cases/slow-readers.js";
 import { streamingCase } from "./cases/streaming.js";
 import { unaryCase } from "./cases/unary.js";
@@ -49,6 +50,8 @@ const cases: [string, (c: Context) => Promise<CaseResult>][] = [
   ["unary", unaryCase],
   ["latency", latencyCase],
   ["streaming", streamingCase],
+  // Its own two gateways and redis-server, started and stopped within the case.
+  ["sharedLimits", sharedLimitsCase],
   // Before the slow readers: their 1,000 runs keep the simulator and the gateway busy winding down for seconds
   // after the case, and a start-up timed then measured that (457 ms, against 307-357 ms alone).
   ["coldStart", coldStartCase],

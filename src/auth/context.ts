@@ -5,6 +5,11 @@ import type { TokenEntry, Workspace } from "../config/config.js";
 export interface Caller {
   readonly workspace: Workspace;
   readonly token: TokenEntry | undefined;
+  /**
+   * Which credential made the call, for per-token limits: `token:` and 16 hex digits of the token's digest (not
+   * secret: the config holds it), else the SPIFFE ID that matched. Never the token itself.
+   */
+  readonly id: string;
 }
 
 /**
@@ -19,8 +24,8 @@ export function bindCaller(metadata: Metadata, caller: Caller): void {
 }
 
 /** For callers known only by their workspace (tests, mesh identities). */
-export function bindWorkspace(metadata: Metadata, workspace: Workspace): void {
-  verified.set(metadata, { workspace, token: undefined });
+export function bindWorkspace(metadata: Metadata, workspace: Workspace, id = "unnamed"): void {
+  verified.set(metadata, { workspace, token: undefined, id });
 }
 
 export function callerOf(metadata: Metadata): Caller | undefined {

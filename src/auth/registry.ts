@@ -52,6 +52,7 @@ export class WorkspaceRegistry {
   resolve(creds: Credentials, now = Date.now()): Resolution {
     const claims: Workspace[] = [];
     let token: TokenEntry | undefined;
+    let id: string | undefined;
     if (creds.authorization.length > 1) return undefined;
     if (creds.authorization.length === 1) {
       const presented = BEARER.exec(creds.authorization[0]!)?.[1];
@@ -60,14 +61,17 @@ export class WorkspaceRegistry {
       if (entry.token.expiresAt !== undefined && now >= entry.token.expiresAt) return { expired: entry };
       token = entry.token;
       claims.push(entry.workspace);
+      id = `token:${entry.token.hash.toString("hex", 0, 8)}`;
     }
     const ids = [...certSpiffeIds(creds.peerCertificate), ...(this.#trustXfcc && creds.xfcc ? xfccSpiffeIds(creds.xfcc) : [])];
-    for (const id of ids) {
-      const workspace = this.#spiffe.get(id);
-      if (workspace) claims.push(workspace);
+    for (const spiffeId of ids) {
+      const workspace = this.#spiffe.get(spiffeId);
+      if (!workspace) continue;
+      claims.push(workspace);
+      id ??= spiffeId;
     }
     const [first] = claims;
-    return first && claims.every((w) => w === first) ? { caller: { workspace: first, token } } : undefined;
+    return first && id && claims.every((w) => w === first) ? { caller: { workspace: first, token, id } } : undefined;
   }
 
   /** The workspace of a valid, unexpired token. */

@@ -34,6 +34,12 @@ export interface Workspace {
   readonly spiffeIds: readonly string[];
   /** Calls this workspace may have in flight: its own `maxConcurrentCalls`, else `limits.maxConcurrentCallsPerWorkspace`. */
   readonly maxConcurrentCalls: number;
+  /** Invoke calls this workspace may start per minute (undefined: unlimited). */
+  readonly requestsPerMinute: number | undefined;
+  /** Invoke calls each caller (token or SPIFFE ID) of this workspace may start per minute (undefined: unlimited). */
+  readonly requestsPerMinutePerToken: number | undefined;
+  /** Dify tokens this workspace may use per UTC day (undefined: unlimited). */
+  readonly tokensPerDay: number | undefined;
   readonly apps: ReadonlyMap<string, AppEntry>;
 }
 
@@ -45,12 +51,15 @@ export interface ServerTls {
   readonly clientCa: Buffer | undefined;
 }
 
+/** The shared limiter's Redis, with its password read from where the config points. */
+export type RedisSettings = Omit<NonNullable<ConfigFile["limits"]["redis"]>, "password"> & { readonly password: Secret | undefined };
+
 /** The one typed configuration object the gateway runs on. */
 export interface GatewayConfig {
   readonly server: Omit<ConfigFile["server"], "tls"> & { readonly tls: ServerTls | undefined };
   readonly upstream: ConfigFile["upstream"];
   readonly shutdown: ConfigFile["shutdown"];
-  readonly limits: ConfigFile["limits"];
+  readonly limits: Omit<ConfigFile["limits"], "redis"> & { readonly redis: RedisSettings | undefined };
   readonly metrics: ConfigFile["metrics"];
   readonly auth: ConfigFile["auth"];
   readonly log: ConfigFile["log"];

@@ -85,6 +85,12 @@ const workspace = z
     spiffeIds: z.array(spiffeId).default([]),
     /** This workspace's own cap on calls in flight; `limits.maxConcurrentCallsPerWorkspace` when absent. */
     maxConcurrentCalls: z.number().int().positive().optional(),
+    /** This workspace's own request rate; `limits.requestsPerMinutePerWorkspace` when absent. */
+    requestsPerMinute: z.number().int().positive().optional(),
+    /** Each of this workspace's tokens' request rate; `limits.requestsPerMinutePerToken` when absent. */
+    requestsPerMinutePerToken: z.number().int().positive().optional(),
+    /** This workspace's token budget per UTC day; `limits.tokensPerDayPerWorkspace` when absent. */
+    tokensPerDay: z.number().int().positive().optional(),
     apps: z.array(app).min(1),
   })
   .superRefine((ws, ctx) => {
@@ -119,7 +125,37 @@ function withoutCredentials(url: string): boolean {
   return parsed.username === "" && parsed.password === "";
 }
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, "must be host:port, e.g. 0.0.0.0:50051");
+const hostPortPattern = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/;
+const hostPort = z.string().regex(hostPortPattern, "must be host:port, e.g. 0.0.0.0:50051");
+
+/** Where the shared limits live. See README "Running several replicas". */
+const redisSettings = z.strictObject({
+  /**
+   * redis://host:port/db or rediss:// (TLS). An ACL user may be in the URL, a password may not (config files end
+   * up in repos and tickets): set `password`. With `cluster`, the URL names one seed node.
+   */
+  url: z
+    .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL, e.g. redis://redis:6379/0" })
+    .refine((u) => !URL.canParse(u) || new URL(u).password === "", "must not contain a password: set limits.redis.password"),
+  password: secretRef.optional(),
+  /** Redis Cluster: ioredis discovers the other nodes from the URL's node. Keys of one workspace share a hash slot. */
+  cluster: z.boolean().default(false),
+  /** Redis Sentinel: ioredis asks these sentinels for the master named `name`; the URL's host is then ignored. */
+  sentinel: z
+    .strictObject({ name: z.string().min(1), nodes: z.array(z.string().regex(hostPortPattern, "must be host:port")).min(1) })
+    .optional(),
+  /** `open`: while Redis is unreachable, each replica limits alone (in process), with a warn line and a metric. `closed`: refuse calls with UNAVAILABLE. */
+  onUnavailable: z.enum(["open", "closed"]).default("open"),
+  /**
+   * A call's concurrency slot is a lease this long, renewed every third of it while the call runs; the slots of a
+   * replica that died free themselves within one lease.
+   */
+  leaseMs: z.number().int().min(3_000).default(15_000),
+  /** Every Redis command (one per call start, one per call end) gives up after this; the call then takes the fail mode. */
+  commandTimeoutMs: z.number().int().positive().default(500),
+  /** Prefix of every key, so several gateways (or other users) can share one Redis. */
+  keyPrefix: z.string().min(1).max(64).default("dify-gw:"),
+});
 
 export const configSchema = z
   .strictObject({
@@ -301,6 +337,17 @@ export const configSchema = z
           .positive()
           .default(1024 * 1024),
         maxInputsKeys: z.number().int().positive().default(10_000),
+        /** Invoke calls one workspace may start per minute (GCRA: a burst of this many, then one every 60 s / N). Unlimited when absent. */
+        requestsPerMinutePerWorkspace: z.number().int().positive().optional(),
+        /** Invoke calls one caller (one token, or one SPIFFE ID) may start per minute. Unlimited when absent. */
+        requestsPerMinutePerToken: z.number().int().positive().optional(),
+        /**
+         * Dify tokens (`usage.total_tokens` of each finished run) one workspace may use per UTC day; once reached,
+         * calls get RESOURCE_EXHAUSTED before any upstream request until the day rolls. Unlimited when absent.
+         */
+        tokensPerDayPerWorkspace: z.number().int().positive().optional(),
+        /** Share the limits above across every replica that names the same Redis. Without it, each process limits alone. */
+        redis: redisSettings.optional(),
       })
       .prefault({}),
     log: z

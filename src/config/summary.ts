@@ -14,7 +14,7 @@ export function summarize(config: GatewayConfig, file: string): string {
     `upstream.retry: ${Object.entries(upstream.retry)
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
-    `limits: maxConcurrentCallsPerWorkspace ${limits.maxConcurrentCallsPerWorkspace}`,
+    `limits: maxConcurrentCallsPerWorkspace ${limits.maxConcurrentCallsPerWorkspace}${optionalLimits(limits)}`,
     `auth: x-forwarded-client-cert ${auth.xfcc.enabled ? "trusted" : "ignored"}`,
     `log: level ${log.level}`,
     `workspaces: ${config.workspaces.length}`,
@@ -34,6 +34,23 @@ export function summarize(config: GatewayConfig, file: string): string {
 function tokenScope(t: TokenEntry): string {
   const apps = t.apps ? `apps ${[...t.apps].join(", ")}` : "every app";
   return t.expiresAt === undefined ? apps : `${apps}, expires ${new Date(t.expiresAt).toISOString()}`;
+}
+
+/** Rate, budget and Redis, only when set: a config without them prints as before. */
+function optionalLimits(limits: GatewayConfig["limits"]): string {
+  const parts: string[] = [];
+  if (limits.requestsPerMinutePerWorkspace) parts.push(`requestsPerMinutePerWorkspace ${limits.requestsPerMinutePerWorkspace}`);
+  if (limits.requestsPerMinutePerToken) parts.push(`requestsPerMinutePerToken ${limits.requestsPerMinutePerToken}`);
+  if (limits.tokensPerDayPerWorkspace) parts.push(`tokensPerDayPerWorkspace ${limits.tokensPerDayPerWorkspace}`);
+  const redis = limits.redis;
+  if (redis) {
+    // The URL holds no password (the schema refuses one); the password's source is named, never its value.
+    const topology = redis.sentinel ? `sentinel ${redis.sentinel.name}` : redis.cluster ? "cluster" : "single node";
+    parts.push(
+      `shared in Redis ${redis.url} (${topology}, password ${redis.password ? "set" : "none"}, onUnavailable ${redis.onUnavailable}, lease ${redis.leaseMs} ms)`,
+    );
+  } else if (parts.length > 0) parts.push("per process (no limits.redis)");
+  return parts.length > 0 ? `, ${parts.join(", ")}` : "";
 }
 
 function plural(n: number, word: string): string {

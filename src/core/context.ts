@@ -16,6 +16,11 @@ export interface CallContext {
   readonly token: TokenEntry | undefined;
   /** The client's deadline (epoch ms, Date.now()'s clock); undefined when it set none. */
   readonly deadline: number | undefined;
+  /**
+   * Which credential of the workspace made the call, for per-token limits: a digest of the bearer token, or the
+   * SPIFFE ID. Never the token itself; undefined when auth was not wired in front.
+   */
+  readonly caller: string | undefined;
   readonly trace: TraceContext;
   /** The call's child logger, with traceId, method, workspace and appId bound. */
   readonly log: Logger;

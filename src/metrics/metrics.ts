@@ -106,6 +106,29 @@ export class GatewayMetrics {
     labelNames: ["workspace", "token", "outcome"] as const,
     registers: [this.registry],
   });
+  readonly limitRejections = new Counter({
+    name: "dify_gateway_limit_rejections_total",
+    help: "Calls refused before reaching Dify, by workspace and limit: concurrency, workspace_rate, token_rate, token_budget, unavailable (Redis down, fail mode closed).",
+    labelNames: ["workspace", "limit"] as const,
+    registers: [this.registry],
+  });
+  readonly workspaceTokens = new Counter({
+    name: "dify_gateway_workspace_tokens_total",
+    help: "Dify tokens (usage.total_tokens) the runs of each workspace used, the count limits.tokensPerDayPerWorkspace caps.",
+    labelNames: ["workspace"] as const,
+    registers: [this.registry],
+  });
+  readonly limiterRedisUp = new Gauge({
+    name: "dify_gateway_limiter_redis_up",
+    help: "1 while the shared limiter's Redis answers, 0 while it does not (limits.redis set).",
+    registers: [this.registry],
+  });
+  readonly limiterRedisUnavailable = new Counter({
+    name: "dify_gateway_limiter_redis_unavailable_total",
+    help: "Calls that met an unreachable Redis: mode open admitted them with in-process limits, closed refused them.",
+    labelNames: ["mode"] as const,
+    registers: [this.registry],
+  });
 
   readonly buildInfo = new Gauge({
     name: "dify_gateway_build_info",

@@ -10,17 +10,19 @@ import { DifyClient } from "../dify/client.js";
 import { warnAboutDify } from "../doctor/startup.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
-import { ConcurrencyLimiter } from "../limits/concurrency.js";
+import type { CallLimiter } from "../limits/limiter.js";
+import { LocalLimiter } from "../limits/local-limiter.js";
 import { metadataLimitInterceptor } from "../limits/metadata-size.js";
+import { RedisLimiter } from "../limits/redis-limiter.js";
 import { requestGuardInterceptor } from "../limits/request-guard.js";
 import { serveMetrics } from "../metrics/http.js";
 import { metricsInterceptor } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
 import { activeStreams } from "../middleware/active-streams.js";
 import { callLog } from "../middleware/call-log.js";
-import { concurrencyLimit } from "../middleware/concurrency.js";
 import { drain } from "../middleware/drain.js";
 import { Lifecycle } from "../middleware/lifecycle.js";
+import { workspaceLimits } from "../middleware/limits.js";
 import { composeAll } from "../middleware/types.js";
 import { type Listener, listen } from "../net/listener.js";
 import type { CallLimits } from "../rpc/invoke.js";
@@ -51,6 +53,8 @@ const HEALTH_SERVICE = "grpc.health.v1.Health";
 export const LIVENESS_SERVICE = "liveness";
 /** After the grace, how long terminated calls get to send their UNAVAILABLE and stop their Dify runs. */
 const SETTLE_MS = 1_500;
+/** How long start-up waits for the shared limiter's Redis before serving without it (the fail mode). */
+const REDIS_STARTUP_WAIT_MS = 3_000;
 
 export interface StartOptions {
   /** Ask Dify's /info for every app in the background and log each problem as a warning (the CLI does). */
@@ -74,7 +78,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
       onDenied: (cause, reason) => metrics.upstreamRetriesDenied.inc({ cause, reason }),
     },
   });
-  const limiter = new ConcurrencyLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
+  const limiter = await callLimiter(config, metrics, log);
   const deps: CoreDeps = {
     client,
     modes: new AppModes(client, config.upstream.connectTimeoutMs),
@@ -82,7 +86,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     onStop: (kind, result) => metrics.stopCalls.inc({ interface: kind, result }),
   };
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
-  const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), concurrencyLimit(limiter, metrics)]);
+  const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), workspaceLimits(limiter, metrics)]);
   let limits = callLimits(config);
   serveRoutes(
     server,
@@ -148,11 +152,34 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
         // Lets the stop calls of terminated runs go out, within what is left of the budget.
         await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
         await metricsServer?.close();
+        await limiter.close();
         log.info({ terminated, ms: Math.round(performance.now() - started) }, "shut down");
       })();
       return closing;
     },
   };
+}
+
+/** In process, or shared through Redis when `limits.redis` is set (its connection is made once: a reload keeps it). */
+async function callLimiter(config: GatewayConfig, metrics: GatewayMetrics, log: Logger): Promise<CallLimiter> {
+  const local = new LocalLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
+  const redis = config.limits.redis;
+  if (!redis) return local;
+  metrics.limiterRedisUp.set(1);
+  metrics.limiterRedisUnavailable.inc({ mode: redis.onUnavailable }, 0);
+  const limiter = new RedisLimiter(redis, local, log, {
+    onUnavailable: (mode) => metrics.limiterRedisUnavailable.inc({ mode }),
+    onReachable: (up) => metrics.limiterRedisUp.set(up ? 1 : 0),
+  });
+  // Bounded: a Redis that is down at start-up must not keep the gateway from serving (the fail mode covers it).
+  if (!(await limiter.ready(REDIS_STARTUP_WAIT_MS))) {
+    metrics.limiterRedisUp.set(0);
+    log.warn(
+      { onUnavailable: redis.onUnavailable },
+      "Redis (limits.redis) did not answer at start-up; serving with the fail mode until it does",
+    );
+  }
+  return limiter;
 }
 
 /**

@@ -116,6 +116,7 @@ function contextOf(call: Call, scope: CallScope, log: Logger): CallContext {
     workspace,
     token: caller?.token,
     deadline: deadlineOf(call),
+    caller: caller?.id,
     trace,
     // One child per call, with everything known up front: pino's child-of-a-child measured ~20 µs per call more.
     log: log.child({

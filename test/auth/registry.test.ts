@@ -134,3 +134,24 @@ describe("token scope and expiry", () => {
     expect(registry.authenticate("expiring", expiry)).toBeUndefined();
   });
 });
+
+describe("WorkspaceRegistry caller ids", () => {
+  const registry = registryOf(true);
+
+  it("names each token apart by its digest, never by the token, for per-token limits", () => {
+    const a = registry.resolve(creds({ authorization: ["Bearer t1"] }));
+    const b = registry.resolve(creds({ authorization: ["Bearer t1-rotated"] }));
+    expect(a?.caller?.workspace.id).toBe("one");
+    expect(a?.caller?.id).toBe(`token:${sha256("t1").toString("hex", 0, 8)}`);
+    expect(b?.caller?.id).not.toBe(a?.caller?.id);
+    expect(a?.caller?.id).not.toContain("t1-");
+  });
+
+  it("names a mesh caller by its SPIFFE ID, and a bearer token first when both agree", () => {
+    expect(registry.resolve(creds({ xfcc: "URI=spiffe://td/mesh" }))?.caller?.id).toBe("spiffe://td/mesh");
+    expect(registry.resolve(creds({ authorization: ["Bearer t1"], xfcc: "URI=spiffe://td/one" }))?.caller?.id).toBe(
+      `token:${sha256("t1").toString("hex", 0, 8)}`,
+    );
+    expect(registry.resolve(creds({ authorization: ["Bearer t2"], xfcc: "URI=spiffe://td/one" }))).toBeUndefined();
+  });
+});

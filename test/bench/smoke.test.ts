@@ -20,13 +20,13 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
     cases: Record<string, Record<string, unknown>>;
   };
 
-  expect(Object.keys(result.cases)).toEqual(["unary", "latency", "streaming", "coldStart", "slowReaders"]);
+  expect(Object.keys(result.cases)).toEqual(["unary", "latency", "streaming", "sharedLimits", "coldStart", "slowReaders"]);
   const leaves = (v: unknown): unknown[] => (v !== null && typeof v === "object" ? Object.values(v).flatMap(leaves) : [v]);
   // NaN (a measurement with no samples) becomes null in JSON.
   expect(leaves(result.cases).filter((v) => v === null || (typeof v === "number" && !Number.isFinite(v)))).toEqual([]);
 
   // biome-ignore lint/suspicious/noExplicitAny: the bench report is JSON, read field by field below
-  const { unary, latency, streaming, slowReaders, coldStart } = result.cases as Record<string, any>;
+  const { unary, latency, streaming, sharedLimits, slowReaders, coldStart } = result.cases as Record<string, any>;
   for (const server of ["gateway", "floor"]) {
     expect(unary[server].cpuUsPerCall).toBeGreaterThan(0);
     expect(unary[server].rps).toBeGreaterThan(0);
@@ -34,6 +34,8 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
   for (const subject of ["gateway", "floor", "direct undici", "direct h2load --h1"])
     expect(latency.latency.c1[subject].p50Us).toBeGreaterThan(0);
   for (const subject of ["gateway", "direct", "floor"]) expect(streaming.events100[subject].eventsPerSec).toBeGreaterThan(0);
+  expect(sharedLimits.p50UsAtC1.redis).toBeGreaterThan(0);
+  expect(sharedLimits.cpuUsPerCall.inProcess).toBeGreaterThan(0);
   expect(slowReaders.failedStreams).toBe(0);
   expect(slowReaders.gatewayRssMiB.peak).toBeGreaterThan(0);
   expect(slowReaders.lead.maxEventsPerStream).toBeGreaterThanOrEqual(0);
@@ -44,6 +46,8 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
     "unary CPU per call, gateway / floor",
     "added p50 latency at c=1, gateway − direct undici",
     "stream of 100 events: events/s, gateway / direct gRPC",
+    "added p50 at c=1, Redis limiter − in-process limits",
+    "unary CPU per call, Redis limiter / in-process limits",
     "cold start to SERVING",
     "20 slow-reader streams: gateway RSS",
     "20 slow-reader streams: buffering bounded per stream",

@@ -21,6 +21,9 @@ export function workspace(apps: AppEntry[], maxConcurrentCalls = 10, id = "ws-un
     tokens: [],
     spiffeIds: [],
     maxConcurrentCalls,
+    requestsPerMinute: undefined,
+    requestsPerMinutePerToken: undefined,
+    tokensPerDay: undefined,
     apps: new Map(apps.map((a) => [a.appId, a])),
   };
 }
@@ -37,6 +40,7 @@ export function fakeContext(ws: Workspace | undefined, method = "/dify.app.v1.Wo
     workspace: ws,
     token: undefined,
     deadline: undefined,
+    caller: undefined,
     trace: { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", parentSpanId: undefined, sampled: false },
     log,
     method,

@@ -10,6 +10,7 @@ import { validateChat, validateCommon } from "../../src/invoke/request.js";
 import { RunTracker } from "../../src/invoke/termination.js";
 import { workspaceConcurrencyLimit } from "../../src/limits/concurrency.js";
 import { metadataTooLarge } from "../../src/limits/metadata-size.js";
+import { refusalError } from "../../src/limits/refusals.js";
 import { noMessage } from "../../src/limits/request-guard.js";
 import { shuttingDown } from "../../src/middleware/lifecycle.js";
 import { toGatewayError } from "../../src/translate/errors.js";
@@ -38,6 +39,7 @@ interface Row {
   cases: { make: () => GatewayError | undefined; expect: Expected | "OK" }[];
 }
 
+const limited = { ...workspace([], 3, "acme"), requestsPerMinute: 60, requestsPerMinutePerToken: 10, tokensPerDay: 1_000 };
 const http = (statusCode: number, code: string, retryAfter?: number) => () =>
   toGatewayError(new DifyHttpError(statusCode, code, "msg", retryAfter));
 const dify = (reason: string, code: status, more: Partial<Expected> = {}): Expected => ({
@@ -237,6 +239,42 @@ const ROWS: Row[] = [
       {
         make: () => workspaceConcurrencyLimit("acme", 3),
         expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_CONCURRENCY_LIMIT", retryDelayMs: 1_000, quota: true },
+      },
+    ],
+  },
+  {
+    readme: "The caller's workspace is over its request rate",
+    cases: [
+      {
+        make: () => refusalError({ refused: "workspace_rate", retryAfterMs: 2_500 }, limited, "token:0123456789abcdef"),
+        expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_RATE_LIMIT", retryDelayMs: 2_500, quota: true },
+      },
+    ],
+  },
+  {
+    readme: "The caller's token is over its request rate",
+    cases: [
+      {
+        make: () => refusalError({ refused: "token_rate", retryAfterMs: 6_000 }, limited, "token:0123456789abcdef"),
+        expect: { code: status.RESOURCE_EXHAUSTED, reason: "TOKEN_RATE_LIMIT", retryDelayMs: 6_000, quota: true },
+      },
+    ],
+  },
+  {
+    readme: "The caller's workspace has used its Dify tokens",
+    cases: [
+      {
+        make: () => refusalError({ refused: "token_budget", retryAfterMs: 3_600_000 }, limited, "token:0123456789abcdef"),
+        expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_TOKEN_BUDGET", retryDelayMs: 3_600_000, quota: true },
+      },
+    ],
+  },
+  {
+    readme: "Redis of the shared limits unreachable",
+    cases: [
+      {
+        make: () => refusalError({ refused: "unavailable", retryAfterMs: 0 }, limited, "token:0123456789abcdef"),
+        expect: { code: status.UNAVAILABLE, reason: "LIMITER_UNAVAILABLE", retryDelayMs: 1_000 },
       },
     ],
   },
