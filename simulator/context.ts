@@ -9,6 +9,8 @@ export interface SimulatorContext {
   appsByKey: ReadonlyMap<string, SimulatorApp>;
   tokenDelayMs: number;
   pingIntervalMs: number;
+  /** End every SSE response by closing its connection; a request's `_sim.connection` overrides it. */
+  connectionClose: boolean;
   conversations: ConversationStore;
   tasks: TaskRegistry;
   recorder: RequestRecorder;

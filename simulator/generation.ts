@@ -11,6 +11,7 @@ import type { Call, SimulatorContext } from "./context.js";
 import { countedDirectives, parseDirectives, type SimDirectives } from "./directives.js";
 import { errors } from "./errors.js";
 import { JSON_TYPE, JSON_UTF8_TYPE, sendError, sendJson, whenAborted } from "./http-io.js";
+import { streamPreencoded } from "./preencoded.js";
 import { createRun, type Run } from "./run.js";
 import { RunControl } from "./run-control.js";
 import { runSteps } from "./scripts.js";
@@ -68,7 +69,10 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
       const recorded = call.recorded;
       if (recorded) recorded.eventsSent = 0;
       const onEvent = recorded ? () => void (recorded.eventsSent = (recorded.eventsSent ?? 0) + 1) : undefined;
-      await streamSteps(call.res, runSteps(run), { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, onEvent });
+      const connectionClose = directives.connectionClose ?? ctx.connectionClose;
+      if (directives.preencoded) await streamPreencoded(call.res, run, { signal: call.signal, connectionClose, onEvent });
+      else
+        await streamSteps(call.res, runSteps(run), { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, connectionClose, onEvent });
     } else await answerBlocking(call, run);
   } finally {
     unregister();

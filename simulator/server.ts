@@ -20,6 +20,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     appsByKey: new Map(apps.map((app) => [app.key, app])),
     tokenDelayMs: options.tokenDelayMs ?? 0,
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    connectionClose: options.connectionClose ?? false,
     conversations: new ConversationStore(),
     tasks: new TaskRegistry(),
     recorder: new RequestRecorder(),

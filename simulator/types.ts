@@ -24,6 +24,11 @@ export interface SimulatorOptions {
   tokenDelayMs?: number;
   /** Keep-alive `event: ping` period on open streams; default 10000 like Dify; 0 disables them. */
   pingIntervalMs?: number;
+  /**
+   * End every SSE response with `Connection: close`, as a Dify without a keep-alive proxy may. Default false:
+   * connections stay open across responses, as Dify behind its nginx keeps them. `_sim.connection` overrides it per run.
+   */
+  connectionClose?: boolean;
 }
 
 export interface RecordedRequest {
