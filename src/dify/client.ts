@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { Agent, type Dispatcher, request, errors as undiciErrors } from "undici";
 import type { Secret } from "../config/secret.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
@@ -66,11 +67,24 @@ export class DifyClient {
     return this.#json(target, "GET", path, undefined, signal);
   }
 
+  /**
+   * POSTs a streamed body (a multipart upload) and reads Dify's JSON answer. undici pulls the body only as
+   * fast as the socket drains, so a slow Dify slows the producer instead of filling memory.
+   */
+  async postStream(
+    target: AppTarget,
+    path: string,
+    body: { contentType: string; chunks: AsyncIterable<Uint8Array> },
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    return this.#json(target, "POST", path, body, signal);
+  }
+
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
 
-  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, signal: AbortSignal) {
+  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | StreamedBody | undefined, signal: AbortSignal) {
     const res = await this.#send(target, method, path, body, "application/json", signal);
     if (res.statusCode < 200 || res.statusCode >= 300) throw await httpError(res, target);
     try {
@@ -84,11 +98,12 @@ export class DifyClient {
     target: AppTarget,
     method: "GET" | "POST",
     path: string,
-    body: object | undefined,
+    body: object | StreamedBody | undefined,
     accept: string,
     signal: AbortSignal,
     highWaterMark?: number,
   ) {
+    const streamed = isStreamed(body) ? body : undefined;
     try {
       return await request(target.baseUrl + path, {
         method,
@@ -99,9 +114,10 @@ export class DifyClient {
           accept,
           "user-agent": USER_AGENT,
           authorization: `Bearer ${target.key.reveal()}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined ? {} : { "content-type": streamed ? streamed.contentType : "application/json" }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        // undici sends an async iterable as it is pulled (documented for request bodies; its types list only Readable).
+        body: streamed ? (streamed.chunks as unknown as Readable) : body === undefined ? undefined : JSON.stringify(body),
         ...(highWaterMark === undefined ? {} : { highWaterMark }),
       });
     } catch (err) {
@@ -109,6 +125,16 @@ export class DifyClient {
       throw new DifyUnreachableError(describeNetworkError(err, target), err);
     }
   }
+}
+
+/** A request body produced while it is sent, e.g. a multipart upload. */
+interface StreamedBody {
+  contentType: string;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+function isStreamed(body: object | undefined): body is StreamedBody {
+  return body !== undefined && Symbol.asyncIterator in ((body as Partial<StreamedBody>).chunks ?? {});
 }
 
 /**
