@@ -108,7 +108,7 @@ function clientStreamingHandler(handler: CallHandler<unknown, Buffer>, log: Logg
     void (async () => {
       try {
         const first = await iterator.next();
-        const messages = replaying(first, iterator);
+        const messages = replaying(first, iterator, scope.signal);
         const calls = handler(messages, contextOf(call, scope, log, first.done ? undefined : appIdOf?.(first.value)));
         let next = await calls.next();
         while (!next.done) next = await calls.next();
@@ -126,11 +126,21 @@ function holdOneMessage(call: ServerReadableStream<unknown, Buffer>): void {
   if (state) state.highWaterMark = 1;
 }
 
-/** The call's messages with the first one, already read, put back in front. */
-async function* replaying(first: IteratorResult<unknown>, rest: AsyncIterator<unknown>): AsyncGenerator<unknown, void, undefined> {
-  if (first.done) return;
-  yield first.value;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+/**
+ * The call's messages with the first one, already read, put back in front. They end cleanly only when the client
+ * half-closed: grpc-js destroys the stream of a cancelled call, which ends Node's iterator as if the messages
+ * were all there, so a handler would take a cut-off upload for a whole one.
+ */
+async function* replaying(
+  first: IteratorResult<unknown>,
+  rest: AsyncIterator<unknown>,
+  signal: AbortSignal,
+): AsyncGenerator<unknown, void, undefined> {
+  if (!first.done) {
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  }
+  signal.throwIfAborted();
 }
 
 function streamingHandler(handler: CallHandler<unknown, unknown>, encode: (message: unknown) => Buffer, log: Logger) {
