@@ -95,6 +95,8 @@ function fileSchema(field: Json): Json {
 
 function nullable(schema: Json): Json {
   const type = schema.type;
+  // A file's branches would both match null (their keywords only apply to objects), failing its oneOf.
+  if (schema.oneOf) return { anyOf: [schema, { type: "null" }] };
   if (typeof type === "string")
     return { ...schema, type: [type, "null"], ...(schema.enum ? { enum: [...(schema.enum as unknown[]), null] } : {}) };
   if (Array.isArray(type)) return { ...schema, type: [...type, "null"] };
