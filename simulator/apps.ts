@@ -1,4 +1,5 @@
 import { errors } from "./errors.js";
+import { FORM_APP_FORM, type FormItem } from "./input-form.js";
 import type { AppMode, SimulatorApp } from "./types.js";
 
 /** One demo app per mode. Ids and keys are fixed so demos and configs can name them. */
@@ -10,6 +11,14 @@ export const DEMO_APPS: readonly SimulatorApp[] = Object.freeze(
     { appId: "a1c00000-0000-4000-8000-000000000004", key: "app-sim-workflow-9e1f6b", mode: "workflow", name: "Demo Workflow" },
     { appId: "a1c00000-0000-4000-8000-000000000005", key: "app-sim-completion-2d7a9e", mode: "completion", name: "Demo Text Generator" },
     { appId: "a1c00000-0000-4000-8000-000000000006", key: "app-sim-newagent-4a6c1f", mode: "agent", name: "Demo New Agent" },
+    // A second workflow whose start node takes a variable of every kind, some required (DescribeApp's input schema).
+    {
+      appId: "a1c00000-0000-4000-8000-000000000007",
+      key: "app-sim-formflow-8d3b5e",
+      mode: "workflow",
+      name: "Demo Form Workflow",
+      form: FORM_APP_FORM,
+    },
   ].map((app) => Object.freeze(app as SimulatorApp)),
 );
 
@@ -34,10 +43,16 @@ const DESCRIPTIONS: Record<AppMode, string> = {
 
 /** `GET /v1/info`. */
 export function appInfo(app: SimulatorApp): Record<string, unknown> {
-  return { name: app.name, description: DESCRIPTIONS[app.mode], tags: ["simulator"], mode: app.mode, author_name: "Dify Simulator" };
+  const description = app.form ? "Simulated workflow whose start node takes one variable of every kind." : DESCRIPTIONS[app.mode];
+  return { name: app.name, description, tags: ["simulator"], mode: app.mode, author_name: "Dify Simulator" };
 }
 
-function userInputForm(mode: AppMode): unknown[] {
+/** The app's `user_input_form`, which the run endpoints check `inputs` against. */
+export function userInputForm(app: SimulatorApp): readonly FormItem[] {
+  return app.form ?? formByMode(app.mode);
+}
+
+function formByMode(mode: AppMode): FormItem[] {
   switch (mode) {
     case "workflow":
       return [
@@ -64,7 +79,7 @@ export function appParameters(app: SimulatorApp): Record<string, unknown> {
     annotation_reply: { enabled: false },
     more_like_this: { enabled: false },
     sensitive_word_avoidance: { enabled: false },
-    user_input_form: userInputForm(app.mode),
+    user_input_form: userInputForm(app),
     file_upload: {
       image: { enabled: true, number_limits: 3, detail: "high", transfer_methods: ["remote_url", "local_file"] },
     },

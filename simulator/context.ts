@@ -3,6 +3,7 @@ import type { ConversationStore } from "./conversations.js";
 import type { RequestRecorder } from "./recorder.js";
 import type { TaskRegistry } from "./tasks.js";
 import type { RecordedRequest, SimulatorApp } from "./types.js";
+import type { UploadedFile } from "./uploads.js";
 
 /** Simulator-wide state shared by the handlers. */
 export interface SimulatorContext {
@@ -16,9 +17,11 @@ export interface SimulatorContext {
   recorder: RequestRecorder;
   /** Requests seen per `_sim` carrying `times` (directives.ts, countedDirectives). */
   faultCounts: Map<string, number>;
+  /** Files uploaded so far, by id (sizes and names, never content). */
+  uploads: Map<string, UploadedFile>;
 }
 
-/** One HTTP request, body already read. */
+/** One HTTP request, body already read (except the upload's, which its handler streams). */
 export interface Call {
   req: IncomingMessage;
   res: ServerResponse;

@@ -4,13 +4,14 @@
  * generator: response mode, query, conversation), then run the app's script in streaming or blocking mode.
  */
 import type { ServerResponse } from "node:http";
-import { type ApiInterface, assertServedBy, isChatLike } from "./apps.js";
+import { type ApiInterface, assertServedBy, isChatLike, userInputForm } from "./apps.js";
 import { authenticate } from "./auth.js";
 import { type BlockingOutcome, collectBlocking } from "./blocking.js";
 import type { Call, SimulatorContext } from "./context.js";
 import { countedDirectives, parseDirectives, type SimDirectives } from "./directives.js";
 import { errors } from "./errors.js";
 import { JSON_TYPE, JSON_UTF8_TYPE, sendError, sendJson, whenAborted } from "./http-io.js";
+import { validateInputsAgainstForm } from "./input-form.js";
 import { streamPreencoded } from "./preencoded.js";
 import { createRun, type Run } from "./run.js";
 import { RunControl } from "./run-control.js";
@@ -43,6 +44,7 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   if (answeredByFault(call.res, directives)) return;
   const streaming = isStreaming(app.mode, payload.responseMode);
   if (api === "chat" && payload.query === "") throw errors.invalidParam("query is required");
+  validateInputsAgainstForm(userInputForm(app), payload.inputs);
   const conversation = isChatLike(app.mode) ? ctx.conversations.beginTurn(app.appId, payload.user, payload.conversationId) : null;
 
   const control = new RunControl(call.signal);

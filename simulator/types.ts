@@ -1,6 +1,7 @@
 /** Public types of the Dify App API simulator. */
 
 import type { AppMode } from "../src/config/schema.js";
+import type { FormItem } from "./input-form.js";
 
 /** The gateway's single list of Dify app modes (`GET /v1/info` `.mode`); a type-only import, so no gateway code runs here. */
 export type { AppMode };
@@ -11,6 +12,8 @@ export interface SimulatorApp {
   key: string;
   mode: AppMode;
   name: string;
+  /** The app's `user_input_form`; when absent, a small one by mode. */
+  form?: readonly FormItem[];
 }
 
 export interface SimulatorOptions {

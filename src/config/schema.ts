@@ -23,6 +23,8 @@ const secretRef = z.union([z.strictObject({ env: z.string().min(1) }), z.strictO
  */
 export const MAX_APP_ID_LENGTH = 256;
 
+const MIB = 1024 * 1024;
+
 /** A default gRPC client's receive limit (grpc-js, grpc-core, grpc-java, grpc-go): what any caller can read. */
 export const DEFAULT_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024;
 /** See `upstream.maxAnswerBytes`. */
@@ -348,6 +350,47 @@ export const configSchema = z
         tokensPerDayPerWorkspace: z.number().int().positive().optional(),
         /** Share the limits above across every replica that names the same Redis. Without it, each process limits alone. */
         redis: redisSettings.optional(),
+        /**
+         * Largest file FileService.UploadFile accepts, whatever its kind; default Dify's largest default (video,
+         * 100 MB as Dify counts: MiB). Bytes past it end the call with RESOURCE_EXHAUSTED UPLOAD_TOO_LARGE and abort
+         * the upload to Dify; a header that declares a larger `size` is refused before anything is sent.
+         */
+        maxUploadBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(100 * MIB),
+        /**
+         * Per kind, by extension as Dify decides it (images, audio, video; everything else is a document):
+         * Dify's default upload limits. Each is capped by maxUploadBytes. Raise them with your Dify's
+         * UPLOAD_*_FILE_SIZE_LIMIT settings.
+         */
+        uploadKindMaxBytes: z
+          .strictObject({
+            image: z
+              .number()
+              .int()
+              .positive()
+              .default(10 * MIB),
+            document: z
+              .number()
+              .int()
+              .positive()
+              .default(15 * MIB),
+            audio: z
+              .number()
+              .int()
+              .positive()
+              .default(50 * MIB),
+            video: z
+              .number()
+              .int()
+              .positive()
+              .default(100 * MIB),
+          })
+          .prefault({}),
+        /** An upload whose next chunk does not arrive within this ends with DEADLINE_EXCEEDED UPLOAD_IDLE_TIMEOUT. */
+        uploadIdleTimeoutMs: z.number().int().positive().default(30_000),
       })
       .prefault({}),
     log: z

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type Dispatcher, request, errors as undiciErrors } from "undici";
 import type { Secret } from "../config/secret.js";
@@ -114,6 +115,24 @@ export class DifyClient {
     return this.#withRetries(signal, attempts, () => this.#json(target, "GET", path, undefined, signal));
   }
 
+  /**
+   * POSTs a streamed body (a multipart upload) and reads Dify's JSON answer. undici pulls the body only as
+   * fast as the socket drains, so a slow Dify slows the producer instead of filling memory.
+   */
+  async postStream(
+    target: AppTarget,
+    path: string,
+    body: { contentType: string; chunks: AsyncIterable<Uint8Array> },
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    try {
+      return await this.#json(target, "POST", path, body, signal);
+    } catch (err) {
+      // Never retried: the body was consumed as it was sent and cannot be replayed.
+      throw err instanceof RetryableFailure ? err.error : err;
+    }
+  }
+
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
@@ -159,7 +178,7 @@ export class DifyClient {
     return delay;
   }
 
-  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, signal: AbortSignal) {
+  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | StreamedBody | undefined, signal: AbortSignal) {
     const res = await this.#send(target, method, path, body, "application/json", signal);
     if (res.statusCode < 200 || res.statusCode >= 300) throw await retryableHttpError(res, target);
     try {
@@ -173,11 +192,12 @@ export class DifyClient {
     target: AppTarget,
     method: "GET" | "POST",
     path: string,
-    body: object | undefined,
+    body: object | StreamedBody | undefined,
     accept: string,
     signal: AbortSignal,
     highWaterMark?: number,
   ) {
+    const streamed = isStreamed(body) ? body : undefined;
     try {
       return await request(target.baseUrl + path, {
         method,
@@ -188,9 +208,10 @@ export class DifyClient {
           accept,
           "user-agent": USER_AGENT,
           authorization: `Bearer ${target.key.reveal()}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined ? {} : { "content-type": streamed ? streamed.contentType : "application/json" }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        // undici sends an async iterable as it is pulled (documented for request bodies; its types list only Readable).
+        body: streamed ? (streamed.chunks as unknown as Readable) : body === undefined ? undefined : JSON.stringify(body),
         ...(highWaterMark === undefined ? {} : { highWaterMark }),
       });
     } catch (err) {
@@ -200,6 +221,16 @@ export class DifyClient {
       throw isConnectFailure(err) ? new RetryableFailure("connect_error", failure, undefined) : failure;
     }
   }
+}
+
+/** A request body produced while it is sent, e.g. a multipart upload. */
+interface StreamedBody {
+  contentType: string;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+function isStreamed(body: object | undefined): body is StreamedBody {
+  return body !== undefined && Symbol.asyncIterator in ((body as Partial<StreamedBody>).chunks ?? {});
 }
 
 /**

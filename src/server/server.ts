@@ -5,9 +5,11 @@ import { WorkspaceRegistry } from "../auth/registry.js";
 import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
 import { type CoreDeps, createInvoke } from "../core/invoke.js";
+import { AppInfos } from "../dify/app-info.js";
 import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
 import { warnAboutDify } from "../doctor/startup.js";
+import type { UploadLimits } from "../files/upload-limits.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
 import type { CallLimiter } from "../limits/limiter.js";
@@ -29,7 +31,7 @@ import type { CallLimits } from "../rpc/invoke.js";
 import { serveRoutes } from "../transport/grpc-adapter.js";
 import { HealthService } from "./health.js";
 import { addReflection } from "./reflection.js";
-import { routes } from "./routes.js";
+import { OTHER_SERVICES, routes } from "./routes.js";
 
 export interface Gateway {
   readonly port: number;
@@ -88,18 +90,25 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
   const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), workspaceLimits(limiter, metrics)]);
   let limits = callLimits(config);
+  let uploadLimits = uploadLimitsOf(config);
   serveRoutes(
     server,
-    routes(createInvoke(deps), () => limits),
+    routes({
+      invoke: createInvoke(deps),
+      limits: () => limits,
+      uploadLimits: () => uploadLimits,
+      client,
+      infos: new AppInfos(client, config.upstream.connectTimeoutMs),
+    }),
     log,
     middleware,
     config.server.maxSendMessageBytes,
   );
 
-  const readiness = ["", ...INTERFACES.map((s) => s.serviceName)];
+  const readiness = ["", ...INTERFACES.map((s) => s.serviceName), ...OTHER_SERVICES];
   const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
   health.addToServer(server);
-  addReflection(server, [...INTERFACES.map((s) => s.serviceName), HEALTH_SERVICE]);
+  addReflection(server, [...INTERFACES.map((s) => s.serviceName), ...OTHER_SERVICES, HEALTH_SERVICE]);
 
   const listener = await bind(server, config, log);
   const port = listener.port;
@@ -133,6 +142,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
       deps.settings = next.upstream;
       retry = next.upstream.retry;
       limits = callLimits(next);
+      uploadLimits = uploadLimitsOf(next);
       shutdown = next.shutdown;
       log.level = next.log.level;
       return ignored;
@@ -238,6 +248,14 @@ function callLimits(config: GatewayConfig): CallLimits {
   return {
     maxAnswerBytes: config.upstream.maxAnswerBytes,
     inputs: { maxBytes: config.limits.maxInputsBytes, maxKeys: config.limits.maxInputsKeys },
+  };
+}
+
+function uploadLimitsOf(config: GatewayConfig): UploadLimits {
+  return {
+    maxBytes: config.limits.maxUploadBytes,
+    kindMaxBytes: config.limits.uploadKindMaxBytes,
+    idleTimeoutMs: config.limits.uploadIdleTimeoutMs,
   };
 }
 

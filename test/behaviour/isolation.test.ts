@@ -32,7 +32,10 @@ const CALLERS: Caller[] = [
 ];
 const ALL_APP_IDS = [...new Set(CALLERS.flatMap((c) => Object.keys(c.apps))), UNKNOWN];
 
-const env: NodeJS.ProcessEnv = Object.fromEntries(DEMO_APPS.map((a) => [`KEY_${a.mode.replace("-", "_").toUpperCase()}`, a.key]));
+// One demo app per mode (the form workflow is the second workflow app).
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  DEMO_APPS.filter((a) => demo(a.mode) === a).map((a) => [`KEY_${a.mode.replace("-", "_").toUpperCase()}`, a.key]),
+);
 const keyRef = (mode: AppMode) => ({ env: `KEY_${mode.replace("-", "_").toUpperCase()}` });
 
 function configDoc(sims: { shared: string; gamma: string }, extra: { auth?: unknown; server?: Record<string, unknown> }) {

@@ -13,6 +13,7 @@ import { metadataTooLarge } from "../../src/limits/metadata-size.js";
 import { refusalError } from "../../src/limits/refusals.js";
 import { noMessage } from "../../src/limits/request-guard.js";
 import { shuttingDown } from "../../src/middleware/lifecycle.js";
+import { uploadIdle, uploadTooLarge } from "../../src/rpc/files.js";
 import { toGatewayError } from "../../src/translate/errors.js";
 import { deliverable } from "../../src/transport/response-size.js";
 import { app, fakeContext, workspace } from "../core/fakes.js";
@@ -130,9 +131,29 @@ const ROWS: Row[] = [
     cases: [
       { make: http(400, "invalid_param"), expect: dify("INVALID_PARAM", status.INVALID_ARGUMENT) },
       { make: http(400, "bad_request"), expect: dify("BAD_REQUEST", status.INVALID_ARGUMENT) },
-      { make: http(413, "file_too_large"), expect: dify("FILE_TOO_LARGE", status.INVALID_ARGUMENT) },
+      { make: http(415, "unsupported_file_type"), expect: dify("UNSUPPORTED_FILE_TYPE", status.INVALID_ARGUMENT) },
       { make: http(415, ""), expect: dify("HTTP_415", status.INVALID_ARGUMENT) },
+      { make: http(400, "no_file_uploaded"), expect: dify("NO_FILE_UPLOADED", status.INVALID_ARGUMENT) },
+      { make: http(400, "too_many_files"), expect: dify("TOO_MANY_FILES", status.INVALID_ARGUMENT) },
     ],
+  },
+  {
+    readme: "Dify 413 `file_too_large`",
+    cases: [
+      { make: http(413, "file_too_large"), expect: dify("FILE_TOO_LARGE", status.RESOURCE_EXHAUSTED) },
+      { make: http(413, ""), expect: dify("HTTP_413", status.RESOURCE_EXHAUSTED) },
+    ],
+  },
+  {
+    readme: "Upload larger than its kind's limit",
+    cases: [
+      { make: () => uploadTooLarge("image", 10, "declared"), expect: { code: status.RESOURCE_EXHAUSTED, reason: "UPLOAD_TOO_LARGE" } },
+      { make: () => uploadTooLarge("video", 10, "received"), expect: { code: status.RESOURCE_EXHAUSTED, reason: "UPLOAD_TOO_LARGE" } },
+    ],
+  },
+  {
+    readme: "Upload chunk not sent within",
+    cases: [{ make: () => uploadIdle(30_000), expect: { code: status.DEADLINE_EXCEEDED, reason: "UPLOAD_IDLE_TIMEOUT" } }],
   },
   {
     readme: "Dify `app_unavailable`",
