@@ -16,14 +16,22 @@ export const USER = "bench-user";
 export const UNARY_PATH = "/dify.app.v1.CompletionService/CompletionInvoke";
 export const STREAM_PATH = "/dify.app.v1.CompletionService/CompletionInvokeStream";
 
-/** inputs for a run; `events` asks the simulator for exactly that many deltas, `delayMs` apart. */
-export function inputs(events?: number, delayMs?: number): Record<string, unknown> {
-  if (events === undefined) return { query: "How fast is the gateway?" };
-  return { query: "bench", _sim: delayMs === undefined ? { events } : { events, delay_ms: delayMs } };
+/** More `_sim` directives (simulator/README.md): the pre-encoded producer, how a response treats its connection. */
+export interface SimExtras {
+  producer?: "preencoded";
+  answer_bytes?: number;
+  connection?: "close" | "keep-alive";
 }
 
-export function request(events?: number, delayMs?: number): CompletionInvokeRequest {
-  return CompletionInvokeRequest.fromPartial({ appId: APP_ID, inputs: inputs(events, delayMs), user: USER });
+/** inputs for a run; `events` asks the simulator for exactly that many deltas, `delayMs` apart. */
+export function inputs(events?: number, delayMs?: number, extras: SimExtras = {}): Record<string, unknown> {
+  if (events === undefined)
+    return Object.keys(extras).length === 0 ? { query: "How fast is the gateway?" } : { query: "How fast is the gateway?", _sim: extras };
+  return { query: "bench", _sim: { events, ...(delayMs === undefined ? {} : { delay_ms: delayMs }), ...extras } };
+}
+
+export function request(events?: number, delayMs?: number, extras?: SimExtras): CompletionInvokeRequest {
+  return CompletionInvokeRequest.fromPartial({ appId: APP_ID, inputs: inputs(events, delayMs, extras), user: USER });
 }
 
 /** A gRPC message on the wire: 1 byte "not compressed", 4 bytes big-endian length, the protobuf. */
@@ -34,6 +42,6 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return frame;
 }
 
-export function unaryRequestFrame(): Buffer {
-  return grpcFrame(CompletionInvokeRequest.encode(request()).finish());
+export function unaryRequestFrame(extras?: SimExtras): Buffer {
+  return grpcFrame(CompletionInvokeRequest.encode(request(undefined, undefined, extras)).finish());
 }

@@ -1,6 +1,6 @@
 import { request } from "undici";
 import type { RecordedRequest } from "../simulator/index.js";
-import type { Server } from "./servers.js";
+import { type Server, startGateway } from "./servers.js";
 import type { Settings } from "./settings.js";
 
 export interface Context {
@@ -10,20 +10,35 @@ export interface Context {
   sim: Server & { url: string };
   gateway: Server;
   floor: Server;
+  /** The floor whose unary runs Dify in streaming mode and aggregates, as the gateway does. */
+  streamingFloor: Server;
   direct: Server;
 }
 
-/** One target of the issue: what was measured against what limit. `pass` null = no verdict (no proof). */
+/** One target of the issue: what was measured against what limit. `pass` null = no verdict (no proof); "info" = no limit. */
 export interface TargetRow {
   target: string;
   measured: string;
   limit: string;
-  pass: boolean | null;
+  pass: boolean | null | "info";
 }
 
 export interface CaseResult {
   data: Record<string, unknown>;
   targets: TargetRow[];
+}
+
+/**
+ * A fresh gateway process (same config) in place of the running one: the memory cases measure RSS above
+ * idle, and a gateway that held 1,000 stalled streams keeps most of that memory (glibc and V8 return little).
+ */
+let restarts = 0;
+
+export async function restartGateway(ctx: Context): Promise<void> {
+  await ctx.gateway.proc.stop();
+  ctx.gateway = await startGateway(ctx.dir, ctx.sim.url, `gateway-${++restarts}`);
+  // Past its start-up allocations, like the idle case's gateway.
+  await new Promise((r) => setTimeout(r, ctx.smoke ? 200 : 2_000));
 }
 
 const control = (ctx: Context) => ctx.sim.url.replace(/\/v1$/, "/__sim/requests");

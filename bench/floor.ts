@@ -3,6 +3,8 @@
  * eventsource-parser) and the same proto. No auth, metrics, logging, validation, translation of `raw`,
  * error mapping or stop calls. Unary calls Dify's blocking endpoint and copies the typed fields; the stream
  * relays each SSE event as one message, honouring backpressure. What the gateway costs above this is its tax.
+ * `floor.js URL streaming`: the STREAMING-MODE floor, whose unary runs Dify in streaming mode and aggregates the
+ * events into the same response, as the gateway must (stop on cancel, agent apps, long runs).
  * Prints {"port":N} once listening.
  */
 
@@ -20,7 +22,9 @@ import { APP_KEY } from "./app.js";
 import { serveCompletion } from "./serve.js";
 
 const difyBaseUrl = process.argv[2];
-if (!difyBaseUrl) throw new Error("usage: floor.js DIFY_BASE_URL");
+const unaryMode = process.argv[3] ?? "blocking";
+if (!difyBaseUrl || (unaryMode !== "blocking" && unaryMode !== "streaming"))
+  throw new Error("usage: floor.js DIFY_BASE_URL [blocking|streaming]");
 
 function post(body: object) {
   return request(`${difyBaseUrl}/completion-messages`, {
@@ -47,6 +51,31 @@ async function invoke(
         createdAt: d.created_at,
       }),
     );
+  } catch (err) {
+    done(err as Error);
+  }
+}
+
+/** Unary over Dify's streaming mode: the answer is the deltas joined; ids and times from the events. */
+async function invokeStreaming(
+  call: ServerUnaryCall<CompletionInvokeRequest, CompletionInvokeResponse>,
+  done: sendUnaryData<CompletionInvokeResponse>,
+) {
+  try {
+    const res = await post({ inputs: call.request.inputs ?? {}, response_mode: "streaming", user: call.request.user });
+    let answer = "";
+    let last: Record<string, string & number> | undefined;
+    const parser = createParser({
+      onEvent: (e) => {
+        if (e.data === "") return;
+        last = JSON.parse(e.data) as Record<string, string & number>;
+        if (last.event === "message") answer += last.answer;
+      },
+    });
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+    const d = last ?? ({} as Record<string, string & number>);
+    done(null, CompletionInvokeResponse.fromPartial({ answer, messageId: d.message_id, taskId: d.task_id, createdAt: d.created_at }));
   } catch (err) {
     done(err as Error);
   }
@@ -86,4 +115,4 @@ async function invokeStream(call: ServerWritableStream<CompletionInvokeStreamReq
   }
 }
 
-serveCompletion({ completionInvoke: invoke, completionInvokeStream: invokeStream });
+serveCompletion({ completionInvoke: unaryMode === "streaming" ? invokeStreaming : invoke, completionInvokeStream: invokeStream });

@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { TargetRow } from "./context.js";
 
-const verdict = (pass: boolean | null) => (pass === null ? "no proof" : pass ? "pass" : "**miss**");
+const verdict = (pass: TargetRow["pass"]) => (pass === "info" ? "—" : pass === null ? "no proof" : pass ? "pass" : "**miss**");
 
 export function markdownTable(rows: readonly TargetRow[]): string {
   const lines = ["| target | measured | limit | result |", "|---|---|---|---|"];

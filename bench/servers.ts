@@ -61,14 +61,17 @@ export function writeGatewayConfig(dir: string, difyBaseUrl: string, listen?: st
 
 export const GATEWAY_ENV = { BENCH_APP_KEY: APP_KEY };
 
-export async function startGateway(dir: string, difyBaseUrl: string): Promise<Server> {
+/** `name` names its log file: a restarted gateway gets its own, or the old "listening" line would be read. */
+export async function startGateway(dir: string, difyBaseUrl: string, name = "gateway"): Promise<Server> {
   const config = writeGatewayConfig(dir, difyBaseUrl);
-  const proc = startNode(dir, "gateway", ["dist/src/main.js", "--config", config], GATEWAY_ENV);
+  const proc = startNode(dir, name, ["dist/src/main.js", "--config", config], GATEWAY_ENV);
   return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes("gateway listening")))}` };
 }
 
-export async function startFloor(dir: string, difyBaseUrl: string): Promise<Server> {
-  const proc = startNode(dir, "floor", ["dist/bench/floor.js", difyBaseUrl]);
+/** `unary`: how the floor's unary calls Dify, blocking (the plain floor) or streaming and aggregating. */
+export async function startFloor(dir: string, difyBaseUrl: string, unary: "blocking" | "streaming" = "blocking"): Promise<Server> {
+  const name = unary === "blocking" ? "floor" : "floor-streaming";
+  const proc = startNode(dir, name, ["dist/bench/floor.js", difyBaseUrl, unary]);
   return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes('"port"')))}` };
 }
 

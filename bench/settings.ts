@@ -12,7 +12,11 @@ export interface Settings {
     durationMs: number;
     t1Ms: number;
     t2Ms: number;
+    /** Deltas of this many bytes from Dify's pre-encoded producer (simulator/README.md). */
+    answerBytes: number;
   };
+  /** Streams whose readers keep up: each point is STREAMS at one event per DELAY_MS. */
+  memory: { points: { streams: number; delayMs: number }[]; settleMs: number; windowMs: number };
   coldStartRounds: number;
 }
 
@@ -23,7 +27,28 @@ export const FULL: Settings = {
   latency: { concurrencies: [1, 16, 64], calls: (c) => (c === 1 ? 1_000 : 2_000) },
   streaming: { events: [1_000, 10_000] },
   // Dify produces 50 events/s per stream (20 ms apart); readers take one every 200 ms: 10x slower.
-  slowReaders: { streams: 1_000, events: 3_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 30_000, t1Ms: 15_000, t2Ms: 28_000 },
+  // Pre-encoded 1 KiB deltas: the kernel's socket buffers (a few hundred KiB per connection at this pace) fill
+  // in seconds, so the lead can settle inside the window; 100,000 events is never reached.
+  slowReaders: {
+    streams: 1_000,
+    events: 100_000,
+    produceDelayMs: 20,
+    readIntervalMs: 200,
+    durationMs: 30_000,
+    t1Ms: 15_000,
+    t2Ms: 28_000,
+    answerBytes: 1024,
+  },
+  // 10 events/s per stream at 100 and 1,000 streams; 1 event/s at 10,000 (an agent waiting on its tools).
+  memory: {
+    points: [
+      { streams: 100, delayMs: 100 },
+      { streams: 1_000, delayMs: 100 },
+      { streams: 10_000, delayMs: 1_000 },
+    ],
+    settleMs: 5_000,
+    windowMs: 15_000,
+  },
   coldStartRounds: 5,
 };
 
@@ -32,6 +57,16 @@ export const SMOKE: Settings = {
   unary: { warmupCalls: 20, calls: 100, concurrency: 8, connections: 1 },
   latency: { concurrencies: [1], calls: () => 30 },
   streaming: { events: [100] },
-  slowReaders: { streams: 20, events: 1_000, produceDelayMs: 20, readIntervalMs: 200, durationMs: 3_000, t1Ms: 1_500, t2Ms: 2_500 },
+  slowReaders: {
+    streams: 20,
+    events: 1_000,
+    produceDelayMs: 20,
+    readIntervalMs: 200,
+    durationMs: 3_000,
+    t1Ms: 1_500,
+    t2Ms: 2_500,
+    answerBytes: 1024,
+  },
+  memory: { points: [{ streams: 20, delayMs: 100 }], settleMs: 500, windowMs: 1_500 },
   coldStartRounds: 1,
 };

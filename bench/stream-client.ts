@@ -7,11 +7,15 @@
  *     one warm-up stream, then one measured stream; prints {events, ttfeMs, durationMs, eventsPerSec, lastEvent}
  *   stream-client.js slow ADDRESS STREAMS EVENTS DELAY_MS READ_INTERVAL_MS DURATION_MS
  *     STREAMS concurrent streams of EVENTS deltas that Dify sends DELAY_MS apart, each read one message per READ_INTERVAL_MS; prints a progress line every
- *     500 ms, then cancels them all and prints the final line
+ *     500 ms, then cancels them all and prints the final line. With ANSWER_BYTES, Dify's pre-encoded producer
+ *     sends the events (deltas of ANSWER_BYTES bytes; simulator/README.md), so one simulator feeds every stream
+ *   stream-client.js keep ADDRESS STREAMS DELAY_MS DURATION_MS
+ *     STREAMS concurrent streams (pre-encoded producer, one event per DELAY_MS) whose readers keep up; prints a
+ *     progress line every 500 ms once every stream has answered, then cancels them all and prints the final line
  */
 import { type ClientReadableStream, credentials, Metadata, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { CompletionInvokeStreamRequest, CompletionInvokeStreamResponse } from "../generated/dify/app/v1/completion.js";
-import { request, STREAM_PATH, TOKEN } from "./app.js";
+import { request, type SimExtras, STREAM_PATH, TOKEN } from "./app.js";
 
 type Raw = Buffer;
 interface StreamClient {
@@ -90,7 +94,66 @@ async function fast(address: string, events: number) {
 }
 
 /** Readers that consume one message per interval; a stream's Readable holds at most its highWaterMark. */
-async function slow(address: string, streams: number, events: number, delayMs: number, intervalMs: number, durationMs: number) {
+/** Opens streams in steps, so Dify's accept queue (511) never overflows when thousands open at once. */
+async function rampUp(count: number, open: (i: number) => void): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    if (i > 0 && i % 250 === 0) await new Promise((r) => setTimeout(r, 50));
+    open(i);
+  }
+}
+
+/** Streams whose readers take every message as it comes: what an open stream costs when nobody lags. */
+async function keep(address: string, streams: number, delayMs: number, durationMs: number) {
+  const channels = Array.from({ length: Math.ceil(streams / 100) }, (_, i) => client(address, i));
+  const calls: ClientReadableStream<Raw>[] = [];
+  let delivered = 0;
+  let failed = 0;
+  let answered = 0;
+  const errors = new Set<string>();
+  const extras: SimExtras = { producer: "preencoded" };
+  await rampUp(streams, (i) => {
+    const call = channels[i % channels.length]!.stream(request(1_000_000, delayMs, extras), metadata());
+    call.on("data", () => delivered++);
+    call.on("error", (err: ServiceError) => {
+      if (err.code !== 1 /* CANCELLED: ours, at the end */) {
+        failed++;
+        errors.add(`${err.code} ${err.details}`);
+      }
+    });
+    call.once("metadata", () => answered++);
+    calls.push(call);
+  });
+  const opening = performance.now();
+  while (answered + failed < streams && performance.now() - opening < 120_000) await new Promise((r) => setTimeout(r, 50));
+  const started = performance.now();
+  const progress = () => ({
+    t: Math.round(performance.now() - started),
+    streams,
+    answered,
+    failed,
+    errors: [...errors].slice(0, 3),
+    sum: delivered,
+    rssMiB: Math.round(rssMiB()),
+  });
+  const ticker = setInterval(() => process.stdout.write(`${JSON.stringify(progress())}\n`), 500);
+  await new Promise((r) => setTimeout(r, durationMs));
+  clearInterval(ticker);
+  const final = { ...progress(), done: true };
+  for (const call of calls) call.cancel();
+  await new Promise((r) => setTimeout(r, 500));
+  channels.forEach((c) => c.close());
+  return final;
+}
+
+async function slow(
+  address: string,
+  streams: number,
+  events: number,
+  delayMs: number,
+  intervalMs: number,
+  durationMs: number,
+  answerBytes?: number,
+) {
   const channels = Array.from({ length: Math.ceil(streams / 100) }, (_, i) => client(address, i));
   const delivered = new Array<number>(streams).fill(0);
   const calls: ClientReadableStream<Raw>[] = [];
@@ -101,7 +164,9 @@ async function slow(address: string, streams: number, events: number, delayMs: n
   let peakRss = 0;
   let answered = 0;
   for (let i = 0; i < streams; i++) {
-    const call = channels[i % channels.length]!.stream(request(events, delayMs), metadata());
+    if (i > 0 && i % 250 === 0) await new Promise((r) => setTimeout(r, 50));
+    const extras: SimExtras | undefined = answerBytes === undefined ? undefined : { producer: "preencoded", answer_bytes: answerBytes };
+    const call = channels[i % channels.length]!.stream(request(events, delayMs, extras), metadata());
     call.on("error", (err: ServiceError) => {
       if (err.code !== 1 /* CANCELLED: ours, at the end */) {
         failed++;
@@ -150,6 +215,11 @@ async function slow(address: string, streams: number, events: number, delayMs: n
 const [mode, address, ...rest] = process.argv.slice(2);
 const n = rest.map(Number);
 if (!address || n.some((v) => !Number.isFinite(v))) throw new Error("usage: see the header of bench/stream-client.ts");
-const result = mode === "fast" ? await fast(address, n[0]!) : await slow(address, n[0]!, n[1]!, n[2]!, n[3]!, n[4]!);
+const result =
+  mode === "fast"
+    ? await fast(address, n[0]!)
+    : mode === "keep"
+      ? await keep(address, n[0]!, n[1]!, n[2]!)
+      : await slow(address, n[0]!, n[1]!, n[2]!, n[3]!, n[4]!, n[5]);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

@@ -9,6 +9,7 @@
 #   protobuf-compiler, protobuf-compiler-grpc: protoc's Python generator and grpc_python_plugin, used by
 #     `npm run proto:python` and by the test that checks the committed Python stubs are up to date
 #   openssl: self-signed certificates for the clients' TLS tests
+#   redis-server: the shared limiter's tests (test/helpers/redis.ts starts it on a free port) and its bench case
 #   nghttp2-client: h2load and nghttp, the load generator and the gRPC status check of `npm run bench` (and its smoke test)
 #   golang-go and Debian's Go gRPC/protobuf sources and plugins: building examples/go offline
 #     (GOPATH mode on /usr/share/gocode). golang-github-golang-protobuf-1-5-dev, not the 1-3 that
@@ -20,7 +21,7 @@ PACKAGES=(
   python3-grpcio python3-protobuf python3-build python3-setuptools python3-venv protobuf-compiler protobuf-compiler-grpc openssl
   golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-google-genproto-dev
   golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc
-  nghttp2-client
+  nghttp2-client redis-server
 )
 # `system-deps.sh PKG…` checks and installs only those (npm run bench needs nghttp2-client alone).
 if [ $# -gt 0 ]; then PACKAGES=("$@"); fi

@@ -1,4 +1,5 @@
 import { errors } from "./errors.js";
+import { FORM_APP_FORM, type FormItem } from "./input-form.js";
 import type { AppMode, SimulatorApp } from "./types.js";
 
 /** One demo app per mode. Ids and keys are fixed so demos and configs can name them. */
@@ -10,30 +11,38 @@ export const DEMO_APPS: readonly SimulatorApp[] = Object.freeze(
     { appId: "a1c00000-0000-4000-8000-000000000004", key: "app-sim-workflow-9e1f6b", mode: "workflow", name: "Demo Workflow" },
     { appId: "a1c00000-0000-4000-8000-000000000005", key: "app-sim-completion-2d7a9e", mode: "completion", name: "Demo Text Generator" },
     { appId: "a1c00000-0000-4000-8000-000000000006", key: "app-sim-newagent-4a6c1f", mode: "agent", name: "Demo New Agent" },
-    // Dify 1.16: Human Input nodes (one pause, two pauses in a row, a Chatflow) and separated reasoning.
+    // A second workflow whose start node takes a variable of every kind, some required (DescribeApp's input schema).
     {
       appId: "a1c00000-0000-4000-8000-000000000007",
+      key: "app-sim-formflow-8d3b5e",
+      mode: "workflow",
+      name: "Demo Form Workflow",
+      form: FORM_APP_FORM,
+    },
+    // Dify 1.16: Human Input nodes (one pause, two pauses in a row, a Chatflow) and separated reasoning.
+    {
+      appId: "a1c00000-0000-4000-8000-000000000008",
       key: "app-sim-approval-6d3b8e",
       mode: "workflow",
       name: "Demo Approval Workflow",
       humanInput: { pauses: 1 },
     },
     {
-      appId: "a1c00000-0000-4000-8000-000000000008",
+      appId: "a1c00000-0000-4000-8000-000000000009",
       key: "app-sim-twostep-1e5f7a",
       mode: "workflow",
       name: "Demo Two-Step Approval",
       humanInput: { pauses: 2 },
     },
     {
-      appId: "a1c00000-0000-4000-8000-000000000009",
+      appId: "a1c00000-0000-4000-8000-00000000000a",
       key: "app-sim-approvalchat-8c2d4f",
       mode: "advanced-chat",
       name: "Demo Approval Chatflow",
       humanInput: { pauses: 1 },
     },
     {
-      appId: "a1c00000-0000-4000-8000-00000000000a",
+      appId: "a1c00000-0000-4000-8000-00000000000b",
       key: "app-sim-reasoning-3a9e5b",
       mode: "advanced-chat",
       name: "Demo Reasoning Chatflow",
@@ -70,10 +79,16 @@ function describe(app: SimulatorApp): string {
 }
 
 export function appInfo(app: SimulatorApp): Record<string, unknown> {
-  return { name: app.name, description: describe(app), tags: ["simulator"], mode: app.mode, author_name: "Dify Simulator" };
+  const description = app.form ? "Simulated workflow whose start node takes one variable of every kind." : describe(app);
+  return { name: app.name, description, tags: ["simulator"], mode: app.mode, author_name: "Dify Simulator" };
 }
 
-function userInputForm(mode: AppMode): unknown[] {
+/** The app's `user_input_form`, which the run endpoints check `inputs` against. */
+export function userInputForm(app: SimulatorApp): readonly FormItem[] {
+  return app.form ?? formByMode(app.mode);
+}
+
+function formByMode(mode: AppMode): FormItem[] {
   switch (mode) {
     case "workflow":
       return [
@@ -100,7 +115,7 @@ export function appParameters(app: SimulatorApp): Record<string, unknown> {
     annotation_reply: { enabled: false },
     more_like_this: { enabled: false },
     sensitive_word_avoidance: { enabled: false },
-    user_input_form: userInputForm(app.mode),
+    user_input_form: userInputForm(app),
     file_upload: {
       image: { enabled: true, number_limits: 3, detail: "high", transfer_methods: ["remote_url", "local_file"] },
     },

@@ -47,9 +47,34 @@ export interface SimDirectives {
   /** Per-request override of the simulator's tokenDelayMs. */
   delayMs: number | null;
   fault: Fault | null;
+  /**
+   * `times: N`: the fault fires on the first N requests carrying this very `_sim` object, later ones run
+   * normally (a retry meeting a passing fault). null: every time.
+   */
+  times: number | null;
+  /** What identifies "this very `_sim`": its JSON text (give each call its own `key` to keep them apart). */
+  identity: string;
+  /** `connection: "close" | "keep-alive"`: how this run's SSE response ends its connection; null = the server's default. */
+  connectionClose: boolean | null;
+  /**
+   * `producer: "preencoded"` (with `events`): deltas are one frame encoded once and written from a timer
+   * shared by every such run, so one process can feed thousands of streams (the bench's slow readers).
+   */
+  preencoded: boolean;
+  /** `answer_bytes: N` (with `producer: "preencoded"`): each delta's answer is N bytes long. */
+  answerBytes: number | null;
 }
 
-export const NO_DIRECTIVES: SimDirectives = Object.freeze({ events: null, delayMs: null, fault: null });
+export const NO_DIRECTIVES: SimDirectives = Object.freeze({
+  events: null,
+  delayMs: null,
+  fault: null,
+  times: null,
+  identity: "",
+  connectionClose: null,
+  preencoded: false,
+  answerBytes: null,
+});
 
 export const DIRECTIVES_KEY = "_sim";
 
@@ -102,6 +127,9 @@ class Fields {
 const MAX_EVENTS = 1_000_000;
 const MAX_BIG_EVENT_BYTES = 64 * 1024 * 1024;
 const MAX_DELAY_MS = 600_000;
+const MAX_ANSWER_BYTES = 64 * 1024;
+/** Modes whose run is deltas then message_end, nothing else: what the pre-encoded producer writes. */
+const PREENCODED_MODES: ReadonlySet<AppMode> = new Set(["chat", "completion"]);
 
 function parseFault(name: string, f: Fields): Fault {
   const after = () => f.integer("after", 0);
@@ -183,9 +211,36 @@ export function parseDirectives(inputs: JsonObject, mode: AppMode): SimDirective
   const faultName = f.optionalString("fault");
   const fault = faultName === null ? null : parseFault(faultName, f);
   if (fault) checkApplicable(fault, mode);
+  f.optionalString("key");
+  const times = f.optionalInteger("times", 1, MAX_EVENTS);
+  if (times !== null && fault === null) throw invalid("times needs a fault");
+  const connection = f.optionalString("connection");
+  if (connection !== null && connection !== "close" && connection !== "keep-alive")
+    throw invalid(`connection must be "close" or "keep-alive"`);
+  const producer = f.optionalString("producer");
+  if (producer !== null && producer !== "preencoded") throw invalid(`producer must be "preencoded"`);
+  const events = f.optionalInteger("events", 0, MAX_EVENTS);
+  if (producer !== null && (events === null || fault !== null || !PREENCODED_MODES.has(mode)))
+    throw invalid(`producer "preencoded" needs events, no fault, and a chat or completion app`);
   return {
-    events: f.optionalInteger("events", 0, MAX_EVENTS),
+    events,
     delayMs: f.optionalInteger("delay_ms", 0, MAX_DELAY_MS),
     fault,
+    times,
+    identity: JSON.stringify(raw),
+    connectionClose: connection === null ? null : connection === "close",
+    preencoded: producer !== null,
+    answerBytes: f.optionalInteger("answer_bytes", 1, MAX_ANSWER_BYTES),
   };
+}
+
+/**
+ * The directives of one request given how many earlier requests carried the same `_sim`: past `times`, without
+ * their fault. `seen` counts per identity; it grows by one entry per distinct `_sim` with `times`, a test's own.
+ */
+export function countedDirectives(directives: SimDirectives, seen: Map<string, number>): SimDirectives {
+  if (directives.times === null) return directives;
+  const count = seen.get(directives.identity) ?? 0;
+  seen.set(directives.identity, count + 1);
+  return count < directives.times ? directives : { ...directives, fault: null };
 }

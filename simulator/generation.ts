@@ -4,15 +4,17 @@
  * generator: response mode, query, conversation), then run the app's script in streaming or blocking mode.
  */
 import type { ServerResponse } from "node:http";
-import { type ApiInterface, assertServedBy, isChatLike, isWorkflowBased } from "./apps.js";
+import { type ApiInterface, assertServedBy, isChatLike, isWorkflowBased, userInputForm } from "./apps.js";
 import { authenticate } from "./auth.js";
 import { type BlockingOutcome, collectBlocking } from "./blocking.js";
 import type { Call, SimulatorContext } from "./context.js";
-import { parseDirectives, type SimDirectives } from "./directives.js";
+import { countedDirectives, parseDirectives, type SimDirectives } from "./directives.js";
 import { errors } from "./errors.js";
 import type { SimEvent } from "./events.js";
 import { JSON_TYPE, JSON_UTF8_TYPE, sendError, sendJson, whenAborted } from "./http-io.js";
 import { seededUuid } from "./ids.js";
+import { validateInputsAgainstForm } from "./input-form.js";
+import { streamPreencoded } from "./preencoded.js";
 import { createRun, type Run } from "./run.js";
 import { RunControl } from "./run-control.js";
 import { runSteps } from "./scripts.js";
@@ -41,10 +43,11 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   requireUserArg(body);
   assertServedBy(app, api);
   const payload = PAYLOAD_PARSERS[api](body);
-  const directives = parseDirectives(payload.inputs, app.mode);
+  const directives = countedDirectives(parseDirectives(payload.inputs, app.mode), ctx.faultCounts);
   if (answeredByFault(call.res, directives)) return;
   const streaming = isStreaming(app.mode, payload.responseMode);
   if (api === "chat" && payload.query === "") throw errors.invalidParam("query is required");
+  validateInputsAgainstForm(userInputForm(app), payload.inputs);
   const conversation = isChatLike(app.mode) ? ctx.conversations.beginTurn(app.appId, payload.user, payload.conversationId) : null;
 
   const workflowId = pinnedWorkflow(app, api === "chat" ? body["workflow_id"] : call.params["workflow_id"]);
@@ -70,13 +73,16 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   });
   // Workflow-based runs are kept (and their events) for re-attach, run detail and Human Input forms.
   const stored = isWorkflowBased(app.mode) ? ctx.workflowRuns.track(run) : undefined;
-  const steps = stored ? recorded(runSteps(run), (event) => ctx.workflowRuns.record(stored, event)) : runSteps(run);
+  const steps = stored ? tee(runSteps(run), (event) => ctx.workflowRuns.record(stored, event)) : runSteps(run);
   try {
     if (streaming) {
       const recorded = call.recorded;
       if (recorded) recorded.eventsSent = 0;
       const onEvent = recorded ? () => void (recorded.eventsSent = (recorded.eventsSent ?? 0) + 1) : undefined;
-      await streamSteps(call.res, steps, { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, onEvent });
+      const connectionClose = directives.connectionClose ?? ctx.connectionClose;
+      // The pre-encoded producer (a load-test directive) bypasses the steps, so its runs are not kept.
+      if (directives.preencoded) await streamPreencoded(call.res, run, { signal: call.signal, connectionClose, onEvent });
+      else await streamSteps(call.res, steps, { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, connectionClose, onEvent });
     } else await answerBlocking(call, run, steps);
   } finally {
     unregister();
@@ -84,7 +90,7 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
 }
 
 /** Each event of the run handed to `onEvent` as it passes. */
-async function* recorded(steps: AsyncIterable<Step>, onEvent: (event: SimEvent) => void): AsyncGenerator<Step, void> {
+async function* tee(steps: AsyncIterable<Step>, onEvent: (event: SimEvent) => void): AsyncGenerator<Step, void> {
   for await (const step of steps) {
     if (step.kind === "event") onEvent(step.event);
     yield step;

@@ -30,6 +30,7 @@ export async function handleWorkflowEvents(call: Call, ctx: SimulatorContext): P
   await streamSteps(call.res, attachSteps(stored, snapshot, continueOnPause, call.signal), {
     pingIntervalMs: ctx.pingIntervalMs,
     signal: call.signal,
+    connectionClose: ctx.connectionClose,
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * CLI: `node dist/simulator/main.js [--host H] [--port P] [--token-delay-ms N] [--ping-interval-ms N]`.
+ * CLI: `node dist/simulator/main.js [--host H] [--port P] [--token-delay-ms N] [--ping-interval-ms N] [--connection-close]`.
  * Prints one JSON line `{"url":…,"port":…}` on stdout once listening, and its apps with their keys on
  * stderr (for a person running it alone); exits on SIGTERM/SIGINT.
  */
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     port: { type: "string" },
     "token-delay-ms": { type: "string" },
     "ping-interval-ms": { type: "string" },
+    "connection-close": { type: "boolean" },
   },
   strict: true,
 });
@@ -32,6 +33,7 @@ const simulator = await startSimulator({
   port: nonNegativeInteger("port", values.port),
   tokenDelayMs: nonNegativeInteger("token-delay-ms", values["token-delay-ms"]),
   pingIntervalMs: nonNegativeInteger("ping-interval-ms", values["ping-interval-ms"]),
+  connectionClose: values["connection-close"] ?? false,
 });
 process.stdout.write(`${JSON.stringify({ url: simulator.url, port: simulator.port })}\n`);
 // stderr, so that stdout stays the one JSON line that scripts parse.

@@ -7,6 +7,7 @@ import { handleGeneration } from "./generation.js";
 import { sendJson } from "./http-io.js";
 import { handleGetForm, handleRunDetail, handleSubmitForm, handleWorkflowEvents } from "./human-input.js";
 import { handleStop } from "./stop.js";
+import { handleUpload } from "./uploads.js";
 
 type Handler = (call: Call, ctx: SimulatorContext) => Promise<void> | void;
 
@@ -14,6 +15,13 @@ interface Route {
   method: string;
   pattern: RegExp;
   handler: Handler;
+}
+
+const UPLOAD_PATH = /^\/v1\/files\/upload$/;
+
+/** Requests whose handler reads the body itself, as it streams. */
+export function streamsItsBody(method: string | undefined, pathname: string): boolean {
+  return method === "POST" && UPLOAD_PATH.test(pathname);
 }
 
 /** The Dify version the simulator imitates. */
@@ -35,6 +43,7 @@ const ROUTES: readonly Route[] = [
     pattern: /^\/v1\/parameters$/,
     handler: ({ req, res }, ctx) => sendJson(res, 200, appParameters(authenticate(req.headers.authorization, ctx.appsByKey))),
   },
+  { method: "POST", pattern: UPLOAD_PATH, handler: (call, ctx) => handleUpload(call, ctx) },
   { method: "POST", pattern: /^\/v1\/chat-messages$/, handler: (call, ctx) => handleGeneration(call, ctx, "chat") },
   { method: "POST", pattern: /^\/v1\/completion-messages$/, handler: (call, ctx) => handleGeneration(call, ctx, "completion") },
   { method: "POST", pattern: /^\/v1\/workflows\/run$/, handler: (call, ctx) => handleGeneration(call, ctx, "workflow") },

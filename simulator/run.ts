@@ -93,6 +93,8 @@ function promptOf(mode: AppMode, inputs: JsonObject, query: string): string {
 
 function tokensFor(directives: SimDirectives, answer: string): string[] {
   if (directives.fault?.kind === "big_event") return [bigToken(directives.fault.bytes)];
+  // Its deltas are one frame written `events` times (preencoded.ts): a million-token array per run would not be cheap.
+  if (directives.preencoded) return [];
   if (directives.events !== null) return fillerTokens(directives.events);
   return tokenize(answer);
 }

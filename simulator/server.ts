@@ -7,7 +7,7 @@ import { ConversationStore } from "./conversations.js";
 import { ApiError, errors } from "./errors.js";
 import { readBody, sendError, signalOnClose } from "./http-io.js";
 import { RequestRecorder } from "./recorder.js";
-import { CONTROL_PATH, dispatch, handleControl } from "./routes.js";
+import { CONTROL_PATH, dispatch, handleControl, streamsItsBody } from "./routes.js";
 import { TaskRegistry } from "./tasks.js";
 import type { Simulator, SimulatorOptions } from "./types.js";
 import { WorkflowRunStore } from "./workflow-runs.js";
@@ -21,9 +21,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     appsByKey: new Map(apps.map((app) => [app.key, app])),
     tokenDelayMs: options.tokenDelayMs ?? 0,
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    connectionClose: options.connectionClose ?? false,
     conversations: new ConversationStore(),
     tasks: new TaskRegistry(),
     recorder: new RequestRecorder(),
+    faultCounts: new Map(),
+    uploads: new Map(),
     workflowRuns: new WorkflowRunStore(),
   };
 
@@ -56,7 +59,8 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: Sim
   const signal = signalOnClose(res);
   try {
     const url = new URL(req.url ?? "/", "http://simulator.invalid");
-    const rawBody = await readBody(req);
+    // An upload is parsed as it arrives by its handler, never held whole.
+    const rawBody = streamsItsBody(req.method, url.pathname) ? Buffer.alloc(0) : await readBody(req);
     const call: Omit<Call, "params"> = { req, res, url, rawBody, signal };
     if (url.pathname === CONTROL_PATH) {
       handleControl(call, ctx);

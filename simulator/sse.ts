@@ -12,6 +12,17 @@ const RESET_GRACE_MS = 25;
 
 export const PING_FRAME = "event: ping\n\n";
 
+/**
+ * The response head of a stream. Dify as deployed sits behind nginx, which keeps client connections alive
+ * across SSE responses (chunked framing ends each one); a Dify served without such a proxy may close the
+ * connection after each response instead (docs/dify-upstream.md, "Streaming (SSE) framing"): `connectionClose`.
+ * No Cache-Control / X-Accel-Buffering: Dify does not send them either (langgenius/dify#41556).
+ */
+export function writeSseHead(res: ServerResponse, connectionClose: boolean): void {
+  res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", ...(connectionClose ? { Connection: "close" } : {}) });
+  res.flushHeaders();
+}
+
 export function dataFrame(event: unknown): string {
   return `data: ${JSON.stringify(event)}\n\n`;
 }
@@ -76,12 +87,10 @@ class Pinger {
 export async function streamSteps(
   res: ServerResponse,
   steps: AsyncIterable<Step>,
-  options: { pingIntervalMs: number; signal: AbortSignal; onEvent?: (() => void) | undefined },
+  options: { pingIntervalMs: number; signal: AbortSignal; connectionClose: boolean; onEvent?: (() => void) | undefined },
 ): Promise<void> {
   const { signal } = options;
-  // No Cache-Control / X-Accel-Buffering: Dify does not send them either (langgenius/dify#41556).
-  res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", Connection: "close" });
-  res.flushHeaders();
+  writeSseHead(res, options.connectionClose);
   const writer = new FrameWriter(res, signal);
   const pinger = new Pinger(writer);
   pinger.every(options.pingIntervalMs);

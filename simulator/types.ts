@@ -1,6 +1,7 @@
 /** Public types of the Dify App API simulator. */
 
 import type { AppMode } from "../src/config/schema.js";
+import type { FormItem } from "./input-form.js";
 
 /** The gateway's single list of Dify app modes (`GET /v1/info` `.mode`); a type-only import, so no gateway code runs here. */
 export type { AppMode };
@@ -11,6 +12,8 @@ export interface SimulatorApp {
   key: string;
   mode: AppMode;
   name: string;
+  /** The app's `user_input_form`; when absent, a small one by mode. */
+  form?: readonly FormItem[];
   /** Workflow and Chatflow apps with Human Input nodes: the run pauses after its LLM node, `pauses` times in a row. */
   humanInput?: { pauses: number; emailOnly?: boolean };
   /** The LLM node separates its reasoning (`reasoning_format: separated`): `reasoning_chunk` events come first. */
@@ -28,6 +31,11 @@ export interface SimulatorOptions {
   tokenDelayMs?: number;
   /** Keep-alive `event: ping` period on open streams; default 10000 like Dify; 0 disables them. */
   pingIntervalMs?: number;
+  /**
+   * End every SSE response with `Connection: close`, as a Dify without a keep-alive proxy may. Default false:
+   * connections stay open across responses, as Dify behind its nginx keeps them. `_sim.connection` overrides it per run.
+   */
+  connectionClose?: boolean;
 }
 
 export interface RecordedRequest {

@@ -40,6 +40,7 @@ export async function latencyCase(ctx: Context): Promise<CaseResult> {
 
   const byConcurrency: Record<string, Record<string, { p50Us: number; p99Us: number }>> = {};
   const addedAtC1: number[] = [];
+  const addedOverH1AtC1: number[] = [];
   for (const c of ctx.settings.latency.concurrencies) {
     const calls = ctx.settings.latency.calls(c);
     const samples: Record<string, Sample[]> = {};
@@ -49,7 +50,10 @@ export async function latencyCase(ctx: Context): Promise<CaseResult> {
         await resetSim(ctx);
         (samples[name] ??= []).push(await measure(calls, c));
       }
-      if (c === 1) addedAtC1.push(samples.gateway!.at(-1)!.p50Us - samples["direct undici"]!.at(-1)!.p50Us);
+      if (c === 1) {
+        addedAtC1.push(samples.gateway!.at(-1)!.p50Us - samples["direct undici"]!.at(-1)!.p50Us);
+        addedOverH1AtC1.push(samples.gateway!.at(-1)!.p50Us - samples["direct h2load --h1"]!.at(-1)!.p50Us);
+      }
     }
     byConcurrency[`c${c}`] = Object.fromEntries(
       Object.entries(samples).map(([name, s]) => [
@@ -64,15 +68,24 @@ export async function latencyCase(ctx: Context): Promise<CaseResult> {
     );
   }
   const addedMs = median(addedAtC1) / 1000;
+  const addedOverH1Ms = median(addedOverH1AtC1) / 1000;
   const c1 = byConcurrency.c1!;
+  const ms = (us: number) => round(us / 1000, 2);
   return {
-    data: { latency: byConcurrency, addedP50AtC1Ms: round(addedMs, 3) },
+    data: { latency: byConcurrency, addedP50AtC1Ms: round(addedMs, 3), addedP50OverH1AtC1Ms: round(addedOverH1Ms, 3) },
     targets: [
       {
+        // The same client tool both ways (h2load), so the client library's own speed cancels out.
+        target: "added p50 latency at c=1, gateway − direct (both through h2load)",
+        measured: `${round(addedOverH1Ms, 2)} ms (${ms(c1.gateway!.p50Us)} vs ${ms(c1["direct h2load --h1"]!.p50Us)} ms)`,
+        limit: "≤ 0.25 ms",
+        pass: addedOverH1Ms <= 0.25,
+      },
+      {
         target: "added p50 latency at c=1, gateway − direct undici",
-        measured: `${round(addedMs, 2)} ms (${round(c1.gateway!.p50Us / 1000, 2)} vs ${round(c1["direct undici"]!.p50Us / 1000, 2)} ms)`,
-        limit: "≤ 0.5 ms",
-        pass: addedMs <= 0.5,
+        measured: `${round(addedMs, 2)} ms (${ms(c1.gateway!.p50Us)} vs ${ms(c1["direct undici"]!.p50Us)} ms)`,
+        limit: "for information",
+        pass: "info",
       },
     ],
   };

@@ -1,10 +1,10 @@
 import { ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { Workspace } from "../config/config.js";
-import { unauthenticated } from "../grpc/gateway-error.js";
+import type { TokenEntry, Workspace } from "../config/config.js";
+import { tokenExpired, unauthenticated } from "../grpc/gateway-error.js";
 import { rejectCall } from "../grpc/reject.js";
-import { bindWorkspace } from "./context.js";
-import type { WorkspaceRegistry } from "./registry.js";
+import { bindCaller } from "./context.js";
+import type { Resolution, WorkspaceRegistry } from "./registry.js";
 
 /** Kubernetes probes and grpcurl carry no credentials. */
 const OPEN_PREFIXES = ["/grpc.health.v1.", "/grpc.reflection."];
@@ -16,19 +16,26 @@ const REJECTION = "missing or invalid credentials: send 'authorization: Bearer <
 const CREDENTIAL_HEADERS = ["authorization", "x-forwarded-client-cert"];
 
 /**
- * Decides who the caller is: exactly one workspace, or UNAUTHENTICATED.
- * `registry` is read per call so a reloaded config applies to the next call.
+ * Decides who the caller is: exactly one workspace (and the token it presented), or UNAUTHENTICATED.
+ * `registry` is read per call so a reloaded config applies to the next call. `onExpired` counts each
+ * call refused for an expired token.
  */
-export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger): ServerInterceptor {
+export function authInterceptor(
+  registry: () => WorkspaceRegistry,
+  log: Logger,
+  onExpired: (workspace: Workspace, token: TokenEntry) => void = () => {},
+): ServerInterceptor {
+  // Outlives reloads, so an expired token is announced once per process, not once per reload.
+  const announced = new Set<string>();
   return (method, call) => {
     if (OPEN_PREFIXES.some((p) => method.path.startsWith(p))) return new ServerInterceptingCall(call);
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         const authorization = metadata.get("authorization").filter((v): v is string => typeof v === "string");
         const xfccValues = metadata.get("x-forwarded-client-cert");
-        let workspace: Workspace | undefined;
+        let resolution: Resolution;
         try {
-          workspace = registry().resolve({
+          resolution = registry().resolve({
             authorization,
             xfcc: xfccValues.length > 0 ? xfccValues.join(",") : undefined,
             peerCertificate: call.getAuthContext().sslPeerCertificate,
@@ -37,7 +44,21 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
           // grpc-js does not catch what an interceptor throws: it would take the process down.
           log.error({ err, method: method.path }, "credential check failed");
         }
-        if (!workspace) {
+        if (resolution?.expired) {
+          // Only the token's holder learns that it expired: telling them why saves a support ticket.
+          const { workspace, token } = resolution.expired;
+          onExpired(workspace, token);
+          const key = `${token.hash.toString("hex")}@${token.expiresAt}`;
+          const fields = { workspace: workspace.id, tokenName: token.label, expiresAt: new Date(token.expiresAt ?? 0).toISOString() };
+          if (!announced.has(key)) {
+            announced.add(key);
+            log.warn(fields, "a token past its expiresAt was presented: issue a new one and remove this entry");
+          }
+          log.info({ method: method.path, peer: call.getPeer(), grpcCode: "UNAUTHENTICATED", ...fields }, "call rejected: token expired");
+          rejectCall(call, tokenExpired());
+          return;
+        }
+        if (!resolution?.caller) {
           // Which credential kinds arrived, never their values.
           log.info(
             {
@@ -52,7 +73,7 @@ export function authInterceptor(registry: () => WorkspaceRegistry, log: Logger):
           return;
         }
         for (const header of CREDENTIAL_HEADERS) metadata.remove(header);
-        bindWorkspace(metadata, workspace);
+        bindCaller(metadata, resolution.caller);
         next(metadata);
       })
       .build();

@@ -70,8 +70,12 @@ export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv
   const { server, upstream, shutdown, limits, metrics, auth, log } = parsed.data;
   const tls = server.tls && resolveTls(server.tls, sources);
   const workspaces = parsed.data.workspaces.map((ws, i) => resolveWorkspace(ws, `workspaces.${i}`, limits, sources));
+  const redis = limits.redis && {
+    ...limits.redis,
+    password: limits.redis.password && readSecret(limits.redis.password, "limits.redis.password", sources),
+  };
   if (sources.problems.length > 0) throw new ConfigError(source, sources.problems);
-  return { server: { ...server, tls }, upstream, shutdown, limits, metrics, auth, log, workspaces };
+  return { server: { ...server, tls }, upstream, shutdown, limits: { ...limits, redis }, metrics, auth, log, workspaces };
 }
 
 /** The app key references of a document the schema rejected, checked where their shape is right. */
@@ -129,9 +133,17 @@ function resolveWorkspace(ws: WorkspaceFile, path: string, limits: ConfigFile["l
     id: ws.id,
     difyBaseUrl: ws.difyBaseUrl,
     defaultUser: ws.defaultUser,
-    tokenHashes: ws.tokens.map((t) => Buffer.from(t.sha256, "hex")),
+    tokens: ws.tokens.map((t) => ({
+      hash: Buffer.from(t.sha256, "hex"),
+      label: t.name ?? `sha256:${t.sha256.slice(0, 12)}`,
+      apps: t.apps && new Set(t.apps),
+      expiresAt: t.expiresAt === undefined ? undefined : Date.parse(t.expiresAt),
+    })),
     spiffeIds: ws.spiffeIds,
     maxConcurrentCalls: ws.maxConcurrentCalls ?? limits.maxConcurrentCallsPerWorkspace,
+    requestsPerMinute: ws.requestsPerMinute ?? limits.requestsPerMinutePerWorkspace,
+    requestsPerMinutePerToken: ws.requestsPerMinutePerToken ?? limits.requestsPerMinutePerToken,
+    tokensPerDay: ws.tokensPerDay ?? limits.tokensPerDayPerWorkspace,
     apps,
   };
 }

@@ -28,6 +28,12 @@ export function restartRequired(running: GatewayConfig, next: GatewayConfig): st
   ] as const)
     check(`server.${key}`, running.server[key] === next.server[key]);
   check("upstream.connectTimeoutMs", running.upstream.connectTimeoutMs === next.upstream.connectTimeoutMs);
+  // The Redis connection is built once; the limits themselves (numbers) apply on reload.
+  check(
+    "limits.redis",
+    JSON.stringify(running.limits.redis) === JSON.stringify(next.limits.redis) &&
+      running.limits.redis?.password?.reveal() === next.limits.redis?.password?.reveal(),
+  );
   check("log.format", running.log.format === next.log.format);
   check("metrics", running.metrics.enabled === next.metrics.enabled && running.metrics.listen === next.metrics.listen);
   return changed;

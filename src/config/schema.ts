@@ -23,6 +23,8 @@ const secretRef = z.union([z.strictObject({ env: z.string().min(1) }), z.strictO
  */
 export const MAX_APP_ID_LENGTH = 256;
 
+const MIB = 1024 * 1024;
+
 /** A default gRPC client's receive limit (grpc-js, grpc-core, grpc-java, grpc-go): what any caller can read. */
 export const DEFAULT_CLIENT_RECEIVE_BYTES = 4 * 1024 * 1024;
 /** See `upstream.maxAnswerBytes`. */
@@ -35,6 +37,25 @@ const app = z.strictObject({
   key: secretRef,
   /** Expected mode; when absent the gateway asks Dify's /info once. */
   mode: z.enum(APP_MODES).optional(),
+});
+
+/** A name for logs and metric labels: a closed set, chosen by the operator. */
+const tokenName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be 1-63 letters, digits, '_', '.' or '-'");
+
+/**
+ * A bearer token, kept as its digest, with what it may do. `apps` makes a least-privilege token for one plugin;
+ * `expiresAt` revokes it on every replica at the same moment, without a reload.
+ */
+const token = z.strictObject({
+  sha256: sha256Hex,
+  /** Shown in logs and metrics instead of the digest. */
+  name: tokenName.optional(),
+  /** The app ids of this workspace the token may call; others get the same NOT_FOUND as apps that exist nowhere. */
+  apps: z.array(z.string().min(1)).min(1, "must list at least one app id (leave `apps` out for every app)").optional(),
+  /** ISO 8601 with a time zone, e.g. 2026-01-31T00:00:00Z. From then on the token gets UNAUTHENTICATED TOKEN_EXPIRED. */
+  expiresAt: z.iso
+    .datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z" })
+    .optional(),
 });
 
 /** A SPIFFE ID as Istio, Linkerd and SPIRE issue them: spiffe://<trust domain>/<path>. */
@@ -61,11 +82,17 @@ const workspace = z
       .transform((u) => u.replace(/\/+$/, "")),
     /** Sent to Dify as `user` when a request leaves it empty. */
     defaultUser: z.string().min(1).default("dify-grpc-gateway"),
-    tokens: z.array(z.strictObject({ sha256: sha256Hex })).default([]),
+    tokens: z.array(token).default([]),
     /** Mesh identities of this workspace's callers; see `auth.xfcc` and `server.tls.clientCaFile`. */
     spiffeIds: z.array(spiffeId).default([]),
     /** This workspace's own cap on calls in flight; `limits.maxConcurrentCallsPerWorkspace` when absent. */
     maxConcurrentCalls: z.number().int().positive().optional(),
+    /** This workspace's own request rate; `limits.requestsPerMinutePerWorkspace` when absent. */
+    requestsPerMinute: z.number().int().positive().optional(),
+    /** Each of this workspace's tokens' request rate; `limits.requestsPerMinutePerToken` when absent. */
+    requestsPerMinutePerToken: z.number().int().positive().optional(),
+    /** This workspace's token budget per UTC day; `limits.tokensPerDayPerWorkspace` when absent. */
+    tokensPerDay: z.number().int().positive().optional(),
     apps: z.array(app).min(1),
   })
   .superRefine((ws, ctx) => {
@@ -75,6 +102,20 @@ const workspace = z
     ws.apps.forEach((a, i) => {
       if (seen.has(a.appId)) ctx.addIssue({ code: "custom", path: ["apps", i, "appId"], message: `duplicate appId "${a.appId}"` });
       seen.add(a.appId);
+    });
+    const names = new Set<string>();
+    ws.tokens.forEach((t, i) => {
+      if (t.name !== undefined && names.has(t.name))
+        ctx.addIssue({ code: "custom", path: ["tokens", i, "name"], message: `duplicate token name "${t.name}" in this workspace` });
+      if (t.name !== undefined) names.add(t.name);
+      t.apps?.forEach((appId, j) => {
+        if (!seen.has(appId))
+          ctx.addIssue({
+            code: "custom",
+            path: ["tokens", i, "apps", j],
+            message: `unknown app "${appId}": list only appIds of this workspace's apps`,
+          });
+      });
     });
   });
 
@@ -86,7 +127,37 @@ function withoutCredentials(url: string): boolean {
   return parsed.username === "" && parsed.password === "";
 }
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, "must be host:port, e.g. 0.0.0.0:50051");
+const hostPortPattern = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/;
+const hostPort = z.string().regex(hostPortPattern, "must be host:port, e.g. 0.0.0.0:50051");
+
+/** Where the shared limits live. See README "Running several replicas". */
+const redisSettings = z.strictObject({
+  /**
+   * redis://host:port/db or rediss:// (TLS). An ACL user may be in the URL, a password may not (config files end
+   * up in repos and tickets): set `password`. With `cluster`, the URL names one seed node.
+   */
+  url: z
+    .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL, e.g. redis://redis:6379/0" })
+    .refine((u) => !URL.canParse(u) || new URL(u).password === "", "must not contain a password: set limits.redis.password"),
+  password: secretRef.optional(),
+  /** Redis Cluster: ioredis discovers the other nodes from the URL's node. Keys of one workspace share a hash slot. */
+  cluster: z.boolean().default(false),
+  /** Redis Sentinel: ioredis asks these sentinels for the master named `name`; the URL's host is then ignored. */
+  sentinel: z
+    .strictObject({ name: z.string().min(1), nodes: z.array(z.string().regex(hostPortPattern, "must be host:port")).min(1) })
+    .optional(),
+  /** `open`: while Redis is unreachable, each replica limits alone (in process), with a warn line and a metric. `closed`: refuse calls with UNAVAILABLE. */
+  onUnavailable: z.enum(["open", "closed"]).default("open"),
+  /**
+   * A call's concurrency slot is a lease this long, renewed every third of it while the call runs; the slots of a
+   * replica that died free themselves within one lease.
+   */
+  leaseMs: z.number().int().min(3_000).default(15_000),
+  /** Every Redis command (one per call start, one per call end) gives up after this; the call then takes the fail mode. */
+  commandTimeoutMs: z.number().int().positive().default(500),
+  /** Prefix of every key, so several gateways (or other users) can share one Redis. */
+  keyPrefix: z.string().min(1).max(64).default("dify-gw:"),
+});
 
 export const configSchema = z
   .strictObject({
@@ -228,6 +299,26 @@ export const configSchema = z
          * the rest of the response. Streams are not aggregated and not bound by this.
          */
         maxAnswerBytes: z.number().int().positive().default(DEFAULT_MAX_ANSWER_BYTES),
+        /**
+         * Retries of requests Dify cannot have acted on: connect errors, 502/503/504, 429 too_many_requests.
+         * Never after a 200's headers or any event: runs are not idempotent. Small numbers by default.
+         */
+        retry: z
+          .strictObject({
+            /** Attempts in all, the first included; 1 turns retries off. */
+            maxAttempts: z.number().int().min(1).max(10).default(3),
+            initialBackoffMs: z.number().int().positive().default(100),
+            maxBackoffMs: z.number().int().positive().default(1_000),
+            /** Retries add at most this share of the requests of the last 10 s (plus 3), per process. */
+            budgetRatio: z.number().min(0).max(1).default(0.1),
+            /** A longer Retry-After is not waited for: the caller gets the 429 with its RetryInfo. */
+            maxRetryAfterMs: z.number().int().nonnegative().default(2_000),
+          })
+          .refine((r) => r.maxBackoffMs >= r.initialBackoffMs, {
+            path: ["maxBackoffMs"],
+            message: "must be at least initialBackoffMs",
+          })
+          .prefault({}),
       })
       .prefault({}),
     limits: z
@@ -248,6 +339,58 @@ export const configSchema = z
           .positive()
           .default(1024 * 1024),
         maxInputsKeys: z.number().int().positive().default(10_000),
+        /** Invoke calls one workspace may start per minute (GCRA: a burst of this many, then one every 60 s / N). Unlimited when absent. */
+        requestsPerMinutePerWorkspace: z.number().int().positive().optional(),
+        /** Invoke calls one caller (one token, or one SPIFFE ID) may start per minute. Unlimited when absent. */
+        requestsPerMinutePerToken: z.number().int().positive().optional(),
+        /**
+         * Dify tokens (`usage.total_tokens` of each finished run) one workspace may use per UTC day; once reached,
+         * calls get RESOURCE_EXHAUSTED before any upstream request until the day rolls. Unlimited when absent.
+         */
+        tokensPerDayPerWorkspace: z.number().int().positive().optional(),
+        /** Share the limits above across every replica that names the same Redis. Without it, each process limits alone. */
+        redis: redisSettings.optional(),
+        /**
+         * Largest file FileService.UploadFile accepts, whatever its kind; default Dify's largest default (video,
+         * 100 MB as Dify counts: MiB). Bytes past it end the call with RESOURCE_EXHAUSTED UPLOAD_TOO_LARGE and abort
+         * the upload to Dify; a header that declares a larger `size` is refused before anything is sent.
+         */
+        maxUploadBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(100 * MIB),
+        /**
+         * Per kind, by extension as Dify decides it (images, audio, video; everything else is a document):
+         * Dify's default upload limits. Each is capped by maxUploadBytes. Raise them with your Dify's
+         * UPLOAD_*_FILE_SIZE_LIMIT settings.
+         */
+        uploadKindMaxBytes: z
+          .strictObject({
+            image: z
+              .number()
+              .int()
+              .positive()
+              .default(10 * MIB),
+            document: z
+              .number()
+              .int()
+              .positive()
+              .default(15 * MIB),
+            audio: z
+              .number()
+              .int()
+              .positive()
+              .default(50 * MIB),
+            video: z
+              .number()
+              .int()
+              .positive()
+              .default(100 * MIB),
+          })
+          .prefault({}),
+        /** An upload whose next chunk does not arrive within this ends with DEADLINE_EXCEEDED UPLOAD_IDLE_TIMEOUT. */
+        uploadIdleTimeoutMs: z.number().int().positive().default(30_000),
       })
       .prefault({}),
     log: z

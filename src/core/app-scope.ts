@@ -14,15 +14,17 @@ export interface AppScope {
 }
 
 /**
- * Finds `appId` in the caller's workspace. An app of another workspace is answered exactly like one that exists
- * nowhere (the same NOT_FOUND), and nothing is sent to Dify. Every app-scoped RPC starts here.
+ * Finds `appId` in the caller's workspace, among the apps its token may call. An app of another workspace, or one
+ * the token's `apps` leave out, is answered exactly like one that exists nowhere (the same NOT_FOUND), and nothing
+ * is sent to Dify. Every app-scoped RPC starts here.
  */
 export function appScope(ctx: CallContext, appId: string): AppScope {
   const workspace = ctx.workspace;
   // The auth interceptor runs before every handler; reaching here without it is a wiring bug.
   if (!workspace) throw unauthenticated("unauthenticated");
   const app = workspace.apps.get(appId);
-  if (!app) throw appNotFound(appId);
+  // A scoped token's other apps do not exist for it either: the same answer, and nothing sent to Dify.
+  if (!app || (ctx.token?.apps !== undefined && !ctx.token.apps.has(appId))) throw appNotFound(appId);
   return {
     workspace,
     app,

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Workspace } from "../config/config.js";
+import type { TokenEntry, Workspace } from "../config/config.js";
 import type { GatewayError } from "../grpc/gateway-error.js";
 import type { TraceContext } from "../tracing/trace-context.js";
 
@@ -12,6 +12,15 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The workspace the auth interceptor verified; undefined only if it was not wired in front. */
   readonly workspace: Workspace | undefined;
+  /** The bearer token the auth interceptor verified (its apps, its name); undefined for a mesh identity alone. */
+  readonly token: TokenEntry | undefined;
+  /** The client's deadline (epoch ms, Date.now()'s clock); undefined when it set none. */
+  readonly deadline: number | undefined;
+  /**
+   * Which credential of the workspace made the call, for per-token limits: a digest of the bearer token, or the
+   * SPIFFE ID. Never the token itself; undefined when auth was not wired in front.
+   */
+  readonly caller: string | undefined;
   readonly trace: TraceContext;
   /** The call's child logger, with traceId, method, workspace and appId bound. */
   readonly log: Logger;

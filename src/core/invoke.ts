@@ -37,7 +37,15 @@ export function createInvoke(deps: CoreDeps): Invoke {
       mode = spec.mode ?? (await untilAborted(deps.modes.resolve(app, target), ctx.signal));
       ctx.values.set(APP_MODE, mode);
       run = new UpstreamRun(
-        { kind: spec.kind, target, runPath: spec.runPathFor(req), stopPath: spec.stopPath, body: spec.body(req, user), user },
+        {
+          kind: spec.kind,
+          target,
+          runPath: spec.runPathFor(req),
+          stopPath: spec.stopPath,
+          body: spec.body(req, user),
+          user,
+          deadline: ctx.deadline,
+        },
         deps.client,
         deps.settings,
         ctx.log,
@@ -98,6 +106,7 @@ function summarize(kind: RunKind, mode: AppMode | undefined, run: UpstreamRun | 
     workflowRunId: run?.tracker.workflowRunId,
     usage: run?.tracker.usage,
     stopCalled: run?.stopCalled ?? false,
+    attempts: run?.attempts ?? 0,
     upstreamStartedAt: run?.startedAt,
     firstEventAt: run?.firstEventAt,
   };

@@ -15,6 +15,8 @@ export interface RunSummary {
   readonly usage: RunUsage | undefined;
   /** True when the run was left unfinished and the gateway asked Dify to stop it. */
   readonly stopCalled: boolean;
+  /** Run requests sent to Dify (0: none); more than 1 when a request Dify cannot have acted on was retried. */
+  readonly attempts: number;
   /** performance.now() when the run was requested from Dify (undefined: no upstream request was made). */
   readonly upstreamStartedAt: number | undefined;
   /** performance.now() when Dify's first event arrived. */

@@ -32,7 +32,7 @@ export class AppModes {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     let info: { mode?: unknown };
     try {
-      info = (await this.client.getJson(target, "/info", timeout)) as { mode?: unknown };
+      info = (await this.client.getJson(target, "/info", timeout, { deadline: Date.now() + this.timeoutMs })) as { mode?: unknown };
     } catch (err) {
       // Our own timeout, not a bug: the caller gets UNAVAILABLE like any unreachable Dify, not INTERNAL.
       if (timeout.aborted) throw new DifyUnreachableError(`Dify did not answer GET /info within ${this.timeoutMs} ms`, err);

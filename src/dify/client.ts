@@ -1,6 +1,19 @@
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type Dispatcher, request, errors as undiciErrors } from "undici";
 import type { Secret } from "../config/secret.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
+import {
+  backoffMs,
+  httpRetryReason,
+  isConnectFailure,
+  RetryableFailure,
+  RetryBudget,
+  type RetryDenial,
+  type RetryReason,
+  type RetrySettings,
+  retryAfterMs,
+} from "./retry.js";
 
 /** One app of one workspace, as the client needs it: where, and with which key. */
 export interface AppTarget {
@@ -14,6 +27,27 @@ export interface DifyClientOptions {
   connectTimeoutMs: number;
   /** Injected in tests; production uses one keep-alive Agent for all upstreams. */
   dispatcher?: Dispatcher;
+  /** Retries of requests Dify cannot have acted on (see retry.ts); without it every request is tried once. */
+  retry?: RetryHooks;
+}
+
+export interface RetryHooks {
+  /** Read per request, so a reload applies. */
+  settings(): RetrySettings;
+  /** A retry is about to be sent. */
+  onRetry?(reason: RetryReason): void;
+  /** A retryable failure was not retried. */
+  onDenied?(cause: RetryDenial, reason: RetryReason): void;
+}
+
+/** Per request: how far retries may go, and who hears of each attempt. */
+export interface AttemptOptions {
+  /** The call's deadline (epoch ms): no retry is started whose wait would end after it. */
+  readonly deadline?: number | undefined;
+  /** No new attempt once this aborts (the caller left); unlike `signal`, it never aborts the attempt in flight. */
+  readonly giveUpOn?: AbortSignal;
+  /** Each attempt as it starts: 1 for the first. */
+  onAttempt?(attempt: number): void;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -36,8 +70,12 @@ const USER_AGENT = "dify-grpc-gateway/0.1";
  */
 export class DifyClient {
   readonly #dispatcher: Dispatcher;
+  readonly #retry: RetryHooks | undefined;
+  /** Per process: retries across all workspaces draw from it. */
+  readonly #budget = new RetryBudget();
 
   constructor(opts: DifyClientOptions) {
+    this.#retry = opts.retry;
     this.#dispatcher =
       opts.dispatcher ??
       new Agent({
@@ -50,34 +88,116 @@ export class DifyClient {
   }
 
   /**
-   * POSTs a run in streaming mode (or, with no body, GETs an event stream such as a run's re-attach); resolves with
-   * the SSE body once Dify answers 200.
+   * POSTs a run in streaming mode (or, with no body, GETs an event stream: a run's re-attach); resolves with the SSE
+   * body once Dify answers 200. Retried only while Dify cannot have started the run (see retry.ts); never once a
+   * 200's headers arrived.
    */
-  async openStream(target: AppTarget, path: string, body: object | undefined, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
+  async openStream(
+    target: AppTarget,
+    path: string,
+    body: object | undefined,
+    signal: AbortSignal,
+    attempts: AttemptOptions = {},
+  ): Promise<AsyncIterable<Buffer>> {
     const method = body === undefined ? "GET" : "POST";
-    const res = await this.#send(target, method, path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
-    if (res.statusCode !== 200) throw await httpError(res, target);
-    // Dify has answered a streaming request with its JSON error envelope and HTTP 200: it is an error like any other.
-    if (isJson(res.headers["content-type"])) throw await jsonInsteadOfStream(res, target);
-    return streamBody(res.body, signal);
+    return this.#withRetries(signal, attempts, async () => {
+      const res = await this.#send(target, method, path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
+      if (res.statusCode !== 200) throw await retryableHttpError(res, target);
+      // Dify has answered a streaming request with its JSON error envelope and HTTP 200: it is an error like any other.
+      if (isJson(res.headers["content-type"])) throw await jsonInsteadOfStream(res, target);
+      return streamBody(res.body, signal);
+    });
   }
 
   /** `maxBytes` bounds the answer's body (undefined: unbounded, for answers Dify keeps small, such as a stop's). */
-  async postJson(target: AppTarget, path: string, body: object, signal: AbortSignal, maxBytes?: number): Promise<unknown> {
-    return this.#json(target, "POST", path, body, signal, maxBytes);
+  async postJson(
+    target: AppTarget,
+    path: string,
+    body: object,
+    signal: AbortSignal,
+    attempts: AttemptOptions = {},
+    maxBytes?: number,
+  ): Promise<unknown> {
+    return this.#withRetries(signal, attempts, () => this.#json(target, "POST", path, body, signal, maxBytes));
   }
 
-  async getJson(target: AppTarget, path: string, signal: AbortSignal, maxBytes?: number): Promise<unknown> {
-    return this.#json(target, "GET", path, undefined, signal, maxBytes);
+  async getJson(target: AppTarget, path: string, signal: AbortSignal, attempts: AttemptOptions = {}, maxBytes?: number): Promise<unknown> {
+    return this.#withRetries(signal, attempts, () => this.#json(target, "GET", path, undefined, signal, maxBytes));
+  }
+
+  /**
+   * POSTs a streamed body (a multipart upload) and reads Dify's JSON answer. undici pulls the body only as
+   * fast as the socket drains, so a slow Dify slows the producer instead of filling memory.
+   */
+  async postStream(
+    target: AppTarget,
+    path: string,
+    body: { contentType: string; chunks: AsyncIterable<Uint8Array> },
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    try {
+      return await this.#json(target, "POST", path, body, signal);
+    } catch (err) {
+      // Never retried: the body was consumed as it was sent and cannot be replayed.
+      throw err instanceof RetryableFailure ? err.error : err;
+    }
   }
 
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
 
-  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, signal: AbortSignal, maxBytes?: number) {
+  /** Runs `attempt` until it succeeds, fails for good, or a retry is not allowed; throws what the last attempt failed with. */
+  async #withRetries<T>(signal: AbortSignal, opts: AttemptOptions, attempt: () => Promise<T>): Promise<T> {
+    this.#budget.recordRequest();
+    for (let n = 1; ; n++) {
+      opts.onAttempt?.(n);
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof RetryableFailure)) throw err;
+        const delay = this.#retryDelay(err, n, opts);
+        if (delay === undefined) throw err.error;
+        const stop = opts.giveUpOn ? AbortSignal.any([signal, opts.giveUpOn]) : signal;
+        try {
+          await sleep(delay, undefined, { signal: stop });
+        } catch {
+          throw signal.aborted ? (signal.reason ?? err.error) : err.error;
+        }
+        this.#retry?.onRetry?.(err.reason);
+      }
+    }
+  }
+
+  /** How long to wait before the next attempt, or undefined when there is to be none. */
+  #retryDelay(failure: RetryableFailure, attempt: number, opts: AttemptOptions): number | undefined {
+    const hooks = this.#retry;
+    if (!hooks || opts.giveUpOn?.aborted) return undefined;
+    const settings = hooks.settings();
+    if (settings.maxAttempts <= 1) return undefined;
+    const deny = (cause: RetryDenial) => {
+      hooks.onDenied?.(cause, failure.reason);
+      return undefined;
+    };
+    if (attempt >= settings.maxAttempts) return deny("max_attempts");
+    if (failure.retryAfterMs !== undefined && failure.retryAfterMs > settings.maxRetryAfterMs) return deny("retry_after");
+    // Dify's own wait when it named one (its 429 clears no sooner), else backoff.
+    const delay = failure.retryAfterMs ?? backoffMs(attempt, settings);
+    if (opts.deadline !== undefined && Date.now() + delay >= opts.deadline) return deny("deadline");
+    if (!this.#budget.tryRetry(settings.budgetRatio)) return deny("budget");
+    return delay;
+  }
+
+  async #json(
+    target: AppTarget,
+    method: "GET" | "POST",
+    path: string,
+    body: object | StreamedBody | undefined,
+    signal: AbortSignal,
+    maxBytes?: number,
+  ) {
     const res = await this.#send(target, method, path, body, "application/json", signal);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw await httpError(res, target);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw await retryableHttpError(res, target);
     try {
       if (maxBytes === undefined) return await res.body.json();
       return JSON.parse(await readBounded(res.body, maxBytes));
@@ -91,11 +211,12 @@ export class DifyClient {
     target: AppTarget,
     method: "GET" | "POST",
     path: string,
-    body: object | undefined,
+    body: object | StreamedBody | undefined,
     accept: string,
     signal: AbortSignal,
     highWaterMark?: number,
   ) {
+    const streamed = isStreamed(body) ? body : undefined;
     try {
       return await request(target.baseUrl + path, {
         method,
@@ -106,16 +227,29 @@ export class DifyClient {
           accept,
           "user-agent": USER_AGENT,
           authorization: `Bearer ${target.key.reveal()}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined ? {} : { "content-type": streamed ? streamed.contentType : "application/json" }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        // undici sends an async iterable as it is pulled (documented for request bodies; its types list only Readable).
+        body: streamed ? (streamed.chunks as unknown as Readable) : body === undefined ? undefined : JSON.stringify(body),
         ...(highWaterMark === undefined ? {} : { highWaterMark }),
       });
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
-      throw new DifyUnreachableError(describeNetworkError(err, target), err);
+      const failure = new DifyUnreachableError(describeNetworkError(err, target), err);
+      // Only a connection never made is safe to retry: the request was not written.
+      throw isConnectFailure(err) ? new RetryableFailure("connect_error", failure, undefined) : failure;
     }
   }
+}
+
+/** A request body produced while it is sent, e.g. a multipart upload. */
+interface StreamedBody {
+  contentType: string;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+function isStreamed(body: object | undefined): body is StreamedBody {
+  return body !== undefined && Symbol.asyncIterator in ((body as Partial<StreamedBody>).chunks ?? {});
 }
 
 /**
@@ -159,17 +293,20 @@ function parseEnvelope(text: string): Envelope | undefined {
   }
 }
 
-async function httpError(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError> {
+/** An HTTP error status, wrapped as retryable when Dify cannot have started anything (retry.ts). */
+async function retryableHttpError(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError | RetryableFailure> {
   // Not Dify's envelope (a proxy's HTML page, say): keep the generic message.
   const envelope = parseEnvelope(await readLimited(res.body, MAX_ERROR_BODY));
-  const retryAfter = Number(res.headers["retry-after"]);
+  const waitMs = retryAfterMs(res.headers["retry-after"]);
   const message = envelope?.message ?? `Dify answered HTTP ${res.statusCode}`;
-  return new DifyHttpError(
+  const error = new DifyHttpError(
     res.statusCode,
     scrub(envelope?.code ?? "", target),
     scrub(message, target),
-    Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+    waitMs === undefined ? undefined : Math.ceil(waitMs / 1000),
   );
+  const reason = httpRetryReason(res.statusCode, envelope?.code ?? "");
+  return reason ? new RetryableFailure(reason, error, waitMs) : error;
 }
 
 /** A 200 with JSON where the event stream should be: an error envelope maps by its own `status`. */

@@ -1,4 +1,4 @@
-import { type ServerUnaryCall, type ServerWritableStream, status } from "@grpc/grpc-js";
+import { type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream, status } from "@grpc/grpc-js";
 import { GatewayError } from "./gateway-error.js";
 
 /** Why a call ended before its handler did. */
@@ -16,8 +16,13 @@ export class CallScope {
   #finished = false;
   #clientLeft = false;
 
-  constructor(private readonly call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>) {
-    call.once("cancelled", () => {
+  constructor(
+    private readonly call:
+      | ServerUnaryCall<unknown, unknown>
+      | ServerWritableStream<unknown, unknown>
+      | ServerReadableStream<unknown, unknown>,
+  ) {
+    (call as ServerUnaryCall<unknown, unknown>).once("cancelled", () => {
       if (this.#finished) return;
       this.#finished = true;
       this.#clientLeft = true;

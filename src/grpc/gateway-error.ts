@@ -80,3 +80,10 @@ export function appNotFound(appId: string): GatewayError {
 export function unauthenticated(message: string): GatewayError {
   return new GatewayError(status.UNAUTHENTICATED, message, { reason: "UNAUTHENTICATED" });
 }
+
+/** A configured token past its `expiresAt`; only its holder can get this answer. */
+export function tokenExpired(): GatewayError {
+  return new GatewayError(status.UNAUTHENTICATED, "the token has expired: ask the gateway's operator for a new one", {
+    reason: "TOKEN_EXPIRED",
+  });
+}

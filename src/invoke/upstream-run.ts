@@ -27,6 +27,8 @@ export interface RunRequest {
   user: string;
   /** A re-attach with continue_on_pause: `workflow_paused` does not end the stream. */
   continueOnPause?: boolean;
+  /** The call's deadline (epoch ms): no retry is started that would wait past it. */
+  deadline?: number | undefined;
 }
 
 /** After the terminal event, how long to let Dify close the stream so its socket can be reused. */
@@ -52,6 +54,8 @@ export class UpstreamRun {
   /** performance.now() when the run was requested, and when its first event arrived. */
   startedAt: number | undefined;
   firstEventAt: number | undefined;
+  /** Run requests sent to Dify: more than 1 when one that Dify cannot have acted on was retried. */
+  attempts = 0;
 
   constructor(
     private readonly req: RunRequest,
@@ -76,7 +80,16 @@ export class UpstreamRun {
     );
     const decoder = new SseDecoder(this.settings.maxEventBytes, this.req.target.key.reveal());
     this.startedAt = performance.now();
-    const opening = this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal);
+    // Retries stop when the caller leaves or Dify goes silent (`leave`), and never outlast the call's deadline.
+    const opening = this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal, {
+      deadline: this.req.deadline,
+      giveUpOn: leave.signal,
+      // Each attempt gets a full idle window: a retry's wait is ours, not Dify's silence.
+      onAttempt: (n) => {
+        this.attempts = n;
+        idle.rearm();
+      },
+    });
     opening.catch(ignore);
     let chunks: Chunks | undefined;
     let pending: Promise<IteratorResult<Buffer>> | undefined;
@@ -167,6 +180,8 @@ export class UpstreamRun {
         stopPath(taskId),
         { user: this.req.user },
         AbortSignal.timeout(this.settings.stopTimeoutMs),
+        // Stopping is idempotent, and a stop not sent leaves a run burning tokens: worth a retry within its budget.
+        { deadline: Date.now() + this.settings.stopTimeoutMs },
       );
       this.log.info({ taskId }, "stopped the unfinished run on Dify");
       this.onStop("ok");

@@ -4,8 +4,8 @@ import { GatewayError } from "../grpc/gateway-error.js";
 /** How long a refused caller should wait: long enough for a typical call to end, short enough to feel live. */
 const RETRY_AFTER_MS = 1_000;
 
-/** Gives a slot back; calling it again does nothing, so every way a call can end may call it. */
-export type Release = () => void;
+/** Gives a slot back and says whether it did: calling it again does nothing, so every way a call can end may call it. */
+export type Release = () => boolean;
 
 /**
  * Calls in flight per workspace. Counts are keyed by workspace id and the
@@ -20,14 +20,19 @@ export class ConcurrencyLimiter {
 
   /** A slot for `key` if it holds fewer than `limit`, else undefined. */
   tryAcquire(key: string, limit: number): Release | undefined {
-    const held = this.inFlight(key);
-    if (held >= limit) return undefined;
-    this.#set(key, held + 1);
+    if (this.inFlight(key) >= limit) return undefined;
+    return this.forceAcquire(key);
+  }
+
+  /** A slot whatever the count: for a call another limiter (the shared one) admitted. */
+  forceAcquire(key: string): Release {
+    this.#set(key, this.inFlight(key) + 1);
     let released = false;
     return () => {
-      if (released) return;
+      if (released) return false;
       released = true;
       this.#set(key, this.inFlight(key) - 1);
+      return true;
     };
   }
 

@@ -7,7 +7,7 @@ const BYTES = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 
 /**
  * Every metric the gateway exports. Label values come from a closed set:
  * method names, gRPC codes, app modes, outcomes, and workspace ids from the
- * config, never a token, key, app id or anything a caller typed.
+ * config, token names from the config, never a token, key, app id or anything a caller typed.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -74,6 +74,19 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly upstreamRetries = new Counter({
+    name: "dify_gateway_upstream_retries_total",
+    help: "Requests to Dify sent again because Dify cannot have acted on the failed one, by reason (connect_error, http_502, http_503, http_504, too_many_requests).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamRetriesDenied = new Counter({
+    name: "dify_gateway_upstream_retries_denied_total",
+    help: "Retryable failures not retried, by cause (max_attempts, budget, deadline, retry_after) and reason.",
+    labelNames: ["cause", "reason"] as const,
+    registers: [this.registry],
+  });
+
   readonly workspaceCallsInFlight = new Gauge({
     name: "dify_gateway_workspace_calls_in_flight",
     help: "Invoke calls (unary and streaming) in flight per workspace, the count limits.maxConcurrentCallsPerWorkspace caps.",
@@ -84,6 +97,36 @@ export class GatewayMetrics {
     name: "dify_gateway_concurrency_rejections_total",
     help: "Calls refused with RESOURCE_EXHAUSTED because their workspace was at its concurrency limit.",
     labelNames: ["workspace"] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokenCalls = new Counter({
+    name: "dify_gateway_token_calls_total",
+    help: "Calls made with a bearer token, by workspace, token (its configured name, else sha256:<12 hex>) and outcome (gRPC code).",
+    labelNames: ["workspace", "token", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly limitRejections = new Counter({
+    name: "dify_gateway_limit_rejections_total",
+    help: "Calls refused before reaching Dify, by workspace and limit: concurrency, workspace_rate, token_rate, token_budget, unavailable (Redis down, fail mode closed).",
+    labelNames: ["workspace", "limit"] as const,
+    registers: [this.registry],
+  });
+  readonly workspaceTokens = new Counter({
+    name: "dify_gateway_workspace_tokens_total",
+    help: "Dify tokens (usage.total_tokens) the runs of each workspace used, the count limits.tokensPerDayPerWorkspace caps.",
+    labelNames: ["workspace"] as const,
+    registers: [this.registry],
+  });
+  readonly limiterRedisUp = new Gauge({
+    name: "dify_gateway_limiter_redis_up",
+    help: "1 while the shared limiter's Redis answers, 0 while it does not (limits.redis set).",
+    registers: [this.registry],
+  });
+  readonly limiterRedisUnavailable = new Counter({
+    name: "dify_gateway_limiter_redis_unavailable_total",
+    help: "Calls that met an unreachable Redis: mode open admitted them with in-process limits, closed refused them.",
+    labelNames: ["mode"] as const,
     registers: [this.registry],
   });
 

@@ -42,6 +42,8 @@ function reportCall(context: CallContext, error: GatewayError | undefined, run: 
       ttfeMs: ttfeMs === undefined ? undefined : round(ttfeMs),
       taskId: run?.taskId,
       stopCalled: run?.stopCalled || undefined,
+      // How many run requests Dify got: 1 normally, more after retries (connect errors, 502/503/504, 429).
+      attempts: run?.attempts || undefined,
       reason: error?.details.reason,
       upstreamStatus: error?.details.metadata?.upstreamStatus,
       upstreamCode: error?.details.metadata?.upstreamCode || undefined,
@@ -50,6 +52,7 @@ function reportCall(context: CallContext, error: GatewayError | undefined, run: 
   );
 
   const outcome = status[code] ?? String(code);
+  if (context.token && context.workspace) metrics.tokenCalls.inc({ workspace: context.workspace.id, token: context.token.label, outcome });
   if (context.clientLeft()) metrics.cancellations.inc({ grpc_method: context.method.slice(1), reason: outcome });
   if (!run?.upstreamStartedAt || !context.workspace) return;
   const labels = { mode: run.mode ?? run.kind, workspace: context.workspace.id, outcome };

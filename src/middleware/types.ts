@@ -10,6 +10,8 @@ import type { CallContext } from "../core/context.js";
 export interface MethodInfo {
   /** The full path, e.g. `/dify.app.v1.ChatService/ChatInvokeStream`. */
   readonly path: string;
+  /** The request is an AsyncIterable of the client's messages. */
+  readonly requestStream?: boolean;
   readonly responseStream: boolean;
   /**
    * The handler's own request checks (validation, app lookup), for middleware that must refuse a bad

@@ -84,6 +84,7 @@ export function watchRun(deps: RunServiceDeps): Route {
           body: undefined,
           user,
           continueOnPause: req.continueOnPause,
+          deadline: ctx.deadline,
         },
         deps.client,
         deps.settings(),
@@ -103,6 +104,7 @@ export function watchRun(deps: RunServiceDeps): Route {
           workflowRunId: run.tracker.workflowRunId ?? req.workflowRunId,
           usage: run.tracker.usage,
           stopCalled: false,
+          attempts: run.attempts,
           upstreamStartedAt: run.startedAt,
           firstEventAt: run.firstEventAt,
         });
@@ -151,7 +153,8 @@ export function submitHumanInputForm(deps: RunServiceDeps): Route {
       const body = { inputs: req.inputs ?? {}, action: req.action, user: scope.user(req.user) };
       const path = `/form/human_input/${encodeURIComponent(req.formToken)}`;
       const raw = await upstreamJson(deps, ctx, formNotFound, (signal, maxBytes) =>
-        deps.client.postJson(scope.target, path, body, signal, maxBytes),
+        // Retried only where Dify cannot have taken the submit (retry.ts), so a retry cannot answer a form twice.
+        deps.client.postJson(scope.target, path, body, signal, { deadline: ctx.deadline }, maxBytes),
       );
       return { raw };
     },
@@ -165,7 +168,9 @@ function getJson(
   path: string,
   notFound: () => GatewayError,
 ): Promise<Record<string, unknown>> {
-  return upstreamJson(deps, ctx, notFound, (signal, maxBytes) => deps.client.getJson(scope.target, path, signal, maxBytes));
+  return upstreamJson(deps, ctx, notFound, (signal, maxBytes) =>
+    deps.client.getJson(scope.target, path, signal, { deadline: ctx.deadline }, maxBytes),
+  );
 }
 
 /**

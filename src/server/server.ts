@@ -5,30 +5,33 @@ import { WorkspaceRegistry } from "../auth/registry.js";
 import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
 import { type CoreDeps, createInvoke } from "../core/invoke.js";
+import { AppInfos } from "../dify/app-info.js";
 import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
 import { warnAboutDify } from "../doctor/startup.js";
+import type { UploadLimits } from "../files/upload-limits.js";
 import { INTERFACES } from "../invoke/interfaces.js";
 import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
-import { ConcurrencyLimiter } from "../limits/concurrency.js";
+import type { CallLimiter } from "../limits/limiter.js";
+import { LocalLimiter } from "../limits/local-limiter.js";
 import { metadataLimitInterceptor } from "../limits/metadata-size.js";
+import { RedisLimiter } from "../limits/redis-limiter.js";
 import { requestGuardInterceptor } from "../limits/request-guard.js";
 import { serveMetrics } from "../metrics/http.js";
 import { metricsInterceptor } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
 import { activeStreams } from "../middleware/active-streams.js";
 import { callLog } from "../middleware/call-log.js";
-import { concurrencyLimit } from "../middleware/concurrency.js";
 import { drain } from "../middleware/drain.js";
 import { Lifecycle } from "../middleware/lifecycle.js";
+import { workspaceLimits } from "../middleware/limits.js";
 import { composeAll } from "../middleware/types.js";
 import { type Listener, listen } from "../net/listener.js";
 import type { CallLimits } from "../rpc/invoke.js";
-import { RUN_SERVICE } from "../rpc/run.js";
 import { serveRoutes } from "../transport/grpc-adapter.js";
 import { HealthService } from "./health.js";
 import { addReflection } from "./reflection.js";
-import { routes } from "./routes.js";
+import { OTHER_SERVICES, routes } from "./routes.js";
 
 export interface Gateway {
   readonly port: number;
@@ -52,6 +55,8 @@ const HEALTH_SERVICE = "grpc.health.v1.Health";
 export const LIVENESS_SERVICE = "liveness";
 /** After the grace, how long terminated calls get to send their UNAVAILABLE and stop their Dify runs. */
 const SETTLE_MS = 1_500;
+/** How long start-up waits for the shared limiter's Redis before serving without it (the fail mode). */
+const REDIS_STARTUP_WAIT_MS = 3_000;
 
 export interface StartOptions {
   /** Ask Dify's /info for every app in the background and log each problem as a warning (the CLI does). */
@@ -66,8 +71,16 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const lifecycle = new Lifecycle();
   const interceptors = transportInterceptors(config, () => registry, metrics, log);
   const server = new Server({ interceptors, ...serverOptions(config) });
-  const client = new DifyClient({ connectTimeoutMs: config.upstream.connectTimeoutMs });
-  const limiter = new ConcurrencyLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
+  let retry = config.upstream.retry;
+  const client = new DifyClient({
+    connectTimeoutMs: config.upstream.connectTimeoutMs,
+    retry: {
+      settings: () => retry,
+      onRetry: (reason) => metrics.upstreamRetries.inc({ reason }),
+      onDenied: (cause, reason) => metrics.upstreamRetriesDenied.inc({ cause, reason }),
+    },
+  });
+  const limiter = await callLimiter(config, metrics, log);
   const deps: CoreDeps = {
     client,
     modes: new AppModes(client, config.upstream.connectTimeoutMs),
@@ -75,20 +88,28 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     onStop: (kind, result) => metrics.stopCalls.inc({ interface: kind, result }),
   };
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
-  const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), concurrencyLimit(limiter, metrics)]);
+  const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), workspaceLimits(limiter, metrics)]);
   let limits = callLimits(config);
+  let uploadLimits = uploadLimitsOf(config);
   serveRoutes(
     server,
-    routes(createInvoke(deps), () => limits, { client, settings: () => deps.settings, inputs: () => limits.inputs }),
+    routes({
+      invoke: createInvoke(deps),
+      limits: () => limits,
+      uploadLimits: () => uploadLimits,
+      client,
+      infos: new AppInfos(client, config.upstream.connectTimeoutMs),
+      runs: { client, settings: () => deps.settings, inputs: () => limits.inputs },
+    }),
     log,
     middleware,
     config.server.maxSendMessageBytes,
   );
 
-  const readiness = ["", ...INTERFACES.map((s) => s.serviceName), RUN_SERVICE];
+  const readiness = ["", ...INTERFACES.map((s) => s.serviceName), ...OTHER_SERVICES];
   const health = new HealthService(Object.fromEntries([...readiness, LIVENESS_SERVICE].map((name) => [name, "SERVING" as const])));
   health.addToServer(server);
-  addReflection(server, [...INTERFACES.map((s) => s.serviceName), RUN_SERVICE, HEALTH_SERVICE]);
+  addReflection(server, [...INTERFACES.map((s) => s.serviceName), ...OTHER_SERVICES, HEALTH_SERVICE]);
 
   const listener = await bind(server, config, log);
   const port = listener.port;
@@ -120,7 +141,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
       const ignored = restartRequired(config, next);
       registry = new WorkspaceRegistry(next);
       deps.settings = next.upstream;
+      retry = next.upstream.retry;
       limits = callLimits(next);
+      uploadLimits = uploadLimitsOf(next);
       shutdown = next.shutdown;
       log.level = next.log.level;
       return ignored;
@@ -140,11 +163,34 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
         // Lets the stop calls of terminated runs go out, within what is left of the budget.
         await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
         await metricsServer?.close();
+        await limiter.close();
         log.info({ terminated, ms: Math.round(performance.now() - started) }, "shut down");
       })();
       return closing;
     },
   };
+}
+
+/** In process, or shared through Redis when `limits.redis` is set (its connection is made once: a reload keeps it). */
+async function callLimiter(config: GatewayConfig, metrics: GatewayMetrics, log: Logger): Promise<CallLimiter> {
+  const local = new LocalLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
+  const redis = config.limits.redis;
+  if (!redis) return local;
+  metrics.limiterRedisUp.set(1);
+  metrics.limiterRedisUnavailable.inc({ mode: redis.onUnavailable }, 0);
+  const limiter = new RedisLimiter(redis, local, log, {
+    onUnavailable: (mode) => metrics.limiterRedisUnavailable.inc({ mode }),
+    onReachable: (up) => metrics.limiterRedisUp.set(up ? 1 : 0),
+  });
+  // Bounded: a Redis that is down at start-up must not keep the gateway from serving (the fail mode covers it).
+  if (!(await limiter.ready(REDIS_STARTUP_WAIT_MS))) {
+    metrics.limiterRedisUp.set(0);
+    log.warn(
+      { onUnavailable: redis.onUnavailable },
+      "Redis (limits.redis) did not answer at start-up; serving with the fail mode until it does",
+    );
+  }
+  return limiter;
 }
 
 /**
@@ -191,7 +237,9 @@ function transportInterceptors(
     metricsInterceptor(metrics),
     requestGuardInterceptor(() => config.server, log),
     metadataLimitInterceptor(config.server.maxMetadataBytes, log),
-    authInterceptor(registry, log),
+    authInterceptor(registry, log, (workspace, token) =>
+      metrics.tokenCalls.inc({ workspace: workspace.id, token: token.label, outcome: "UNAUTHENTICATED" }),
+    ),
     awaitingMessageLimitInterceptor(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
   ];
 }
@@ -201,6 +249,14 @@ function callLimits(config: GatewayConfig): CallLimits {
   return {
     maxAnswerBytes: config.upstream.maxAnswerBytes,
     inputs: { maxBytes: config.limits.maxInputsBytes, maxKeys: config.limits.maxInputsKeys },
+  };
+}
+
+function uploadLimitsOf(config: GatewayConfig): UploadLimits {
+  return {
+    maxBytes: config.limits.maxUploadBytes,
+    kindMaxBytes: config.limits.uploadKindMaxBytes,
+    idleTimeoutMs: config.limits.uploadIdleTimeoutMs,
   };
 }
 

@@ -9,7 +9,8 @@ import { GatewayError, UPSTREAM_DOMAIN } from "../grpc/gateway-error.js";
 const BY_DIFY_CODE: Readonly<Record<string, status>> = {
   invalid_param: status.INVALID_ARGUMENT,
   bad_request: status.INVALID_ARGUMENT,
-  file_too_large: status.INVALID_ARGUMENT,
+  // The same code as the gateway's own upload limit (UPLOAD_TOO_LARGE): a caller handles "too large" once.
+  file_too_large: status.RESOURCE_EXHAUSTED,
   unsupported_file_type: status.INVALID_ARGUMENT,
   too_many_files: status.INVALID_ARGUMENT,
   no_file_uploaded: status.INVALID_ARGUMENT,
@@ -44,7 +45,8 @@ function byHttpStatus(httpStatus: number): status {
   if (httpStatus === 401) return status.INTERNAL;
   if (httpStatus === 403) return status.PERMISSION_DENIED;
   if (httpStatus === 404) return status.NOT_FOUND;
-  if (httpStatus === 413 || httpStatus === 415) return status.INVALID_ARGUMENT;
+  if (httpStatus === 413) return status.RESOURCE_EXHAUSTED;
+  if (httpStatus === 415) return status.INVALID_ARGUMENT;
   if (httpStatus === 429) return status.RESOURCE_EXHAUSTED;
   if (httpStatus === 502 || httpStatus === 503 || httpStatus === 504) return status.UNAVAILABLE;
   if (httpStatus >= 500) return status.INTERNAL;

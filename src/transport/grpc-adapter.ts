@@ -1,6 +1,6 @@
-import type { Server, ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
+import type { Server, ServerReadableStream, ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { workspaceOf } from "../auth/context.js";
+import { callerOf } from "../auth/context.js";
 import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { callError } from "../core/call-error.js";
 import { type CallContext, createContextValues } from "../core/context.js";
@@ -19,7 +19,7 @@ import type { Route } from "./route.js";
  * metrics/interceptor.ts).
  */
 
-type Call = ServerUnaryCall<unknown, Buffer> | ServerWritableStream<unknown, Buffer>;
+type Call = ServerUnaryCall<unknown, Buffer> | ServerWritableStream<unknown, Buffer> | ServerReadableStream<unknown, Buffer>;
 
 /** Registers every route on `server`, each with the middleware around its handler. */
 export function serveRoutes(
@@ -29,25 +29,39 @@ export function serveRoutes(
   middleware: ServerMiddleware | undefined,
   maxSendBytes?: number,
 ): void {
-  for (const { definition, handler, checkRequest } of routes) {
-    const method: MethodInfo = { path: definition.path, responseStream: definition.responseStream, checkRequest };
+  for (const { definition, handler, checkRequest, appIdOf } of routes) {
+    const method: MethodInfo = {
+      path: definition.path,
+      requestStream: definition.requestStream,
+      responseStream: definition.responseStream,
+      checkRequest,
+    };
     const encode = (message: unknown) => deliverable(definition.responseSerialize(message), maxSendBytes);
     const deserialize = sizeRecording(definition.requestDeserialize);
-    const registered = definition.responseStream
+    if (definition.requestStream && definition.responseStream) throw new Error(`${definition.path}: bidirectional streaming is not served`);
+    const registered = definition.requestStream
       ? server.register(
           definition.path,
-          streamingHandler(withMiddleware(handler, method, middleware), encode, log),
+          clientStreamingHandler(withMiddleware(encoding(handler, encode), method, middleware), log, appIdOf),
           preEncoded,
           deserialize,
-          "serverStream",
+          "clientStream",
         )
-      : server.register(
-          definition.path,
-          unaryHandler(withMiddleware(encoding(handler, encode), method, middleware), log),
-          preEncoded,
-          deserialize,
-          "unary",
-        );
+      : definition.responseStream
+        ? server.register(
+            definition.path,
+            streamingHandler(withMiddleware(handler, method, middleware), encode, log),
+            preEncoded,
+            deserialize,
+            "serverStream",
+          )
+        : server.register(
+            definition.path,
+            unaryHandler(withMiddleware(encoding(handler, encode), method, middleware), log),
+            preEncoded,
+            deserialize,
+            "unary",
+          );
     if (!registered) throw new Error(`${definition.path} is registered twice`);
   }
 }
@@ -79,6 +93,63 @@ function unaryHandler(handler: CallHandler<unknown, Buffer>, log: Logger) {
   };
 }
 
+/**
+ * A client-streaming call: the handler's request is the call's messages as an async iterable, read one at a
+ * time. grpc-js pauses the HTTP/2 stream after each message until the next one is asked for, and the call's
+ * buffer holds one message instead of Node's default sixteen: a handler that stops pulling (its upstream
+ * write is not draining) stops the client after about one message of up to `maxReceiveMessageBytes`. The first
+ * message is read before the handler runs, so the call's log line can name its app (`appIdOf`).
+ */
+function clientStreamingHandler(handler: CallHandler<unknown, Buffer>, log: Logger, appIdOf: ((first: unknown) => unknown) | undefined) {
+  return (call: ServerReadableStream<unknown, Buffer>, callback: sendUnaryData<Buffer>) => {
+    const scope = new CallScope(call);
+    holdOneMessage(call);
+
+    const iterator = call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() as AsyncIterator<unknown>;
+    void (async () => {
+      try {
+        const first = await iterator.next();
+        const messages = replaying(first, iterator, scope.signal);
+        const calls = handler(messages, contextOf(call, scope, log, first.done ? undefined : appIdOf?.(first.value)));
+        let next = await calls.next();
+        while (!next.done) next = await calls.next();
+        if (scope.finish()) callback(null, next.value as Buffer);
+      } catch (err) {
+        if (scope.finish()) callback(callError(err, scope.signal).toStatus());
+      }
+    })();
+  };
+}
+
+/** How long after a client's last message a cancel still counts as one (see `replaying`). */
+const CANCEL_AFTER_END_GRACE_MS = 100;
+
+/** grpc-js builds the call's Readable with Node's object-mode default of 16 buffered messages; one is enough to stream. */
+function holdOneMessage(call: ServerReadableStream<unknown, Buffer>): void {
+  const state = (call as unknown as { _readableState?: { highWaterMark: number } })._readableState;
+  if (state) state.highWaterMark = 1;
+}
+
+/**
+ * The call's messages with the first one, already read, put back in front. They end cleanly only when the client
+ * half-closed, never when it cancelled: otherwise a handler would take a cut-off upload for a whole one.
+ */
+async function* replaying(
+  first: IteratorResult<unknown>,
+  rest: AsyncIterator<unknown>,
+  signal: AbortSignal,
+): AsyncGenerator<unknown, void, undefined> {
+  if (!first.done) {
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  }
+  // A grpc-js client that cancels sends END_STREAM and then RST_STREAM (Node's Http2Stream.close ends the writable
+  // side first), so the end of its messages can be a cancel that has not arrived yet: measured 9-11 ms apart on
+  // loopback under load. The end is believed only after a grace with no cancel.
+  await new Promise((resolve) => setTimeout(resolve, CANCEL_AFTER_END_GRACE_MS));
+  signal.throwIfAborted();
+}
+
 function streamingHandler(handler: CallHandler<unknown, unknown>, encode: (message: unknown) => Buffer, log: Logger) {
   return (call: ServerWritableStream<unknown, Buffer>) => {
     const scope = new CallScope(call);
@@ -105,17 +176,27 @@ function streamingHandler(handler: CallHandler<unknown, unknown>, encode: (messa
   };
 }
 
-function contextOf(call: Call, scope: CallScope, log: Logger): CallContext {
+function contextOf(call: Call, scope: CallScope, log: Logger, appId: unknown = (call as { request?: unknown }).request): CallContext {
   const startedAt = performance.now();
   const trace = traceFrom(call.metadata);
-  const workspace = workspaceOf(call.metadata);
+  const caller = callerOf(call.metadata);
+  const workspace = caller?.workspace;
   const method = call.getPath();
   return {
     signal: scope.signal,
     workspace,
+    token: caller?.token,
+    deadline: deadlineOf(call),
+    caller: caller?.id,
     trace,
     // One child per call, with everything known up front: pino's child-of-a-child measured ~20 µs per call more.
-    log: log.child({ traceId: trace.traceId, method, workspace: workspace?.id, appId: loggable(call.request) }),
+    log: log.child({
+      traceId: trace.traceId,
+      method,
+      workspace: workspace?.id,
+      tokenName: caller?.token?.label,
+      appId: loggable(appId),
+    }),
     method,
     startedAt,
     values: createContextValues(),
@@ -124,9 +205,15 @@ function contextOf(call: Call, scope: CallScope, log: Logger): CallContext {
   };
 }
 
+function deadlineOf(call: Call): number | undefined {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** The request's app_id as the log line shows it: validation rejects long ones, but their line is written too. */
 function loggable(request: unknown): string | undefined {
-  const appId = (request as { appId?: unknown } | undefined)?.appId;
+  const appId = typeof request === "string" ? request : (request as { appId?: unknown } | undefined)?.appId;
   if (typeof appId !== "string") return undefined;
   return appId.length > MAX_APP_ID_LENGTH ? `${appId.slice(0, MAX_APP_ID_LENGTH)}…` : appId;
 }

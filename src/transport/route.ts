@@ -4,16 +4,31 @@ import type { CallHandler } from "../middleware/types.js";
 
 /**
  * One RPC as the server registers it: its generated method definition (path, codecs, streaming) and
- * its transport-free handler. A unary handler returns its response; a streaming one yields its messages.
+ * its transport-free handler. A unary handler returns its response; a streaming one yields its messages. A
+ * client-streaming handler's request is an `AsyncIterable` of the call's messages and it returns its response.
  */
 export interface Route<Req = unknown, Res = unknown> {
   readonly definition: MethodDefinition<Req, Res>;
   readonly handler: CallHandler<Req, Res>;
   /** The handler's request checks, for middleware that must refuse bad requests first (see MethodInfo). */
   readonly checkRequest?: (request: Req, context: CallContext) => void;
+  /** Client-streaming routes: the app_id the call's log line names, read from its first message. */
+  readonly appIdOf?: (first: unknown) => string | undefined;
 }
 
 /** Erases a route's message types for the registration list; the adapter only passes messages through. */
 export function route<Req, Res>(r: Route<Req, Res>): Route {
+  return r as unknown as Route;
+}
+
+/** A client-streaming RPC: its handler reads the call's messages as an async iterable and returns the response. */
+export interface ClientStreamRoute<Req, Res> {
+  readonly definition: MethodDefinition<Req, Res> & { readonly requestStream: true };
+  readonly handler: CallHandler<AsyncIterable<Req>, Res>;
+  /** The app_id the call's log line names, read from the first message. */
+  readonly appIdOf?: (first: Req) => string | undefined;
+}
+
+export function clientStreamRoute<Req, Res>(r: ClientStreamRoute<Req, Res>): Route {
   return r as unknown as Route;
 }

@@ -64,8 +64,8 @@ describe("WorkspaceRegistry.resolve", () => {
   const ignoring = registryOf(false);
 
   it("accepts one well-formed bearer token", () => {
-    expect(trusting.resolve(creds({ authorization: ["Bearer t2"] }))?.id).toBe("two");
-    expect(trusting.resolve(creds({ authorization: ["bearer   t2 "] }))?.id).toBe("two");
+    expect(trusting.resolve(creds({ authorization: ["Bearer t2"] }))?.caller?.workspace.id).toBe("two");
+    expect(trusting.resolve(creds({ authorization: ["bearer   t2 "] }))?.caller?.workspace.id).toBe("two");
   });
 
   it("rejects missing, malformed, unknown and repeated tokens", () => {
@@ -75,26 +75,83 @@ describe("WorkspaceRegistry.resolve", () => {
 
   it("maps an XFCC SPIFFE ID only when XFCC is trusted", () => {
     const xfcc = "By=spiffe://td/gw;URI=spiffe://td/mesh";
-    expect(trusting.resolve(creds({ xfcc }))?.id).toBe("mesh");
+    expect(trusting.resolve(creds({ xfcc }))?.caller?.workspace.id).toBe("mesh");
     expect(ignoring.resolve(creds({ xfcc }))).toBeUndefined();
   });
 
   it("maps a verified client certificate whatever the XFCC setting", () => {
-    expect(ignoring.resolve(creds({ peerCertificate: cert("spiffe://td/mesh") }))?.id).toBe("mesh");
+    expect(ignoring.resolve(creds({ peerCertificate: cert("spiffe://td/mesh") }))?.caller?.workspace.id).toBe("mesh");
   });
 
   it("lets an unmapped mesh identity fall back to the token", () => {
-    expect(trusting.resolve(creds({ authorization: ["Bearer t2"], xfcc: "URI=spiffe://td/unknown" }))?.id).toBe("two");
+    expect(trusting.resolve(creds({ authorization: ["Bearer t2"], xfcc: "URI=spiffe://td/unknown" }))?.caller?.workspace.id).toBe("two");
     expect(trusting.resolve(creds({ xfcc: "URI=spiffe://td/unknown" }))).toBeUndefined();
   });
 
   it("rejects credentials that name two different workspaces", () => {
     expect(trusting.resolve(creds({ authorization: ["Bearer t2"], xfcc: "URI=spiffe://td/mesh" }))).toBeUndefined();
     expect(trusting.resolve(creds({ peerCertificate: cert("spiffe://td/one"), xfcc: "URI=spiffe://td/mesh" }))).toBeUndefined();
-    expect(trusting.resolve(creds({ authorization: ["Bearer t1"], xfcc: "URI=spiffe://td/one" }))?.id).toBe("one");
+    expect(trusting.resolve(creds({ authorization: ["Bearer t1"], xfcc: "URI=spiffe://td/one" }))?.caller?.workspace.id).toBe("one");
   });
 
   it("never lets a bad token through because a mesh identity is valid", () => {
     expect(trusting.resolve(creds({ authorization: ["Bearer wrong"], xfcc: "URI=spiffe://td/mesh" }))).toBeUndefined();
+  });
+});
+
+describe("token scope and expiry", () => {
+  const { workspaces: scoped } = parseConfig(
+    {
+      workspaces: [
+        {
+          id: "s",
+          difyBaseUrl: "http://127.0.0.1:1/v1",
+          tokens: [
+            { sha256: sha256("valid").toString("hex"), name: "valid", apps: ["a"] },
+            { sha256: sha256("expiring").toString("hex"), expiresAt: "2030-01-01T00:00:00Z" },
+          ],
+          apps: [{ appId: "a", key: { env: "K" } }],
+        },
+      ],
+    },
+    "test",
+    { K: "k" },
+  );
+  const registry = new WorkspaceRegistry({ workspaces: scoped, auth: { xfcc: { enabled: false } } });
+  const expiry = Date.parse("2030-01-01T00:00:00Z");
+
+  it("hands the verified token, with its apps, to the call", () => {
+    const caller = registry.resolve(creds({ authorization: ["Bearer valid"] }))?.caller;
+    expect(caller?.token?.label).toBe("valid");
+    expect([...caller!.token!.apps!]).toEqual(["a"]);
+  });
+
+  it("a token works until the millisecond before its expiresAt, and is expired from then on", () => {
+    const bearerExpiring = creds({ authorization: ["Bearer expiring"] });
+    expect(registry.resolve(bearerExpiring, expiry - 1)?.caller?.workspace.id).toBe("s");
+    expect(registry.resolve(bearerExpiring, expiry)?.expired?.token.label).toMatch(/^sha256:/);
+    expect(registry.resolve(bearerExpiring, expiry)?.caller).toBeUndefined();
+    expect(registry.authenticate("expiring", expiry)).toBeUndefined();
+  });
+});
+
+describe("WorkspaceRegistry caller ids", () => {
+  const registry = registryOf(true);
+
+  it("names each token apart by its digest, never by the token, for per-token limits", () => {
+    const a = registry.resolve(creds({ authorization: ["Bearer t1"] }));
+    const b = registry.resolve(creds({ authorization: ["Bearer t1-rotated"] }));
+    expect(a?.caller?.workspace.id).toBe("one");
+    expect(a?.caller?.id).toBe(`token:${sha256("t1").toString("hex", 0, 8)}`);
+    expect(b?.caller?.id).not.toBe(a?.caller?.id);
+    expect(a?.caller?.id).not.toContain("t1-");
+  });
+
+  it("names a mesh caller by its SPIFFE ID, and a bearer token first when both agree", () => {
+    expect(registry.resolve(creds({ xfcc: "URI=spiffe://td/mesh" }))?.caller?.id).toBe("spiffe://td/mesh");
+    expect(registry.resolve(creds({ authorization: ["Bearer t1"], xfcc: "URI=spiffe://td/one" }))?.caller?.id).toBe(
+      `token:${sha256("t1").toString("hex", 0, 8)}`,
+    );
+    expect(registry.resolve(creds({ authorization: ["Bearer t2"], xfcc: "URI=spiffe://td/one" }))).toBeUndefined();
   });
 });

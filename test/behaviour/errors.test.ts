@@ -42,7 +42,7 @@ describe("upstream HTTP errors before the stream map per the table (docs/dify-up
   const table: [number, string, status, boolean][] = [
     [400, "invalid_param", status.INVALID_ARGUMENT, false],
     [400, "bad_request", status.INVALID_ARGUMENT, false],
-    [413, "file_too_large", status.INVALID_ARGUMENT, false],
+    [413, "file_too_large", status.RESOURCE_EXHAUSTED, false],
     [400, "app_unavailable", status.FAILED_PRECONDITION, false],
     [400, "provider_not_initialize", status.FAILED_PRECONDITION, false],
     [400, "provider_quota_exceeded", status.FAILED_PRECONDITION, false],

@@ -32,9 +32,9 @@ const CALLERS: Caller[] = [
 ];
 const ALL_APP_IDS = [...new Set(CALLERS.flatMap((c) => Object.keys(c.apps))), UNKNOWN];
 
-// The first demo app of each mode (later ones, such as the Human Input apps, share a mode).
+// One demo app per mode (later apps, such as the form workflow and the Human Input apps, share a mode).
 const env: NodeJS.ProcessEnv = Object.fromEntries(
-  [...new Set(DEMO_APPS.map((a) => a.mode))].map((mode) => [`KEY_${mode.replace("-", "_").toUpperCase()}`, demo(mode).key]),
+  DEMO_APPS.filter((a) => demo(a.mode) === a).map((a) => [`KEY_${a.mode.replace("-", "_").toUpperCase()}`, a.key]),
 );
 const keyRef = (mode: AppMode) => ({ env: `KEY_${mode.replace("-", "_").toUpperCase()}` });
 

@@ -142,6 +142,56 @@ describe("config", () => {
     expect(problems({ ...valid(), server: { maxMetadataBytes: 0 } })).toEqual([expect.stringMatching(/^server\.maxMetadataBytes: /)]);
   });
 
+  it("gives each workspace its rates and token budget, or the global ones, and leaves them unlimited by default", () => {
+    const ws = valid().workspaces[0]!;
+    const doc = {
+      limits: { requestsPerMinutePerWorkspace: 60, requestsPerMinutePerToken: 10, tokensPerDayPerWorkspace: 1_000_000 },
+      workspaces: [
+        ws,
+        { ...ws, id: "big", tokens: [{ sha256: "b".repeat(64) }], requestsPerMinute: 600, requestsPerMinutePerToken: 100, tokensPerDay: 5 },
+      ],
+    };
+    const limits = (w: { requestsPerMinute?: number; requestsPerMinutePerToken?: number; tokensPerDay?: number }) => [
+      w.requestsPerMinute,
+      w.requestsPerMinutePerToken,
+      w.tokensPerDay,
+    ];
+    expect(parseConfig(doc, "test.yaml", { APP1_KEY: "k" }).workspaces.map(limits)).toEqual([
+      [60, 10, 1_000_000],
+      [600, 100, 5],
+    ]);
+    const defaults = parseConfig(valid(), "test.yaml", { APP1_KEY: "k" });
+    expect(limits(defaults.workspaces[0]!)).toEqual([undefined, undefined, undefined]);
+    expect(defaults.limits.redis).toBeUndefined();
+    expect(problems({ ...valid(), limits: { tokensPerDayPerWorkspace: 0 } })).toEqual([
+      expect.stringMatching(/^limits\.tokensPerDayPerWorkspace: /),
+    ]);
+  });
+
+  it("reads limits.redis with its defaults and its password from a reference, never from the URL", () => {
+    const redis = (settings: Record<string, unknown>) => ({ ...valid(), limits: { redis: settings } });
+    const parsed = parseConfig(redis({ url: "rediss://limiter@redis.example:6380/2", password: { env: "REDIS_PASSWORD" } }), "t", {
+      APP1_KEY: "k",
+      REDIS_PASSWORD: "redis-secret-5d4c",
+    }).limits.redis!;
+    expect(parsed).toMatchObject({ onUnavailable: "open", leaseMs: 15_000, commandTimeoutMs: 500, keyPrefix: "dify-gw:", cluster: false });
+    expect(parsed.password?.reveal()).toBe("redis-secret-5d4c");
+    expect(inspect(parsed)).not.toContain("redis-secret-5d4c");
+    expect(problems(redis({ url: "redis://:inline-secret@redis:6379" }))).toEqual([
+      "limits.redis.url: must not contain a password: set limits.redis.password",
+    ]);
+    expect(problems(redis({ url: "http://redis:6379" }))).toEqual([
+      expect.stringMatching(/^limits\.redis\.url: must be a redis:\/\/ or rediss:\/\//),
+    ]);
+    expect(problems(redis({ url: "redis://redis:6379", password: { env: "MISSING" } }))).toEqual([
+      "limits.redis.password.env: environment variable MISSING is not set",
+    ]);
+    expect(problems(redis({ url: "redis://redis:6379", onUnavailable: "maybe", leaseMs: 100 }))).toEqual([
+      expect.stringMatching(/^limits\.redis\.onUnavailable: /),
+      expect.stringMatching(/^limits\.redis\.leaseMs: /),
+    ]);
+  });
+
   it("rejects a SPIFFE ID mapped to two workspaces", () => {
     const ws = valid().workspaces[0]!;
     const doc = {

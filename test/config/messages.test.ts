@@ -77,3 +77,51 @@ describe("config messages", () => {
     expect(parseConfig({ workspaces: [ws([{ appId: "a", key: { env: "KEY" } }])] }, "t", { KEY: "k" }).workspaces[0]?.apps.size).toBe(1);
   });
 });
+
+describe("scoped tokens", () => {
+  const app = { appId: "a", key: { env: "KEY" } };
+  const withToken = (token: Record<string, unknown>) => ({
+    workspaces: [ws([app], { tokens: [{ sha256: HASH }, { sha256: "b".repeat(64), ...token }] })],
+  });
+
+  it("an app id in a token's `apps` that the workspace does not have is named with its field", () => {
+    expect(problems(withToken({ apps: ["a", "typo"] }))).toEqual([
+      'workspaces.0.tokens.1.apps.1: unknown app "typo": list only appIds of this workspace\'s apps',
+    ]);
+  });
+
+  it("an empty `apps` would lock the token out: refused, with what to write instead", () => {
+    expect(problems(withToken({ apps: [] }))).toEqual([
+      "workspaces.0.tokens.1.apps: must list at least one app id (leave `apps` out for every app)",
+    ]);
+  });
+
+  it("expiresAt must be an ISO 8601 date-time with a zone", () => {
+    for (const expiresAt of ["2026-01-31", "2026-01-31T00:00:00", "tomorrow"])
+      expect(problems(withToken({ expiresAt }))).toEqual([
+        "workspaces.0.tokens.1.expiresAt: must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T00:00:00Z",
+      ]);
+  });
+
+  it("two tokens of one workspace may not share a name (metrics could not tell them apart)", () => {
+    const doc = {
+      workspaces: [
+        ws([app], {
+          tokens: [
+            { sha256: HASH, name: "plugin" },
+            { sha256: "b".repeat(64), name: "plugin" },
+          ],
+        }),
+      ],
+    };
+    expect(problems(doc)).toEqual(['workspaces.0.tokens.1.name: duplicate token name "plugin" in this workspace']);
+  });
+
+  it("a valid scoped token loads with its apps, expiry and name", () => {
+    const cfg = parseConfig(withToken({ name: "plugin-a", apps: ["a"], expiresAt: "2030-01-01T00:00:00+01:00" }), "t", { KEY: "k" });
+    const token = cfg.workspaces[0]!.tokens[1]!;
+    expect(token).toMatchObject({ label: "plugin-a", expiresAt: Date.parse("2029-12-31T23:00:00Z") });
+    expect([...token.apps!]).toEqual(["a"]);
+    expect(cfg.workspaces[0]!.tokens[0]).toMatchObject({ label: `sha256:${HASH.slice(0, 12)}`, apps: undefined, expiresAt: undefined });
+  });
+});

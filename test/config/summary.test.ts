@@ -13,7 +13,10 @@ describe("summarize (check-config)", () => {
         {
           id: "acme",
           difyBaseUrl: "https://dify.example.com/v1",
-          tokens: [{ sha256: sha256(token).toString("hex") }],
+          tokens: [
+            { sha256: sha256(token).toString("hex") },
+            { sha256: sha256("scoped").toString("hex"), name: "plugin-a", apps: ["app-1"], expiresAt: "2030-01-01T00:00:00Z" },
+          ],
           spiffeIds: ["spiffe://cluster.local/ns/plugins/sa/acme"],
           maxConcurrentCalls: 7,
           apps: [{ appId: "app-1", key: { env: "ACME_KEY" }, mode: "workflow" }],
@@ -30,7 +33,9 @@ describe("summarize (check-config)", () => {
     expect(text).toContain("listen 0.0.0.0:50051, tls off");
     expect(text).toContain("x-forwarded-client-cert trusted");
     expect(text).toContain("acme: dify https://dify.example.com/v1");
-    expect(text).toContain("1 token, at most 7 concurrent calls");
+    expect(text).toContain("2 tokens, at most 7 concurrent calls");
+    expect(text).toContain("token plugin-a: apps app-1, expires 2030-01-01T00:00:00.000Z");
+    expect(text).toContain("upstream.retry: maxAttempts 3, initialBackoffMs 100, maxBackoffMs 1000, budgetRatio 0.1, maxRetryAfterMs 2000");
     expect(text).toContain("limits: maxConcurrentCallsPerWorkspace 100");
     expect(text).toContain("maxMetadataBytes 8192");
     expect(text).toContain("identity spiffe://cluster.local/ns/plugins/sa/acme");

@@ -18,9 +18,12 @@ export function workspace(apps: AppEntry[], maxConcurrentCalls = 10, id = "ws-un
     id,
     difyBaseUrl: `${DIFY_ORIGIN}/v1`,
     defaultUser: "ws-default-user",
-    tokenHashes: [],
+    tokens: [],
     spiffeIds: [],
     maxConcurrentCalls,
+    requestsPerMinute: undefined,
+    requestsPerMinutePerToken: undefined,
+    tokensPerDay: undefined,
     apps: new Map(apps.map((a) => [a.appId, a])),
   };
 }
@@ -35,6 +38,9 @@ export function fakeContext(ws: Workspace | undefined, method = "/dify.app.v1.Wo
   const context: CallContext = {
     signal: controller.signal,
     workspace: ws,
+    token: undefined,
+    deadline: undefined,
+    caller: undefined,
     trace: { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", parentSpanId: undefined, sampled: false },
     log,
     method,

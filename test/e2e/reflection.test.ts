@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_APPS } from "../../simulator/index.js";
 import { type Stack, startStack, TOKEN } from "../helpers/stack.js";
 
 const run = promisify(execFile);
@@ -29,7 +30,7 @@ async function bufCurl(args: string[]): Promise<{ stdout: string; stderr: string
 const auth = ["-H", `authorization: Bearer ${TOKEN}`];
 
 describe("server reflection, through buf curl", () => {
-  it("lists the invoke RPCs, RunService and health without credentials", async () => {
+  it("lists every RPC and health without credentials", async () => {
     const { stdout, code } = await bufCurl(["--list-methods", `http://${s.gw.address}`]);
     expect(code).toBe(0);
     const methods = stdout.trim().split("\n").sort();
@@ -41,6 +42,9 @@ describe("server reflection, through buf curl", () => {
         "dify.app.v1.CompletionService/CompletionInvokeStream",
         "dify.app.v1.WorkflowService/WorkflowInvoke",
         "dify.app.v1.WorkflowService/WorkflowInvokeStream",
+        "dify.app.v1.FileService/UploadFile",
+        "dify.app.v1.AppService/ListApps",
+        "dify.app.v1.AppService/DescribeApp",
         "dify.app.v1.RunService/WatchRun",
         "dify.app.v1.RunService/GetWorkflowRun",
         "dify.app.v1.RunService/GetHumanInputForm",
@@ -48,6 +52,19 @@ describe("server reflection, through buf curl", () => {
         "grpc.health.v1.Health/Check",
       ]),
     );
+  });
+
+  it("calls DescribeApp by reflection (the README's example)", async () => {
+    const { stdout, code } = await bufCurl([
+      ...auth,
+      "-d",
+      JSON.stringify({ app_id: DEMO_APPS.find((a) => a.form)!.appId }),
+      `http://${s.gw.address}/dify.app.v1.AppService/DescribeApp`,
+    ]);
+    expect(code).toBe(0);
+    const res = JSON.parse(stdout) as { mode: string; inputSchema: { required: string[] } };
+    expect(res.mode).toBe("workflow");
+    expect(res.inputSchema.required).toEqual(["topic", "tone"]);
   });
 
   it("answers the older v1alpha reflection protocol too, which many grpcurl builds use", async () => {

@@ -1,14 +1,22 @@
 import {
   type CallOptions,
   type ClientReadableStream,
+  type ClientWritableStream,
   credentials,
   Metadata,
   makeGenericClientConstructor,
   type ServiceError,
 } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
+import { AppServiceClient } from "../../generated/dify/app/v1/app.js";
 import { ChatServiceClient } from "../../generated/dify/app/v1/chat.js";
 import { CompletionServiceClient } from "../../generated/dify/app/v1/completion.js";
+import {
+  FileServiceClient,
+  type UploadFileHeader,
+  type UploadFileRequest,
+  type UploadFileResponse,
+} from "../../generated/dify/app/v1/file.js";
 import { RunServiceClient } from "../../generated/dify/app/v1/run.js";
 import { WorkflowServiceClient } from "../../generated/dify/app/v1/workflow.js";
 import { BadRequest, ErrorInfo, QuotaFailure, RetryInfo } from "../../generated/google/rpc/error_details.js";
@@ -19,12 +27,16 @@ export function clients(address: string, creds = credentials.createInsecure()) {
     chat: new ChatServiceClient(address, creds),
     workflow: new WorkflowServiceClient(address, creds),
     completion: new CompletionServiceClient(address, creds),
+    files: new FileServiceClient(address, creds),
+    apps: new AppServiceClient(address, creds),
     run: new RunServiceClient(address, creds),
     close() {
       this.run.close();
       this.chat.close();
       this.workflow.close();
       this.completion.close();
+      this.files.close();
+      this.apps.close();
     },
   };
 }
@@ -105,3 +117,32 @@ export function healthCheck(address: string, service = ""): Promise<string> {
     }),
   );
 }
+
+/** One UploadFile call: the header, then each chunk, written as fast as the call takes them (honouring backpressure). */
+export function upload(
+  client: InstanceType<typeof FileServiceClient>,
+  md: Metadata,
+  messages: AsyncIterable<UploadFileRequest> | Iterable<UploadFileRequest>,
+  options: Partial<CallOptions> = {},
+): { response: Promise<UploadFileResponse>; call: ClientWritableStream<UploadFileRequest> } {
+  let call!: ClientWritableStream<UploadFileRequest>;
+  const response = new Promise<UploadFileResponse>((resolve, reject) => {
+    call = client.uploadFile(md, options, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+  void (async () => {
+    try {
+      for await (const message of messages) {
+        if (!call.write(message)) await new Promise((r) => call.once("drain", r));
+      }
+      call.end();
+    } catch {
+      call.cancel();
+    }
+  })();
+  return { response, call };
+}
+
+export const header = (h: Partial<UploadFileHeader> & { appId: string }): UploadFileRequest => ({
+  part: { $case: "header", value: { user: "", filename: "f.txt", mimeType: "text/plain", ...h } },
+});
+export const chunk = (bytes: Buffer): UploadFileRequest => ({ part: { $case: "chunk", value: bytes } });

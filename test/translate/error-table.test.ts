@@ -3,15 +3,17 @@ import { type ServiceError, status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { checkRequest } from "../../src/core/invoke.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "../../src/dify/errors.js";
-import { GatewayError, unauthenticated } from "../../src/grpc/gateway-error.js";
+import { GatewayError, tokenExpired, unauthenticated } from "../../src/grpc/gateway-error.js";
 import { answerTooLarge, MessageAggregator, WorkflowAggregator } from "../../src/invoke/aggregate.js";
 import { WORKFLOW } from "../../src/invoke/interfaces.js";
 import { validateChat, validateCommon, validateWorkflowId } from "../../src/invoke/request.js";
 import { RunTracker } from "../../src/invoke/termination.js";
 import { workspaceConcurrencyLimit } from "../../src/limits/concurrency.js";
 import { metadataTooLarge } from "../../src/limits/metadata-size.js";
+import { refusalError } from "../../src/limits/refusals.js";
 import { noMessage } from "../../src/limits/request-guard.js";
 import { shuttingDown } from "../../src/middleware/lifecycle.js";
+import { uploadIdle, uploadTooLarge } from "../../src/rpc/files.js";
 import { checkForm, checkRun, checkSubmit, formNotFound, runNotFound } from "../../src/rpc/run.js";
 import { toGatewayError } from "../../src/translate/errors.js";
 import { deliverable } from "../../src/transport/response-size.js";
@@ -39,6 +41,7 @@ interface Row {
   cases: { make: () => GatewayError | undefined; expect: Expected | "OK" }[];
 }
 
+const limited = { ...workspace([], 3, "acme"), requestsPerMinute: 60, requestsPerMinutePerToken: 10, tokensPerDay: 1_000 };
 const http = (statusCode: number, code: string, retryAfter?: number) => () =>
   toGatewayError(new DifyHttpError(statusCode, code, "msg", retryAfter));
 const dify = (reason: string, code: status, more: Partial<Expected> = {}): Expected => ({
@@ -127,6 +130,19 @@ const ROWS: Row[] = [
     ],
   },
   {
+    readme: "`app_id` of the workspace that the caller's token does not list",
+    cases: [
+      {
+        make: thrown(() => {
+          const { context } = fakeContext(workspace([app("mine", "workflow"), app("other", "workflow")]));
+          const token = { hash: Buffer.alloc(32), label: "plugin", apps: new Set(["mine"]), expiresAt: undefined };
+          checkRequest(WORKFLOW, { ...request, appId: "other" }, { ...context, token });
+        }),
+        expect: { code: status.NOT_FOUND, reason: "APP_NOT_FOUND" },
+      },
+    ],
+  },
+  {
     readme: "Human input form not found",
     cases: [{ make: formNotFound, expect: { code: status.NOT_FOUND, reason: "HUMAN_INPUT_FORM_NOT_FOUND" } }],
   },
@@ -142,6 +158,10 @@ const ROWS: Row[] = [
     })),
   },
   {
+    readme: "A token past its `expiresAt`",
+    cases: [{ make: tokenExpired, expect: { code: status.UNAUTHENTICATED, reason: "TOKEN_EXPIRED" } }],
+  },
+  {
     readme: "Missing or unknown token",
     cases: [
       {
@@ -155,9 +175,29 @@ const ROWS: Row[] = [
     cases: [
       { make: http(400, "invalid_param"), expect: dify("INVALID_PARAM", status.INVALID_ARGUMENT) },
       { make: http(400, "bad_request"), expect: dify("BAD_REQUEST", status.INVALID_ARGUMENT) },
-      { make: http(413, "file_too_large"), expect: dify("FILE_TOO_LARGE", status.INVALID_ARGUMENT) },
+      { make: http(415, "unsupported_file_type"), expect: dify("UNSUPPORTED_FILE_TYPE", status.INVALID_ARGUMENT) },
       { make: http(415, ""), expect: dify("HTTP_415", status.INVALID_ARGUMENT) },
+      { make: http(400, "no_file_uploaded"), expect: dify("NO_FILE_UPLOADED", status.INVALID_ARGUMENT) },
+      { make: http(400, "too_many_files"), expect: dify("TOO_MANY_FILES", status.INVALID_ARGUMENT) },
     ],
+  },
+  {
+    readme: "Dify 413 `file_too_large`",
+    cases: [
+      { make: http(413, "file_too_large"), expect: dify("FILE_TOO_LARGE", status.RESOURCE_EXHAUSTED) },
+      { make: http(413, ""), expect: dify("HTTP_413", status.RESOURCE_EXHAUSTED) },
+    ],
+  },
+  {
+    readme: "Upload larger than its kind's limit",
+    cases: [
+      { make: () => uploadTooLarge("image", 10, "declared"), expect: { code: status.RESOURCE_EXHAUSTED, reason: "UPLOAD_TOO_LARGE" } },
+      { make: () => uploadTooLarge("video", 10, "received"), expect: { code: status.RESOURCE_EXHAUSTED, reason: "UPLOAD_TOO_LARGE" } },
+    ],
+  },
+  {
+    readme: "Upload chunk not sent within",
+    cases: [{ make: () => uploadIdle(30_000), expect: { code: status.DEADLINE_EXCEEDED, reason: "UPLOAD_IDLE_TIMEOUT" } }],
   },
   {
     readme: "Dify `app_unavailable`",
@@ -277,6 +317,42 @@ const ROWS: Row[] = [
       {
         make: () => workspaceConcurrencyLimit("acme", 3),
         expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_CONCURRENCY_LIMIT", retryDelayMs: 1_000, quota: true },
+      },
+    ],
+  },
+  {
+    readme: "The caller's workspace is over its request rate",
+    cases: [
+      {
+        make: () => refusalError({ refused: "workspace_rate", retryAfterMs: 2_500 }, limited, "token:0123456789abcdef"),
+        expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_RATE_LIMIT", retryDelayMs: 2_500, quota: true },
+      },
+    ],
+  },
+  {
+    readme: "The caller's token is over its request rate",
+    cases: [
+      {
+        make: () => refusalError({ refused: "token_rate", retryAfterMs: 6_000 }, limited, "token:0123456789abcdef"),
+        expect: { code: status.RESOURCE_EXHAUSTED, reason: "TOKEN_RATE_LIMIT", retryDelayMs: 6_000, quota: true },
+      },
+    ],
+  },
+  {
+    readme: "The caller's workspace has used its Dify tokens",
+    cases: [
+      {
+        make: () => refusalError({ refused: "token_budget", retryAfterMs: 3_600_000 }, limited, "token:0123456789abcdef"),
+        expect: { code: status.RESOURCE_EXHAUSTED, reason: "WORKSPACE_TOKEN_BUDGET", retryDelayMs: 3_600_000, quota: true },
+      },
+    ],
+  },
+  {
+    readme: "Redis of the shared limits unreachable",
+    cases: [
+      {
+        make: () => refusalError({ refused: "unavailable", retryAfterMs: 0 }, limited, "token:0123456789abcdef"),
+        expect: { code: status.UNAVAILABLE, reason: "LIMITER_UNAVAILABLE", retryDelayMs: 1_000 },
       },
     ],
   },

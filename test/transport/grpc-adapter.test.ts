@@ -42,7 +42,7 @@ function serve(responseStream: boolean, handler: CallHandler<unknown, unknown>) 
 function fakeCall(path: string, request: unknown, opts: { writable?: boolean } = {}) {
   const metadata = new Metadata();
   metadata.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-  bindWorkspace(metadata, workspace([], 5, "ws-adapter"));
+  bindWorkspace(metadata, workspace([], 5, "ws-adapter"), "token:test");
   const written: Buffer[] = [];
   const statuses: Partial<StatusObject>[] = [];
   let ended = false;

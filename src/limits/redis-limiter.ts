@@ -1,0 +1,214 @@
+import { randomBytes } from "node:crypto";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+import type { RedisSettings, Workspace } from "../config/config.js";
+import type { Admission, CallLimiter, LimitKind, Refusal } from "./limiter.js";
+import type { LocalLimiter } from "./local-limiter.js";
+import { ADMIT, IN_FLIGHT, RELEASE, RENEW } from "./redis-scripts.js";
+
+/** At most one warn line per this long while Redis stays unreachable: a log line per call would flood the logs. */
+const WARN_EVERY_MS = 30_000;
+/** Reconnect attempts back off to this; a call meanwhile fails at once (no offline queue) and takes the fail mode. */
+const MAX_RECONNECT_DELAY_MS = 2_000;
+const CODES: readonly (LimitKind | undefined)[] = [undefined, "concurrency", "workspace_rate", "token_rate", "token_budget"];
+
+export interface RedisLimiterEvents {
+  /** A call took the fail mode because Redis did not answer. */
+  onUnavailable(mode: "open" | "closed"): void;
+  /** Redis answered after failing, or failed after answering. */
+  onReachable(up: boolean): void;
+}
+
+type Client = Redis | Cluster;
+type Scripted = Client & {
+  limitAdmit(...args: (string | number)[]): Promise<[number, number]>;
+  limitRelease(...args: (string | number)[]): Promise<number>;
+  limitRenew(...args: (string | number)[]): Promise<number>;
+  limitInFlight(key: string): Promise<number>;
+};
+
+/**
+ * Limits shared by every replica that uses the same Redis: one script call when a call starts (concurrency,
+ * both rates and the budget checked and charged together) and one when it ends (lease freed, tokens counted).
+ * A call's concurrency slot is a lease in a sorted set scored by its expiry; a heartbeat renews this
+ * replica's leases every third of a lease, so a replica that dies leaves slots that free themselves within
+ * one lease. While Redis does not answer, `open` admits through the in-process limiter and `closed` refuses.
+ */
+export class RedisLimiter implements CallLimiter {
+  readonly #redis: Scripted;
+  /** Lease id → workspace id, of this replica's calls in flight: what the heartbeat renews. */
+  readonly #leases = new Map<string, string>();
+  readonly #replica = randomBytes(6).toString("hex");
+  #seq = 0;
+  readonly #heartbeat: NodeJS.Timeout;
+  #up = true;
+  #warnedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly settings: RedisSettings,
+    private readonly local: LocalLimiter,
+    private readonly log: Logger,
+    private readonly events: RedisLimiterEvents,
+  ) {
+    this.#redis = connect(settings) as Scripted;
+    this.#redis.defineCommand("limitAdmit", { numberOfKeys: 4, lua: ADMIT });
+    this.#redis.defineCommand("limitRelease", { numberOfKeys: 2, lua: RELEASE });
+    this.#redis.defineCommand("limitRenew", { numberOfKeys: 1, lua: RENEW });
+    this.#redis.defineCommand("limitInFlight", { numberOfKeys: 1, lua: IN_FLIGHT });
+    // ioredis reports connection errors as events; without a listener Node would end the process.
+    this.#redis.on("error", (err: Error) => this.#failed(err));
+    this.#heartbeat = setInterval(() => void this.#renew(), Math.floor(settings.leaseMs / 3));
+    this.#heartbeat.unref();
+  }
+
+  async admit(workspace: Workspace, caller: string): Promise<Admission | Refusal> {
+    const keys = this.#keys(workspace.id);
+    const lease = `${this.#replica}:${++this.#seq}`;
+    let answer: [number, number];
+    try {
+      answer = await this.#redis.limitAdmit(
+        keys.leases,
+        keys.workspaceRate,
+        `${keys.callerRatePrefix}${caller}`,
+        keys.usage,
+        lease,
+        this.settings.leaseMs,
+        workspace.maxConcurrentCalls,
+        workspace.requestsPerMinute ?? 0,
+        workspace.requestsPerMinutePerToken ?? 0,
+        workspace.tokensPerDay ?? 0,
+      );
+    } catch (err) {
+      this.#failed(err as Error);
+      this.events.onUnavailable(this.settings.onUnavailable);
+      if (this.settings.onUnavailable === "closed") return { refused: "unavailable", retryAfterMs: 1_000 };
+      return this.local.admit(workspace, caller);
+    }
+    this.#reachable();
+    const refused = CODES[answer[0]];
+    if (refused) return { refused, retryAfterMs: answer[1] };
+    // Counted in this process too: its gauge, and the in-process limits if Redis goes away while the call runs.
+    const held = this.local.hold(workspace);
+    this.#leases.set(lease, workspace.id);
+    return {
+      release: (tokensUsed) => {
+        if (!this.#leases.delete(lease)) return;
+        held.release(tokensUsed);
+        this.#redis.limitRelease(keys.leases, keys.usage, lease, Math.max(0, Math.floor(tokensUsed) || 0)).catch((err: Error) => {
+          // The lease expires on its own within leaseMs; the run's tokens are counted in this process only.
+          this.#failed(err);
+        });
+      },
+    };
+  }
+
+  /**
+   * Resolves once Redis answers, or after `waitMs` (then the fail mode applies until it does). Without the
+   * offline queue, a call before the connection is up would take the fail mode, so start-up waits for it.
+   */
+  ready(waitMs: number): Promise<boolean> {
+    if (this.#redis.status === "ready") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#redis.off("ready", onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), waitMs);
+      this.#redis.once("ready", onReady);
+    });
+  }
+
+  /** Slots of `workspace` held across every replica. */
+  inFlight(workspace: string): Promise<number> {
+    return this.#redis.limitInFlight(this.#keys(workspace).leases);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    // Frees what is still held (a drain normally ended every call first); anything left expires within a lease.
+    await Promise.race([this.#redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, this.settings.commandTimeoutMs).unref())]);
+    this.#redis.disconnect();
+  }
+
+  #keys(workspace: string) {
+    const base = `${this.settings.keyPrefix}{${workspace}}:`;
+    return { leases: `${base}leases`, workspaceRate: `${base}rate`, callerRatePrefix: `${base}rate:`, usage: `${base}usage` };
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#leases.size === 0) return;
+    const byWorkspace = new Map<string, string[]>();
+    for (const [lease, workspace] of this.#leases) {
+      const list = byWorkspace.get(workspace);
+      if (list) list.push(lease);
+      else byWorkspace.set(workspace, [lease]);
+    }
+    await Promise.all(
+      [...byWorkspace].map(([workspace, leases]) =>
+        this.#redis.limitRenew(this.#keys(workspace).leases, this.settings.leaseMs, ...leases).catch((err: Error) => this.#failed(err)),
+      ),
+    );
+  }
+
+  #failed(err: Error): void {
+    if (this.#up) {
+      this.#up = false;
+      this.events.onReachable(false);
+    }
+    const now = performance.now();
+    if (now - this.#warnedAt < WARN_EVERY_MS) return;
+    this.#warnedAt = now;
+    const mode = this.settings.onUnavailable;
+    this.log.warn(
+      { err: { message: err.message }, onUnavailable: mode },
+      mode === "open"
+        ? "Redis (limits.redis) unreachable: limits are per process until it answers again (onUnavailable open)"
+        : "Redis (limits.redis) unreachable: calls are refused with UNAVAILABLE until it answers again (onUnavailable closed)",
+    );
+  }
+
+  #reachable(): void {
+    if (this.#up) return;
+    this.#up = true;
+    this.#warnedAt = Number.NEGATIVE_INFINITY;
+    this.events.onReachable(true);
+    this.log.info("Redis (limits.redis) answers again: limits are shared across replicas again");
+  }
+}
+
+/**
+ * ioredis, bounded: no offline queue (a call while disconnected fails at once instead of waiting in an
+ * unbounded queue), one retry per command, and a command timeout. Cluster and Sentinel use ioredis's own support.
+ */
+function connect(settings: RedisSettings): Client {
+  const url = new URL(settings.url);
+  const options: RedisOptions = {
+    password: settings.password?.reveal(),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    db: url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    tls: url.protocol === "rediss:" ? {} : undefined,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: settings.commandTimeoutMs,
+    connectTimeout: Math.max(1_000, settings.commandTimeoutMs * 4),
+    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    lazyConnect: false,
+  };
+  if (settings.cluster) {
+    return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+      redisOptions: options,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    });
+  }
+  if (settings.sentinel) {
+    const sentinels = settings.sentinel.nodes.map((node) => {
+      const at = node.lastIndexOf(":");
+      return { host: node.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(node.slice(at + 1)) };
+    });
+    return new Redis({ ...options, sentinels, name: settings.sentinel.name });
+  }
+  return new Redis({ ...options, host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 6379) });
+}
