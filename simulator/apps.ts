@@ -19,6 +19,35 @@ export const DEMO_APPS: readonly SimulatorApp[] = Object.freeze(
       name: "Demo Form Workflow",
       form: FORM_APP_FORM,
     },
+    // Dify 1.16: Human Input nodes (one pause, two pauses in a row, a Chatflow) and separated reasoning.
+    {
+      appId: "a1c00000-0000-4000-8000-000000000008",
+      key: "app-sim-approval-6d3b8e",
+      mode: "workflow",
+      name: "Demo Approval Workflow",
+      humanInput: { pauses: 1 },
+    },
+    {
+      appId: "a1c00000-0000-4000-8000-000000000009",
+      key: "app-sim-twostep-1e5f7a",
+      mode: "workflow",
+      name: "Demo Two-Step Approval",
+      humanInput: { pauses: 2 },
+    },
+    {
+      appId: "a1c00000-0000-4000-8000-00000000000a",
+      key: "app-sim-approvalchat-8c2d4f",
+      mode: "advanced-chat",
+      name: "Demo Approval Chatflow",
+      humanInput: { pauses: 1 },
+    },
+    {
+      appId: "a1c00000-0000-4000-8000-00000000000b",
+      key: "app-sim-reasoning-3a9e5b",
+      mode: "advanced-chat",
+      name: "Demo Reasoning Chatflow",
+      reasoning: true,
+    },
   ].map((app) => Object.freeze(app as SimulatorApp)),
 );
 
@@ -42,8 +71,15 @@ const DESCRIPTIONS: Record<AppMode, string> = {
 };
 
 /** `GET /v1/info`. */
+function describe(app: SimulatorApp): string {
+  if (app.humanInput)
+    return `Simulated ${app.mode === "workflow" ? "workflow" : "chatflow"}: start, LLM, ${app.humanInput.pauses} Human Input node(s), then ${app.mode === "workflow" ? "end" : "answer"}.`;
+  if (app.reasoning) return "Simulated chatflow whose LLM node streams its reasoning separately (reasoning_chunk).";
+  return DESCRIPTIONS[app.mode];
+}
+
 export function appInfo(app: SimulatorApp): Record<string, unknown> {
-  const description = app.form ? "Simulated workflow whose start node takes one variable of every kind." : DESCRIPTIONS[app.mode];
+  const description = app.form ? "Simulated workflow whose start node takes one variable of every kind." : describe(app);
   return { name: app.name, description, tags: ["simulator"], mode: app.mode, author_name: "Dify Simulator" };
 }
 

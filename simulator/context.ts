@@ -4,6 +4,7 @@ import type { RequestRecorder } from "./recorder.js";
 import type { TaskRegistry } from "./tasks.js";
 import type { RecordedRequest, SimulatorApp } from "./types.js";
 import type { UploadedFile } from "./uploads.js";
+import type { WorkflowRunStore } from "./workflow-runs.js";
 
 /** Simulator-wide state shared by the handlers. */
 export interface SimulatorContext {
@@ -19,6 +20,8 @@ export interface SimulatorContext {
   faultCounts: Map<string, number>;
   /** Files uploaded so far, by id (sizes and names, never content). */
   uploads: Map<string, UploadedFile>;
+  /** Workflow and Chatflow runs, kept for re-attach, run detail and Human Input forms. */
+  workflowRuns: WorkflowRunStore;
 }
 
 /** One HTTP request, body already read (except the upload's, which its handler streams). */

@@ -28,6 +28,14 @@ export const errors = {
   notWorkflowApp: () => new ApiError(400, "not_workflow_app", ROUTE_MISMATCH),
   /** The completion route answers `app_unavailable` on a mode mismatch (`not_completion_app` exists but is unused). */
   appUnavailable: () => new ApiError(400, "app_unavailable", "App unavailable, please check your app configurations."),
+  // Dify 1.13+ runs and 1.16 human input ([spec] streamWorkflowEvents, getWorkflowRunDetail, *HumanInputForm).
+  workflowRunNotFound: () => new ApiError(404, "not_found", "Workflow run not found"),
+  workflowRunDetailNotFound: () => new ApiError(404, "not_found", "Workflow run not found."),
+  workflowNotFound: () => new ApiError(404, "not_found", "Workflow not found"),
+  formNotFound: () => new ApiError(404, "not_found", "Form not found"),
+  formSubmitted: (formId: string) =>
+    new ApiError(412, "human_input_form_submitted", `This form has already been submitted by another user, form_id=${formId}`),
+  invalidFormData: (message: string) => new ApiError(400, "invalid_form_data", message),
   conversationNotExists: () => new ApiError(404, "not_found", "Conversation Not Exists."),
   invalidJson: () => new ApiError(400, "invalid_param", "Invalid JSON payload received or JSON payload is empty."),
   userRequired: () => new ApiError(400, "invalid_param", "Arg user must be provided."),

@@ -4,20 +4,23 @@
  * generator: response mode, query, conversation), then run the app's script in streaming or blocking mode.
  */
 import type { ServerResponse } from "node:http";
-import { type ApiInterface, assertServedBy, isChatLike, userInputForm } from "./apps.js";
+import { type ApiInterface, assertServedBy, isChatLike, isWorkflowBased, userInputForm } from "./apps.js";
 import { authenticate } from "./auth.js";
 import { type BlockingOutcome, collectBlocking } from "./blocking.js";
 import type { Call, SimulatorContext } from "./context.js";
 import { countedDirectives, parseDirectives, type SimDirectives } from "./directives.js";
 import { errors } from "./errors.js";
+import type { SimEvent } from "./events.js";
 import { JSON_TYPE, JSON_UTF8_TYPE, sendError, sendJson, whenAborted } from "./http-io.js";
+import { seededUuid } from "./ids.js";
 import { validateInputsAgainstForm } from "./input-form.js";
 import { streamPreencoded } from "./preencoded.js";
 import { createRun, type Run } from "./run.js";
 import { RunControl } from "./run-control.js";
 import { runSteps } from "./scripts.js";
 import { streamSteps } from "./sse.js";
-import type { AppMode } from "./types.js";
+import type { Step } from "./steps.js";
+import type { AppMode, SimulatorApp } from "./types.js";
 import {
   type GenerationPayload,
   parseChatPayload,
@@ -47,8 +50,10 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   validateInputsAgainstForm(userInputForm(app), payload.inputs);
   const conversation = isChatLike(app.mode) ? ctx.conversations.beginTurn(app.appId, payload.user, payload.conversationId) : null;
 
+  const workflowId = pinnedWorkflow(app, api === "chat" ? body["workflow_id"] : call.params["workflow_id"]);
   const control = new RunControl(call.signal);
   const run = createRun({
+    workflowId,
     app,
     user: payload.user,
     inputs: payload.inputs,
@@ -66,19 +71,46 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
     stopFails: directives.fault?.kind === "stop_fails",
     control,
   });
+  // Workflow-based runs are kept (and their events) for re-attach, run detail and Human Input forms.
+  const stored = isWorkflowBased(app.mode) ? ctx.workflowRuns.track(run) : undefined;
+  const steps = stored ? tee(runSteps(run), (event) => ctx.workflowRuns.record(stored, event)) : runSteps(run);
   try {
     if (streaming) {
       const recorded = call.recorded;
       if (recorded) recorded.eventsSent = 0;
       const onEvent = recorded ? () => void (recorded.eventsSent = (recorded.eventsSent ?? 0) + 1) : undefined;
       const connectionClose = directives.connectionClose ?? ctx.connectionClose;
+      // The pre-encoded producer (a load-test directive) bypasses the steps, so its runs are not kept.
       if (directives.preencoded) await streamPreencoded(call.res, run, { signal: call.signal, connectionClose, onEvent });
-      else
-        await streamSteps(call.res, runSteps(run), { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, connectionClose, onEvent });
-    } else await answerBlocking(call, run);
+      else await streamSteps(call.res, steps, { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, connectionClose, onEvent });
+    } else await answerBlocking(call, run, steps);
   } finally {
     unregister();
   }
+}
+
+/** Each event of the run handed to `onEvent` as it passes. */
+async function* tee(steps: AsyncIterable<Step>, onEvent: (event: SimEvent) => void): AsyncGenerator<Step, void> {
+  for await (const step of steps) {
+    if (step.kind === "event") onEvent(step.event);
+    yield step;
+  }
+}
+
+/**
+ * The published versions of an app's workflow: its current one and one older version. `workflow_id` in the path
+ * (workflow) or body (advanced-chat) picks one; an id of no published version is 404, like Dify's.
+ */
+export function publishedWorkflows(app: SimulatorApp): string[] {
+  return [seededUuid(`workflow:${app.appId}`), seededUuid(`workflow:${app.appId}:v1`)];
+}
+
+function pinnedWorkflow(app: SimulatorApp, requested: unknown): string | undefined {
+  if (requested === undefined || requested === null || requested === "") return undefined;
+  if (app.mode === "chat" || app.mode === "agent-chat" || app.mode === "agent") return undefined;
+  const id = typeof requested === "string" ? requested.toLowerCase() : "";
+  if (!publishedWorkflows(app).includes(id)) throw errors.workflowNotFound();
+  return id;
 }
 
 /** Faults that replace the whole response happen before any generation, like a rate limiter or a proxy would. */
@@ -111,8 +143,8 @@ function isStreaming(mode: AppMode, requested: ResponseMode | null): boolean {
   return false;
 }
 
-async function answerBlocking(call: Call, run: Run): Promise<void> {
-  const outcome: BlockingOutcome = await collectBlocking(run, runSteps(run));
+async function answerBlocking(call: Call, run: Run, steps: AsyncIterable<Step>): Promise<void> {
+  const outcome: BlockingOutcome = await collectBlocking(run, steps);
   const { res } = call;
   switch (outcome.kind) {
     case "json":

@@ -5,6 +5,7 @@ import type { Call, SimulatorContext } from "./context.js";
 import { errors } from "./errors.js";
 import { handleGeneration } from "./generation.js";
 import { sendJson } from "./http-io.js";
+import { handleGetForm, handleRunDetail, handleSubmitForm, handleWorkflowEvents } from "./human-input.js";
 import { handleStop } from "./stop.js";
 import { handleUpload } from "./uploads.js";
 
@@ -46,6 +47,16 @@ const ROUTES: readonly Route[] = [
   { method: "POST", pattern: /^\/v1\/chat-messages$/, handler: (call, ctx) => handleGeneration(call, ctx, "chat") },
   { method: "POST", pattern: /^\/v1\/completion-messages$/, handler: (call, ctx) => handleGeneration(call, ctx, "completion") },
   { method: "POST", pattern: /^\/v1\/workflows\/run$/, handler: (call, ctx) => handleGeneration(call, ctx, "workflow") },
+  // Dify 1.13-1.16: a pinned workflow version, run detail, re-attach, Human Input forms.
+  {
+    method: "POST",
+    pattern: /^\/v1\/workflows\/(?<workflow_id>[^/]+)\/run$/,
+    handler: (call, ctx) => handleGeneration(call, ctx, "workflow"),
+  },
+  { method: "GET", pattern: /^\/v1\/workflows\/run\/(?<workflow_run_id>[^/]+)$/, handler: handleRunDetail },
+  { method: "GET", pattern: /^\/v1\/workflow\/(?<workflow_run_id>[^/]+)\/events$/, handler: handleWorkflowEvents },
+  { method: "GET", pattern: /^\/v1\/form\/human_input\/(?<form_token>[^/]+)$/, handler: handleGetForm },
+  { method: "POST", pattern: /^\/v1\/form\/human_input\/(?<form_token>[^/]+)$/, handler: handleSubmitForm },
   { method: "POST", pattern: /^\/v1\/chat-messages\/(?<task_id>[^/]+)\/stop$/, handler: (call, ctx) => handleStop(call, ctx, "chat") },
   {
     method: "POST",

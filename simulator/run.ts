@@ -49,6 +49,8 @@ export interface RunRequest {
   directives: SimDirectives;
   defaultDelayMs: number;
   control: RunControl;
+  /** A pinned published workflow version; undefined runs the current one. */
+  workflowId?: string | undefined;
 }
 
 export function createRun(request: RunRequest): Run {
@@ -63,7 +65,7 @@ export function createRun(request: RunRequest): Run {
     messageId: randomUUID(),
     conversationId: request.conversation?.conversationId ?? null,
     workflowRunId: randomUUID(),
-    workflowId: seededUuid(`workflow:${app.appId}`),
+    workflowId: request.workflowId ?? seededUuid(`workflow:${app.appId}`),
     endUserId: seededUuid(`end-user:${app.appId}:${user}`),
     createdAt: unixSeconds(),
     startedAt: performance.now(),

@@ -6,11 +6,13 @@ import type { Run } from "./run.js";
 import { deltaPhase, eventStep, type PhaseResult, PING, type Step } from "./steps.js";
 import type { AppMode } from "./types.js";
 import {
+  humanInputNode,
   humanInputPause,
   inputsWithSystemVariables,
   NODES,
-  NodeTrace,
+  type NodeTrace,
   type RunFinish,
+  traceOf,
   workflowFinishedEvent,
   workflowStartedEvent,
 } from "./workflow-events.js";
@@ -149,8 +151,9 @@ function llmOutputs(run: Run, phase: PhaseResult): Record<string, unknown> {
  */
 async function* graphScript(run: Run): AsyncGenerator<Step, void> {
   const chatflow = run.app.mode === "advanced-chat";
-  const trace = new NodeTrace(run);
+  const trace = traceOf(run);
   const llm = yield* graphOpening(run, trace);
+  if (run.app.reasoning) yield* events(reasoningChunks(run));
   const phase = yield* deltaPhase(run, (text) =>
     chatflow
       ? answerEvent(run, "message", text)
@@ -184,10 +187,26 @@ async function* graphScript(run: Run): AsyncGenerator<Step, void> {
       return;
     case "completed": {
       yield llmSucceeded();
+      if (run.app.humanInput) {
+        // The answer waits for a person: the stream ends paused; a submit resumes the run (human-input.ts).
+        yield* events(humanInputPause(run, trace, phase.deltas, humanInputNode(1)));
+        return;
+      }
       const output = chatflow ? { answer: phase.answer } : { text: phase.answer };
       yield* events(trace.instant(chatflow ? NODES.answer : NODES.end, output, output));
       yield* messageEnd;
       yield finished("succeeded", output, null);
     }
   }
+}
+
+/** An LLM node with `reasoning_format: separated`: its thinking as deltas, then an empty final chunk. */
+function* reasoningChunks(run: Run): Generator<SimEvent> {
+  const parts = ["Let me think. ", "The user asked: ", `${JSON.stringify(run.prompt)}. `, "I will answer briefly."];
+  const chunk = (reasoning: string, isFinal: boolean) => {
+    const messageId = run.app.mode === "workflow" ? {} : { message_id: run.messageId };
+    return dataEvent(run, "reasoning_chunk", { data: { ...messageId, reasoning, node_id: NODES.llm.nodeId, is_final: isFinal } });
+  };
+  for (const part of parts) yield chunk(part, false);
+  yield chunk("", true);
 }

@@ -10,6 +10,7 @@ import { RequestRecorder } from "./recorder.js";
 import { CONTROL_PATH, dispatch, handleControl, streamsItsBody } from "./routes.js";
 import { TaskRegistry } from "./tasks.js";
 import type { Simulator, SimulatorOptions } from "./types.js";
+import { WorkflowRunStore } from "./workflow-runs.js";
 
 const DEFAULT_PING_INTERVAL_MS = 10_000;
 
@@ -26,6 +27,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     recorder: new RequestRecorder(),
     faultCounts: new Map(),
     uploads: new Map(),
+    workflowRuns: new WorkflowRunStore(),
   };
 
   const server = createServer((req, res) => void handleRequest(req, res, ctx));

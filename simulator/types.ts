@@ -14,6 +14,10 @@ export interface SimulatorApp {
   name: string;
   /** The app's `user_input_form`; when absent, a small one by mode. */
   form?: readonly FormItem[];
+  /** Workflow and Chatflow apps with Human Input nodes: the run pauses after its LLM node, `pauses` times in a row. */
+  humanInput?: { pauses: number; emailOnly?: boolean };
+  /** The LLM node separates its reasoning (`reasoning_format: separated`): `reasoning_chunk` events come first. */
+  reasoning?: boolean;
 }
 
 export interface SimulatorOptions {

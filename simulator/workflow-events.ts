@@ -18,7 +18,7 @@ export const NODES = {
   humanInput: { nodeId: "human_input", nodeType: "human-input", title: "Human Input" },
 } as const satisfies Record<string, NodeSpec>;
 
-interface NodeExecution {
+export interface NodeExecution {
   id: string;
   spec: NodeSpec;
   index: number;
@@ -41,6 +41,8 @@ export interface NodeResult {
 export class NodeTrace {
   private executed = 0;
   private lastNodeId: string | null = null;
+  /** The node started last: a paused run's human-input node, which its resumption finishes. */
+  lastStarted: NodeExecution | undefined;
 
   constructor(private readonly run: Run) {}
 
@@ -60,6 +62,7 @@ export class NodeTrace {
       startedAt: performance.now(),
     };
     this.lastNodeId = spec.nodeId;
+    this.lastStarted = execution;
     const event = workflowEvent(this.run, "node_started", {
       ...this.nodeFields(execution),
       inputs_truncated: false,
@@ -171,15 +174,38 @@ export function workflowFinishedEvent(run: Run, trace: NodeTrace, finish: RunFin
   });
 }
 
+/** The trace of each run, kept so that a paused run's resumption numbers its nodes on. */
+const TRACES = new WeakMap<Run, NodeTrace>();
+
+export function traceOf(run: Run): NodeTrace {
+  let trace = TRACES.get(run);
+  if (!trace) {
+    trace = new NodeTrace(run);
+    TRACES.set(run, trace);
+  }
+  return trace;
+}
+
+/** The human-input node of the n-th pause (1-based): each pause of a run is its own node. */
+export function humanInputNode(n: number): NodeSpec {
+  return n <= 1 ? NODES.humanInput : { ...NODES.humanInput, nodeId: `human_input_${n}`, title: `Human Input ${n}` };
+}
+
 /** A human-input node: its form request, then the pause that ends this stream. */
-export function* humanInputPause(run: Run, trace: NodeTrace, completionTokens: number): Generator<SimEvent> {
-  const { event } = trace.start(NODES.humanInput, {});
+export function* humanInputPause(
+  run: Run,
+  trace: NodeTrace,
+  completionTokens: number,
+  node: NodeSpec = NODES.humanInput,
+): Generator<SimEvent> {
+  const { event } = trace.start(node, {});
   yield event;
   const formId = randomUUID();
+  const emailOnly = run.app.humanInput?.emailOnly === true;
   yield workflowEvent(run, "human_input_required", {
     form_id: formId,
-    node_id: NODES.humanInput.nodeId,
-    node_title: NODES.humanInput.title,
+    node_id: node.nodeId,
+    node_title: node.title,
     form_content: "Please review the draft answer before it is sent.",
     inputs: [{ type: "paragraph", output_variable_name: "comment", default: null }],
     actions: [
@@ -187,15 +213,16 @@ export function* humanInputPause(run: Run, trace: NodeTrace, completionTokens: n
       { id: "reject", title: "Reject", button_style: "default" },
     ],
     display_in_ui: false,
-    form_token: `tok_${randomUUID().replace(/-/g, "")}`,
+    // A form delivered only by email has no token: the API cannot fetch or submit it.
+    form_token: emailOnly ? null : `tok_${randomUUID().replace(/-/g, "")}`,
     resolved_default_values: { comment: "" },
     expiration_time: run.createdAt + 24 * 3600,
   });
   yield workflowEvent(run, "workflow_paused", {
     workflow_run_id: run.workflowRunId,
-    paused_nodes: [NODES.humanInput.nodeId],
+    paused_nodes: [node.nodeId],
     outputs: {},
-    reasons: [{ type: "human_input_required", form_id: formId, node_id: NODES.humanInput.nodeId }],
+    reasons: [{ type: "human_input_required", form_id: formId, node_id: node.nodeId }],
     status: "paused",
     created_at: run.createdAt,
     elapsed_time: elapsedSeconds(run),

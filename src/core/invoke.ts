@@ -40,7 +40,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
         {
           kind: spec.kind,
           target,
-          runPath: spec.runPath,
+          runPath: spec.runPathFor(req),
           stopPath: spec.stopPath,
           body: spec.body(req, user),
           user,

@@ -65,8 +65,9 @@ export async function startDemo(listen: string, log: Logger, ports: { simulatorP
 
 function demoConfig(demoApps: readonly DemoApp[], simulator: Simulator, token: string, listen: string, metricsPort: number): GatewayConfig {
   const env: NodeJS.ProcessEnv = {};
-  const apps = demoApps.map((app) => {
-    const name = `DEMO_KEY_${app.mode.toUpperCase().replace(/-/g, "_")}`;
+  // Named by position: several demo apps share a mode (the Human Input workflows, say).
+  const apps = demoApps.map((app, i) => {
+    const name = `DEMO_KEY_${i + 1}`;
     env[name] = app.key;
     return { appId: app.appId, key: { env: name }, mode: app.mode };
   });
@@ -89,6 +90,7 @@ function banner(
   metricsUrl: string | undefined,
 ): string {
   const app = (mode: string) => demoApps.find((a) => a.mode === mode)?.appId ?? "";
+  const approval = demoApps.find((a) => a.name === "Demo Approval Workflow")?.appId ?? "";
   const curl = `npx buf curl --protocol grpc --http2-prior-knowledge`;
   const auth = `-H "authorization: Bearer $TOKEN"`;
   const url = `http://${address}`;
@@ -108,6 +110,8 @@ function banner(
     `  ${curl} ${auth} -d '{"app_id":"${app("advanced-chat")}","query":"Hello"}' ${url}/dify.app.v1.ChatService/ChatInvokeStream`,
     `  ${curl} ${auth} -d '{"app_id":"${app("workflow")}","inputs":{"query":"What is gRPC?"}}' ${url}/dify.app.v1.WorkflowService/WorkflowInvoke`,
     `  ${curl} ${auth} -d '{"app_id":"${app("completion")}","inputs":{"query":"Hi"}}' ${url}/dify.app.v1.CompletionService/CompletionInvokeStream`,
+    '  # human input: the run pauses; answer its form (README, "Human input")',
+    `  ${curl} ${auth} -d '{"app_id":"${approval}","inputs":{"query":"Draft"}}' ${url}/dify.app.v1.WorkflowService/WorkflowInvoke`,
     ...(metricsUrl ? ["", `Metrics: curl ${metricsUrl}`] : []),
     "",
     "",

@@ -88,18 +88,20 @@ export class DifyClient {
   }
 
   /**
-   * POSTs a run in streaming mode; resolves with the SSE body once Dify answers 200. Retried only while Dify
-   * cannot have started the run (see retry.ts); never once a 200's headers arrived.
+   * POSTs a run in streaming mode (or, with no body, GETs an event stream: a run's re-attach); resolves with the SSE
+   * body once Dify answers 200. Retried only while Dify cannot have started the run (see retry.ts); never once a
+   * 200's headers arrived.
    */
   async openStream(
     target: AppTarget,
     path: string,
-    body: object,
+    body: object | undefined,
     signal: AbortSignal,
     attempts: AttemptOptions = {},
   ): Promise<AsyncIterable<Buffer>> {
+    const method = body === undefined ? "GET" : "POST";
     return this.#withRetries(signal, attempts, async () => {
-      const res = await this.#send(target, "POST", path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
+      const res = await this.#send(target, method, path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
       if (res.statusCode !== 200) throw await retryableHttpError(res, target);
       // Dify has answered a streaming request with its JSON error envelope and HTTP 200: it is an error like any other.
       if (isJson(res.headers["content-type"])) throw await jsonInsteadOfStream(res, target);
@@ -107,12 +109,20 @@ export class DifyClient {
     });
   }
 
-  async postJson(target: AppTarget, path: string, body: object, signal: AbortSignal, attempts: AttemptOptions = {}): Promise<unknown> {
-    return this.#withRetries(signal, attempts, () => this.#json(target, "POST", path, body, signal));
+  /** `maxBytes` bounds the answer's body (undefined: unbounded, for answers Dify keeps small, such as a stop's). */
+  async postJson(
+    target: AppTarget,
+    path: string,
+    body: object,
+    signal: AbortSignal,
+    attempts: AttemptOptions = {},
+    maxBytes?: number,
+  ): Promise<unknown> {
+    return this.#withRetries(signal, attempts, () => this.#json(target, "POST", path, body, signal, maxBytes));
   }
 
-  async getJson(target: AppTarget, path: string, signal: AbortSignal, attempts: AttemptOptions = {}): Promise<unknown> {
-    return this.#withRetries(signal, attempts, () => this.#json(target, "GET", path, undefined, signal));
+  async getJson(target: AppTarget, path: string, signal: AbortSignal, attempts: AttemptOptions = {}, maxBytes?: number): Promise<unknown> {
+    return this.#withRetries(signal, attempts, () => this.#json(target, "GET", path, undefined, signal, maxBytes));
   }
 
   /**
@@ -178,12 +188,21 @@ export class DifyClient {
     return delay;
   }
 
-  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | StreamedBody | undefined, signal: AbortSignal) {
+  async #json(
+    target: AppTarget,
+    method: "GET" | "POST",
+    path: string,
+    body: object | StreamedBody | undefined,
+    signal: AbortSignal,
+    maxBytes?: number,
+  ) {
     const res = await this.#send(target, method, path, body, "application/json", signal);
     if (res.statusCode < 200 || res.statusCode >= 300) throw await retryableHttpError(res, target);
     try {
-      return await res.body.json();
+      if (maxBytes === undefined) return await res.body.json();
+      return JSON.parse(await readBounded(res.body, maxBytes));
     } catch (err) {
+      if (err instanceof DifyStreamError || signal.aborted) throw signal.aborted ? (signal.reason ?? err) : err;
       throw new DifyUnreachableError("Dify sent a response that is not JSON", err);
     }
   }
@@ -302,6 +321,21 @@ async function jsonInsteadOfStream(res: Dispatcher.ResponseData, target: AppTarg
     scrub(envelope.message ?? `Dify answered HTTP ${httpStatus}`, target),
     undefined,
   );
+}
+
+/** The whole body as text, or an error once it grows past `maxBytes` (the rest is not read). */
+async function readBounded(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new DifyStreamError("event_too_large", `Dify's answer exceeds ${maxBytes} bytes (upstream.maxEventBytes)`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string> {

@@ -1,4 +1,5 @@
 import { status } from "@grpc/grpc-js";
+import { type HumanInputForm, HumanInputRequiredData, type RunPause } from "../../generated/dify/app/v1/common.js";
 import { type AppMode, DEFAULT_MAX_ANSWER_BYTES } from "../config/schema.js";
 import { GatewayError } from "../grpc/gateway-error.js";
 import type { DifyEvent } from "../sse/decoder.js";
@@ -7,6 +8,68 @@ import type { DifyEvent } from "../sse/decoder.js";
 export interface Aggregator {
   add(ev: DifyEvent): void;
   result(): Record<string, unknown>;
+  /** What the unary answer carries besides `raw`: the pause (forms), and the reasoning joined. */
+  extras(): UnaryExtras;
+}
+
+export interface UnaryExtras {
+  readonly pause: RunPause | undefined;
+  readonly reasoning: string;
+}
+
+/**
+ * The `human_input_required` forms and the `reasoning_chunk` text of a run, which Dify's blocking dict does not carry
+ * in a typed form. Both travel in the unary answer next to `raw`, so they share one budget of
+ * `upstream.maxAnswerBytes`, besides the answer's own: a run with endless reasoning or forms ends ANSWER_TOO_LARGE
+ * instead of growing the gateway's heap.
+ */
+class SideChannels {
+  #reasoning = "";
+  #bytes = 0;
+  readonly #forms: HumanInputForm[] = [];
+  #pausedRunId: string | undefined;
+
+  constructor(private readonly maxAnswerBytes: number) {}
+
+  add(ev: DifyEvent): void {
+    switch (ev.event) {
+      case "reasoning_chunk": {
+        const delta = str((ev.data as { reasoning?: unknown } | undefined)?.reasoning);
+        this.#spend(Buffer.byteLength(delta, "utf8"));
+        this.#reasoning += delta;
+        return;
+      }
+      case "human_input_required": {
+        const data = HumanInputRequiredData.fromJSON(ev.data ?? {});
+        // What the form costs in the answer, roughly: its texts.
+        this.#spend(Buffer.byteLength(data.formContent + data.nodeTitle + JSON.stringify(data.actions), "utf8"));
+        this.#forms.push({
+          formToken: data.formToken ?? "",
+          nodeId: data.nodeId,
+          nodeTitle: data.nodeTitle,
+          formContent: data.formContent,
+          actions: data.actions,
+          expirationTime: data.expirationTime,
+        });
+        return;
+      }
+      case "workflow_paused": {
+        const data = (ev.data ?? {}) as { workflow_run_id?: unknown; id?: unknown };
+        this.#pausedRunId = str(ev.workflow_run_id) || str(data.workflow_run_id) || str(data.id);
+        return;
+      }
+    }
+  }
+
+  #spend(bytes: number): void {
+    this.#bytes += bytes;
+    if (this.#bytes > this.maxAnswerBytes) throw answerTooLarge(this.maxAnswerBytes);
+  }
+
+  extras(): UnaryExtras {
+    const pause = this.#pausedRunId === undefined ? undefined : { workflowRunId: this.#pausedRunId, forms: this.#forms };
+    return { pause, reasoning: this.#reasoning };
+  }
 }
 
 /** chat, agent-chat, advanced-chat, New Agent and completion. */
@@ -17,14 +80,22 @@ export class MessageAggregator implements Aggregator {
   #head: DifyEvent | undefined;
   #metadata: unknown = {};
   #paused: DifyEvent | undefined;
+  readonly #side: SideChannels;
 
   constructor(
     private readonly mode: AppMode,
     private readonly withConversation: boolean,
     private readonly maxAnswerBytes: number = DEFAULT_MAX_ANSWER_BYTES,
-  ) {}
+  ) {
+    this.#side = new SideChannels(maxAnswerBytes);
+  }
+
+  extras(): UnaryExtras {
+    return this.#side.extras();
+  }
 
   add(ev: DifyEvent): void {
+    this.#side.add(ev);
     if (this.#head === undefined && typeof ev.task_id === "string" && typeof ev.message_id === "string") this.#head = ev;
     switch (ev.event) {
       case "message":
@@ -99,8 +170,18 @@ export class WorkflowAggregator implements Aggregator {
   #runId: unknown;
   #workflowId: unknown;
   #end: DifyEvent | undefined;
+  readonly #side: SideChannels;
+
+  constructor(maxAnswerBytes: number = DEFAULT_MAX_ANSWER_BYTES) {
+    this.#side = new SideChannels(maxAnswerBytes);
+  }
+
+  extras(): UnaryExtras {
+    return this.#side.extras();
+  }
 
   add(ev: DifyEvent): void {
+    this.#side.add(ev);
     this.#taskId ??= ev.task_id;
     this.#runId ??= ev.workflow_run_id;
     if (ev.event === "workflow_started") this.#workflowId = (ev.data as { workflow_id?: unknown } | undefined)?.workflow_id;

@@ -3,9 +3,9 @@ import { ChatInvokeResponse, ChatServiceService } from "../../generated/dify/app
 import { CompletionInvokeResponse, CompletionServiceService } from "../../generated/dify/app/v1/completion.js";
 import { WorkflowInvokeResponse, WorkflowServiceService } from "../../generated/dify/app/v1/workflow.js";
 import type { AppMode } from "../config/schema.js";
-import type { TypedEventName } from "../translate/events.js";
-import { type Aggregator, MessageAggregator, WorkflowAggregator } from "./aggregate.js";
-import { commonBody, type InvokeRequest, validateChat } from "./request.js";
+import { GRAPH_EVENTS_1_16, type TypedEventName } from "../translate/events.js";
+import { type Aggregator, MessageAggregator, type UnaryExtras, WorkflowAggregator } from "./aggregate.js";
+import { commonBody, type InvokeRequest, validateChat, validateWorkflowId } from "./request.js";
 import type { RunKind } from "./termination.js";
 
 /** Everything that differs between chat, workflow and completion, in one place. */
@@ -15,7 +15,10 @@ export interface InterfaceSpec {
   readonly service: ServiceDefinition;
   readonly unaryMethod: string;
   readonly streamMethod: string;
+  /** The route that starts a run, for messages about it. */
   readonly runPath: string;
+  /** The route of this request's run: a workflow pinned to a version has its own. */
+  runPathFor(req: InvokeRequest): string;
   stopPath(taskId: string): string;
   /** Checks beyond the fields all interfaces share. */
   validate(req: InvokeRequest): void;
@@ -27,14 +30,13 @@ export interface InterfaceSpec {
   readonly mode: AppMode | undefined;
   aggregator(mode: AppMode, maxAnswerBytes?: number): Aggregator;
   /** The unary response: `raw` plus the typed fields read from it. */
-  unaryResponse(raw: Record<string, unknown>): object;
+  unaryResponse(raw: Record<string, unknown>, extras: UnaryExtras): object;
 }
 
 const MESSAGE_EVENTS = ["message", "message_file", "message_replace", "message_end", "tts_message", "tts_message_end", "error"] as const;
 const WORKFLOW_EVENTS = ["workflow_started", "node_started", "node_finished", "workflow_finished", "workflow_paused", "error"] as const;
 
 const noChecks = (): void => {};
-
 export const CHAT: InterfaceSpec = {
   kind: "chat",
   serviceName: "dify.app.v1.ChatService",
@@ -42,13 +44,19 @@ export const CHAT: InterfaceSpec = {
   unaryMethod: "chatInvoke",
   streamMethod: "chatInvokeStream",
   runPath: "/chat-messages",
+  runPathFor: () => "/chat-messages",
   stopPath: (taskId) => `/chat-messages/${encodeURIComponent(taskId)}/stop`,
   validate: validateChat,
-  body: (req, user) => ({ ...commonBody(req, user), query: req.query, conversation_id: req.conversationId ?? "" }),
-  typedEvents: new Set([...MESSAGE_EVENTS, ...WORKFLOW_EVENTS, "agent_message", "agent_thought"]),
+  body: (req, user) => {
+    const body: Record<string, unknown> = { ...commonBody(req, user), query: req.query, conversation_id: req.conversationId ?? "" };
+    // A Chatflow takes its version in the body; sent only when asked for, as older Dify versions do not know the field.
+    if (req.workflowId) body.workflow_id = req.workflowId;
+    return body;
+  },
+  typedEvents: new Set([...MESSAGE_EVENTS, ...WORKFLOW_EVENTS, ...GRAPH_EVENTS_1_16, "agent_message", "agent_thought"]),
   mode: undefined,
   aggregator: (mode, maxAnswerBytes) => new MessageAggregator(mode, true, maxAnswerBytes),
-  unaryResponse: (raw) => ({ ...ChatInvokeResponse.fromJSON(raw), raw }),
+  unaryResponse: (raw, extras) => ({ ...ChatInvokeResponse.fromJSON(raw), raw, ...extras }),
 };
 
 export const COMPLETION: InterfaceSpec = {
@@ -58,13 +66,14 @@ export const COMPLETION: InterfaceSpec = {
   unaryMethod: "completionInvoke",
   streamMethod: "completionInvokeStream",
   runPath: "/completion-messages",
+  runPathFor: () => "/completion-messages",
   stopPath: (taskId) => `/completion-messages/${encodeURIComponent(taskId)}/stop`,
   validate: noChecks,
   body: commonBody,
-  typedEvents: new Set(MESSAGE_EVENTS),
+  typedEvents: new Set([...MESSAGE_EVENTS, "reasoning_chunk"]),
   mode: "completion",
   aggregator: (mode, maxAnswerBytes) => new MessageAggregator(mode, false, maxAnswerBytes),
-  unaryResponse: (raw) => ({ ...CompletionInvokeResponse.fromJSON(raw), raw }),
+  unaryResponse: (raw, extras) => ({ ...CompletionInvokeResponse.fromJSON(raw), raw, reasoning: extras.reasoning }),
 };
 
 export const WORKFLOW: InterfaceSpec = {
@@ -74,13 +83,15 @@ export const WORKFLOW: InterfaceSpec = {
   unaryMethod: "workflowInvoke",
   streamMethod: "workflowInvokeStream",
   runPath: "/workflows/run",
+  // workflow_id is validated as a UUID; encoded all the same, as every path segment built from a request is.
+  runPathFor: (req) => (req.workflowId ? `/workflows/${encodeURIComponent(req.workflowId)}/run` : "/workflows/run"),
   stopPath: (taskId) => `/workflows/tasks/${encodeURIComponent(taskId)}/stop`,
-  validate: noChecks,
+  validate: validateWorkflowId,
   body: commonBody,
-  typedEvents: new Set([...WORKFLOW_EVENTS, "text_chunk", "tts_message", "tts_message_end"]),
+  typedEvents: new Set([...WORKFLOW_EVENTS, ...GRAPH_EVENTS_1_16, "text_chunk", "tts_message", "tts_message_end"]),
   mode: "workflow",
-  aggregator: () => new WorkflowAggregator(),
-  unaryResponse: (raw) => ({ ...WorkflowInvokeResponse.fromJSON(raw), raw }),
+  aggregator: (_mode, maxAnswerBytes) => new WorkflowAggregator(maxAnswerBytes),
+  unaryResponse: (raw, extras) => ({ ...WorkflowInvokeResponse.fromJSON(raw), raw, pause: extras.pause }),
 };
 
 export const INTERFACES: readonly InterfaceSpec[] = [CHAT, WORKFLOW, COMPLETION];

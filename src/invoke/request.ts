@@ -11,13 +11,15 @@ export interface InvokeRequest {
   user: string;
   query?: string;
   conversationId?: string;
+  /** Chat and workflow: the published workflow version to run; empty runs the app's current one. */
+  workflowId?: string;
   /** Set by the request decoder when `inputs` could not be taken as sent (see decode.ts). */
   inputsRejected?: InputsRejected;
 }
 
 const FILE_TYPES = ["image", "document", "audio", "video", "custom"];
 const TRANSFER_METHODS = ["remote_url", "local_file"];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Checks what Dify would reject anyway, so the caller learns the field name from us. */
 export function validateCommon(req: InvokeRequest): void {
@@ -41,6 +43,13 @@ export function validateChat(req: InvokeRequest): void {
   if ((req.query ?? "").trim() === "") throw invalidArgument("query", "is required");
   const conversationId = req.conversationId ?? "";
   if (conversationId !== "" && !UUID.test(conversationId)) throw invalidArgument("conversation_id", "must be empty or a UUID");
+  validateWorkflowId(req);
+}
+
+/** Dify's workflow versions are UUIDs; anything else would only become a path segment or body field Dify refuses. */
+export function validateWorkflowId(req: InvokeRequest): void {
+  const workflowId = req.workflowId ?? "";
+  if (workflowId !== "" && !UUID.test(workflowId)) throw invalidArgument("workflow_id", "must be empty or a UUID");
 }
 
 /** The body fields every run endpoint takes. `inputs` is always sent, even empty: Dify requires it. */

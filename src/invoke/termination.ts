@@ -29,7 +29,11 @@ export class RunTracker {
   #workflowFailed = false;
   #errorEvent: DifyEvent | undefined;
 
-  constructor(readonly kind: RunKind) {}
+  /** `continueOnPause`: a re-attach that stays open across pauses, so `workflow_paused` is not terminal. */
+  constructor(
+    readonly kind: RunKind,
+    private readonly continueOnPause = false,
+  ) {}
 
   observe(ev: DifyEvent): void {
     if (this.taskId === undefined && typeof ev.task_id === "string") this.taskId = ev.task_id;
@@ -40,7 +44,7 @@ export class RunTracker {
         this.done = true;
         return;
       case "workflow_paused":
-        this.done = true;
+        if (!this.continueOnPause) this.done = true;
         return;
       case "workflow_started":
         this.#chatflow = this.kind === "chat";

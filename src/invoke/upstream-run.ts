@@ -17,9 +17,16 @@ export interface RunRequest {
   kind: RunKind;
   target: AppTarget;
   runPath: string;
-  stopPath(taskId: string): string;
-  body: Record<string, unknown>;
+  /**
+   * Where to stop the run when the caller leaves it unfinished. Undefined for a run this call did not start
+   * (a re-attach): leaving closes only our connection, and the run goes on for whoever started it.
+   */
+  stopPath: ((taskId: string) => string) | undefined;
+  /** The run request's JSON body; undefined GETs the stream (a re-attach). */
+  body: Record<string, unknown> | undefined;
   user: string;
+  /** A re-attach with continue_on_pause: `workflow_paused` does not end the stream. */
+  continueOnPause?: boolean;
   /** The call's deadline (epoch ms): no retry is started that would wait past it. */
   deadline?: number | undefined;
 }
@@ -57,7 +64,7 @@ export class UpstreamRun {
     private readonly log: Logger,
     private readonly onStop: (result: "ok" | "failed") => void = () => {},
   ) {
-    this.tracker = new RunTracker(req.kind);
+    this.tracker = new RunTracker(req.kind, req.continueOnPause ?? false);
   }
 
   async *events(callSignal: AbortSignal): AsyncGenerator<DifyEvent> {
@@ -112,6 +119,7 @@ export class UpstreamRun {
       callSignal.removeEventListener("abort", onCallAbort);
       const taskId = this.tracker.taskId;
       if (this.tracker.done && chunks) void drainTail(chunks, upstream);
+      else if (this.req.stopPath === undefined) upstream.abort();
       else if (this.tracker.done || taskId !== undefined) {
         upstream.abort();
         if (taskId !== undefined) void this.#stop(taskId);
@@ -162,13 +170,14 @@ export class UpstreamRun {
   }
 
   async #stop(taskId: string): Promise<void> {
-    // Exactly once per run, whichever path found it unfinished.
-    if (this.stopCalled) return;
+    const stopPath = this.req.stopPath;
+    // Exactly once per run, whichever path found it unfinished; never a run this call did not start.
+    if (this.stopCalled || stopPath === undefined) return;
     this.stopCalled = true;
     try {
       await this.client.postJson(
         this.req.target,
-        this.req.stopPath(taskId),
+        stopPath(taskId),
         { user: this.req.user },
         AbortSignal.timeout(this.settings.stopTimeoutMs),
         // Stopping is idempotent, and a stop not sent leaves a run burning tokens: worth a retry within its budget.

@@ -27,7 +27,7 @@ export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => C
         for (let next = await events.next(); ; next = await events.next()) {
           if (next.done) {
             aggregate ??= aggregator(next.value.mode ?? spec.kind);
-            return spec.unaryResponse(aggregate.result());
+            return spec.unaryResponse(aggregate.result(), aggregate.extras());
           }
           // The mode is known before the first event (the core resolves it first).
           aggregate ??= aggregator(ctx.values.get(APP_MODE) ?? spec.kind);

@@ -4,6 +4,7 @@ import { CHAT, COMPLETION, WORKFLOW } from "../invoke/interfaces.js";
 import { type AppDeps, describeApp, listApps } from "../rpc/apps.js";
 import { uploadFile } from "../rpc/files.js";
 import { type CallLimits, invokeStream, invokeUnary } from "../rpc/invoke.js";
+import { getHumanInputForm, getWorkflowRun, RUN_SERVICE, type RunServiceDeps, submitHumanInputForm, watchRun } from "../rpc/run.js";
 import type { Route } from "../transport/route.js";
 
 export interface RouteDeps extends AppDeps {
@@ -11,6 +12,8 @@ export interface RouteDeps extends AppDeps {
   /** Read per call, so a reloaded config applies to the next call. */
   limits(): CallLimits;
   uploadLimits(): UploadLimits;
+  /** RunService: re-attach, run status, human-input forms. */
+  readonly runs: RunServiceDeps;
 }
 
 /** Every RPC the gateway serves, one line each: adding an RPC is a handler in src/rpc/ and a line here. */
@@ -26,8 +29,12 @@ export function routes(deps: RouteDeps): Route[] {
     uploadFile(deps.client, deps.uploadLimits),
     listApps(deps),
     describeApp(deps),
+    watchRun(deps.runs),
+    getWorkflowRun(deps.runs),
+    getHumanInputForm(deps.runs),
+    submitHumanInputForm(deps.runs),
   ];
 }
 
 /** The services of the routes above that are not invoke interfaces, for health and reflection. */
-export const OTHER_SERVICES = ["dify.app.v1.FileService", "dify.app.v1.AppService"];
+export const OTHER_SERVICES = ["dify.app.v1.FileService", "dify.app.v1.AppService", RUN_SERVICE];

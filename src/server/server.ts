@@ -99,6 +99,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
       uploadLimits: () => uploadLimits,
       client,
       infos: new AppInfos(client, config.upstream.connectTimeoutMs),
+      runs: { client, settings: () => deps.settings, inputs: () => limits.inputs },
     }),
     log,
     middleware,

@@ -15,6 +15,10 @@ const BY_DIFY_CODE: Readonly<Record<string, status>> = {
   too_many_files: status.INVALID_ARGUMENT,
   no_file_uploaded: status.INVALID_ARGUMENT,
   filename_not_exists_error: status.INVALID_ARGUMENT,
+  // Human input (Dify 1.16): a rejected submit leaves the form open; a submitted or expired form is final.
+  invalid_form_data: status.INVALID_ARGUMENT,
+  human_input_form_submitted: status.FAILED_PRECONDITION,
+  human_input_form_expired: status.FAILED_PRECONDITION,
   app_unavailable: status.FAILED_PRECONDITION,
   not_chat_app: status.FAILED_PRECONDITION,
   not_workflow_app: status.FAILED_PRECONDITION,

@@ -1,11 +1,17 @@
 import {
+  AgentLogEvent,
   AgentThoughtEvent,
   ErrorEvent,
+  HumanInputFormFilledEvent,
+  HumanInputFormTimeoutEvent,
+  HumanInputRequiredEvent,
+  IterationEvent,
   MessageEndEvent,
   MessageEvent,
   MessageFileEvent,
   MessageReplaceEvent,
   NodeEvent,
+  ReasoningChunkEvent,
   TextChunkEvent,
   TtsMessageEvent,
   WorkflowFinishedEvent,
@@ -34,7 +40,36 @@ const TYPED_VIEWS = {
   workflow_paused: WorkflowFinishedEvent.fromJSON,
   error: ErrorEvent.fromJSON,
   text_chunk: TextChunkEvent.fromJSON,
+  // Dify 1.15-1.16.
+  reasoning_chunk: ReasoningChunkEvent.fromJSON,
+  human_input_required: HumanInputRequiredEvent.fromJSON,
+  human_input_form_filled: HumanInputFormFilledEvent.fromJSON,
+  human_input_form_timeout: HumanInputFormTimeoutEvent.fromJSON,
+  node_retry: NodeEvent.fromJSON,
+  iteration_started: IterationEvent.fromJSON,
+  iteration_next: IterationEvent.fromJSON,
+  iteration_completed: IterationEvent.fromJSON,
+  loop_started: IterationEvent.fromJSON,
+  loop_next: IterationEvent.fromJSON,
+  loop_completed: IterationEvent.fromJSON,
+  agent_log: AgentLogEvent.fromJSON,
 } as const;
+
+/** The 1.16 events of workflow graphs (workflow and Chatflow runs), typed on every stream that can carry them. */
+export const GRAPH_EVENTS_1_16 = [
+  "reasoning_chunk",
+  "human_input_required",
+  "human_input_form_filled",
+  "human_input_form_timeout",
+  "node_retry",
+  "iteration_started",
+  "iteration_next",
+  "iteration_completed",
+  "loop_started",
+  "loop_next",
+  "loop_completed",
+  "agent_log",
+] as const satisfies readonly (keyof typeof TYPED_VIEWS)[];
 
 export type TypedEventName = keyof typeof TYPED_VIEWS;
 

@@ -32,7 +32,7 @@ const CALLERS: Caller[] = [
 ];
 const ALL_APP_IDS = [...new Set(CALLERS.flatMap((c) => Object.keys(c.apps))), UNKNOWN];
 
-// One demo app per mode (the form workflow is the second workflow app).
+// One demo app per mode (later apps, such as the form workflow and the Human Input apps, share a mode).
 const env: NodeJS.ProcessEnv = Object.fromEntries(
   DEMO_APPS.filter((a) => demo(a.mode) === a).map((a) => [`KEY_${a.mode.replace("-", "_").toUpperCase()}`, a.key]),
 );
@@ -87,6 +87,23 @@ function invoke(client: ReturnType<typeof clients>, appId: string, mode: AppMode
   return unary(client.chat.chatInvoke, client.chat, { appId, query: "isolation", inputs: {}, files: [], user: "", conversationId: "" }, md);
 }
 
+const RUN_ID = "0c0ffee0-0000-4000-8000-000000000001";
+
+/** Each RunService RPC for `appId`, with a well-formed run id or form token. */
+function runServiceCalls(appId: string): ((md: Metadata) => Promise<unknown>)[] {
+  const r = c.run;
+  return [
+    (md) =>
+      collect(r.watchRun({ appId, workflowRunId: RUN_ID, user: "", includeStateSnapshot: false, continueOnPause: false }, md)).then((s) => {
+        if (s.error) throw s.error;
+        return s;
+      }),
+    (md) => unary(r.getWorkflowRun, r, { appId, workflowRunId: RUN_ID }, md),
+    (md) => unary(r.getHumanInputForm, r, { appId, formToken: "tok_0123" }, md),
+    (md) => unary(r.submitHumanInputForm, r, { appId, formToken: "tok_0123", inputs: { comment: "x" }, action: "approve", user: "" }, md),
+  ];
+}
+
 const notFoundShape = (err: ServiceError, appId: string) => ({
   code: err.code,
   details: err.details.replace(appId, "<app>"),
@@ -123,7 +140,13 @@ describe("every caller × every app", () => {
           );
           expect(stream.messages).toHaveLength(0);
           expect(stream.error?.code).toBe(status.NOT_FOUND);
-          expect([...(await simShared.runs()), ...(await simGamma.runs())]).toEqual([]);
+          // RunService: the same NOT_FOUND for every RPC, and not one request of any kind reaches a Dify.
+          for (const call of runServiceCalls(appId)) {
+            const err = await expectFailure(call(bearer(caller.token)));
+            expect(details(err).errorInfo?.reason).toBe("APP_NOT_FOUND");
+            expect(notFoundShape(err, appId)).toEqual(notFoundShape(unknown, UNKNOWN));
+          }
+          expect([...(await simShared.requests()), ...(await simGamma.requests())]).toEqual([]);
         });
       }
     }

@@ -45,6 +45,10 @@ describe("server reflection, through buf curl", () => {
         "dify.app.v1.FileService/UploadFile",
         "dify.app.v1.AppService/ListApps",
         "dify.app.v1.AppService/DescribeApp",
+        "dify.app.v1.RunService/WatchRun",
+        "dify.app.v1.RunService/GetWorkflowRun",
+        "dify.app.v1.RunService/GetHumanInputForm",
+        "dify.app.v1.RunService/SubmitHumanInputForm",
         "grpc.health.v1.Health/Check",
       ]),
     );

@@ -17,6 +17,7 @@ import {
   type UploadFileRequest,
   type UploadFileResponse,
 } from "../../generated/dify/app/v1/file.js";
+import { RunServiceClient } from "../../generated/dify/app/v1/run.js";
 import { WorkflowServiceClient } from "../../generated/dify/app/v1/workflow.js";
 import { BadRequest, ErrorInfo, QuotaFailure, RetryInfo } from "../../generated/google/rpc/error_details.js";
 import { Status } from "../../generated/google/rpc/status.js";
@@ -28,7 +29,9 @@ export function clients(address: string, creds = credentials.createInsecure()) {
     completion: new CompletionServiceClient(address, creds),
     files: new FileServiceClient(address, creds),
     apps: new AppServiceClient(address, creds),
+    run: new RunServiceClient(address, creds),
     close() {
+      this.run.close();
       this.chat.close();
       this.workflow.close();
       this.completion.close();

@@ -181,3 +181,48 @@ describe("MessageAggregator answer bound (upstream.maxAnswerBytes)", () => {
     expect(() => agg.add(delta("a"))).toThrow(/exceeds 2064384 bytes/);
   });
 });
+
+describe("pause and reasoning (Dify 1.16)", () => {
+  const reasoning = (text: string): DifyEvent => ({ event: "reasoning_chunk", task_id: "t", data: { reasoning: text, is_final: false } });
+  const form = (token: string | null, content = "Review"): DifyEvent => ({
+    event: "human_input_required",
+    task_id: "t",
+    workflow_run_id: "r",
+    data: { form_token: token, node_id: "n", node_title: "Approve", form_content: content, actions: [{ id: "ok", title: "OK" }] },
+  });
+  const paused: DifyEvent = { event: "workflow_paused", task_id: "t", workflow_run_id: "r", data: { status: "paused", outputs: {} } };
+
+  it("joins the reasoning deltas, and keeps them out of the answer", () => {
+    const agg = new MessageAggregator("advanced-chat", true);
+    for (const e of [reasoning("a "), reasoning("b"), msg("message", { answer: "x" }), msg("message_end", { metadata: {} })]) agg.add(e);
+    expect(agg.extras().reasoning).toBe("a b");
+    expect(agg.result().answer).toBe("x");
+  });
+
+  it("collects every form of a pause; an email-only form has no token", () => {
+    const agg = new WorkflowAggregator();
+    for (const e of [form("tok_1"), form(null), paused]) agg.add(e);
+    expect(agg.extras().pause).toEqual({
+      workflowRunId: "r",
+      forms: [
+        expect.objectContaining({ formToken: "tok_1", nodeId: "n", actions: [{ id: "ok", title: "OK", buttonStyle: "" }] }),
+        expect.objectContaining({ formToken: "" }),
+      ],
+    });
+    expect(agg.result().data).toMatchObject({ status: "paused", outputs: {} });
+  });
+
+  it("a run that did not pause has no pause, whatever forms came before", () => {
+    const agg = new WorkflowAggregator();
+    agg.add(form("tok_1"));
+    expect(agg.extras().pause).toBeUndefined();
+  });
+
+  it("reasoning and forms share one budget of maxAnswerBytes", () => {
+    const agg = new MessageAggregator("advanced-chat", true, 20);
+    agg.add(reasoning("0123456789"));
+    expect(() => agg.add(form("t", "0123456789"))).toThrow(/upstream.maxAnswerBytes/);
+    const alone = new WorkflowAggregator(10);
+    expect(() => alone.add(reasoning("01234567890"))).toThrow(GatewayError);
+  });
+});

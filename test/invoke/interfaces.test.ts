@@ -5,9 +5,11 @@ import {
   CompletionInvokeStreamRequest,
   CompletionInvokeStreamResponse,
 } from "../../generated/dify/app/v1/completion.js";
+import { WatchRunResponse } from "../../generated/dify/app/v1/run.js";
 import { WorkflowInvokeRequest, WorkflowInvokeStreamRequest, WorkflowInvokeStreamResponse } from "../../generated/dify/app/v1/workflow.js";
 import { CHAT, COMPLETION, WORKFLOW } from "../../src/invoke/interfaces.js";
-import { toStreamMessage } from "../../src/translate/events.js";
+import { WATCH_EVENTS } from "../../src/rpc/run.js";
+import { GRAPH_EVENTS_1_16, toStreamMessage } from "../../src/translate/events.js";
 
 const CANDIDATES = [
   "message",
@@ -25,6 +27,7 @@ const CANDIDATES = [
   "workflow_paused",
   "error",
   "text_chunk",
+  ...GRAPH_EVENTS_1_16,
 ];
 
 /** Which event names survive an encode/decode round trip as a typed payload of this message type. */
@@ -44,6 +47,7 @@ describe("the interface table", () => {
     ["chat", CHAT, ChatInvokeStreamResponse],
     ["completion", COMPLETION, CompletionInvokeStreamResponse],
     ["workflow", WORKFLOW, WorkflowInvokeStreamResponse],
+    ["WatchRun", { typedEvents: WATCH_EVENTS }, WatchRunResponse],
   ] as const)("%s types exactly the events its proto oneof declares", (_, spec, codec) => {
     expect([...spec.typedEvents].sort()).toEqual(typedByProto(codec as never).sort());
   });
@@ -54,10 +58,10 @@ describe("the interface table", () => {
   });
 
   it("passes an event the interface does not type through with event and raw only", () => {
-    const m = toStreamMessage({ event: "reasoning_chunk", data: { reasoning: "…" } }, WORKFLOW.typedEvents);
-    expect(m).toEqual({ event: "reasoning_chunk", raw: { event: "reasoning_chunk", data: { reasoning: "…" } }, payload: undefined });
+    const m = toStreamMessage({ event: "future_event", data: { text: "…" } }, WORKFLOW.typedEvents);
+    expect(m).toEqual({ event: "future_event", raw: { event: "future_event", data: { text: "…" } }, payload: undefined });
     const bytes = WorkflowInvokeStreamResponse.encode(m as never).finish();
-    expect(WorkflowInvokeStreamResponse.decode(bytes)).toMatchObject({ event: "reasoning_chunk", raw: { data: { reasoning: "…" } } });
+    expect(WorkflowInvokeStreamResponse.decode(bytes)).toMatchObject({ event: "future_event", raw: { data: { text: "…" } } });
   });
 
   it("reads typed fields straight from Dify's snake_case dict, nulls included", () => {

@@ -19,14 +19,18 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ValidateFunction } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppMode, Simulator } from "../../simulator/index.js";
+import { type AppMode, DEMO_APPS, type Simulator } from "../../simulator/index.js";
 import {
   ALL_MODES,
   appOf,
   bodyFor,
   call,
+  dataOf,
+  eventNames,
   generateJson,
   type Json,
+  parseFrames,
+  readStream,
   SLOW_RUN,
   type StreamResult,
   stream,
@@ -286,5 +290,122 @@ describe("error bodies match the spec examples", () => {
     expectErrorLike(agentChat.body, 400, "invalid_param");
     const unauthorized = await generateJson(sim, "chat", bodyFor("chat"), "app-unknown");
     expectErrorLike(unauthorized.body, 401, "unauthorized");
+  });
+});
+
+describe("Dify 1.16: human input, re-attach, run detail, reasoning", () => {
+  const byName = (name: string) => DEMO_APPS.find((a) => a.name === name)!;
+  const approval = byName("Demo Approval Workflow");
+  const approvalChat = byName("Demo Approval Chatflow");
+  const reasoning = byName("Demo Reasoning Chatflow");
+  const ok200 = (pathName: string, method: string) =>
+    `#/paths/${pathName.replace(/\//g, "~1").replace(/[{}]/g, (c) => encodeURIComponent(c))}/${method}/responses/200/content/application~1json/schema`;
+
+  async function paused(app: typeof approval) {
+    const mode = app.mode;
+    const result = await stream(sim, mode, bodyFor(mode), { key: app.key });
+    expectStreamValid(mode, result);
+    const required = result.events.find((e) => e["event"] === "human_input_required")!;
+    const token = (required["data"] as Json)["form_token"] as string;
+    const last = result.events.at(-1) ?? {};
+    const runId = String(last["workflow_run_id"] ?? (last["data"] as Json)["workflow_run_id"]);
+    return { result, token, runId };
+  }
+
+  async function reattach(app: typeof approval, runId: string, query: string, onChunk?: (raw: string) => void): Promise<StreamResult> {
+    const res = await call(sim, `/workflow/${runId}/events?${query}`, { key: app.key });
+    const { raw, ending } = await readStream(res.body, { onChunk });
+    const frames = parseFrames(raw);
+    return { status: res.statusCode, headers: res.headers, raw, frames, events: frames.flatMap((f) => (f.event ? [f.event] : [])), ending };
+  }
+
+  for (const app of [approval, approvalChat]) {
+    it(`${app.mode}: pause, form, submit and re-attach all validate`, async () => {
+      const { result, token, runId } = await paused(app);
+      expect(eventNames(result.events).slice(-2)).toEqual(["human_input_required", "workflow_paused"]);
+      const form = await call(sim, `/form/human_input/${token}`, { key: app.key });
+      expect(form.statusCode).toBe(200);
+      expectValid(ok200("/form/human_input/{form_token}", "get"), await form.body.json());
+
+      const detail = await call(sim, `/workflows/run/${runId}`, { key: app.key });
+      const pausedDetail = (await detail.body.json()) as Json;
+      expectValid("#/components/schemas/WorkflowRunDetailResponse", pausedDetail);
+      expect(pausedDetail).toMatchObject({ status: "paused", outputs: {} });
+
+      const bad = await call(sim, `/form/human_input/${token}`, { key: app.key, body: { inputs: {}, action: "approve", user: "tester" } });
+      expect(bad.statusCode).toBe(400);
+      expectErrorLike((await bad.body.json()) as Json, 400, "invalid_form_data");
+      // Re-attached while paused, the stream replays up to the pause and waits; the submit resumes the run.
+      const submit = { inputs: { comment: "fine" }, action: "approve", user: "tester" };
+      let submitted: Promise<Json> | undefined;
+      const resumed = await reattach(app, runId, "user=tester&include_state_snapshot=true&continue_on_pause=true", (raw) => {
+        if (!submitted && raw.includes('"workflow_paused"'))
+          submitted = call(sim, `/form/human_input/${token}`, { key: app.key, body: submit }).then(
+            async (r) => (await r.body.json()) as Json,
+          );
+      });
+      expect(await submitted).toEqual({});
+      const again = await call(sim, `/form/human_input/${token}`, { key: app.key, body: submit });
+      expectErrorLike((await again.body.json()) as Json, 412, "human_input_form_submitted");
+
+      expectStreamValid(app.mode, resumed);
+      expect(eventNames(resumed.events)).toContain("human_input_form_filled");
+      expect(eventNames(resumed.events).at(-1)).toBe("workflow_finished");
+      const done = (await (await call(sim, `/workflows/run/${runId}`, { key: app.key })).body.json()) as Json;
+      expectValid("#/components/schemas/WorkflowRunDetailResponse", done);
+      expect(done["status"]).toBe("succeeded");
+    });
+  }
+
+  it("re-attach by another user, and an unknown run, are the spec's 404", async () => {
+    const { runId } = await paused(approval);
+    for (const path of [
+      `/workflow/${runId}/events?user=someone-else`,
+      "/workflow/00000000-0000-4000-8000-000000000000/events?user=tester",
+    ]) {
+      const body = (await (await call(sim, path, { key: approval.key })).body.json()) as Json;
+      expect(specErrorExamples("/workflow/{workflow_run_id}/events", "get")).toContainEqual(body);
+    }
+    const detail = (await (
+      await call(sim, "/workflows/run/00000000-0000-4000-8000-000000000000", { key: approval.key })
+    ).body.json()) as Json;
+    expect(specErrorExamples("/workflows/run/{workflow_run_id}", "get")).toContainEqual(detail);
+    const form = (await (await call(sim, "/form/human_input/tok_nope", { key: approval.key })).body.json()) as Json;
+    expect(specErrorExamples("/form/human_input/{form_token}", "get")).toContainEqual(form);
+  });
+
+  it("a reasoning Chatflow's reasoning_chunk events validate", async () => {
+    const result = await stream(sim, reasoning.mode, bodyFor(reasoning.mode), { key: reasoning.key });
+    expectStreamValid(reasoning.mode, result);
+    expect(eventNames(result.events).filter((e) => e === "reasoning_chunk").length).toBeGreaterThan(1);
+  });
+
+  it("a pinned workflow version runs through POST /workflows/{workflow_id}/run", async () => {
+    const current = await stream(sim, "workflow", bodyFor("workflow"));
+    const started = dataOf(current.events[0]);
+    const workflowId = started["workflow_id"] as string;
+    const res = await call(sim, `/workflows/${workflowId}/run`, {
+      key: appOf("workflow").key,
+      body: { ...bodyFor("workflow"), response_mode: "blocking" },
+    });
+    const body = (await res.body.json()) as Json;
+    expectValid("#/components/schemas/WorkflowBlockingResponse", body);
+    expect((body["data"] as Json)["workflow_id"]).toBe(workflowId);
+  });
+});
+
+describe("an email-only Human Input form", () => {
+  it("has form_token null, and the stream still validates", async () => {
+    const app = { appId: "e0000000-0000-4000-8000-000000000001", key: "app-sim-email-only", mode: "workflow" as const, name: "Email Only" };
+    const emailSim = await withSimulator({ apps: [{ ...app, humanInput: { pauses: 1, emailOnly: true } }] });
+    try {
+      const result = await stream(emailSim, "workflow", bodyFor("workflow"), { key: app.key });
+      expectStreamValid("workflow", result);
+      const required = result.events.find((e) => e["event"] === "human_input_required");
+      expect(dataOf(required)["form_token"]).toBeNull();
+      expect(eventNames(result.events).at(-1)).toBe("workflow_paused");
+    } finally {
+      await emailSim.close();
+    }
   });
 });

@@ -4,9 +4,9 @@ import { describe, expect, it } from "vitest";
 import { checkRequest } from "../../src/core/invoke.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "../../src/dify/errors.js";
 import { GatewayError, tokenExpired, unauthenticated } from "../../src/grpc/gateway-error.js";
-import { answerTooLarge } from "../../src/invoke/aggregate.js";
+import { answerTooLarge, MessageAggregator, WorkflowAggregator } from "../../src/invoke/aggregate.js";
 import { WORKFLOW } from "../../src/invoke/interfaces.js";
-import { validateChat, validateCommon } from "../../src/invoke/request.js";
+import { validateChat, validateCommon, validateWorkflowId } from "../../src/invoke/request.js";
 import { RunTracker } from "../../src/invoke/termination.js";
 import { workspaceConcurrencyLimit } from "../../src/limits/concurrency.js";
 import { metadataTooLarge } from "../../src/limits/metadata-size.js";
@@ -14,6 +14,7 @@ import { refusalError } from "../../src/limits/refusals.js";
 import { noMessage } from "../../src/limits/request-guard.js";
 import { shuttingDown } from "../../src/middleware/lifecycle.js";
 import { uploadIdle, uploadTooLarge } from "../../src/rpc/files.js";
+import { checkForm, checkRun, checkSubmit, formNotFound, runNotFound } from "../../src/rpc/run.js";
 import { toGatewayError } from "../../src/translate/errors.js";
 import { deliverable } from "../../src/transport/response-size.js";
 import { app, fakeContext, workspace } from "../core/fakes.js";
@@ -70,6 +71,7 @@ const tracked =
   };
 const stream = (fault: DifyStreamError["fault"]) => () => toGatewayError(new DifyStreamError(fault, "m"));
 const request = { appId: "a", inputs: {}, files: [], user: "" };
+const runContext = () => fakeContext(workspace([app("mine", "workflow")])).context;
 
 const ROWS: Row[] = [
   {
@@ -101,6 +103,33 @@ const ROWS: Row[] = [
     ],
   },
   {
+    readme: "Invalid `RunService` request",
+    cases: [
+      ...(
+        [
+          ["workflow_run_id", () => checkRun({ appId: "mine", workflowRunId: "run-1" }, runContext())],
+          ["workflow_id", () => validateWorkflowId({ ...request, workflowId: "../run" })],
+          ["form_token", () => checkForm({ appId: "mine", formToken: "a/b" }, runContext())],
+          ["form_token", () => checkForm({ appId: "mine", formToken: "t".repeat(257) }, runContext())],
+          ["action", () => checkSubmit({ appId: "mine", formToken: "t", inputs: {}, action: "1x", user: "" }, runContext())],
+          ["user", () => checkSubmit({ appId: "mine", formToken: "t", inputs: {}, action: "ok", user: "u".repeat(257) }, runContext())],
+        ] as const
+      ).map(([field, fn]) => ({
+        make: thrown(fn),
+        expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: field },
+      })),
+    ],
+  },
+  {
+    readme: "Workflow run not found",
+    cases: [
+      {
+        make: () => runNotFound("0c0ffee0-0000-4000-8000-000000000001"),
+        expect: { code: status.NOT_FOUND, reason: "WORKFLOW_RUN_NOT_FOUND" },
+      },
+    ],
+  },
+  {
     readme: "`app_id` of the workspace that the caller's token does not list",
     cases: [
       {
@@ -112,6 +141,21 @@ const ROWS: Row[] = [
         expect: { code: status.NOT_FOUND, reason: "APP_NOT_FOUND" },
       },
     ],
+  },
+  {
+    readme: "Human input form not found",
+    cases: [{ make: formNotFound, expect: { code: status.NOT_FOUND, reason: "HUMAN_INPUT_FORM_NOT_FOUND" } }],
+  },
+  {
+    readme: "Dify `invalid_form_data`",
+    cases: [{ make: http(400, "invalid_form_data"), expect: dify("INVALID_FORM_DATA", status.INVALID_ARGUMENT) }],
+  },
+  {
+    readme: "Dify 412 `human_input_form_submitted`",
+    cases: ["human_input_form_submitted", "human_input_form_expired"].map((code) => ({
+      make: http(412, code),
+      expect: dify(code.toUpperCase(), status.FAILED_PRECONDITION),
+    })),
   },
   {
     readme: "A token past its `expiresAt`",
@@ -222,6 +266,19 @@ const ROWS: Row[] = [
     cases: ["failed", "stopped"]
       .map((s) => ({ make: tracked("workflow", { event: "workflow_finished", data: { status: s } }), expect: "OK" as const }))
       .concat([{ make: tracked("workflow", { event: "workflow_paused", data: {} }), expect: "OK" as const }]),
+  },
+  {
+    readme: "Unary chat or workflow run that paused for human input",
+    cases: [new WorkflowAggregator(), new MessageAggregator("advanced-chat", true)].map((agg) => ({
+      make: () => {
+        agg.add({ event: "human_input_required", workflow_run_id: "r", data: { form_token: "tok", node_id: "n" } });
+        agg.add({ event: "workflow_paused", workflow_run_id: "r", data: { status: "paused" } });
+        // OK with the pause: the aggregator answers, and the answer carries the form.
+        expect(agg.extras().pause).toMatchObject({ workflowRunId: "r", forms: [{ formToken: "tok", nodeId: "n" }] });
+        return undefined;
+      },
+      expect: "OK" as const,
+    })),
   },
   { readme: "Upstream silent", cases: [{ make: stream("idle_timeout"), expect: fault("UPSTREAM_IDLE_TIMEOUT", status.UNAVAILABLE) }] },
   {

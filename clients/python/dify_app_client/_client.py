@@ -14,6 +14,8 @@ from ._proto.dify.app.v1 import (
     chat_pb2_grpc,
     completion_pb2,
     completion_pb2_grpc,
+    run_pb2,
+    run_pb2_grpc,
     workflow_pb2,
     workflow_pb2_grpc,
 )
@@ -78,24 +80,112 @@ class Apps:
     """``client.app``: the three interfaces, as ``session.app`` in a Dify plugin."""
 
     def __init__(self, channel: grpc.Channel, calls: "_Calls") -> None:
-        self.chat = ChatApp(chat_pb2_grpc.ChatServiceStub(channel), calls)
-        self.workflow = WorkflowApp(workflow_pb2_grpc.WorkflowServiceStub(channel), calls)
+        runs = run_pb2_grpc.RunServiceStub(channel)
+        self.chat = ChatApp(chat_pb2_grpc.ChatServiceStub(channel), calls, runs)
+        self.workflow = WorkflowApp(workflow_pb2_grpc.WorkflowServiceStub(channel), calls, runs)
         self.completion = CompletionApp(completion_pb2_grpc.CompletionServiceStub(channel), calls)
 
 
-class ChatApp:
-    """Chat-type apps: Chatbot (chat), Agent (agent-chat), Chatflow (advanced-chat), New Agent."""
+class _RunCalls:
+    """Runs that outlive their first call (workflow and Chatflow apps): re-attach, status, and the forms
+    of Human Input nodes. A paused blocking answer names the run in ``pause["workflow_run_id"]`` and its
+    forms in ``pause["forms"]`` (``form_token``, ``node_id``, ``node_title``, ``form_content``, ``actions``,
+    ``expiration_time``)."""
 
-    def __init__(self, stub: chat_pb2_grpc.ChatServiceStub, calls: "_Calls") -> None:
+    _runs: run_pb2_grpc.RunServiceStub
+    _calls: "_Calls"
+
+    def watch_run(
+        self,
+        app_id: str,
+        workflow_run_id: str,
+        *,
+        user: Optional[str] = None,
+        include_state_snapshot: bool = False,
+        continue_on_pause: bool = False,
+        timeout: Optional[float] = None,
+    ) -> Generator[dict, None, None]:
+        """Re-attaches to a run: its event dicts, as ``invoke``'s stream yields them. Closing the generator
+        never stops the run (this call did not start it). ``user`` must be the run's."""
+        request = run_pb2.WatchRunRequest(
+            app_id=app_id,
+            workflow_run_id=workflow_run_id,
+            user=user or "",
+            include_state_snapshot=include_state_snapshot,
+            continue_on_pause=continue_on_pause,
+        )
+        return self._calls.stream(self._runs.WatchRun, request, timeout)
+
+    def get_run(self, app_id: str, workflow_run_id: str, *, timeout: Optional[float] = None) -> dict:
+        """Dify's run detail: ``status``, ``outputs`` (``{}`` while paused), ``inputs`` (a JSON string), ..."""
+        request = run_pb2.GetWorkflowRunRequest(app_id=app_id, workflow_run_id=workflow_run_id)
+        return self._calls.unary(self._runs.GetWorkflowRun, request, timeout)
+
+    def get_form(self, app_id: str, form_token: str, *, timeout: Optional[float] = None) -> dict:
+        """A paused run's form: ``form_content``, ``inputs``, ``user_actions``, ``expiration_time``."""
+        request = run_pb2.GetHumanInputFormRequest(app_id=app_id, form_token=form_token)
+        return self._calls.unary(self._runs.GetHumanInputForm, request, timeout)
+
+    def submit_form(
+        self,
+        app_id: str,
+        form_token: str,
+        action: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        *,
+        user: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> dict:
+        """Answers a form with one of its ``user_actions``; returns Dify's ``{}``. A rejected submit raises
+        AppInvokeError (INVALID_ARGUMENT) and leaves the form open; an accepted one is final."""
+        request = run_pb2.SubmitHumanInputFormRequest(
+            app_id=app_id, form_token=form_token, inputs=dict_to_struct(inputs), action=action, user=user or ""
+        )
+        return self._calls.unary(self._runs.SubmitHumanInputForm, request, timeout)
+
+    def resume(
+        self,
+        app_id: str,
+        workflow_run_id: str,
+        form_token: str,
+        action: str,
+        inputs: Optional[Mapping[str, Any]] = None,
+        *,
+        user: Optional[str] = None,
+        include_state_snapshot: bool = False,
+        continue_on_pause: bool = False,
+        timeout: Optional[float] = None,
+    ) -> Generator[dict, None, None]:
+        """Submits the form, then follows the resumed run to its end (or its next pause, unless
+        ``continue_on_pause``). Events the run emitted before the stream attached can be missing:
+        confirm the outcome with ``get_run``, as Dify's streaming guide advises."""
+        self.submit_form(app_id, form_token, action, inputs, user=user, timeout=timeout)
+        return self.watch_run(
+            app_id,
+            workflow_run_id,
+            user=user,
+            include_state_snapshot=include_state_snapshot,
+            continue_on_pause=continue_on_pause,
+            timeout=timeout,
+        )
+
+
+class ChatApp(_RunCalls):
+    """Chat-type apps: Chatbot (chat), Agent (agent-chat), Chatflow (advanced-chat), New Agent.
+    A blocking answer adds ``pause`` when a Chatflow paused for human input, and ``reasoning`` (the
+    ``reasoning_chunk`` texts joined) when the model's reasoning came separately."""
+
+    def __init__(self, stub: chat_pb2_grpc.ChatServiceStub, calls: "_Calls", runs: run_pb2_grpc.RunServiceStub) -> None:
         self._stub = stub
         self._calls = calls
+        self._runs = runs
 
     @overload
-    def invoke(self, app_id: str, query: str, inputs: Optional[Mapping[str, Any]] = ..., response_mode: Literal["streaming"] = ..., conversation_id: Optional[str] = ..., files: Optional[Iterable[Any]] = ..., *, user: Optional[str] = ..., timeout: Optional[float] = ...) -> Generator[dict, None, None]: ...
+    def invoke(self, app_id: str, query: str, inputs: Optional[Mapping[str, Any]] = ..., response_mode: Literal["streaming"] = ..., conversation_id: Optional[str] = ..., files: Optional[Iterable[Any]] = ..., *, user: Optional[str] = ..., timeout: Optional[float] = ..., workflow_id: Optional[str] = ...) -> Generator[dict, None, None]: ...
     @overload
-    def invoke(self, app_id: str, query: str, inputs: Optional[Mapping[str, Any]] = ..., *, response_mode: Literal["blocking"], conversation_id: Optional[str] = ..., files: Optional[Iterable[Any]] = ..., user: Optional[str] = ..., timeout: Optional[float] = ...) -> dict: ...
+    def invoke(self, app_id: str, query: str, inputs: Optional[Mapping[str, Any]] = ..., *, response_mode: Literal["blocking"], conversation_id: Optional[str] = ..., files: Optional[Iterable[Any]] = ..., user: Optional[str] = ..., timeout: Optional[float] = ..., workflow_id: Optional[str] = ...) -> dict: ...
     @overload
-    def invoke(self, app_id: str, query: str, inputs: Optional[Mapping[str, Any]], response_mode: Literal["blocking"], conversation_id: Optional[str] = ..., files: Optional[Iterable[Any]] = ..., *, user: Optional[str] = ..., timeout: Optional[float] = ...) -> dict: ...
+    def invoke(self, app_id: str, query: str, inputs: Optional[Mapping[str, Any]], response_mode: Literal["blocking"], conversation_id: Optional[str] = ..., files: Optional[Iterable[Any]] = ..., *, user: Optional[str] = ..., timeout: Optional[float] = ..., workflow_id: Optional[str] = ...) -> dict: ...
 
     def invoke(
         self,
@@ -108,6 +198,7 @@ class ChatApp:
         *,
         user: Optional[str] = None,
         timeout: Optional[float] = None,
+        workflow_id: Optional[str] = None,
     ) -> Union[Generator[dict, None, None], dict]:
         """Runs a chat app. ``"blocking"`` returns Dify's blocking-mode dict; ``"streaming"`` returns
         a generator of Dify's event dicts. Parameter order and defaults follow dify_plugin's
@@ -121,6 +212,9 @@ class ChatApp:
             files=input_files(files),
             user=user or "",
         )
+        if workflow_id:
+            # A Chatflow's published version; absent, its current one.
+            fields["workflow_id"] = workflow_id
         return self._calls.run(
             response_mode,
             lambda: (self._stub.ChatInvoke, chat_pb2.ChatInvokeRequest(**fields)),
@@ -137,16 +231,18 @@ class _InputsApp:
     _unary_request: Any
     _stream_request: Any
 
-    def __init__(self, stub: Any, calls: "_Calls") -> None:
+    def __init__(self, stub: Any, calls: "_Calls", runs: Optional[run_pb2_grpc.RunServiceStub] = None) -> None:
         self._stub = stub
         self._calls = calls
+        if runs is not None:
+            self._runs = runs
 
     @overload
-    def invoke(self, app_id: str, inputs: Optional[Mapping[str, Any]] = ..., response_mode: Literal["blocking"] = ..., files: Optional[Iterable[Any]] = ..., *, user: Optional[str] = ..., timeout: Optional[float] = ...) -> dict: ...
+    def invoke(self, app_id: str, inputs: Optional[Mapping[str, Any]] = ..., response_mode: Literal["blocking"] = ..., files: Optional[Iterable[Any]] = ..., *, user: Optional[str] = ..., timeout: Optional[float] = ..., workflow_id: Optional[str] = ...) -> dict: ...
     @overload
-    def invoke(self, app_id: str, inputs: Optional[Mapping[str, Any]] = ..., *, response_mode: Literal["streaming"], files: Optional[Iterable[Any]] = ..., user: Optional[str] = ..., timeout: Optional[float] = ...) -> Generator[dict, None, None]: ...
+    def invoke(self, app_id: str, inputs: Optional[Mapping[str, Any]] = ..., *, response_mode: Literal["streaming"], files: Optional[Iterable[Any]] = ..., user: Optional[str] = ..., timeout: Optional[float] = ..., workflow_id: Optional[str] = ...) -> Generator[dict, None, None]: ...
     @overload
-    def invoke(self, app_id: str, inputs: Optional[Mapping[str, Any]], response_mode: Literal["streaming"], files: Optional[Iterable[Any]] = ..., *, user: Optional[str] = ..., timeout: Optional[float] = ...) -> Generator[dict, None, None]: ...
+    def invoke(self, app_id: str, inputs: Optional[Mapping[str, Any]], response_mode: Literal["streaming"], files: Optional[Iterable[Any]] = ..., *, user: Optional[str] = ..., timeout: Optional[float] = ..., workflow_id: Optional[str] = ...) -> Generator[dict, None, None]: ...
 
     def invoke(
         self,
@@ -157,9 +253,15 @@ class _InputsApp:
         *,
         user: Optional[str] = None,
         timeout: Optional[float] = None,
+        workflow_id: Optional[str] = None,
     ) -> Union[Generator[dict, None, None], dict]:
-        """Runs the app; as ``ChatApp.invoke``. The default mode is dify_plugin's."""
-        fields = dict(app_id=app_id, inputs=dict_to_struct(inputs), files=input_files(files), user=user or "")
+        """Runs the app; as ``ChatApp.invoke``. The default mode is dify_plugin's. ``workflow_id``
+        (workflow apps) runs that published version."""
+        fields: dict[str, Any] = dict(app_id=app_id, inputs=dict_to_struct(inputs), files=input_files(files), user=user or "")
+        if workflow_id:
+            if "workflow_id" not in self._unary_request.DESCRIPTOR.fields_by_name:
+                raise TypeError("workflow_id is for workflow and Chatflow apps")
+            fields["workflow_id"] = workflow_id
         return self._calls.run(
             response_mode,
             lambda: (getattr(self._stub, self._unary), self._unary_request(**fields)),
@@ -168,9 +270,9 @@ class _InputsApp:
         )
 
 
-class WorkflowApp(_InputsApp):
+class WorkflowApp(_InputsApp, _RunCalls):
     """Workflow apps. A run that ends failed, stopped or paused is a result (see ``data.status``),
-    not an error, as in Dify."""
+    not an error, as in Dify; a paused one also carries ``pause`` (see ``_RunCalls``)."""
 
     _unary, _stream = "WorkflowInvoke", "WorkflowInvokeStream"
     _unary_request, _stream_request = workflow_pb2.WorkflowInvokeRequest, workflow_pb2.WorkflowInvokeStreamRequest
@@ -197,15 +299,47 @@ class _Calls:
         timeout = self._default_timeout if timeout is None else timeout
         if response_mode == "blocking":
             method, request = blocking()
-            try:
-                response = method(request, metadata=self._metadata, timeout=timeout)
-            except grpc.RpcError as err:
-                raise AppInvokeError.from_rpc_error(err) from None
-            return struct_to_dict(response.raw)
+            return self.unary(method, request, timeout)
         if response_mode == "streaming":
             method, request = streaming()
             return _events(method, request, self._metadata, timeout)
         raise ValueError(f'response_mode must be "streaming" or "blocking", not {response_mode!r}')
+
+    def unary(self, method: Any, request: Any, timeout: Optional[float]) -> dict:
+        """``raw``, plus ``pause`` and ``reasoning`` when the response has them (keys Dify's dict does not use)."""
+        timeout = self._default_timeout if timeout is None else timeout
+        try:
+            response = method(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as err:
+            raise AppInvokeError.from_rpc_error(err) from None
+        result = struct_to_dict(response.raw)
+        descriptor = response.DESCRIPTOR.fields_by_name
+        if "pause" in descriptor and response.HasField("pause"):
+            result["pause"] = _pause(response.pause)
+        if "reasoning" in descriptor and response.reasoning:
+            result["reasoning"] = response.reasoning
+        return result
+
+    def stream(self, method: Any, request: Any, timeout: Optional[float]) -> Generator[dict, None, None]:
+        return _events(method, request, self._metadata, self._default_timeout if timeout is None else timeout)
+
+
+def _pause(pause: Any) -> dict:
+    """The pause in Dify's snake_case, like the rest of the dict."""
+    return {
+        "workflow_run_id": pause.workflow_run_id,
+        "forms": [
+            {
+                "form_token": f.form_token,
+                "node_id": f.node_id,
+                "node_title": f.node_title,
+                "form_content": f.form_content,
+                "actions": [{"id": a.id, "title": a.title} for a in f.actions],
+                "expiration_time": f.expiration_time,
+            }
+            for f in pause.forms
+        ],
+    }
 
 
 def _events(method: Any, request: Any, metadata: Metadata, timeout: Optional[float]) -> Generator[dict, None, None]:

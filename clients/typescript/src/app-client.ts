@@ -10,8 +10,9 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { ChatServiceClient } from "../../../generated/dify/app/v1/chat.js";
-import type { InputFile } from "../../../generated/dify/app/v1/common.js";
+import type { InputFile, RunPause } from "../../../generated/dify/app/v1/common.js";
 import { CompletionServiceClient } from "../../../generated/dify/app/v1/completion.js";
+import { RunServiceClient } from "../../../generated/dify/app/v1/run.js";
 import { WorkflowServiceClient } from "../../../generated/dify/app/v1/workflow.js";
 import { type CallControl, streamEvents, unaryResult } from "./calls.js";
 
@@ -69,8 +70,66 @@ export interface ChatParams extends CommonParams {
   query: string;
   /** Omitted for a new conversation; else the `conversation_id` of an earlier answer. */
   conversationId?: string;
+  /** A Chatflow's published workflow version to run; omitted, its current one. */
+  workflowId?: string;
 }
-export type WorkflowParams = CommonParams;
+export interface WorkflowParams extends CommonParams {
+  /** The published workflow version to run; omitted, the app's current one. */
+  workflowId?: string;
+}
+
+/** Call options shared by the RunService calls. */
+interface RunCallParams {
+  appId: string;
+  signal?: AbortSignal;
+  deadline?: Date;
+  timeoutMs?: number;
+}
+export interface WatchRunParams extends RunCallParams {
+  workflowRunId: string;
+  /** The run's user; omitted, the workspace's default user. */
+  user?: string;
+  /** First replay the nodes the run already executed. */
+  includeStateSnapshot?: boolean;
+  /** Keep the stream open across pauses (several Human Input nodes in a row). */
+  continueOnPause?: boolean;
+}
+export interface GetRunParams extends RunCallParams {
+  workflowRunId: string;
+}
+export interface GetFormParams extends RunCallParams {
+  formToken: string;
+}
+export interface SubmitFormParams extends RunCallParams {
+  formToken: string;
+  /** Values keyed by the form inputs' `output_variable_name`. */
+  inputs?: Record<string, unknown>;
+  /** The id of one of the form's `user_actions`. */
+  action: string;
+  /** The run's user; omitted, the workspace's default user. */
+  user?: string;
+}
+export interface ResumeParams extends SubmitFormParams, Omit<WatchRunParams, keyof SubmitFormParams> {}
+
+/**
+ * Runs that outlive their first call (workflow and Chatflow apps): re-attach, status, and the forms of Human Input
+ * nodes. A paused unary answer names the run in `pause.workflow_run_id` and its forms in `pause.forms`.
+ */
+export interface RunCalls {
+  /** Re-attaches to a run: its events, as `invoke`'s stream yields them. Leaving it never stops the run. */
+  watchRun(params: WatchRunParams): DifyEventStream;
+  /** Dify's run detail: `status`, `outputs` (`{}` while paused), `inputs` (a JSON string), … */
+  getRun(params: GetRunParams): Promise<DifyDict>;
+  /** A paused run's form: `form_content`, `inputs`, `user_actions`, `expiration_time`. */
+  getForm(params: GetFormParams): Promise<DifyDict>;
+  /** Answers a form; resolves to Dify's `{}`. A rejected submit (AppInvokeError, INVALID_ARGUMENT) leaves it open. */
+  submitForm(params: SubmitFormParams): Promise<DifyDict>;
+  /**
+   * Submits the form, then follows the resumed run to its end (or its next pause, unless `continueOnPause`).
+   * Events the run emitted before the stream attached can be missing: confirm the outcome with `getRun`.
+   */
+  resume(params: ResumeParams): DifyEventStream;
+}
 export type CompletionParams = CommonParams;
 
 /** One interface of `client.app`, typed so that the result follows `responseMode`. */
@@ -83,10 +142,17 @@ export interface AppInterface<P> {
 export interface AppClient {
   /** As `session.app` in a Dify plugin. */
   readonly app: {
-    /** Chatbot (chat), Agent (agent-chat), Chatflow (advanced-chat) and New Agent apps. */
-    readonly chat: AppInterface<ChatParams>;
-    /** Workflow apps. A run ending failed, stopped or paused is a result (`data.status`), not an error. */
-    readonly workflow: AppInterface<WorkflowParams>;
+    /**
+     * Chatbot (chat), Agent (agent-chat), Chatflow (advanced-chat) and New Agent apps. A Chatflow run that paused
+     * for human input resolves with `pause` (see RunCalls); separated reasoning comes joined in `reasoning`.
+     */
+    readonly chat: AppInterface<ChatParams> & RunCalls;
+    /**
+     * Workflow apps. A run ending failed, stopped or paused is a result (`data.status`), not an error; a paused one
+     * also carries `pause`: `{workflow_run_id, forms: [{form_token, node_id, node_title, form_content, actions,
+     * expiration_time}]}`.
+     */
+    readonly workflow: AppInterface<WorkflowParams> & RunCalls;
     /** Completion (text generator) apps. */
     readonly completion: AppInterface<CompletionParams>;
   };
@@ -106,8 +172,9 @@ export function createAppClient(options: AppClientOptions): AppClient {
   const chat = new ChatServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
   const workflow = new WorkflowServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
   const completion = new CompletionServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
+  const runs = new RunServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
 
-  const control = (p: CommonParams): CallControl => {
+  const control = (p: RunCallParams): CallControl => {
     // Metadata, not call credentials: grpc-js refuses those on plaintext channels (a mesh sidecar hop).
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${options.token}`);
@@ -120,22 +187,60 @@ export function createAppClient(options: AppClientOptions): AppClient {
     user: p.user ?? "",
   });
 
+  const watchRun = (p: WatchRunParams) =>
+    streamEvents(
+      (md, co) =>
+        runs.watchRun(
+          {
+            appId: p.appId,
+            workflowRunId: p.workflowRunId,
+            user: p.user ?? "",
+            includeStateSnapshot: p.includeStateSnapshot ?? false,
+            continueOnPause: p.continueOnPause ?? false,
+          },
+          md,
+          co,
+        ),
+      control(p),
+    );
+  const submitForm = (p: SubmitFormParams) => {
+    const req = { appId: p.appId, formToken: p.formToken, inputs: jsonObject(p.inputs), action: p.action, user: p.user ?? "" };
+    return unaryResult((md, co, cb) => runs.submitHumanInputForm(req, md, co, cb), control(p));
+  };
+  const runCalls: RunCalls = {
+    watchRun,
+    getRun: (p) =>
+      unaryResult((md, co, cb) => runs.getWorkflowRun({ appId: p.appId, workflowRunId: p.workflowRunId }, md, co, cb), control(p)),
+    getForm: (p) => unaryResult((md, co, cb) => runs.getHumanInputForm({ appId: p.appId, formToken: p.formToken }, md, co, cb), control(p)),
+    submitForm,
+    async *resume(p) {
+      await submitForm(p);
+      yield* watchRun(p);
+    },
+  };
+
   return {
     app: {
-      chat: anInterface<ChatParams>((p) => {
-        const req = { ...common(p), query: p.query, conversationId: p.conversationId ?? "" };
-        return {
-          blocking: () => unaryResult((md, co, cb) => chat.chatInvoke(req, md, co, cb), control(p)),
-          streaming: () => streamEvents((md, co) => chat.chatInvokeStream(req, md, co), control(p)),
-        };
-      }),
-      workflow: anInterface<WorkflowParams>((p) => {
-        const req = common(p);
-        return {
-          blocking: () => unaryResult((md, co, cb) => workflow.workflowInvoke(req, md, co, cb), control(p)),
-          streaming: () => streamEvents((md, co) => workflow.workflowInvokeStream(req, md, co), control(p)),
-        };
-      }),
+      chat: Object.assign(
+        anInterface<ChatParams>((p) => {
+          const req = { ...common(p), query: p.query, conversationId: p.conversationId ?? "", workflowId: p.workflowId };
+          return {
+            blocking: () => unaryResult((md, co, cb) => chat.chatInvoke(req, md, co, cb), control(p)),
+            streaming: () => streamEvents((md, co) => chat.chatInvokeStream(req, md, co), control(p)),
+          };
+        }),
+        runCalls,
+      ),
+      workflow: Object.assign(
+        anInterface<WorkflowParams>((p) => {
+          const req = { ...common(p), workflowId: p.workflowId };
+          return {
+            blocking: () => unaryResult((md, co, cb) => workflow.workflowInvoke(req, md, co, cb), control(p)),
+            streaming: () => streamEvents((md, co) => workflow.workflowInvokeStream(req, md, co), control(p)),
+          };
+        }),
+        runCalls,
+      ),
       completion: anInterface<CompletionParams>((p) => {
         const req = common(p);
         return {
@@ -150,11 +255,18 @@ export function createAppClient(options: AppClientOptions): AppClient {
   };
 }
 
+/** What calls.ts reads from a unary response: `raw`, and the typed extras of a paused or reasoning run. */
+export interface UnaryResponse {
+  raw?: DifyDict | undefined;
+  pause?: RunPause | undefined;
+  reasoning?: string;
+}
+
 // Both call shapes grpc-js generates, for calls.ts.
 export type UnaryStarter = (
   md: Metadata,
   options: Partial<CallOptions>,
-  cb: (err: ServiceError | null, res: { raw?: DifyDict | undefined }) => void,
+  cb: (err: ServiceError | null, res: UnaryResponse) => void,
 ) => ClientUnaryCall;
 export type StreamStarter = (md: Metadata, options: Partial<CallOptions>) => ClientReadableStream<{ raw?: DifyDict | undefined }>;
 

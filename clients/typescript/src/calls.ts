@@ -1,5 +1,5 @@
 import { type CallOptions, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import type { DifyDict, DifyEventStream, StreamStarter, UnaryStarter } from "./app-client.js";
+import type { DifyDict, DifyEventStream, StreamStarter, UnaryResponse, UnaryStarter } from "./app-client.js";
 import { AppInvokeError } from "./errors.js";
 
 export interface CallControl {
@@ -8,7 +8,11 @@ export interface CallControl {
   signal: AbortSignal | undefined;
 }
 
-/** A unary call: resolves to the response's `raw`, the blocking-mode dict. */
+/**
+ * A unary call: resolves to the response's `raw`, the blocking-mode dict, plus `pause` when the run stopped for
+ * human input and `reasoning` when the model's reasoning came separately (keys Dify's dict does not use), in
+ * Dify's snake_case like the rest of the dict.
+ */
 export function unaryResult(start: UnaryStarter, { metadata, callOptions, signal }: CallControl): Promise<DifyDict> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -16,7 +20,7 @@ export function unaryResult(start: UnaryStarter, { metadata, callOptions, signal
     const call = start(metadata, callOptions, (err, res) => {
       signal?.removeEventListener("abort", onAbort);
       if (err) reject(toError(err, signal));
-      else resolve(res.raw ?? {});
+      else resolve(withExtras(res));
     });
     signal?.addEventListener("abort", onAbort, { once: true });
   });
@@ -61,4 +65,22 @@ function isServiceError(err: unknown): err is ServiceError {
     typeof (err as Partial<ServiceError>).code === "number" &&
     typeof (err as Partial<ServiceError>).details === "string"
   );
+}
+
+function withExtras(res: UnaryResponse): DifyDict {
+  const dict: DifyDict = { ...res.raw };
+  if (res.pause)
+    dict.pause = {
+      workflow_run_id: res.pause.workflowRunId,
+      forms: res.pause.forms.map((f) => ({
+        form_token: f.formToken,
+        node_id: f.nodeId,
+        node_title: f.nodeTitle,
+        form_content: f.formContent,
+        actions: f.actions.map((a) => ({ id: a.id, title: a.title })),
+        expiration_time: f.expirationTime,
+      })),
+    };
+  if (res.reasoning) dict.reasoning = res.reasoning;
+  return dict;
 }

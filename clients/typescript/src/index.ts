@@ -16,10 +16,16 @@ export type {
   CompletionParams,
   DifyDict,
   DifyEventStream,
+  GetFormParams,
+  GetRunParams,
   InputFileParam,
   JsonValue,
   ResponseMode,
+  ResumeParams,
+  RunCalls,
+  SubmitFormParams,
   TlsOptions,
+  WatchRunParams,
   WorkflowParams,
 } from "./app-client.js";
 export { createAppClient } from "./app-client.js";

@@ -22,15 +22,22 @@ import {
 } from "@grpc/grpc-js";
 import { Struct } from "../../../google/protobuf/struct.js";
 import {
+  AgentLogEvent,
   AgentThoughtEvent,
   ErrorEvent,
+  HumanInputFormFilledEvent,
+  HumanInputFormTimeoutEvent,
+  HumanInputRequiredEvent,
   InputFile,
+  IterationEvent,
   MessageEndEvent,
   MessageEvent,
   MessageFileEvent,
   MessageMetadata,
   MessageReplaceEvent,
   NodeEvent,
+  ReasoningChunkEvent,
+  RunPause,
   TtsMessageEvent,
   WorkflowFinishedEvent,
   WorkflowStartedEvent,
@@ -52,6 +59,11 @@ export interface ChatInvokeRequest {
   files: InputFile[];
   /** Dify's end-user id. Empty uses the workspace's default user. */
   user: string;
+  /**
+   * Runs this published version of the Chatflow (advanced-chat only); unset or empty runs the app's current one.
+   * `optional` so that code building requests before this field existed still compiles.
+   */
+  workflowId?: string | undefined;
 }
 
 /** Same fields and numbers as ChatInvokeRequest, so one JSON body fits both RPCs. */
@@ -62,6 +74,7 @@ export interface ChatInvokeStreamRequest {
   conversationId: string;
   files: InputFile[];
   user: string;
+  workflowId?: string | undefined;
 }
 
 export interface ChatInvokeResponse {
@@ -74,7 +87,15 @@ export interface ChatInvokeResponse {
   /** chat | agent-chat | advanced-chat */
   mode: string;
   createdAt: number;
-  metadata?: MessageMetadata | undefined;
+  metadata?:
+    | MessageMetadata
+    | undefined;
+  /** Set when a Chatflow run stopped for human input (raw.event is then "workflow_paused"). */
+  pause?:
+    | RunPause
+    | undefined;
+  /** The reasoning_chunk texts, joined (LLM nodes with separated reasoning). */
+  reasoning: string;
 }
 
 export interface ChatInvokeStreamResponse {
@@ -97,11 +118,23 @@ export interface ChatInvokeStreamResponse {
     | { $case: "workflowFinished"; value: WorkflowFinishedEvent }
     | { $case: "workflowPaused"; value: WorkflowFinishedEvent }
     | { $case: "error"; value: ErrorEvent }
+    | { $case: "reasoningChunk"; value: ReasoningChunkEvent }
+    | { $case: "humanInputRequired"; value: HumanInputRequiredEvent }
+    | { $case: "humanInputFormFilled"; value: HumanInputFormFilledEvent }
+    | { $case: "humanInputFormTimeout"; value: HumanInputFormTimeoutEvent }
+    | { $case: "nodeRetry"; value: NodeEvent }
+    | { $case: "iterationStarted"; value: IterationEvent }
+    | { $case: "iterationNext"; value: IterationEvent }
+    | { $case: "iterationCompleted"; value: IterationEvent }
+    | { $case: "loopStarted"; value: IterationEvent }
+    | { $case: "loopNext"; value: IterationEvent }
+    | { $case: "loopCompleted"; value: IterationEvent }
+    | { $case: "agentLog"; value: AgentLogEvent }
     | undefined;
 }
 
 function createBaseChatInvokeRequest(): ChatInvokeRequest {
-  return { appId: "", inputs: undefined, query: "", conversationId: "", files: [], user: "" };
+  return { appId: "", inputs: undefined, query: "", conversationId: "", files: [], user: "", workflowId: undefined };
 }
 
 export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
@@ -123,6 +156,9 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
     }
     if (message.user !== "") {
       writer.uint32(50).string(message.user);
+    }
+    if (message.workflowId !== undefined) {
+      writer.uint32(58).string(message.workflowId);
     }
     return writer;
   },
@@ -188,6 +224,14 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
             message.user = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.workflowId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -216,6 +260,11 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
         : "",
       files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => InputFile.fromJSON(e)) : [],
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workflowId: isSet(object.workflowId)
+        ? globalThis.String(object.workflowId)
+        : isSet(object.workflow_id)
+        ? globalThis.String(object.workflow_id)
+        : undefined,
     };
   },
 
@@ -239,6 +288,9 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.workflowId !== undefined) {
+      obj.workflowId = message.workflowId;
+    }
     return obj;
   },
 
@@ -253,12 +305,13 @@ export const ChatInvokeRequest: MessageFns<ChatInvokeRequest> = {
     message.conversationId = object.conversationId ?? "";
     message.files = object.files?.map((e) => InputFile.fromPartial(e)) || [];
     message.user = object.user ?? "";
+    message.workflowId = object.workflowId ?? undefined;
     return message;
   },
 };
 
 function createBaseChatInvokeStreamRequest(): ChatInvokeStreamRequest {
-  return { appId: "", inputs: undefined, query: "", conversationId: "", files: [], user: "" };
+  return { appId: "", inputs: undefined, query: "", conversationId: "", files: [], user: "", workflowId: undefined };
 }
 
 export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
@@ -280,6 +333,9 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
     }
     if (message.user !== "") {
       writer.uint32(50).string(message.user);
+    }
+    if (message.workflowId !== undefined) {
+      writer.uint32(58).string(message.workflowId);
     }
     return writer;
   },
@@ -345,6 +401,14 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
             message.user = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.workflowId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -373,6 +437,11 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
         : "",
       files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => InputFile.fromJSON(e)) : [],
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workflowId: isSet(object.workflowId)
+        ? globalThis.String(object.workflowId)
+        : isSet(object.workflow_id)
+        ? globalThis.String(object.workflow_id)
+        : undefined,
     };
   },
 
@@ -396,6 +465,9 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.workflowId !== undefined) {
+      obj.workflowId = message.workflowId;
+    }
     return obj;
   },
 
@@ -410,6 +482,7 @@ export const ChatInvokeStreamRequest: MessageFns<ChatInvokeStreamRequest> = {
     message.conversationId = object.conversationId ?? "";
     message.files = object.files?.map((e) => InputFile.fromPartial(e)) || [];
     message.user = object.user ?? "";
+    message.workflowId = object.workflowId ?? undefined;
     return message;
   },
 };
@@ -424,6 +497,8 @@ function createBaseChatInvokeResponse(): ChatInvokeResponse {
     mode: "",
     createdAt: 0,
     metadata: undefined,
+    pause: undefined,
+    reasoning: "",
   };
 }
 
@@ -452,6 +527,12 @@ export const ChatInvokeResponse: MessageFns<ChatInvokeResponse> = {
     }
     if (message.metadata !== undefined) {
       MessageMetadata.encode(message.metadata, writer.uint32(66).fork()).join();
+    }
+    if (message.pause !== undefined) {
+      RunPause.encode(message.pause, writer.uint32(74).fork()).join();
+    }
+    if (message.reasoning !== "") {
+      writer.uint32(82).string(message.reasoning);
     }
     return writer;
   },
@@ -533,6 +614,22 @@ export const ChatInvokeResponse: MessageFns<ChatInvokeResponse> = {
             message.metadata = MessageMetadata.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.pause = RunPause.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reasoning = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -571,6 +668,8 @@ export const ChatInvokeResponse: MessageFns<ChatInvokeResponse> = {
         ? globalThis.Number(object.created_at)
         : 0,
       metadata: isSet(object.metadata) ? MessageMetadata.fromJSON(object.metadata) : undefined,
+      pause: isSet(object.pause) ? RunPause.fromJSON(object.pause) : undefined,
+      reasoning: isSet(object.reasoning) ? globalThis.String(object.reasoning) : "",
     };
   },
 
@@ -600,6 +699,12 @@ export const ChatInvokeResponse: MessageFns<ChatInvokeResponse> = {
     if (message.metadata !== undefined) {
       obj.metadata = MessageMetadata.toJSON(message.metadata);
     }
+    if (message.pause !== undefined) {
+      obj.pause = RunPause.toJSON(message.pause);
+    }
+    if (message.reasoning !== "") {
+      obj.reasoning = message.reasoning;
+    }
     return obj;
   },
 
@@ -618,6 +723,10 @@ export const ChatInvokeResponse: MessageFns<ChatInvokeResponse> = {
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? MessageMetadata.fromPartial(object.metadata)
       : undefined;
+    message.pause = (object.pause !== undefined && object.pause !== null)
+      ? RunPause.fromPartial(object.pause)
+      : undefined;
+    message.reasoning = object.reasoning ?? "";
     return message;
   },
 };
@@ -676,6 +785,42 @@ export const ChatInvokeStreamResponse: MessageFns<ChatInvokeStreamResponse> = {
         break;
       case "error":
         ErrorEvent.encode(message.payload.value, writer.uint32(186).fork()).join();
+        break;
+      case "reasoningChunk":
+        ReasoningChunkEvent.encode(message.payload.value, writer.uint32(202).fork()).join();
+        break;
+      case "humanInputRequired":
+        HumanInputRequiredEvent.encode(message.payload.value, writer.uint32(210).fork()).join();
+        break;
+      case "humanInputFormFilled":
+        HumanInputFormFilledEvent.encode(message.payload.value, writer.uint32(218).fork()).join();
+        break;
+      case "humanInputFormTimeout":
+        HumanInputFormTimeoutEvent.encode(message.payload.value, writer.uint32(226).fork()).join();
+        break;
+      case "nodeRetry":
+        NodeEvent.encode(message.payload.value, writer.uint32(234).fork()).join();
+        break;
+      case "iterationStarted":
+        IterationEvent.encode(message.payload.value, writer.uint32(242).fork()).join();
+        break;
+      case "iterationNext":
+        IterationEvent.encode(message.payload.value, writer.uint32(250).fork()).join();
+        break;
+      case "iterationCompleted":
+        IterationEvent.encode(message.payload.value, writer.uint32(258).fork()).join();
+        break;
+      case "loopStarted":
+        IterationEvent.encode(message.payload.value, writer.uint32(266).fork()).join();
+        break;
+      case "loopNext":
+        IterationEvent.encode(message.payload.value, writer.uint32(274).fork()).join();
+        break;
+      case "loopCompleted":
+        IterationEvent.encode(message.payload.value, writer.uint32(282).fork()).join();
+        break;
+      case "agentLog":
+        AgentLogEvent.encode(message.payload.value, writer.uint32(290).fork()).join();
         break;
     }
     return writer;
@@ -825,6 +970,111 @@ export const ChatInvokeStreamResponse: MessageFns<ChatInvokeStreamResponse> = {
             message.payload = { $case: "error", value: ErrorEvent.decode(reader, reader.uint32()) };
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.payload = { $case: "reasoningChunk", value: ReasoningChunkEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.payload = {
+              $case: "humanInputRequired",
+              value: HumanInputRequiredEvent.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.payload = {
+              $case: "humanInputFormFilled",
+              value: HumanInputFormFilledEvent.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.payload = {
+              $case: "humanInputFormTimeout",
+              value: HumanInputFormTimeoutEvent.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.payload = { $case: "nodeRetry", value: NodeEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.payload = { $case: "iterationStarted", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.payload = { $case: "iterationNext", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.payload = { $case: "iterationCompleted", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.payload = { $case: "loopStarted", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 34: {
+            if (tag !== 274) {
+              break;
+            }
+
+            message.payload = { $case: "loopNext", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 35: {
+            if (tag !== 282) {
+              break;
+            }
+
+            message.payload = { $case: "loopCompleted", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 36: {
+            if (tag !== 290) {
+              break;
+            }
+
+            message.payload = { $case: "agentLog", value: AgentLogEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -893,6 +1143,57 @@ export const ChatInvokeStreamResponse: MessageFns<ChatInvokeStreamResponse> = {
         ? { $case: "workflowPaused", value: WorkflowFinishedEvent.fromJSON(object.workflow_paused) }
         : isSet(object.error)
         ? { $case: "error", value: ErrorEvent.fromJSON(object.error) }
+        : isSet(object.reasoningChunk)
+        ? { $case: "reasoningChunk", value: ReasoningChunkEvent.fromJSON(object.reasoningChunk) }
+        : isSet(object.reasoning_chunk)
+        ? { $case: "reasoningChunk", value: ReasoningChunkEvent.fromJSON(object.reasoning_chunk) }
+        : isSet(object.humanInputRequired)
+        ? { $case: "humanInputRequired", value: HumanInputRequiredEvent.fromJSON(object.humanInputRequired) }
+        : isSet(object.human_input_required)
+        ? { $case: "humanInputRequired", value: HumanInputRequiredEvent.fromJSON(object.human_input_required) }
+        : isSet(object.humanInputFormFilled)
+        ? { $case: "humanInputFormFilled", value: HumanInputFormFilledEvent.fromJSON(object.humanInputFormFilled) }
+        : isSet(object.human_input_form_filled)
+        ? { $case: "humanInputFormFilled", value: HumanInputFormFilledEvent.fromJSON(object.human_input_form_filled) }
+        : isSet(object.humanInputFormTimeout)
+        ? { $case: "humanInputFormTimeout", value: HumanInputFormTimeoutEvent.fromJSON(object.humanInputFormTimeout) }
+        : isSet(object.human_input_form_timeout)
+        ? {
+          $case: "humanInputFormTimeout",
+          value: HumanInputFormTimeoutEvent.fromJSON(object.human_input_form_timeout),
+        }
+        : isSet(object.nodeRetry)
+        ? { $case: "nodeRetry", value: NodeEvent.fromJSON(object.nodeRetry) }
+        : isSet(object.node_retry)
+        ? { $case: "nodeRetry", value: NodeEvent.fromJSON(object.node_retry) }
+        : isSet(object.iterationStarted)
+        ? { $case: "iterationStarted", value: IterationEvent.fromJSON(object.iterationStarted) }
+        : isSet(object.iteration_started)
+        ? { $case: "iterationStarted", value: IterationEvent.fromJSON(object.iteration_started) }
+        : isSet(object.iterationNext)
+        ? { $case: "iterationNext", value: IterationEvent.fromJSON(object.iterationNext) }
+        : isSet(object.iteration_next)
+        ? { $case: "iterationNext", value: IterationEvent.fromJSON(object.iteration_next) }
+        : isSet(object.iterationCompleted)
+        ? { $case: "iterationCompleted", value: IterationEvent.fromJSON(object.iterationCompleted) }
+        : isSet(object.iteration_completed)
+        ? { $case: "iterationCompleted", value: IterationEvent.fromJSON(object.iteration_completed) }
+        : isSet(object.loopStarted)
+        ? { $case: "loopStarted", value: IterationEvent.fromJSON(object.loopStarted) }
+        : isSet(object.loop_started)
+        ? { $case: "loopStarted", value: IterationEvent.fromJSON(object.loop_started) }
+        : isSet(object.loopNext)
+        ? { $case: "loopNext", value: IterationEvent.fromJSON(object.loopNext) }
+        : isSet(object.loop_next)
+        ? { $case: "loopNext", value: IterationEvent.fromJSON(object.loop_next) }
+        : isSet(object.loopCompleted)
+        ? { $case: "loopCompleted", value: IterationEvent.fromJSON(object.loopCompleted) }
+        : isSet(object.loop_completed)
+        ? { $case: "loopCompleted", value: IterationEvent.fromJSON(object.loop_completed) }
+        : isSet(object.agentLog)
+        ? { $case: "agentLog", value: AgentLogEvent.fromJSON(object.agentLog) }
+        : isSet(object.agent_log)
+        ? { $case: "agentLog", value: AgentLogEvent.fromJSON(object.agent_log) }
         : undefined,
     };
   },
@@ -933,6 +1234,30 @@ export const ChatInvokeStreamResponse: MessageFns<ChatInvokeStreamResponse> = {
       obj.workflowPaused = WorkflowFinishedEvent.toJSON(message.payload.value);
     } else if (message.payload?.$case === "error") {
       obj.error = ErrorEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "reasoningChunk") {
+      obj.reasoningChunk = ReasoningChunkEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "humanInputRequired") {
+      obj.humanInputRequired = HumanInputRequiredEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "humanInputFormFilled") {
+      obj.humanInputFormFilled = HumanInputFormFilledEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "humanInputFormTimeout") {
+      obj.humanInputFormTimeout = HumanInputFormTimeoutEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "nodeRetry") {
+      obj.nodeRetry = NodeEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "iterationStarted") {
+      obj.iterationStarted = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "iterationNext") {
+      obj.iterationNext = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "iterationCompleted") {
+      obj.iterationCompleted = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "loopStarted") {
+      obj.loopStarted = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "loopNext") {
+      obj.loopNext = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "loopCompleted") {
+      obj.loopCompleted = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "agentLog") {
+      obj.agentLog = AgentLogEvent.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -1029,6 +1354,87 @@ export const ChatInvokeStreamResponse: MessageFns<ChatInvokeStreamResponse> = {
       case "error": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "error", value: ErrorEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "reasoningChunk": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "reasoningChunk", value: ReasoningChunkEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "humanInputRequired": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: "humanInputRequired",
+            value: HumanInputRequiredEvent.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case "humanInputFormFilled": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: "humanInputFormFilled",
+            value: HumanInputFormFilledEvent.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case "humanInputFormTimeout": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: "humanInputFormTimeout",
+            value: HumanInputFormTimeoutEvent.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case "nodeRetry": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "nodeRetry", value: NodeEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "iterationStarted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "iterationStarted", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "iterationNext": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "iterationNext", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "iterationCompleted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "iterationCompleted", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "loopStarted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "loopStarted", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "loopNext": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "loopNext", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "loopCompleted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "loopCompleted", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "agentLog": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "agentLog", value: AgentLogEvent.fromPartial(object.payload.value) };
         }
         break;
       }

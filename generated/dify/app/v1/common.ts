@@ -189,7 +189,11 @@ export interface NodeData {
   error?: string | undefined;
   elapsedTime: number;
   createdAt: number;
-  finishedAt?: number | undefined;
+  finishedAt?:
+    | number
+    | undefined;
+  /** node_retry only: which attempt failed (0 is the first). */
+  retryIndex: number;
 }
 
 /** `text_chunk` (workflow only). */
@@ -220,6 +224,158 @@ export interface ErrorEvent {
   status: number;
   code: string;
   message: string;
+}
+
+/**
+ * `reasoning_chunk` (Dify 1.16): a delta of an LLM node's separated reasoning
+ * (`reasoning_format: separated`). Joining the deltas rebuilds the reasoning.
+ */
+export interface ReasoningChunkEvent {
+  taskId: string;
+  workflowRunId: string;
+  data?: ReasoningChunkData | undefined;
+}
+
+/** The `data` of `reasoning_chunk`. */
+export interface ReasoningChunkData {
+  reasoning: string;
+  nodeId?:
+    | string
+    | undefined;
+  /** True on the node's last chunk, which may carry an empty `reasoning`. */
+  isFinal: boolean;
+  /** Chat apps only. */
+  messageId: string;
+}
+
+/** A button of a human-input form: the `action` a submit names. */
+export interface HumanInputAction {
+  id: string;
+  title: string;
+  buttonStyle: string;
+}
+
+/** `human_input_required`: a Human Input node paused the run and waits for its form. */
+export interface HumanInputRequiredEvent {
+  taskId: string;
+  workflowRunId: string;
+  data?: HumanInputRequiredData | undefined;
+}
+
+/** The `data` of `human_input_required`. The form's inputs stay in `raw`. */
+export interface HumanInputRequiredData {
+  formId: string;
+  nodeId: string;
+  nodeTitle: string;
+  formContent: string;
+  actions: HumanInputAction[];
+  displayInUi: boolean;
+  /** Absent for forms delivered only by email: those cannot be fetched or submitted through the API. */
+  formToken?:
+    | string
+    | undefined;
+  /** Unix seconds. */
+  expirationTime: number;
+}
+
+/** `human_input_form_filled`: the form was submitted and the run goes on. */
+export interface HumanInputFormFilledEvent {
+  taskId: string;
+  workflowRunId: string;
+  data?: HumanInputFormFilledData | undefined;
+}
+
+export interface HumanInputFormFilledData {
+  nodeId: string;
+  nodeTitle: string;
+  renderedContent: string;
+  actionId: string;
+  actionText: string;
+  submittedData?: { [key: string]: any } | undefined;
+}
+
+/** `human_input_form_timeout`: nobody submitted the form before it expired. */
+export interface HumanInputFormTimeoutEvent {
+  taskId: string;
+  workflowRunId: string;
+  data?: HumanInputFormTimeoutData | undefined;
+}
+
+export interface HumanInputFormTimeoutData {
+  nodeId: string;
+  nodeTitle: string;
+  /** Unix seconds. */
+  expirationTime: number;
+}
+
+/** `iteration_started|next|completed` and `loop_started|next|completed`. */
+export interface IterationEvent {
+  taskId: string;
+  workflowRunId: string;
+  data?: IterationData | undefined;
+}
+
+/** The `data` of an iteration or loop event; fields a kind does not carry stay empty. */
+export interface IterationData {
+  /** The node execution id. */
+  id: string;
+  nodeId: string;
+  nodeType: string;
+  title: string;
+  /** `*_next` only. */
+  index: number;
+  inputs?:
+    | { [key: string]: any }
+    | undefined;
+  /** `*_completed` only. */
+  outputs?: { [key: string]: any } | undefined;
+  status: string;
+  error?: string | undefined;
+  elapsedTime: number;
+  totalTokens: number;
+  steps: number;
+  createdAt: number;
+  finishedAt?: number | undefined;
+}
+
+/** `agent_log`: one step an Agent node logged. Dify sends no workflow_run_id on it. */
+export interface AgentLogEvent {
+  taskId: string;
+  data?: AgentLogData | undefined;
+}
+
+export interface AgentLogData {
+  nodeExecutionId: string;
+  id: string;
+  label: string;
+  parentId?: string | undefined;
+  error?: string | undefined;
+  status: string;
+  data?: { [key: string]: any } | undefined;
+  metadata?: { [key: string]: any } | undefined;
+  nodeId: string;
+}
+
+/**
+ * Set on a unary answer when the run stopped for human input: a pause is a
+ * result, not an error. Fetch a form with RunService.GetHumanInputForm, submit
+ * it with SubmitHumanInputForm, then follow the resumed run with WatchRun.
+ */
+export interface RunPause {
+  workflowRunId: string;
+  forms: HumanInputForm[];
+}
+
+/** A form the paused run waits for, from its `human_input_required` event. */
+export interface HumanInputForm {
+  /** Empty for forms delivered only by email. */
+  formToken: string;
+  nodeId: string;
+  nodeTitle: string;
+  formContent: string;
+  actions: HumanInputAction[];
+  /** Unix seconds. */
+  expirationTime: number;
 }
 
 function createBaseInputFile(): InputFile {
@@ -2654,6 +2810,7 @@ function createBaseNodeData(): NodeData {
     elapsedTime: 0,
     createdAt: 0,
     finishedAt: undefined,
+    retryIndex: 0,
   };
 }
 
@@ -2697,6 +2854,9 @@ export const NodeData: MessageFns<NodeData> = {
     }
     if (message.finishedAt !== undefined) {
       writer.uint32(104).int64(message.finishedAt);
+    }
+    if (message.retryIndex !== 0) {
+      writer.uint32(112).int64(message.retryIndex);
     }
     return writer;
   },
@@ -2818,6 +2978,14 @@ export const NodeData: MessageFns<NodeData> = {
             message.finishedAt = longToNumber(reader.int64());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.retryIndex = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2869,6 +3037,11 @@ export const NodeData: MessageFns<NodeData> = {
         : isSet(object.finished_at)
         ? globalThis.Number(object.finished_at)
         : undefined,
+      retryIndex: isSet(object.retryIndex)
+        ? globalThis.Number(object.retryIndex)
+        : isSet(object.retry_index)
+        ? globalThis.Number(object.retry_index)
+        : 0,
     };
   },
 
@@ -2913,6 +3086,9 @@ export const NodeData: MessageFns<NodeData> = {
     if (message.finishedAt !== undefined) {
       obj.finishedAt = Math.round(message.finishedAt);
     }
+    if (message.retryIndex !== 0) {
+      obj.retryIndex = Math.round(message.retryIndex);
+    }
     return obj;
   },
 
@@ -2934,6 +3110,7 @@ export const NodeData: MessageFns<NodeData> = {
     message.elapsedTime = object.elapsedTime ?? 0;
     message.createdAt = object.createdAt ?? 0;
     message.finishedAt = object.finishedAt ?? undefined;
+    message.retryIndex = object.retryIndex ?? 0;
     return message;
   },
 };
@@ -3324,6 +3501,2187 @@ export const ErrorEvent: MessageFns<ErrorEvent> = {
     message.status = object.status ?? 0;
     message.code = object.code ?? "";
     message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseReasoningChunkEvent(): ReasoningChunkEvent {
+  return { taskId: "", workflowRunId: "", data: undefined };
+}
+
+export const ReasoningChunkEvent: MessageFns<ReasoningChunkEvent> = {
+  encode(message: ReasoningChunkEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.workflowRunId !== "") {
+      writer.uint32(18).string(message.workflowRunId);
+    }
+    if (message.data !== undefined) {
+      ReasoningChunkData.encode(message.data, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReasoningChunkEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReasoningChunkEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workflowRunId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = ReasoningChunkData.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReasoningChunkEvent {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      workflowRunId: isSet(object.workflowRunId)
+        ? globalThis.String(object.workflowRunId)
+        : isSet(object.workflow_run_id)
+        ? globalThis.String(object.workflow_run_id)
+        : "",
+      data: isSet(object.data) ? ReasoningChunkData.fromJSON(object.data) : undefined,
+    };
+  },
+
+  toJSON(message: ReasoningChunkEvent): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.workflowRunId !== "") {
+      obj.workflowRunId = message.workflowRunId;
+    }
+    if (message.data !== undefined) {
+      obj.data = ReasoningChunkData.toJSON(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReasoningChunkEvent>): ReasoningChunkEvent {
+    return ReasoningChunkEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReasoningChunkEvent>): ReasoningChunkEvent {
+    const message = createBaseReasoningChunkEvent();
+    message.taskId = object.taskId ?? "";
+    message.workflowRunId = object.workflowRunId ?? "";
+    message.data = (object.data !== undefined && object.data !== null)
+      ? ReasoningChunkData.fromPartial(object.data)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseReasoningChunkData(): ReasoningChunkData {
+  return { reasoning: "", nodeId: undefined, isFinal: false, messageId: "" };
+}
+
+export const ReasoningChunkData: MessageFns<ReasoningChunkData> = {
+  encode(message: ReasoningChunkData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reasoning !== "") {
+      writer.uint32(10).string(message.reasoning);
+    }
+    if (message.nodeId !== undefined) {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.isFinal !== false) {
+      writer.uint32(24).bool(message.isFinal);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(34).string(message.messageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReasoningChunkData {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReasoningChunkData();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reasoning = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isFinal = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReasoningChunkData {
+    return {
+      reasoning: isSet(object.reasoning) ? globalThis.String(object.reasoning) : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : undefined,
+      isFinal: isSet(object.isFinal)
+        ? globalThis.Boolean(object.isFinal)
+        : isSet(object.is_final)
+        ? globalThis.Boolean(object.is_final)
+        : false,
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ReasoningChunkData): unknown {
+    const obj: any = {};
+    if (message.reasoning !== "") {
+      obj.reasoning = message.reasoning;
+    }
+    if (message.nodeId !== undefined) {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.isFinal !== false) {
+      obj.isFinal = message.isFinal;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReasoningChunkData>): ReasoningChunkData {
+    return ReasoningChunkData.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReasoningChunkData>): ReasoningChunkData {
+    const message = createBaseReasoningChunkData();
+    message.reasoning = object.reasoning ?? "";
+    message.nodeId = object.nodeId ?? undefined;
+    message.isFinal = object.isFinal ?? false;
+    message.messageId = object.messageId ?? "";
+    return message;
+  },
+};
+
+function createBaseHumanInputAction(): HumanInputAction {
+  return { id: "", title: "", buttonStyle: "" };
+}
+
+export const HumanInputAction: MessageFns<HumanInputAction> = {
+  encode(message: HumanInputAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.title !== "") {
+      writer.uint32(18).string(message.title);
+    }
+    if (message.buttonStyle !== "") {
+      writer.uint32(26).string(message.buttonStyle);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HumanInputAction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHumanInputAction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.buttonStyle = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HumanInputAction {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      buttonStyle: isSet(object.buttonStyle)
+        ? globalThis.String(object.buttonStyle)
+        : isSet(object.button_style)
+        ? globalThis.String(object.button_style)
+        : "",
+    };
+  },
+
+  toJSON(message: HumanInputAction): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    if (message.buttonStyle !== "") {
+      obj.buttonStyle = message.buttonStyle;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HumanInputAction>): HumanInputAction {
+    return HumanInputAction.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HumanInputAction>): HumanInputAction {
+    const message = createBaseHumanInputAction();
+    message.id = object.id ?? "";
+    message.title = object.title ?? "";
+    message.buttonStyle = object.buttonStyle ?? "";
+    return message;
+  },
+};
+
+function createBaseHumanInputRequiredEvent(): HumanInputRequiredEvent {
+  return { taskId: "", workflowRunId: "", data: undefined };
+}
+
+export const HumanInputRequiredEvent: MessageFns<HumanInputRequiredEvent> = {
+  encode(message: HumanInputRequiredEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.workflowRunId !== "") {
+      writer.uint32(18).string(message.workflowRunId);
+    }
+    if (message.data !== undefined) {
+      HumanInputRequiredData.encode(message.data, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HumanInputRequiredEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHumanInputRequiredEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workflowRunId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = HumanInputRequiredData.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HumanInputRequiredEvent {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      workflowRunId: isSet(object.workflowRunId)
+        ? globalThis.String(object.workflowRunId)
+        : isSet(object.workflow_run_id)
+        ? globalThis.String(object.workflow_run_id)
+        : "",
+      data: isSet(object.data) ? HumanInputRequiredData.fromJSON(object.data) : undefined,
+    };
+  },
+
+  toJSON(message: HumanInputRequiredEvent): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.workflowRunId !== "") {
+      obj.workflowRunId = message.workflowRunId;
+    }
+    if (message.data !== undefined) {
+      obj.data = HumanInputRequiredData.toJSON(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HumanInputRequiredEvent>): HumanInputRequiredEvent {
+    return HumanInputRequiredEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HumanInputRequiredEvent>): HumanInputRequiredEvent {
+    const message = createBaseHumanInputRequiredEvent();
+    message.taskId = object.taskId ?? "";
+    message.workflowRunId = object.workflowRunId ?? "";
+    message.data = (object.data !== undefined && object.data !== null)
+      ? HumanInputRequiredData.fromPartial(object.data)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHumanInputRequiredData(): HumanInputRequiredData {
+  return {
+    formId: "",
+    nodeId: "",
+    nodeTitle: "",
+    formContent: "",
+    actions: [],
+    displayInUi: false,
+    formToken: undefined,
+    expirationTime: 0,
+  };
+}
+
+export const HumanInputRequiredData: MessageFns<HumanInputRequiredData> = {
+  encode(message: HumanInputRequiredData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.formId !== "") {
+      writer.uint32(10).string(message.formId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.nodeTitle !== "") {
+      writer.uint32(26).string(message.nodeTitle);
+    }
+    if (message.formContent !== "") {
+      writer.uint32(34).string(message.formContent);
+    }
+    for (const v of message.actions) {
+      HumanInputAction.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.displayInUi !== false) {
+      writer.uint32(48).bool(message.displayInUi);
+    }
+    if (message.formToken !== undefined) {
+      writer.uint32(58).string(message.formToken);
+    }
+    if (message.expirationTime !== 0) {
+      writer.uint32(64).int64(message.expirationTime);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HumanInputRequiredData {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHumanInputRequiredData();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.formId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeTitle = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.formContent = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.actions.push(HumanInputAction.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.displayInUi = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.formToken = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.expirationTime = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HumanInputRequiredData {
+    return {
+      formId: isSet(object.formId)
+        ? globalThis.String(object.formId)
+        : isSet(object.form_id)
+        ? globalThis.String(object.form_id)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeTitle: isSet(object.nodeTitle)
+        ? globalThis.String(object.nodeTitle)
+        : isSet(object.node_title)
+        ? globalThis.String(object.node_title)
+        : "",
+      formContent: isSet(object.formContent)
+        ? globalThis.String(object.formContent)
+        : isSet(object.form_content)
+        ? globalThis.String(object.form_content)
+        : "",
+      actions: globalThis.Array.isArray(object?.actions)
+        ? object.actions.map((e: any) => HumanInputAction.fromJSON(e))
+        : [],
+      displayInUi: isSet(object.displayInUi)
+        ? globalThis.Boolean(object.displayInUi)
+        : isSet(object.display_in_ui)
+        ? globalThis.Boolean(object.display_in_ui)
+        : false,
+      formToken: isSet(object.formToken)
+        ? globalThis.String(object.formToken)
+        : isSet(object.form_token)
+        ? globalThis.String(object.form_token)
+        : undefined,
+      expirationTime: isSet(object.expirationTime)
+        ? globalThis.Number(object.expirationTime)
+        : isSet(object.expiration_time)
+        ? globalThis.Number(object.expiration_time)
+        : 0,
+    };
+  },
+
+  toJSON(message: HumanInputRequiredData): unknown {
+    const obj: any = {};
+    if (message.formId !== "") {
+      obj.formId = message.formId;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeTitle !== "") {
+      obj.nodeTitle = message.nodeTitle;
+    }
+    if (message.formContent !== "") {
+      obj.formContent = message.formContent;
+    }
+    if (message.actions?.length) {
+      obj.actions = message.actions.map((e) => HumanInputAction.toJSON(e));
+    }
+    if (message.displayInUi !== false) {
+      obj.displayInUi = message.displayInUi;
+    }
+    if (message.formToken !== undefined) {
+      obj.formToken = message.formToken;
+    }
+    if (message.expirationTime !== 0) {
+      obj.expirationTime = Math.round(message.expirationTime);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HumanInputRequiredData>): HumanInputRequiredData {
+    return HumanInputRequiredData.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HumanInputRequiredData>): HumanInputRequiredData {
+    const message = createBaseHumanInputRequiredData();
+    message.formId = object.formId ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.nodeTitle = object.nodeTitle ?? "";
+    message.formContent = object.formContent ?? "";
+    message.actions = object.actions?.map((e) => HumanInputAction.fromPartial(e)) || [];
+    message.displayInUi = object.displayInUi ?? false;
+    message.formToken = object.formToken ?? undefined;
+    message.expirationTime = object.expirationTime ?? 0;
+    return message;
+  },
+};
+
+function createBaseHumanInputFormFilledEvent(): HumanInputFormFilledEvent {
+  return { taskId: "", workflowRunId: "", data: undefined };
+}
+
+export const HumanInputFormFilledEvent: MessageFns<HumanInputFormFilledEvent> = {
+  encode(message: HumanInputFormFilledEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.workflowRunId !== "") {
+      writer.uint32(18).string(message.workflowRunId);
+    }
+    if (message.data !== undefined) {
+      HumanInputFormFilledData.encode(message.data, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HumanInputFormFilledEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHumanInputFormFilledEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workflowRunId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = HumanInputFormFilledData.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HumanInputFormFilledEvent {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      workflowRunId: isSet(object.workflowRunId)
+        ? globalThis.String(object.workflowRunId)
+        : isSet(object.workflow_run_id)
+        ? globalThis.String(object.workflow_run_id)
+        : "",
+      data: isSet(object.data) ? HumanInputFormFilledData.fromJSON(object.data) : undefined,
+    };
+  },
+
+  toJSON(message: HumanInputFormFilledEvent): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.workflowRunId !== "") {
+      obj.workflowRunId = message.workflowRunId;
+    }
+    if (message.data !== undefined) {
+      obj.data = HumanInputFormFilledData.toJSON(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HumanInputFormFilledEvent>): HumanInputFormFilledEvent {
+    return HumanInputFormFilledEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HumanInputFormFilledEvent>): HumanInputFormFilledEvent {
+    const message = createBaseHumanInputFormFilledEvent();
+    message.taskId = object.taskId ?? "";
+    message.workflowRunId = object.workflowRunId ?? "";
+    message.data = (object.data !== undefined && object.data !== null)
+      ? HumanInputFormFilledData.fromPartial(object.data)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHumanInputFormFilledData(): HumanInputFormFilledData {
+  return { nodeId: "", nodeTitle: "", renderedContent: "", actionId: "", actionText: "", submittedData: undefined };
+}
+
+export const HumanInputFormFilledData: MessageFns<HumanInputFormFilledData> = {
+  encode(message: HumanInputFormFilledData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.nodeTitle !== "") {
+      writer.uint32(18).string(message.nodeTitle);
+    }
+    if (message.renderedContent !== "") {
+      writer.uint32(26).string(message.renderedContent);
+    }
+    if (message.actionId !== "") {
+      writer.uint32(34).string(message.actionId);
+    }
+    if (message.actionText !== "") {
+      writer.uint32(42).string(message.actionText);
+    }
+    if (message.submittedData !== undefined) {
+      Struct.encode(Struct.wrap(message.submittedData), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HumanInputFormFilledData {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHumanInputFormFilledData();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeTitle = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.renderedContent = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.actionId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.actionText = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.submittedData = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HumanInputFormFilledData {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeTitle: isSet(object.nodeTitle)
+        ? globalThis.String(object.nodeTitle)
+        : isSet(object.node_title)
+        ? globalThis.String(object.node_title)
+        : "",
+      renderedContent: isSet(object.renderedContent)
+        ? globalThis.String(object.renderedContent)
+        : isSet(object.rendered_content)
+        ? globalThis.String(object.rendered_content)
+        : "",
+      actionId: isSet(object.actionId)
+        ? globalThis.String(object.actionId)
+        : isSet(object.action_id)
+        ? globalThis.String(object.action_id)
+        : "",
+      actionText: isSet(object.actionText)
+        ? globalThis.String(object.actionText)
+        : isSet(object.action_text)
+        ? globalThis.String(object.action_text)
+        : "",
+      submittedData: isObject(object.submittedData)
+        ? object.submittedData
+        : isObject(object.submitted_data)
+        ? object.submitted_data
+        : undefined,
+    };
+  },
+
+  toJSON(message: HumanInputFormFilledData): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeTitle !== "") {
+      obj.nodeTitle = message.nodeTitle;
+    }
+    if (message.renderedContent !== "") {
+      obj.renderedContent = message.renderedContent;
+    }
+    if (message.actionId !== "") {
+      obj.actionId = message.actionId;
+    }
+    if (message.actionText !== "") {
+      obj.actionText = message.actionText;
+    }
+    if (message.submittedData !== undefined) {
+      obj.submittedData = message.submittedData;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HumanInputFormFilledData>): HumanInputFormFilledData {
+    return HumanInputFormFilledData.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HumanInputFormFilledData>): HumanInputFormFilledData {
+    const message = createBaseHumanInputFormFilledData();
+    message.nodeId = object.nodeId ?? "";
+    message.nodeTitle = object.nodeTitle ?? "";
+    message.renderedContent = object.renderedContent ?? "";
+    message.actionId = object.actionId ?? "";
+    message.actionText = object.actionText ?? "";
+    message.submittedData = object.submittedData ?? undefined;
+    return message;
+  },
+};
+
+function createBaseHumanInputFormTimeoutEvent(): HumanInputFormTimeoutEvent {
+  return { taskId: "", workflowRunId: "", data: undefined };
+}
+
+export const HumanInputFormTimeoutEvent: MessageFns<HumanInputFormTimeoutEvent> = {
+  encode(message: HumanInputFormTimeoutEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.workflowRunId !== "") {
+      writer.uint32(18).string(message.workflowRunId);
+    }
+    if (message.data !== undefined) {
+      HumanInputFormTimeoutData.encode(message.data, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HumanInputFormTimeoutEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHumanInputFormTimeoutEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workflowRunId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = HumanInputFormTimeoutData.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HumanInputFormTimeoutEvent {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      workflowRunId: isSet(object.workflowRunId)
+        ? globalThis.String(object.workflowRunId)
+        : isSet(object.workflow_run_id)
+        ? globalThis.String(object.workflow_run_id)
+        : "",
+      data: isSet(object.data) ? HumanInputFormTimeoutData.fromJSON(object.data) : undefined,
+    };
+  },
+
+  toJSON(message: HumanInputFormTimeoutEvent): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.workflowRunId !== "") {
+      obj.workflowRunId = message.workflowRunId;
+    }
+    if (message.data !== undefined) {
+      obj.data = HumanInputFormTimeoutData.toJSON(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HumanInputFormTimeoutEvent>): HumanInputFormTimeoutEvent {
+    return HumanInputFormTimeoutEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HumanInputFormTimeoutEvent>): HumanInputFormTimeoutEvent {
+    const message = createBaseHumanInputFormTimeoutEvent();
+    message.taskId = object.taskId ?? "";
+    message.workflowRunId = object.workflowRunId ?? "";
+    message.data = (object.data !== undefined && object.data !== null)
+      ? HumanInputFormTimeoutData.fromPartial(object.data)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHumanInputFormTimeoutData(): HumanInputFormTimeoutData {
+  return { nodeId: "", nodeTitle: "", expirationTime: 0 };
+}
+
+export const HumanInputFormTimeoutData: MessageFns<HumanInputFormTimeoutData> = {
+  encode(message: HumanInputFormTimeoutData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.nodeTitle !== "") {
+      writer.uint32(18).string(message.nodeTitle);
+    }
+    if (message.expirationTime !== 0) {
+      writer.uint32(24).int64(message.expirationTime);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HumanInputFormTimeoutData {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHumanInputFormTimeoutData();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeTitle = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expirationTime = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HumanInputFormTimeoutData {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeTitle: isSet(object.nodeTitle)
+        ? globalThis.String(object.nodeTitle)
+        : isSet(object.node_title)
+        ? globalThis.String(object.node_title)
+        : "",
+      expirationTime: isSet(object.expirationTime)
+        ? globalThis.Number(object.expirationTime)
+        : isSet(object.expiration_time)
+        ? globalThis.Number(object.expiration_time)
+        : 0,
+    };
+  },
+
+  toJSON(message: HumanInputFormTimeoutData): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeTitle !== "") {
+      obj.nodeTitle = message.nodeTitle;
+    }
+    if (message.expirationTime !== 0) {
+      obj.expirationTime = Math.round(message.expirationTime);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HumanInputFormTimeoutData>): HumanInputFormTimeoutData {
+    return HumanInputFormTimeoutData.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HumanInputFormTimeoutData>): HumanInputFormTimeoutData {
+    const message = createBaseHumanInputFormTimeoutData();
+    message.nodeId = object.nodeId ?? "";
+    message.nodeTitle = object.nodeTitle ?? "";
+    message.expirationTime = object.expirationTime ?? 0;
+    return message;
+  },
+};
+
+function createBaseIterationEvent(): IterationEvent {
+  return { taskId: "", workflowRunId: "", data: undefined };
+}
+
+export const IterationEvent: MessageFns<IterationEvent> = {
+  encode(message: IterationEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.workflowRunId !== "") {
+      writer.uint32(18).string(message.workflowRunId);
+    }
+    if (message.data !== undefined) {
+      IterationData.encode(message.data, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IterationEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIterationEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workflowRunId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = IterationData.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IterationEvent {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      workflowRunId: isSet(object.workflowRunId)
+        ? globalThis.String(object.workflowRunId)
+        : isSet(object.workflow_run_id)
+        ? globalThis.String(object.workflow_run_id)
+        : "",
+      data: isSet(object.data) ? IterationData.fromJSON(object.data) : undefined,
+    };
+  },
+
+  toJSON(message: IterationEvent): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.workflowRunId !== "") {
+      obj.workflowRunId = message.workflowRunId;
+    }
+    if (message.data !== undefined) {
+      obj.data = IterationData.toJSON(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IterationEvent>): IterationEvent {
+    return IterationEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IterationEvent>): IterationEvent {
+    const message = createBaseIterationEvent();
+    message.taskId = object.taskId ?? "";
+    message.workflowRunId = object.workflowRunId ?? "";
+    message.data = (object.data !== undefined && object.data !== null)
+      ? IterationData.fromPartial(object.data)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseIterationData(): IterationData {
+  return {
+    id: "",
+    nodeId: "",
+    nodeType: "",
+    title: "",
+    index: 0,
+    inputs: undefined,
+    outputs: undefined,
+    status: "",
+    error: undefined,
+    elapsedTime: 0,
+    totalTokens: 0,
+    steps: 0,
+    createdAt: 0,
+    finishedAt: undefined,
+  };
+}
+
+export const IterationData: MessageFns<IterationData> = {
+  encode(message: IterationData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.nodeType !== "") {
+      writer.uint32(26).string(message.nodeType);
+    }
+    if (message.title !== "") {
+      writer.uint32(34).string(message.title);
+    }
+    if (message.index !== 0) {
+      writer.uint32(40).int64(message.index);
+    }
+    if (message.inputs !== undefined) {
+      Struct.encode(Struct.wrap(message.inputs), writer.uint32(50).fork()).join();
+    }
+    if (message.outputs !== undefined) {
+      Struct.encode(Struct.wrap(message.outputs), writer.uint32(58).fork()).join();
+    }
+    if (message.status !== "") {
+      writer.uint32(66).string(message.status);
+    }
+    if (message.error !== undefined) {
+      writer.uint32(74).string(message.error);
+    }
+    if (message.elapsedTime !== 0) {
+      writer.uint32(81).double(message.elapsedTime);
+    }
+    if (message.totalTokens !== 0) {
+      writer.uint32(88).int64(message.totalTokens);
+    }
+    if (message.steps !== 0) {
+      writer.uint32(96).int64(message.steps);
+    }
+    if (message.createdAt !== 0) {
+      writer.uint32(104).int64(message.createdAt);
+    }
+    if (message.finishedAt !== undefined) {
+      writer.uint32(112).int64(message.finishedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IterationData {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIterationData();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeType = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.index = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.inputs = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outputs = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.elapsedTime = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.totalTokens = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.steps = longToNumber(reader.int64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.createdAt = longToNumber(reader.int64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.finishedAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IterationData {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeType: isSet(object.nodeType)
+        ? globalThis.String(object.nodeType)
+        : isSet(object.node_type)
+        ? globalThis.String(object.node_type)
+        : "",
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      inputs: isObject(object.inputs) ? object.inputs : undefined,
+      outputs: isObject(object.outputs) ? object.outputs : undefined,
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : undefined,
+      elapsedTime: isSet(object.elapsedTime)
+        ? globalThis.Number(object.elapsedTime)
+        : isSet(object.elapsed_time)
+        ? globalThis.Number(object.elapsed_time)
+        : 0,
+      totalTokens: isSet(object.totalTokens)
+        ? globalThis.Number(object.totalTokens)
+        : isSet(object.total_tokens)
+        ? globalThis.Number(object.total_tokens)
+        : 0,
+      steps: isSet(object.steps) ? globalThis.Number(object.steps) : 0,
+      createdAt: isSet(object.createdAt)
+        ? globalThis.Number(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.Number(object.created_at)
+        : 0,
+      finishedAt: isSet(object.finishedAt)
+        ? globalThis.Number(object.finishedAt)
+        : isSet(object.finished_at)
+        ? globalThis.Number(object.finished_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: IterationData): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeType !== "") {
+      obj.nodeType = message.nodeType;
+    }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.inputs !== undefined) {
+      obj.inputs = message.inputs;
+    }
+    if (message.outputs !== undefined) {
+      obj.outputs = message.outputs;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.error !== undefined) {
+      obj.error = message.error;
+    }
+    if (message.elapsedTime !== 0) {
+      obj.elapsedTime = floatToJson(message.elapsedTime);
+    }
+    if (message.totalTokens !== 0) {
+      obj.totalTokens = Math.round(message.totalTokens);
+    }
+    if (message.steps !== 0) {
+      obj.steps = Math.round(message.steps);
+    }
+    if (message.createdAt !== 0) {
+      obj.createdAt = Math.round(message.createdAt);
+    }
+    if (message.finishedAt !== undefined) {
+      obj.finishedAt = Math.round(message.finishedAt);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IterationData>): IterationData {
+    return IterationData.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IterationData>): IterationData {
+    const message = createBaseIterationData();
+    message.id = object.id ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.nodeType = object.nodeType ?? "";
+    message.title = object.title ?? "";
+    message.index = object.index ?? 0;
+    message.inputs = object.inputs ?? undefined;
+    message.outputs = object.outputs ?? undefined;
+    message.status = object.status ?? "";
+    message.error = object.error ?? undefined;
+    message.elapsedTime = object.elapsedTime ?? 0;
+    message.totalTokens = object.totalTokens ?? 0;
+    message.steps = object.steps ?? 0;
+    message.createdAt = object.createdAt ?? 0;
+    message.finishedAt = object.finishedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAgentLogEvent(): AgentLogEvent {
+  return { taskId: "", data: undefined };
+}
+
+export const AgentLogEvent: MessageFns<AgentLogEvent> = {
+  encode(message: AgentLogEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.data !== undefined) {
+      AgentLogData.encode(message.data, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentLogEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentLogEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = AgentLogData.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentLogEvent {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      data: isSet(object.data) ? AgentLogData.fromJSON(object.data) : undefined,
+    };
+  },
+
+  toJSON(message: AgentLogEvent): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.data !== undefined) {
+      obj.data = AgentLogData.toJSON(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AgentLogEvent>): AgentLogEvent {
+    return AgentLogEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AgentLogEvent>): AgentLogEvent {
+    const message = createBaseAgentLogEvent();
+    message.taskId = object.taskId ?? "";
+    message.data = (object.data !== undefined && object.data !== null)
+      ? AgentLogData.fromPartial(object.data)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAgentLogData(): AgentLogData {
+  return {
+    nodeExecutionId: "",
+    id: "",
+    label: "",
+    parentId: undefined,
+    error: undefined,
+    status: "",
+    data: undefined,
+    metadata: undefined,
+    nodeId: "",
+  };
+}
+
+export const AgentLogData: MessageFns<AgentLogData> = {
+  encode(message: AgentLogData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeExecutionId !== "") {
+      writer.uint32(10).string(message.nodeExecutionId);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.label !== "") {
+      writer.uint32(26).string(message.label);
+    }
+    if (message.parentId !== undefined) {
+      writer.uint32(34).string(message.parentId);
+    }
+    if (message.error !== undefined) {
+      writer.uint32(42).string(message.error);
+    }
+    if (message.status !== "") {
+      writer.uint32(50).string(message.status);
+    }
+    if (message.data !== undefined) {
+      Struct.encode(Struct.wrap(message.data), writer.uint32(58).fork()).join();
+    }
+    if (message.metadata !== undefined) {
+      Struct.encode(Struct.wrap(message.metadata), writer.uint32(66).fork()).join();
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(74).string(message.nodeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentLogData {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentLogData();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeExecutionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.parentId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.data = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.metadata = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentLogData {
+    return {
+      nodeExecutionId: isSet(object.nodeExecutionId)
+        ? globalThis.String(object.nodeExecutionId)
+        : isSet(object.node_execution_id)
+        ? globalThis.String(object.node_execution_id)
+        : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      parentId: isSet(object.parentId)
+        ? globalThis.String(object.parentId)
+        : isSet(object.parent_id)
+        ? globalThis.String(object.parent_id)
+        : undefined,
+      error: isSet(object.error) ? globalThis.String(object.error) : undefined,
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      data: isObject(object.data) ? object.data : undefined,
+      metadata: isObject(object.metadata) ? object.metadata : undefined,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AgentLogData): unknown {
+    const obj: any = {};
+    if (message.nodeExecutionId !== "") {
+      obj.nodeExecutionId = message.nodeExecutionId;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.parentId !== undefined) {
+      obj.parentId = message.parentId;
+    }
+    if (message.error !== undefined) {
+      obj.error = message.error;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.data !== undefined) {
+      obj.data = message.data;
+    }
+    if (message.metadata !== undefined) {
+      obj.metadata = message.metadata;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AgentLogData>): AgentLogData {
+    return AgentLogData.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AgentLogData>): AgentLogData {
+    const message = createBaseAgentLogData();
+    message.nodeExecutionId = object.nodeExecutionId ?? "";
+    message.id = object.id ?? "";
+    message.label = object.label ?? "";
+    message.parentId = object.parentId ?? undefined;
+    message.error = object.error ?? undefined;
+    message.status = object.status ?? "";
+    message.data = object.data ?? undefined;
+    message.metadata = object.metadata ?? undefined;
+    message.nodeId = object.nodeId ?? "";
+    return message;
+  },
+};
+
+function createBaseRunPause(): RunPause {
+  return { workflowRunId: "", forms: [] };
+}
+
+export const RunPause: MessageFns<RunPause> = {
+  encode(message: RunPause, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workflowRunId !== "") {
+      writer.uint32(10).string(message.workflowRunId);
+    }
+    for (const v of message.forms) {
+      HumanInputForm.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunPause {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunPause();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workflowRunId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.forms.push(HumanInputForm.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunPause {
+    return {
+      workflowRunId: isSet(object.workflowRunId)
+        ? globalThis.String(object.workflowRunId)
+        : isSet(object.workflow_run_id)
+        ? globalThis.String(object.workflow_run_id)
+        : "",
+      forms: globalThis.Array.isArray(object?.forms) ? object.forms.map((e: any) => HumanInputForm.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RunPause): unknown {
+    const obj: any = {};
+    if (message.workflowRunId !== "") {
+      obj.workflowRunId = message.workflowRunId;
+    }
+    if (message.forms?.length) {
+      obj.forms = message.forms.map((e) => HumanInputForm.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RunPause>): RunPause {
+    return RunPause.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunPause>): RunPause {
+    const message = createBaseRunPause();
+    message.workflowRunId = object.workflowRunId ?? "";
+    message.forms = object.forms?.map((e) => HumanInputForm.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseHumanInputForm(): HumanInputForm {
+  return { formToken: "", nodeId: "", nodeTitle: "", formContent: "", actions: [], expirationTime: 0 };
+}
+
+export const HumanInputForm: MessageFns<HumanInputForm> = {
+  encode(message: HumanInputForm, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.formToken !== "") {
+      writer.uint32(10).string(message.formToken);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.nodeTitle !== "") {
+      writer.uint32(26).string(message.nodeTitle);
+    }
+    if (message.formContent !== "") {
+      writer.uint32(34).string(message.formContent);
+    }
+    for (const v of message.actions) {
+      HumanInputAction.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.expirationTime !== 0) {
+      writer.uint32(48).int64(message.expirationTime);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HumanInputForm {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHumanInputForm();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.formToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeTitle = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.formContent = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.actions.push(HumanInputAction.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.expirationTime = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HumanInputForm {
+    return {
+      formToken: isSet(object.formToken)
+        ? globalThis.String(object.formToken)
+        : isSet(object.form_token)
+        ? globalThis.String(object.form_token)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeTitle: isSet(object.nodeTitle)
+        ? globalThis.String(object.nodeTitle)
+        : isSet(object.node_title)
+        ? globalThis.String(object.node_title)
+        : "",
+      formContent: isSet(object.formContent)
+        ? globalThis.String(object.formContent)
+        : isSet(object.form_content)
+        ? globalThis.String(object.form_content)
+        : "",
+      actions: globalThis.Array.isArray(object?.actions)
+        ? object.actions.map((e: any) => HumanInputAction.fromJSON(e))
+        : [],
+      expirationTime: isSet(object.expirationTime)
+        ? globalThis.Number(object.expirationTime)
+        : isSet(object.expiration_time)
+        ? globalThis.Number(object.expiration_time)
+        : 0,
+    };
+  },
+
+  toJSON(message: HumanInputForm): unknown {
+    const obj: any = {};
+    if (message.formToken !== "") {
+      obj.formToken = message.formToken;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeTitle !== "") {
+      obj.nodeTitle = message.nodeTitle;
+    }
+    if (message.formContent !== "") {
+      obj.formContent = message.formContent;
+    }
+    if (message.actions?.length) {
+      obj.actions = message.actions.map((e) => HumanInputAction.toJSON(e));
+    }
+    if (message.expirationTime !== 0) {
+      obj.expirationTime = Math.round(message.expirationTime);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HumanInputForm>): HumanInputForm {
+    return HumanInputForm.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HumanInputForm>): HumanInputForm {
+    const message = createBaseHumanInputForm();
+    message.formToken = object.formToken ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.nodeTitle = object.nodeTitle ?? "";
+    message.formContent = object.formContent ?? "";
+    message.actions = object.actions?.map((e) => HumanInputAction.fromPartial(e)) || [];
+    message.expirationTime = object.expirationTime ?? 0;
     return message;
   },
 };

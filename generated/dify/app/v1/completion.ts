@@ -29,6 +29,7 @@ import {
   MessageFileEvent,
   MessageMetadata,
   MessageReplaceEvent,
+  ReasoningChunkEvent,
   TtsMessageEvent,
 } from "./common.js";
 
@@ -61,7 +62,11 @@ export interface CompletionInvokeResponse {
   /** Always "completion". */
   mode: string;
   createdAt: number;
-  metadata?: MessageMetadata | undefined;
+  metadata?:
+    | MessageMetadata
+    | undefined;
+  /** The reasoning_chunk texts, joined (models with separated reasoning). */
+  reasoning: string;
 }
 
 export interface CompletionInvokeStreamResponse {
@@ -77,6 +82,7 @@ export interface CompletionInvokeStreamResponse {
     | { $case: "ttsMessage"; value: TtsMessageEvent }
     | { $case: "ttsMessageEnd"; value: TtsMessageEvent }
     | { $case: "error"; value: ErrorEvent }
+    | { $case: "reasoningChunk"; value: ReasoningChunkEvent }
     | undefined;
 }
 
@@ -323,7 +329,16 @@ export const CompletionInvokeStreamRequest: MessageFns<CompletionInvokeStreamReq
 };
 
 function createBaseCompletionInvokeResponse(): CompletionInvokeResponse {
-  return { raw: undefined, answer: "", messageId: "", taskId: "", mode: "", createdAt: 0, metadata: undefined };
+  return {
+    raw: undefined,
+    answer: "",
+    messageId: "",
+    taskId: "",
+    mode: "",
+    createdAt: 0,
+    metadata: undefined,
+    reasoning: "",
+  };
 }
 
 export const CompletionInvokeResponse: MessageFns<CompletionInvokeResponse> = {
@@ -348,6 +363,9 @@ export const CompletionInvokeResponse: MessageFns<CompletionInvokeResponse> = {
     }
     if (message.metadata !== undefined) {
       MessageMetadata.encode(message.metadata, writer.uint32(58).fork()).join();
+    }
+    if (message.reasoning !== "") {
+      writer.uint32(66).string(message.reasoning);
     }
     return writer;
   },
@@ -421,6 +439,14 @@ export const CompletionInvokeResponse: MessageFns<CompletionInvokeResponse> = {
             message.metadata = MessageMetadata.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.reasoning = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -454,6 +480,7 @@ export const CompletionInvokeResponse: MessageFns<CompletionInvokeResponse> = {
         ? globalThis.Number(object.created_at)
         : 0,
       metadata: isSet(object.metadata) ? MessageMetadata.fromJSON(object.metadata) : undefined,
+      reasoning: isSet(object.reasoning) ? globalThis.String(object.reasoning) : "",
     };
   },
 
@@ -480,6 +507,9 @@ export const CompletionInvokeResponse: MessageFns<CompletionInvokeResponse> = {
     if (message.metadata !== undefined) {
       obj.metadata = MessageMetadata.toJSON(message.metadata);
     }
+    if (message.reasoning !== "") {
+      obj.reasoning = message.reasoning;
+    }
     return obj;
   },
 
@@ -497,6 +527,7 @@ export const CompletionInvokeResponse: MessageFns<CompletionInvokeResponse> = {
     message.metadata = (object.metadata !== undefined && object.metadata !== null)
       ? MessageMetadata.fromPartial(object.metadata)
       : undefined;
+    message.reasoning = object.reasoning ?? "";
     return message;
   },
 };
@@ -534,6 +565,9 @@ export const CompletionInvokeStreamResponse: MessageFns<CompletionInvokeStreamRe
         break;
       case "error":
         ErrorEvent.encode(message.payload.value, writer.uint32(186).fork()).join();
+        break;
+      case "reasoningChunk":
+        ReasoningChunkEvent.encode(message.payload.value, writer.uint32(202).fork()).join();
         break;
     }
     return writer;
@@ -624,6 +658,14 @@ export const CompletionInvokeStreamResponse: MessageFns<CompletionInvokeStreamRe
             message.payload = { $case: "error", value: ErrorEvent.decode(reader, reader.uint32()) };
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.payload = { $case: "reasoningChunk", value: ReasoningChunkEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -664,6 +706,10 @@ export const CompletionInvokeStreamResponse: MessageFns<CompletionInvokeStreamRe
         ? { $case: "ttsMessageEnd", value: TtsMessageEvent.fromJSON(object.tts_message_end) }
         : isSet(object.error)
         ? { $case: "error", value: ErrorEvent.fromJSON(object.error) }
+        : isSet(object.reasoningChunk)
+        ? { $case: "reasoningChunk", value: ReasoningChunkEvent.fromJSON(object.reasoningChunk) }
+        : isSet(object.reasoning_chunk)
+        ? { $case: "reasoningChunk", value: ReasoningChunkEvent.fromJSON(object.reasoning_chunk) }
         : undefined,
     };
   },
@@ -690,6 +736,8 @@ export const CompletionInvokeStreamResponse: MessageFns<CompletionInvokeStreamRe
       obj.ttsMessageEnd = TtsMessageEvent.toJSON(message.payload.value);
     } else if (message.payload?.$case === "error") {
       obj.error = ErrorEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "reasoningChunk") {
+      obj.reasoningChunk = ReasoningChunkEvent.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -741,6 +789,12 @@ export const CompletionInvokeStreamResponse: MessageFns<CompletionInvokeStreamRe
       case "error": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "error", value: ErrorEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "reasoningChunk": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "reasoningChunk", value: ReasoningChunkEvent.fromPartial(object.payload.value) };
         }
         break;
       }

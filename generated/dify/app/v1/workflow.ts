@@ -22,9 +22,16 @@ import {
 } from "@grpc/grpc-js";
 import { Struct } from "../../../google/protobuf/struct.js";
 import {
+  AgentLogEvent,
   ErrorEvent,
+  HumanInputFormFilledEvent,
+  HumanInputFormTimeoutEvent,
+  HumanInputRequiredEvent,
   InputFile,
+  IterationEvent,
   NodeEvent,
+  ReasoningChunkEvent,
+  RunPause,
   TextChunkEvent,
   TtsMessageEvent,
   WorkflowFinishedEvent,
@@ -43,6 +50,11 @@ export interface WorkflowInvokeRequest {
   files: InputFile[];
   /** Dify's end-user id. Empty uses the workspace's default user. */
   user: string;
+  /**
+   * Runs this published workflow version (POST /workflows/{workflow_id}/run); unset or empty runs the app's current one.
+   * `optional` so that code building requests before this field existed still compiles.
+   */
+  workflowId?: string | undefined;
 }
 
 /** Same fields and numbers as WorkflowInvokeRequest, so one JSON body fits both RPCs. */
@@ -51,6 +63,7 @@ export interface WorkflowInvokeStreamRequest {
   inputs?: { [key: string]: any } | undefined;
   files: InputFile[];
   user: string;
+  workflowId?: string | undefined;
 }
 
 export interface WorkflowInvokeResponse {
@@ -58,7 +71,11 @@ export interface WorkflowInvokeResponse {
   raw?: { [key: string]: any } | undefined;
   taskId: string;
   workflowRunId: string;
-  data?: WorkflowRunData | undefined;
+  data?:
+    | WorkflowRunData
+    | undefined;
+  /** Set when the run stopped for human input (data.status is then "paused"). */
+  pause?: RunPause | undefined;
 }
 
 export interface WorkflowInvokeStreamResponse {
@@ -76,11 +93,23 @@ export interface WorkflowInvokeStreamResponse {
     | { $case: "textChunk"; value: TextChunkEvent }
     | { $case: "ttsMessage"; value: TtsMessageEvent }
     | { $case: "ttsMessageEnd"; value: TtsMessageEvent }
+    | { $case: "reasoningChunk"; value: ReasoningChunkEvent }
+    | { $case: "humanInputRequired"; value: HumanInputRequiredEvent }
+    | { $case: "humanInputFormFilled"; value: HumanInputFormFilledEvent }
+    | { $case: "humanInputFormTimeout"; value: HumanInputFormTimeoutEvent }
+    | { $case: "nodeRetry"; value: NodeEvent }
+    | { $case: "iterationStarted"; value: IterationEvent }
+    | { $case: "iterationNext"; value: IterationEvent }
+    | { $case: "iterationCompleted"; value: IterationEvent }
+    | { $case: "loopStarted"; value: IterationEvent }
+    | { $case: "loopNext"; value: IterationEvent }
+    | { $case: "loopCompleted"; value: IterationEvent }
+    | { $case: "agentLog"; value: AgentLogEvent }
     | undefined;
 }
 
 function createBaseWorkflowInvokeRequest(): WorkflowInvokeRequest {
-  return { appId: "", inputs: undefined, files: [], user: "" };
+  return { appId: "", inputs: undefined, files: [], user: "", workflowId: undefined };
 }
 
 export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
@@ -96,6 +125,9 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
     }
     if (message.user !== "") {
       writer.uint32(34).string(message.user);
+    }
+    if (message.workflowId !== undefined) {
+      writer.uint32(42).string(message.workflowId);
     }
     return writer;
   },
@@ -145,6 +177,14 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
             message.user = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.workflowId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -167,6 +207,11 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
       inputs: isObject(object.inputs) ? object.inputs : undefined,
       files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => InputFile.fromJSON(e)) : [],
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workflowId: isSet(object.workflowId)
+        ? globalThis.String(object.workflowId)
+        : isSet(object.workflow_id)
+        ? globalThis.String(object.workflow_id)
+        : undefined,
     };
   },
 
@@ -184,6 +229,9 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.workflowId !== undefined) {
+      obj.workflowId = message.workflowId;
+    }
     return obj;
   },
 
@@ -196,12 +244,13 @@ export const WorkflowInvokeRequest: MessageFns<WorkflowInvokeRequest> = {
     message.inputs = object.inputs ?? undefined;
     message.files = object.files?.map((e) => InputFile.fromPartial(e)) || [];
     message.user = object.user ?? "";
+    message.workflowId = object.workflowId ?? undefined;
     return message;
   },
 };
 
 function createBaseWorkflowInvokeStreamRequest(): WorkflowInvokeStreamRequest {
-  return { appId: "", inputs: undefined, files: [], user: "" };
+  return { appId: "", inputs: undefined, files: [], user: "", workflowId: undefined };
 }
 
 export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest> = {
@@ -217,6 +266,9 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
     }
     if (message.user !== "") {
       writer.uint32(34).string(message.user);
+    }
+    if (message.workflowId !== undefined) {
+      writer.uint32(42).string(message.workflowId);
     }
     return writer;
   },
@@ -266,6 +318,14 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
             message.user = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.workflowId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -288,6 +348,11 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
       inputs: isObject(object.inputs) ? object.inputs : undefined,
       files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => InputFile.fromJSON(e)) : [],
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workflowId: isSet(object.workflowId)
+        ? globalThis.String(object.workflowId)
+        : isSet(object.workflow_id)
+        ? globalThis.String(object.workflow_id)
+        : undefined,
     };
   },
 
@@ -305,6 +370,9 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.workflowId !== undefined) {
+      obj.workflowId = message.workflowId;
+    }
     return obj;
   },
 
@@ -317,12 +385,13 @@ export const WorkflowInvokeStreamRequest: MessageFns<WorkflowInvokeStreamRequest
     message.inputs = object.inputs ?? undefined;
     message.files = object.files?.map((e) => InputFile.fromPartial(e)) || [];
     message.user = object.user ?? "";
+    message.workflowId = object.workflowId ?? undefined;
     return message;
   },
 };
 
 function createBaseWorkflowInvokeResponse(): WorkflowInvokeResponse {
-  return { raw: undefined, taskId: "", workflowRunId: "", data: undefined };
+  return { raw: undefined, taskId: "", workflowRunId: "", data: undefined, pause: undefined };
 }
 
 export const WorkflowInvokeResponse: MessageFns<WorkflowInvokeResponse> = {
@@ -338,6 +407,9 @@ export const WorkflowInvokeResponse: MessageFns<WorkflowInvokeResponse> = {
     }
     if (message.data !== undefined) {
       WorkflowRunData.encode(message.data, writer.uint32(34).fork()).join();
+    }
+    if (message.pause !== undefined) {
+      RunPause.encode(message.pause, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -387,6 +459,14 @@ export const WorkflowInvokeResponse: MessageFns<WorkflowInvokeResponse> = {
             message.data = WorkflowRunData.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pause = RunPause.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -413,6 +493,7 @@ export const WorkflowInvokeResponse: MessageFns<WorkflowInvokeResponse> = {
         ? globalThis.String(object.workflow_run_id)
         : "",
       data: isSet(object.data) ? WorkflowRunData.fromJSON(object.data) : undefined,
+      pause: isSet(object.pause) ? RunPause.fromJSON(object.pause) : undefined,
     };
   },
 
@@ -430,6 +511,9 @@ export const WorkflowInvokeResponse: MessageFns<WorkflowInvokeResponse> = {
     if (message.data !== undefined) {
       obj.data = WorkflowRunData.toJSON(message.data);
     }
+    if (message.pause !== undefined) {
+      obj.pause = RunPause.toJSON(message.pause);
+    }
     return obj;
   },
 
@@ -443,6 +527,9 @@ export const WorkflowInvokeResponse: MessageFns<WorkflowInvokeResponse> = {
     message.workflowRunId = object.workflowRunId ?? "";
     message.data = (object.data !== undefined && object.data !== null)
       ? WorkflowRunData.fromPartial(object.data)
+      : undefined;
+    message.pause = (object.pause !== undefined && object.pause !== null)
+      ? RunPause.fromPartial(object.pause)
       : undefined;
     return message;
   },
@@ -487,6 +574,42 @@ export const WorkflowInvokeStreamResponse: MessageFns<WorkflowInvokeStreamRespon
         break;
       case "ttsMessageEnd":
         TtsMessageEvent.encode(message.payload.value, writer.uint32(138).fork()).join();
+        break;
+      case "reasoningChunk":
+        ReasoningChunkEvent.encode(message.payload.value, writer.uint32(202).fork()).join();
+        break;
+      case "humanInputRequired":
+        HumanInputRequiredEvent.encode(message.payload.value, writer.uint32(210).fork()).join();
+        break;
+      case "humanInputFormFilled":
+        HumanInputFormFilledEvent.encode(message.payload.value, writer.uint32(218).fork()).join();
+        break;
+      case "humanInputFormTimeout":
+        HumanInputFormTimeoutEvent.encode(message.payload.value, writer.uint32(226).fork()).join();
+        break;
+      case "nodeRetry":
+        NodeEvent.encode(message.payload.value, writer.uint32(234).fork()).join();
+        break;
+      case "iterationStarted":
+        IterationEvent.encode(message.payload.value, writer.uint32(242).fork()).join();
+        break;
+      case "iterationNext":
+        IterationEvent.encode(message.payload.value, writer.uint32(250).fork()).join();
+        break;
+      case "iterationCompleted":
+        IterationEvent.encode(message.payload.value, writer.uint32(258).fork()).join();
+        break;
+      case "loopStarted":
+        IterationEvent.encode(message.payload.value, writer.uint32(266).fork()).join();
+        break;
+      case "loopNext":
+        IterationEvent.encode(message.payload.value, writer.uint32(274).fork()).join();
+        break;
+      case "loopCompleted":
+        IterationEvent.encode(message.payload.value, writer.uint32(282).fork()).join();
+        break;
+      case "agentLog":
+        AgentLogEvent.encode(message.payload.value, writer.uint32(290).fork()).join();
         break;
     }
     return writer;
@@ -596,6 +719,111 @@ export const WorkflowInvokeStreamResponse: MessageFns<WorkflowInvokeStreamRespon
             message.payload = { $case: "ttsMessageEnd", value: TtsMessageEvent.decode(reader, reader.uint32()) };
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.payload = { $case: "reasoningChunk", value: ReasoningChunkEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.payload = {
+              $case: "humanInputRequired",
+              value: HumanInputRequiredEvent.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.payload = {
+              $case: "humanInputFormFilled",
+              value: HumanInputFormFilledEvent.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.payload = {
+              $case: "humanInputFormTimeout",
+              value: HumanInputFormTimeoutEvent.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.payload = { $case: "nodeRetry", value: NodeEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.payload = { $case: "iterationStarted", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.payload = { $case: "iterationNext", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.payload = { $case: "iterationCompleted", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.payload = { $case: "loopStarted", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 34: {
+            if (tag !== 274) {
+              break;
+            }
+
+            message.payload = { $case: "loopNext", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 35: {
+            if (tag !== 282) {
+              break;
+            }
+
+            message.payload = { $case: "loopCompleted", value: IterationEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 36: {
+            if (tag !== 290) {
+              break;
+            }
+
+            message.payload = { $case: "agentLog", value: AgentLogEvent.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -646,6 +874,57 @@ export const WorkflowInvokeStreamResponse: MessageFns<WorkflowInvokeStreamRespon
         ? { $case: "ttsMessageEnd", value: TtsMessageEvent.fromJSON(object.ttsMessageEnd) }
         : isSet(object.tts_message_end)
         ? { $case: "ttsMessageEnd", value: TtsMessageEvent.fromJSON(object.tts_message_end) }
+        : isSet(object.reasoningChunk)
+        ? { $case: "reasoningChunk", value: ReasoningChunkEvent.fromJSON(object.reasoningChunk) }
+        : isSet(object.reasoning_chunk)
+        ? { $case: "reasoningChunk", value: ReasoningChunkEvent.fromJSON(object.reasoning_chunk) }
+        : isSet(object.humanInputRequired)
+        ? { $case: "humanInputRequired", value: HumanInputRequiredEvent.fromJSON(object.humanInputRequired) }
+        : isSet(object.human_input_required)
+        ? { $case: "humanInputRequired", value: HumanInputRequiredEvent.fromJSON(object.human_input_required) }
+        : isSet(object.humanInputFormFilled)
+        ? { $case: "humanInputFormFilled", value: HumanInputFormFilledEvent.fromJSON(object.humanInputFormFilled) }
+        : isSet(object.human_input_form_filled)
+        ? { $case: "humanInputFormFilled", value: HumanInputFormFilledEvent.fromJSON(object.human_input_form_filled) }
+        : isSet(object.humanInputFormTimeout)
+        ? { $case: "humanInputFormTimeout", value: HumanInputFormTimeoutEvent.fromJSON(object.humanInputFormTimeout) }
+        : isSet(object.human_input_form_timeout)
+        ? {
+          $case: "humanInputFormTimeout",
+          value: HumanInputFormTimeoutEvent.fromJSON(object.human_input_form_timeout),
+        }
+        : isSet(object.nodeRetry)
+        ? { $case: "nodeRetry", value: NodeEvent.fromJSON(object.nodeRetry) }
+        : isSet(object.node_retry)
+        ? { $case: "nodeRetry", value: NodeEvent.fromJSON(object.node_retry) }
+        : isSet(object.iterationStarted)
+        ? { $case: "iterationStarted", value: IterationEvent.fromJSON(object.iterationStarted) }
+        : isSet(object.iteration_started)
+        ? { $case: "iterationStarted", value: IterationEvent.fromJSON(object.iteration_started) }
+        : isSet(object.iterationNext)
+        ? { $case: "iterationNext", value: IterationEvent.fromJSON(object.iterationNext) }
+        : isSet(object.iteration_next)
+        ? { $case: "iterationNext", value: IterationEvent.fromJSON(object.iteration_next) }
+        : isSet(object.iterationCompleted)
+        ? { $case: "iterationCompleted", value: IterationEvent.fromJSON(object.iterationCompleted) }
+        : isSet(object.iteration_completed)
+        ? { $case: "iterationCompleted", value: IterationEvent.fromJSON(object.iteration_completed) }
+        : isSet(object.loopStarted)
+        ? { $case: "loopStarted", value: IterationEvent.fromJSON(object.loopStarted) }
+        : isSet(object.loop_started)
+        ? { $case: "loopStarted", value: IterationEvent.fromJSON(object.loop_started) }
+        : isSet(object.loopNext)
+        ? { $case: "loopNext", value: IterationEvent.fromJSON(object.loopNext) }
+        : isSet(object.loop_next)
+        ? { $case: "loopNext", value: IterationEvent.fromJSON(object.loop_next) }
+        : isSet(object.loopCompleted)
+        ? { $case: "loopCompleted", value: IterationEvent.fromJSON(object.loopCompleted) }
+        : isSet(object.loop_completed)
+        ? { $case: "loopCompleted", value: IterationEvent.fromJSON(object.loop_completed) }
+        : isSet(object.agentLog)
+        ? { $case: "agentLog", value: AgentLogEvent.fromJSON(object.agentLog) }
+        : isSet(object.agent_log)
+        ? { $case: "agentLog", value: AgentLogEvent.fromJSON(object.agent_log) }
         : undefined,
     };
   },
@@ -676,6 +955,30 @@ export const WorkflowInvokeStreamResponse: MessageFns<WorkflowInvokeStreamRespon
       obj.ttsMessage = TtsMessageEvent.toJSON(message.payload.value);
     } else if (message.payload?.$case === "ttsMessageEnd") {
       obj.ttsMessageEnd = TtsMessageEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "reasoningChunk") {
+      obj.reasoningChunk = ReasoningChunkEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "humanInputRequired") {
+      obj.humanInputRequired = HumanInputRequiredEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "humanInputFormFilled") {
+      obj.humanInputFormFilled = HumanInputFormFilledEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "humanInputFormTimeout") {
+      obj.humanInputFormTimeout = HumanInputFormTimeoutEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "nodeRetry") {
+      obj.nodeRetry = NodeEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "iterationStarted") {
+      obj.iterationStarted = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "iterationNext") {
+      obj.iterationNext = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "iterationCompleted") {
+      obj.iterationCompleted = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "loopStarted") {
+      obj.loopStarted = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "loopNext") {
+      obj.loopNext = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "loopCompleted") {
+      obj.loopCompleted = IterationEvent.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "agentLog") {
+      obj.agentLog = AgentLogEvent.toJSON(message.payload.value);
     }
     return obj;
   },
@@ -742,6 +1045,87 @@ export const WorkflowInvokeStreamResponse: MessageFns<WorkflowInvokeStreamRespon
       case "ttsMessageEnd": {
         if (object.payload?.value !== undefined && object.payload?.value !== null) {
           message.payload = { $case: "ttsMessageEnd", value: TtsMessageEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "reasoningChunk": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "reasoningChunk", value: ReasoningChunkEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "humanInputRequired": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: "humanInputRequired",
+            value: HumanInputRequiredEvent.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case "humanInputFormFilled": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: "humanInputFormFilled",
+            value: HumanInputFormFilledEvent.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case "humanInputFormTimeout": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = {
+            $case: "humanInputFormTimeout",
+            value: HumanInputFormTimeoutEvent.fromPartial(object.payload.value),
+          };
+        }
+        break;
+      }
+      case "nodeRetry": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "nodeRetry", value: NodeEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "iterationStarted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "iterationStarted", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "iterationNext": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "iterationNext", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "iterationCompleted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "iterationCompleted", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "loopStarted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "loopStarted", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "loopNext": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "loopNext", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "loopCompleted": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "loopCompleted", value: IterationEvent.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "agentLog": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "agentLog", value: AgentLogEvent.fromPartial(object.payload.value) };
         }
         break;
       }

@@ -20,13 +20,14 @@ class CompletionInvokeRequest(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., files: _Optional[_Iterable[_Union[_common_pb2.InputFile, _Mapping]]] = ..., user: _Optional[str] = ...) -> None: ...
 
 class CompletionInvokeResponse(_message.Message):
-    __slots__ = ["answer", "created_at", "message_id", "metadata", "mode", "raw", "task_id"]
+    __slots__ = ["answer", "created_at", "message_id", "metadata", "mode", "raw", "reasoning", "task_id"]
     ANSWER_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     RAW_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     answer: str
     created_at: int
@@ -34,8 +35,9 @@ class CompletionInvokeResponse(_message.Message):
     metadata: _common_pb2.MessageMetadata
     mode: str
     raw: _struct_pb2.Struct
+    reasoning: str
     task_id: str
-    def __init__(self, raw: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answer: _Optional[str] = ..., message_id: _Optional[str] = ..., task_id: _Optional[str] = ..., mode: _Optional[str] = ..., created_at: _Optional[int] = ..., metadata: _Optional[_Union[_common_pb2.MessageMetadata, _Mapping]] = ...) -> None: ...
+    def __init__(self, raw: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answer: _Optional[str] = ..., message_id: _Optional[str] = ..., task_id: _Optional[str] = ..., mode: _Optional[str] = ..., created_at: _Optional[int] = ..., metadata: _Optional[_Union[_common_pb2.MessageMetadata, _Mapping]] = ..., reasoning: _Optional[str] = ...) -> None: ...
 
 class CompletionInvokeStreamRequest(_message.Message):
     __slots__ = ["app_id", "files", "inputs", "user"]
@@ -50,7 +52,7 @@ class CompletionInvokeStreamRequest(_message.Message):
     def __init__(self, app_id: _Optional[str] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., files: _Optional[_Iterable[_Union[_common_pb2.InputFile, _Mapping]]] = ..., user: _Optional[str] = ...) -> None: ...
 
 class CompletionInvokeStreamResponse(_message.Message):
-    __slots__ = ["error", "event", "message", "message_end", "message_file", "message_replace", "raw", "tts_message", "tts_message_end"]
+    __slots__ = ["error", "event", "message", "message_end", "message_file", "message_replace", "raw", "reasoning_chunk", "tts_message", "tts_message_end"]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_END_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +60,7 @@ class CompletionInvokeStreamResponse(_message.Message):
     MESSAGE_FILE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_REPLACE_FIELD_NUMBER: _ClassVar[int]
     RAW_FIELD_NUMBER: _ClassVar[int]
+    REASONING_CHUNK_FIELD_NUMBER: _ClassVar[int]
     TTS_MESSAGE_END_FIELD_NUMBER: _ClassVar[int]
     TTS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     error: _common_pb2.ErrorEvent
@@ -67,6 +70,7 @@ class CompletionInvokeStreamResponse(_message.Message):
     message_file: _common_pb2.MessageFileEvent
     message_replace: _common_pb2.MessageReplaceEvent
     raw: _struct_pb2.Struct
+    reasoning_chunk: _common_pb2.ReasoningChunkEvent
     tts_message: _common_pb2.TtsMessageEvent
     tts_message_end: _common_pb2.TtsMessageEvent
-    def __init__(self, event: _Optional[str] = ..., raw: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.MessageEvent, _Mapping]] = ..., message_file: _Optional[_Union[_common_pb2.MessageFileEvent, _Mapping]] = ..., message_replace: _Optional[_Union[_common_pb2.MessageReplaceEvent, _Mapping]] = ..., message_end: _Optional[_Union[_common_pb2.MessageEndEvent, _Mapping]] = ..., tts_message: _Optional[_Union[_common_pb2.TtsMessageEvent, _Mapping]] = ..., tts_message_end: _Optional[_Union[_common_pb2.TtsMessageEvent, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorEvent, _Mapping]] = ...) -> None: ...
+    def __init__(self, event: _Optional[str] = ..., raw: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message: _Optional[_Union[_common_pb2.MessageEvent, _Mapping]] = ..., message_file: _Optional[_Union[_common_pb2.MessageFileEvent, _Mapping]] = ..., message_replace: _Optional[_Union[_common_pb2.MessageReplaceEvent, _Mapping]] = ..., message_end: _Optional[_Union[_common_pb2.MessageEndEvent, _Mapping]] = ..., tts_message: _Optional[_Union[_common_pb2.TtsMessageEvent, _Mapping]] = ..., tts_message_end: _Optional[_Union[_common_pb2.TtsMessageEvent, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorEvent, _Mapping]] = ..., reasoning_chunk: _Optional[_Union[_common_pb2.ReasoningChunkEvent, _Mapping]] = ...) -> None: ...
