@@ -204,7 +204,7 @@ describe("memory budget of rejected and half-open calls", () => {
     // Under the shipped heap (--max-old-space-size=384) and well under the container's 512 MiB.
     expect(peak).toBeLessThan(400 * 2 ** 20);
     await normalCallWorks();
-  });
+  }, 120_000); // ~26 s alone; e2e files run side by side on 2 cores
 
   it("an open stream costs a few KB: 40 connections × 100 health Watch streams (figure for the budget)", async () => {
     const heapBefore = await inspector.heapUsedAfterGc();
@@ -220,7 +220,7 @@ describe("memory budget of rejected and half-open calls", () => {
     );
     expect(perStream).toBeLessThan(32 * 1024);
     for (const s of sessions) s.destroy();
-  });
+  }, 120_000);
 });
 
 describe("credentials", () => {
