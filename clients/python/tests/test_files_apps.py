@@ -111,7 +111,7 @@ class UploadTest(unittest.TestCase):
                 client.files.upload(b"x", "a.txt", app_id=app_id)
             self.assertEqual(caught.exception.code, grpc.StatusCode.NOT_FOUND)
             self.assertEqual(caught.exception.reason, "APP_NOT_FOUND")
-        self.assertEqual(stack.requests(), [])
+        self.assertEqual(uploads(), [])
 
     def test_a_bad_filename_is_invalid_argument_naming_the_field(self) -> None:
         with self.assertRaises(AppInvokeError) as caught:
