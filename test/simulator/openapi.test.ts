@@ -260,6 +260,115 @@ describe("blocking responses validate against the spec", () => {
   });
 });
 
+/** The form app: a workflow whose start node has a variable of every kind (DescribeApp's input schema is derived from it). */
+const FORM_APP = DEMO_APPS.find((a) => a.form)!;
+
+/**
+ * The `user_input_form` controls the spec has no branch for (it documents text-input, paragraph and select only,
+ * while Dify's start node also offers these). Checked against the shape the gateway's input schema relies on
+ * (src/apps/input-schema.ts and docs/dify-upstream.md), written from Dify's VariableEntity rather than the spec.
+ */
+const FIELD_BASE = { label: { type: "string" }, variable: { type: "string", minLength: 1 }, required: { type: "boolean" } };
+const FILE_FIELD = {
+  ...FIELD_BASE,
+  allowed_file_types: { type: "array", items: { enum: ["image", "document", "audio", "video", "custom"] } },
+  allowed_file_extensions: { type: "array", items: { type: "string" } },
+  allowed_file_upload_methods: { type: "array", items: { enum: ["local_file", "remote_url"] } },
+};
+const UNDOCUMENTED_CONTROLS: Record<string, object> = {
+  number: { properties: FIELD_BASE, required: ["label", "variable", "required"] },
+  checkbox: { properties: { ...FIELD_BASE, default: { type: "boolean" } }, required: ["label", "variable", "required"] },
+  file: { properties: FILE_FIELD, required: ["variable", "required", "allowed_file_types", "allowed_file_upload_methods"] },
+  "file-list": {
+    properties: { ...FILE_FIELD, max_length: { type: "integer", minimum: 1 } },
+    required: ["variable", "required", "allowed_file_types", "allowed_file_upload_methods", "max_length"],
+  },
+};
+/** What the input schema reads of the documented controls beyond the spec's (optional) properties. */
+const DOCUMENTED_CONTROLS: Record<string, object> = {
+  "text-input": { properties: { ...FIELD_BASE, max_length: { type: "integer", minimum: 1 } }, required: ["variable", "required"] },
+  paragraph: { properties: { ...FIELD_BASE, max_length: { type: "integer", minimum: 1 } }, required: ["variable", "required"] },
+  select: { properties: { ...FIELD_BASE, options: { type: "array", minItems: 1 } }, required: ["variable", "required", "options"] },
+};
+
+describe("the form app's /parameters", () => {
+  it("validates against the spec, and each control has the shape the input schema relies on", async () => {
+    const parameters = (await (await call(sim, "/parameters", { key: FORM_APP.key })).body.json()) as Json;
+    expectValid("#/components/schemas/AppParametersResponse", { ...parameters, user_input_form: [] });
+    const branchesRef = "#/components/schemas/AppParametersResponse/properties/user_input_form/items/oneOf";
+    const branches = (
+      spec.components.schemas["AppParametersResponse"] as { properties: { user_input_form: { items: { oneOf: { properties: Json }[] } } } }
+    ).properties.user_input_form.items.oneOf;
+    const controls: string[] = [];
+    for (const item of parameters["user_input_form"] as Json[]) {
+      const [control, ...rest] = Object.keys(item);
+      expect(rest, "one control per item").toEqual([]);
+      controls.push(String(control));
+      const index = branches.findIndex((branch) => String(control) in branch.properties);
+      if (index >= 0) expectValid(`${branchesRef}/${index}`, item);
+      const shape = DOCUMENTED_CONTROLS[String(control)] ?? UNDOCUMENTED_CONTROLS[String(control)];
+      expect(shape, `no known shape for "${control}"`).toBeDefined();
+      const validate = ajv.compile({ type: "object", ...shape });
+      expect(validate(item[String(control)]), `${control}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+    }
+    // Every kind of control, so that a change to any of them shows here.
+    expect(controls.sort()).toEqual(["checkbox", "file", "file-list", "number", "paragraph", "select", "text-input"]);
+  });
+});
+
+/** POST /files/upload with a multipart body written by hand (undici's FormData always adds a Content-Type); ASCII content only. */
+async function uploadRaw(parts: { name: string; filename?: string; contentType?: string; content: string }[]) {
+  const boundary = "----openapi-test-boundary";
+  let body = "";
+  for (const part of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`;
+    if (part.filename !== undefined) head += `; filename="${part.filename}"`;
+    head += "\r\n";
+    if (part.contentType) head += `Content-Type: ${part.contentType}\r\n`;
+    body += `${head}\r\n${part.content}\r\n`;
+  }
+  body += `--${boundary}--\r\n`;
+  const res = await call(sim, "/files/upload", {
+    key: FORM_APP.key,
+    method: "POST",
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+    rawBody: body,
+  });
+  return { status: res.statusCode, body: (await res.body.json()) as Json };
+}
+
+describe("POST /files/upload", () => {
+  it("the upload answer is a FileUploadResponse (201) with the fields the gateway types", async () => {
+    const res = await uploadRaw([
+      { name: "user", content: "alice" },
+      { name: "file", filename: "photo.png", contentType: "image/png", content: "p".repeat(2048) },
+    ]);
+    expect(res.status).toBe(201);
+    expectValid("#/components/schemas/FileUploadResponse", res.body);
+    // The spec requires nothing; the gateway's UploadFileResponse reads these.
+    expect(res.body).toMatchObject({ name: "photo.png", size: 2048, extension: "png", mime_type: "image/png" });
+    expect(res.body["id"]).toMatch(UUID_RE);
+    expect(Number.isInteger(res.body["created_at"])).toBe(true);
+  });
+
+  // Not here: 415 unsupported_file_type for a part without a Content-Type. The simulator's multipart parser (busboy)
+  // reports such a part as text/plain, per RFC 7578, so the simulator never answers it; Dify (werkzeug) does.
+  it("its refusals match the spec's examples", async () => {
+    const png = (filename = "a.png") => ({ name: "file", filename, contentType: "image/png", content: "x" });
+    const cases = [
+      { parts: [{ name: "user", content: "alice" }], status: 400, code: "no_file_uploaded" },
+      { parts: [png(), { ...png("b.png"), name: "file2" }], status: 400, code: "too_many_files" },
+      { parts: [{ ...png(), content: "p".repeat(10 * 1024 * 1024 + 1) }], status: 413, code: "file_too_large" },
+    ];
+    for (const c of cases) {
+      const res = await uploadRaw(c.parts);
+      expect(res.status, c.code).toBe(c.status);
+      expectErrorLike(res.body, c.status, c.code);
+      expect(specErrorExamples("/files/upload")).toContainEqual(res.body);
+    }
+  });
+});
+
 describe("error bodies match the spec examples", () => {
   it("route mismatches use the documented codes and messages", async () => {
     const cases = [

@@ -12,5 +12,7 @@ __version__ = "0.1.0"
 
 from ._client import AppClient, Apps, ChatApp, CompletionApp, WorkflowApp  # noqa: E402
 from ._errors import AppInvokeError  # noqa: E402
+from .apps import AppCatalog  # noqa: E402
+from .files import Files  # noqa: E402
 
-__all__ = ["AppClient", "AppInvokeError", "Apps", "ChatApp", "CompletionApp", "WorkflowApp", "__version__"]
+__all__ = ["AppCatalog", "AppClient", "AppInvokeError", "Apps", "Files", "ChatApp", "CompletionApp", "WorkflowApp", "__version__"]

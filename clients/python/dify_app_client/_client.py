@@ -9,6 +9,8 @@ import grpc
 from . import __version__
 from ._convert import dict_to_struct, input_files, struct_to_dict
 from ._errors import AppInvokeError
+from .apps import AppCatalog
+from .files import Files
 from ._proto.dify.app.v1 import (
     chat_pb2,
     chat_pb2_grpc,
@@ -61,6 +63,8 @@ class AppClient:
         # and a gateway behind a mesh sidecar is reached in plaintext.
         calls = _Calls((("authorization", f"Bearer {token}"),), timeout)
         self.app = Apps(self._channel, calls)
+        self.files = Files(self._channel, calls)
+        self.apps = AppCatalog(self._channel, calls)
 
     def close(self) -> None:
         """Closes the channel; calls still running are cancelled."""

@@ -9,12 +9,16 @@ import {
   Metadata,
   type ServiceError,
 } from "@grpc/grpc-js";
+import { AppServiceClient } from "../../../generated/dify/app/v1/app.js";
 import { ChatServiceClient } from "../../../generated/dify/app/v1/chat.js";
 import type { InputFile, RunPause } from "../../../generated/dify/app/v1/common.js";
 import { CompletionServiceClient } from "../../../generated/dify/app/v1/completion.js";
+import { FileServiceClient } from "../../../generated/dify/app/v1/file.js";
 import { RunServiceClient } from "../../../generated/dify/app/v1/run.js";
 import { WorkflowServiceClient } from "../../../generated/dify/app/v1/workflow.js";
+import { type AppCatalog, appCatalog } from "./apps.js";
 import { type CallControl, streamEvents, unaryResult } from "./calls.js";
+import { type Files, files } from "./files.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** A dict exactly as Dify's App API returns it: the blocking-mode answer, or one stream event. */
@@ -66,6 +70,9 @@ interface CommonParams {
   timeoutMs?: number;
 }
 
+/** The cancellation and time limits every call takes. */
+export type CallTiming = Pick<CommonParams, "signal" | "deadline" | "timeoutMs">;
+
 export interface ChatParams extends CommonParams {
   query: string;
   /** Omitted for a new conversation; else the `conversation_id` of an earlier answer. */
@@ -79,11 +86,8 @@ export interface WorkflowParams extends CommonParams {
 }
 
 /** Call options shared by the RunService calls. */
-interface RunCallParams {
+interface RunCallParams extends CallTiming {
   appId: string;
-  signal?: AbortSignal;
-  deadline?: Date;
-  timeoutMs?: number;
 }
 export interface WatchRunParams extends RunCallParams {
   workflowRunId: string;
@@ -156,6 +160,10 @@ export interface AppClient {
     /** Completion (text generator) apps. */
     readonly completion: AppInterface<CompletionParams>;
   };
+  /** Uploads files to Dify for later runs (`FileService`). */
+  readonly files: Files;
+  /** The workspace's apps and what their runs take (`AppService`). */
+  readonly apps: AppCatalog;
   /** Closes the channel; calls still running are cancelled. */
   close(): void;
 }
@@ -166,7 +174,7 @@ const USER_AGENT = "dify-app-client-node/0.1.0";
 export function createAppClient(options: AppClientOptions): AppClient {
   if (!options.token) throw new TypeError("token is required");
   const channelOptions = { "grpc.primary_user_agent": USER_AGENT, ...options.channelOptions };
-  // One channel (one HTTP/2 connection) for all three services.
+  // One channel (one HTTP/2 connection) for all services.
   const channel = new Channel(options.address, channelCredentials(options.tls), channelOptions);
   const clientOptions = { channelOverride: channel };
   const chat = new ChatServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
@@ -174,7 +182,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
   const completion = new CompletionServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
   const runs = new RunServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
 
-  const control = (p: RunCallParams): CallControl => {
+  const control = (p: CallTiming): CallControl => {
     // Metadata, not call credentials: grpc-js refuses those on plaintext channels (a mesh sidecar hop).
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${options.token}`);
@@ -249,6 +257,8 @@ export function createAppClient(options: AppClientOptions): AppClient {
         };
       }),
     },
+    files: files(new FileServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions), control),
+    apps: appCatalog(new AppServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions), control),
     close() {
       channel.close();
     },
@@ -294,7 +304,7 @@ function channelCredentials(tls: AppClientOptions["tls"]): ChannelCredentials {
   return grpcCredentials.createSsl(tls.rootCerts ?? null, tls.privateKey ?? null, tls.certChain ?? null);
 }
 
-function callOptions(p: CommonParams, clientTimeoutMs: number | undefined): Partial<CallOptions> {
+function callOptions(p: CallTiming, clientTimeoutMs: number | undefined): Partial<CallOptions> {
   const timeoutMs = p.timeoutMs ?? clientTimeoutMs;
   const candidates = [p.deadline?.getTime(), timeoutMs === undefined ? undefined : Date.now() + timeoutMs].filter(
     (d): d is number => d !== undefined,

@@ -51,7 +51,7 @@ export async function* streamEvents(start: StreamStarter, { metadata, callOption
   }
 }
 
-function toError(err: unknown, signal: AbortSignal | undefined): unknown {
+export function toError(err: unknown, signal: AbortSignal | undefined): unknown {
   // Anything else (a closed channel, say) is not a call status: pass it on as it is.
   if (!isServiceError(err)) return err;
   // Our abort: report it the way fetch() does, with the signal's reason.

@@ -12,6 +12,7 @@ export type {
   AppClient,
   AppClientOptions,
   AppInterface,
+  CallTiming,
   ChatParams,
   CompletionParams,
   DifyDict,
@@ -29,4 +30,6 @@ export type {
   WorkflowParams,
 } from "./app-client.js";
 export { createAppClient } from "./app-client.js";
+export type { AppCatalog, AppDescription, AppSummary } from "./apps.js";
 export { AppInvokeError, type FieldViolation } from "./errors.js";
+export type { Files, UploadedFile, UploadParams, UploadSource } from "./files.js";
