@@ -58,7 +58,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
       throw await withOperatorHint(error, err, { spec, workspace, app, resolveMode, log: ctx.log });
     } finally {
       // After run.events' own finally, so a stop it sent is counted.
-      ctx.values.set(RUN_SUMMARY, summarize(spec.kind, mode, run));
+      ctx.values.set(RUN_SUMMARY, summarize(spec.kind, app.appId, mode, run));
     }
     return ctx.values.get(RUN_SUMMARY) as RunSummary;
   };
@@ -90,15 +90,18 @@ export function checkRequest(spec: InterfaceSpec, req: InvokeRequest, ctx: CallC
   return result;
 }
 
-function summarize(kind: RunKind, mode: AppMode | undefined, run: UpstreamRun | undefined): RunSummary {
+function summarize(kind: RunKind, appId: string, mode: AppMode | undefined, run: UpstreamRun | undefined): RunSummary {
   return {
     kind,
+    appId,
     mode,
+    conversationId: run?.tracker.conversationId,
     taskId: run?.tracker.taskId,
     workflowRunId: run?.tracker.workflowRunId,
     usage: run?.tracker.usage,
     stopCalled: run?.stopCalled ?? false,
     upstreamStartedAt: run?.startedAt,
     firstEventAt: run?.firstEventAt,
+    pausedAt: run?.pausedAt,
   };
 }

@@ -8,6 +8,21 @@ export interface AppTarget {
   readonly key: Secret;
   /** Per-call headers, such as the trace context. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Sees each request made for this call (OpenTelemetry client spans), when telemetry is on. */
+  readonly observer?: RequestObserver;
+}
+
+/** A hook around every request to Dify: the run, `/info`, the stop call. */
+export interface RequestObserver {
+  /** A request starts; `route` is its path with ids as `{name}`, fit for a span name. */
+  start(method: "GET" | "POST", url: string, route: string): ObservedRequest;
+}
+
+export interface ObservedRequest {
+  /** Headers this request carries, such as a `traceparent` that names its span. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Once, when the response is over (a stream: its body ended or was abandoned), with its status or failure. */
+  end(statusCode: number | undefined, error?: unknown): void;
 }
 
 export interface DifyClientOptions {
@@ -51,32 +66,49 @@ export class DifyClient {
 
   /** POSTs a run in streaming mode; resolves with the SSE body once Dify answers 200. */
   async openStream(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
-    const res = await this.#send(target, "POST", path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
-    if (res.statusCode !== 200) throw await httpError(res, target);
+    const { res, observed } = await this.#send(target, "POST", path, path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
+    let failure: Error | undefined;
+    if (res.statusCode !== 200) failure = await httpError(res, target);
     // Dify has answered a streaming request with its JSON error envelope and HTTP 200: it is an error like any other.
-    if (isJson(res.headers["content-type"])) throw await jsonInsteadOfStream(res, target);
-    return streamBody(res.body, signal);
+    else if (isJson(res.headers["content-type"])) failure = await jsonInsteadOfStream(res, target);
+    if (failure) {
+      observed?.end(res.statusCode, failure);
+      throw failure;
+    }
+    if (!observed) return streamBody(res.body, signal);
+    const ended = () => observed.end(200);
+    signal.addEventListener("abort", ended, { once: true });
+    return streamBody(res.body, signal, (err) => {
+      signal.removeEventListener("abort", ended);
+      observed.end(200, err);
+    });
   }
 
-  async postJson(target: AppTarget, path: string, body: object, signal: AbortSignal): Promise<unknown> {
-    return this.#json(target, "POST", path, body, signal);
+  /** `route`: the path with its ids as `{name}` (see RequestObserver); the path itself when it has none. */
+  async postJson(target: AppTarget, path: string, body: object, signal: AbortSignal, route = path): Promise<unknown> {
+    return this.#json(target, "POST", path, route, body, signal);
   }
 
   async getJson(target: AppTarget, path: string, signal: AbortSignal): Promise<unknown> {
-    return this.#json(target, "GET", path, undefined, signal);
+    return this.#json(target, "GET", path, path, undefined, signal);
   }
 
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
 
-  async #json(target: AppTarget, method: "GET" | "POST", path: string, body: object | undefined, signal: AbortSignal) {
-    const res = await this.#send(target, method, path, body, "application/json", signal);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw await httpError(res, target);
+  async #json(target: AppTarget, method: "GET" | "POST", path: string, route: string, body: object | undefined, signal: AbortSignal) {
+    const { res, observed } = await this.#send(target, method, path, route, body, "application/json", signal);
+    let failure: Error | undefined;
     try {
-      return await res.body.json();
-    } catch (err) {
-      throw new DifyUnreachableError("Dify sent a response that is not JSON", err);
+      if (res.statusCode < 200 || res.statusCode >= 300) throw (failure = await httpError(res, target));
+      try {
+        return await res.body.json();
+      } catch (err) {
+        throw (failure = new DifyUnreachableError("Dify sent a response that is not JSON", err));
+      }
+    } finally {
+      observed?.end(res.statusCode, failure);
     }
   }
 
@@ -84,18 +116,22 @@ export class DifyClient {
     target: AppTarget,
     method: "GET" | "POST",
     path: string,
+    route: string,
     body: object | undefined,
     accept: string,
     signal: AbortSignal,
     highWaterMark?: number,
-  ) {
+  ): Promise<{ res: Dispatcher.ResponseData; observed: ObservedRequest | undefined }> {
+    const url = target.baseUrl + path;
+    const observed = target.observer?.start(method, url, route);
     try {
-      return await request(target.baseUrl + path, {
+      const res = await request(url, {
         method,
         dispatcher: this.#dispatcher,
         signal,
         headers: {
           ...target.headers,
+          ...observed?.headers,
           accept,
           "user-agent": USER_AGENT,
           authorization: `Bearer ${target.key.reveal()}`,
@@ -104,9 +140,11 @@ export class DifyClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         ...(highWaterMark === undefined ? {} : { highWaterMark }),
       });
+      return { res, observed };
     } catch (err) {
-      if (signal.aborted) throw signal.reason ?? err;
-      throw new DifyUnreachableError(describeNetworkError(err, target), err);
+      const failure = signal.aborted ? (signal.reason ?? err) : new DifyUnreachableError(describeNetworkError(err, target), err);
+      observed?.end(undefined, failure);
+      throw failure;
     }
   }
 }
@@ -116,13 +154,16 @@ export class DifyClient {
  * truncated chunk) reported as an incomplete stream: the run's terminal event
  * never came. An abort is ours, and its reason is what the caller reports.
  */
-async function* streamBody(body: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<Buffer> {
+async function* streamBody(body: AsyncIterable<Buffer>, signal: AbortSignal, onEnd?: (err?: unknown) => void): AsyncGenerator<Buffer> {
+  let failure: unknown;
   try {
     yield* body;
   } catch (err) {
-    if (signal.aborted) throw err;
+    if (signal.aborted) throw (failure = err);
     const code = (err as { code?: string }).code ?? (err as Error).name;
-    throw new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`);
+    throw (failure = new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`));
+  } finally {
+    onEnd?.(failure);
   }
 }
 

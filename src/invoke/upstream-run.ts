@@ -45,6 +45,8 @@ export class UpstreamRun {
   /** performance.now() when the run was requested, and when its first event arrived. */
   startedAt: number | undefined;
   firstEventAt: number | undefined;
+  /** performance.now() when Dify reported the workflow paused (human input), for the call's span. */
+  pausedAt: number | undefined;
 
   constructor(
     private readonly req: RunRequest,
@@ -87,6 +89,7 @@ export class UpstreamRun {
         for (const ev of decoder.push(next.value)) {
           this.firstEventAt ??= performance.now();
           this.tracker.observe(ev);
+          if (ev.event === "workflow_paused") this.pausedAt ??= performance.now();
           yield ev;
           if (this.tracker.done) return;
         }
@@ -158,6 +161,8 @@ export class UpstreamRun {
         this.req.stopPath(taskId),
         { user: this.req.user },
         AbortSignal.timeout(this.settings.stopTimeoutMs),
+        // The route names the span: the same for every run, the task id left out (it encodes to itself).
+        this.req.stopPath("TASK_ID").replace("TASK_ID", "{task_id}"),
       );
       this.log.info({ taskId }, "stopped the unfinished run on Dify");
       this.onStop("ok");

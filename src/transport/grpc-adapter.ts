@@ -115,7 +115,7 @@ function contextOf(call: Call, scope: CallScope, log: Logger): CallContext {
     workspace,
     trace,
     // One child per call, with everything known up front: pino's child-of-a-child measured ~20 µs per call more.
-    log: log.child({ traceId: trace.traceId, method, workspace: workspace?.id, appId: loggable(call.request) }),
+    log: log.child({ traceId: trace.traceId, spanId: trace.spanId, method, workspace: workspace?.id, appId: loggable(call.request) }),
     method,
     startedAt,
     values: createContextValues(),

@@ -35,7 +35,13 @@ export function fakeContext(ws: Workspace | undefined, method = "/dify.app.v1.Wo
   const context: CallContext = {
     signal: controller.signal,
     workspace: ws,
-    trace: { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", parentSpanId: undefined, sampled: false },
+    trace: {
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      parentSpanId: undefined,
+      sampled: false,
+      sessionId: undefined,
+    },
     log,
     method,
     startedAt: performance.now(),
