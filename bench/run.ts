@@ -2,7 +2,7 @@
  * `npm run bench [-- --smoke] [-- --update-docs]`: starts the simulator, the gateway, the floor and the direct
  * stream server on 127.0.0.1, runs every case, writes bench/results/latest.{json,md} and prints the table.
  * --smoke runs each case for seconds with tiny counts: its numbers mean nothing, only that they exist.
- * --only CASE runs one case (unary, latency, streaming, slowReaders, coldStart); --keep keeps the process logs.
+ * --only CASE runs one case (unary, tracing, latency, streaming, slowReaders, coldStart); --keep keeps the process logs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -12,6 +12,7 @@ import { coldStartCase } from "./cases/cold-start.js";
 import { latencyCase } from "./cases/latency.js";
 import { slowReadersCase } from "./cases/slow-readers.js";
 import { streamingCase } from "./cases/streaming.js";
+import { tracingCase } from "./cases/tracing.js";
 import { unaryCase } from "./cases/unary.js";
 import { type CaseResult, type Context, log } from "./context.js";
 import { ROOT } from "./procs.js";
@@ -47,6 +48,7 @@ const ctx: Context = { dir, smoke, settings: smoke ? SMOKE : FULL, sim, gateway,
 
 const cases: [string, (c: Context) => Promise<CaseResult>][] = [
   ["unary", unaryCase],
+  ["tracing", tracingCase],
   ["latency", latencyCase],
   ["streaming", streamingCase],
   // Before the slow readers: their 1,000 runs keep the simulator and the gateway busy winding down for seconds

@@ -53,8 +53,8 @@ export function gatewayConfig(difyBaseUrl: string, listen = "127.0.0.1:0"): Reco
   };
 }
 
-export function writeGatewayConfig(dir: string, difyBaseUrl: string, listen?: string): string {
-  const file = join(dir, "gateway.json");
+export function writeGatewayConfig(dir: string, difyBaseUrl: string, listen?: string, name = "gateway"): string {
+  const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(gatewayConfig(difyBaseUrl, listen), null, 2));
   return file;
 }
@@ -64,6 +64,24 @@ export const GATEWAY_ENV = { BENCH_APP_KEY: APP_KEY };
 export async function startGateway(dir: string, difyBaseUrl: string): Promise<Server> {
   const config = writeGatewayConfig(dir, difyBaseUrl);
   const proc = startNode(dir, "gateway", ["dist/src/main.js", "--config", config], GATEWAY_ENV);
+  return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes("gateway listening")))}` };
+}
+
+/**
+ * The same gateway with OpenTelemetry on, configured as operators do (OTEL_* variables): every call sampled, spans
+ * exported to `otlpUrl`. The batch queue is large enough that no span is dropped at bench rates (the default 2,048
+ * fills in about a second), so every span's cost is paid.
+ */
+export async function startTracedGateway(dir: string, difyBaseUrl: string, otlpUrl: string): Promise<Server> {
+  const config = writeGatewayConfig(dir, difyBaseUrl, undefined, "gateway-traced");
+  const proc = startNode(dir, "gateway-traced", ["dist/src/main.js", "--config", config], {
+    ...GATEWAY_ENV,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_TRACES_SAMPLER: "always_on",
+    OTEL_BSP_MAX_QUEUE_SIZE: "200000",
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2048",
+    OTEL_BSP_SCHEDULE_DELAY: "500",
+  });
   return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes("gateway listening")))}` };
 }
 

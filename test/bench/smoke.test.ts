@@ -20,13 +20,15 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
     cases: Record<string, Record<string, unknown>>;
   };
 
-  expect(Object.keys(result.cases)).toEqual(["unary", "latency", "streaming", "coldStart", "slowReaders"]);
+  expect(Object.keys(result.cases)).toEqual(["unary", "tracing", "latency", "streaming", "coldStart", "slowReaders"]);
   const leaves = (v: unknown): unknown[] => (v !== null && typeof v === "object" ? Object.values(v).flatMap(leaves) : [v]);
   // NaN (a measurement with no samples) becomes null in JSON.
   expect(leaves(result.cases).filter((v) => v === null || (typeof v === "number" && !Number.isFinite(v)))).toEqual([]);
 
   // biome-ignore lint/suspicious/noExplicitAny: the bench report is JSON, read field by field below
-  const { unary, latency, streaming, slowReaders, coldStart } = result.cases as Record<string, any>;
+  const { unary, tracing, latency, streaming, slowReaders, coldStart } = result.cases as Record<string, any>;
+  expect(tracing.onCpuUsPerCall).toBeGreaterThan(0);
+  expect(tracing.exportedBytesPerCall).toBeGreaterThan(0);
   for (const server of ["gateway", "floor"]) {
     expect(unary[server].cpuUsPerCall).toBeGreaterThan(0);
     expect(unary[server].rps).toBeGreaterThan(0);
