@@ -69,8 +69,9 @@ export async function startGateway(dir: string, difyBaseUrl: string): Promise<Se
 
 /**
  * The same gateway with OpenTelemetry on, configured as operators do (OTEL_* variables): every call sampled, spans
- * exported to `otlpUrl`. The batch queue is large enough that no span is dropped at bench rates (the default 2,048
- * fills in about a second), so every span's cost is paid.
+ * exported to `otlpUrl` in the SDK's default batches of 512. The queue is large enough that no span is dropped at
+ * bench rates (the default 2,048 can fill between two exports), so every span's cost is paid; the 1 s delay (default
+ * 5 s) exports a round's last partial batch within the round's window (see cases/tracing.ts).
  */
 export async function startTracedGateway(dir: string, difyBaseUrl: string, otlpUrl: string): Promise<Server> {
   const config = writeGatewayConfig(dir, difyBaseUrl, undefined, "gateway-traced");
@@ -78,9 +79,8 @@ export async function startTracedGateway(dir: string, difyBaseUrl: string, otlpU
     ...GATEWAY_ENV,
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
     OTEL_TRACES_SAMPLER: "always_on",
-    OTEL_BSP_MAX_QUEUE_SIZE: "200000",
-    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "2048",
-    OTEL_BSP_SCHEDULE_DELAY: "500",
+    OTEL_BSP_MAX_QUEUE_SIZE: "100000",
+    OTEL_BSP_SCHEDULE_DELAY: "1000",
   });
   return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes("gateway listening")))}` };
 }

@@ -12,8 +12,8 @@ import { cpuDuring } from "../procs.js";
 import { startTracedGateway } from "../servers.js";
 import { median, round } from "../stats.js";
 
-/** Twice the traced gateway's OTEL_BSP_SCHEDULE_DELAY: its last batch of the round is exported within it. */
-const EXPORT_SETTLE_MS = 1_000;
+/** More than the traced gateway's OTEL_BSP_SCHEDULE_DELAY: its last batch of the round is exported within it. */
+const EXPORT_SETTLE_MS = 1_500;
 const GOAL = 1.1;
 
 export async function tracingCase(ctx: Context): Promise<CaseResult> {

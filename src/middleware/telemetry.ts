@@ -62,17 +62,15 @@ export function telemetry(t: Telemetry): ServerMiddleware {
 
 function finish(t: Telemetry, span: Span, context: CallContext, error: GatewayError | undefined, run: RunSummary | undefined): void {
   const code = error?.code ?? status.OK;
-  span.setAttribute("rpc.grpc.status_code", code);
   if (SERVER_ERRORS.has(code)) span.setStatus({ code: SPAN_STATUS_ERROR, message: error?.details.reason });
-  if (error) span.setAttribute("error.type", error.details.reason);
   if (run && context.workspace) {
-    const mode = run.mode ?? run.kind;
-    const operation = operationName(run);
-    span.setAttributes(runAttributes(run, operation));
+    const attributes = runMetricAttributes(context.workspace.id, run);
+    // One setAttributes per call: each call into the span costs a check and a copy.
+    span.setAttributes({ ...runSpanAttributes(run), ...attributes, "rpc.grpc.status_code": code, "error.type": error?.details.reason });
     if (run.firstEventAt !== undefined) span.addEvent("gen_ai.first_chunk", run.firstEventAt);
     if (run.pausedAt !== undefined) span.addEvent("dify.workflow.paused", run.pausedAt);
-    recordMetrics(t, { "dify.workspace.id": context.workspace.id, "dify.app.id": run.appId, "dify.app.mode": mode }, operation, run, code);
-  }
+    recordMetrics(t, attributes, run, code);
+  } else span.setAttributes({ "rpc.grpc.status_code": code, "error.type": error?.details.reason });
   span.end();
 }
 
@@ -83,25 +81,31 @@ function operationName(run: RunSummary): string {
   return run.mode === "agent-chat" || run.mode === "agent" ? "invoke_agent" : "chat";
 }
 
-function runAttributes(run: RunSummary, operation: string): Attributes {
+/** What the span and the metrics share: where the run ran, and the GenAI operation. */
+function runMetricAttributes(workspace: string, run: RunSummary): Attributes {
   return {
-    "gen_ai.operation.name": operation,
+    "dify.workspace.id": workspace,
+    "dify.app.id": run.appId,
+    "dify.app.mode": run.mode ?? run.kind,
+    "gen_ai.operation.name": operationName(run),
     "gen_ai.provider.name": "dify",
+  };
+}
+
+function runSpanAttributes(run: RunSummary): Attributes {
+  return {
     "gen_ai.conversation.id": run.conversationId,
     "gen_ai.usage.input_tokens": run.usage?.inputTokens,
     "gen_ai.usage.output_tokens": run.usage?.outputTokens,
     "dify.usage.total_tokens": run.usage?.totalTokens,
-    "dify.app.id": run.appId,
-    "dify.app.mode": run.mode ?? run.kind,
     "dify.task_id": run.taskId,
     "dify.workflow_run_id": run.workflowRunId,
     "dify.stop_called": run.stopCalled,
   };
 }
 
-function recordMetrics(t: Telemetry, labels: Attributes, operation: string, run: RunSummary, code: status): void {
+function recordMetrics(t: Telemetry, attributes: Attributes, run: RunSummary, code: status): void {
   const { tokenUsage, operationDuration, timeToFirstChunk } = t.instruments;
-  const attributes = { ...labels, "gen_ai.operation.name": operation, "gen_ai.provider.name": "dify" };
   if (run.usage?.inputTokens !== undefined) tokenUsage.record(run.usage.inputTokens, { ...attributes, "gen_ai.token.type": "input" });
   if (run.usage?.outputTokens !== undefined) tokenUsage.record(run.usage.outputTokens, { ...attributes, "gen_ai.token.type": "output" });
   if (run.upstreamStartedAt === undefined) return;
@@ -114,13 +118,7 @@ function recordMetrics(t: Telemetry, labels: Attributes, operation: string, run:
 function upstreamObserver(t: Telemetry, parent: Span): RequestObserver {
   return {
     start(method, url, route): ObservedRequest {
-      const { hostname, port, protocol } = new URL(url);
-      const span = t.clientSpan(parent, `${method} ${route}`, {
-        "http.request.method": method,
-        "url.template": route,
-        "server.address": hostname,
-        "server.port": Number(port) || (protocol === "https:" ? 443 : 80),
-      });
+      const span = t.clientSpan(parent, `${method} ${route}`, { "http.request.method": method, "url.template": route, ...server(url) });
       let ended = false;
       return {
         headers: { traceparent: t.traceparent(span) },
@@ -137,6 +135,21 @@ function upstreamObserver(t: Telemetry, parent: Span): RequestObserver {
       };
     },
   };
+}
+
+/** `server.address` and `server.port` per Dify origin; the origins are the config's, so the cache is bounded. */
+const servers = new Map<string, Attributes>();
+
+function server(url: string): Attributes {
+  const pathAt = url.indexOf("/", url.indexOf("//") + 2);
+  const origin = pathAt === -1 ? url : url.slice(0, pathAt);
+  let attributes = servers.get(origin);
+  if (!attributes) {
+    const { hostname, port, protocol } = new URL(url);
+    attributes = { "server.address": hostname, "server.port": Number(port) || (protocol === "https:" ? 443 : 80) };
+    servers.set(origin, attributes);
+  }
+  return attributes;
 }
 
 function errorType(error: unknown): string {
