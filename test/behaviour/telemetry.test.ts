@@ -26,6 +26,7 @@ const traces = {
   workflow: "0af7651916cd43dd8448eb211c800002",
   completion: "0af7651916cd43dd8448eb211c800003",
   cancelled: "0af7651916cd43dd8448eb211c800004",
+  paused: "0af7651916cd43dd8448eb211c800005",
 };
 
 let sim: InProcessSimulator;
@@ -73,6 +74,14 @@ beforeAll(async () => {
     md(traces.completion),
   );
   reported.completion = (completion.raw as { metadata: { usage: Record<string, unknown> } }).metadata.usage;
+
+  // A workflow that pauses for human input: an OK result, with a pause event on its span.
+  await unary(
+    c.workflow.workflowInvoke,
+    c.workflow,
+    { appId: demoAppId("workflow"), inputs: { _sim: { fault: "workflow_paused" } }, files: [], user: "" },
+    md(traces.paused),
+  );
 
   // A stream the caller leaves: the gateway stops the run on Dify, and that request is traced too.
   const call = c.chat.chatInvokeStream(
@@ -157,6 +166,12 @@ describe("traces over OTLP/HTTP", () => {
     expect(clientSpans(traces.workflow).map((s) => [s.name, s.parentSpanId])).toEqual([["POST /workflows/run", server.spanId]]);
   });
 
+  it("a paused workflow: OK, with the pause as an event after the first chunk", () => {
+    const server = serverSpan(traces.paused);
+    expect(server.attributes).toMatchObject({ "rpc.grpc.status_code": 0, "dify.stop_called": false });
+    expect(server.events.map((e) => e.name)).toEqual(["gen_ai.first_chunk", "dify.workflow.paused"]);
+  });
+
   it("a unary completion: its token counts", () => {
     const server = serverSpan(traces.completion);
     expect(server.attributes).toMatchObject({
@@ -205,9 +220,10 @@ describe("metrics over OTLP/HTTP", () => {
   });
 
   it("gen_ai.client.operation.duration and time to first chunk per app, and the A66 server metrics", () => {
+    // The workflow stream and the paused workflow.
     expect(last("gen_ai.client.operation.duration", { ...app("workflow"), "gen_ai.operation.name": "invoke_workflow" })).toMatchObject({
       unit: "s",
-      count: 1,
+      count: 2,
     });
     expect(last("gen_ai.client.operation.time_to_first_chunk", app("completion"))?.count).toBe(1);
     expect(last("grpc.server.call.duration", { "grpc.method": "dify.app.v1.ChatService/ChatInvoke", "grpc.status": "OK" })).toMatchObject({
