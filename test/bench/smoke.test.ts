@@ -44,6 +44,7 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
   // One row per target of the issue, printed as the markdown table.
   expect(result.targets.map((t) => t.target)).toEqual([
     "unary CPU per call, gateway / floor",
+    "unary CPU per call, tracing on (100 % sampled, OTLP export) / off",
     "added p50 latency at c=1, gateway − direct undici",
     "stream of 100 events: events/s, gateway / direct gRPC",
     "cold start to SERVING",
