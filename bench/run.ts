@@ -2,7 +2,8 @@
  * `npm run bench [-- --smoke] [-- --update-docs]`: starts the simulator, the gateway, the floor and the direct
  * stream server on 127.0.0.1, runs every case, writes bench/results/latest.{json,md} and prints the table.
  * --smoke runs each case for seconds with tiny counts: its numbers mean nothing, only that they exist.
- * --only CASE[,CASE] runs those cases (idle, unary, latency, streaming, sharedLimits, coldStart, slowReaders, memory); --keep keeps the process logs.
+ * --only CASE[,CASE] runs those cases (idle, unary, tracing, latency, streaming, sharedLimits, coldStart, slowReaders,
+ * memory); --keep keeps the process logs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -14,6 +15,7 @@ import { idleCase, memoryCase } from "./cases/memory.js";
 import { sharedLimitsCase } from "./cases/shared-limits.js";
 import { slowReadersCase } from "./cases/slow-readers.js";
 import { streamingCase } from "./cases/streaming.js";
+import { tracingCase } from "./cases/tracing.js";
 import { unaryCase } from "./cases/unary.js";
 import { type CaseResult, type Context, log } from "./context.js";
 import { ROOT } from "./procs.js";
@@ -50,6 +52,7 @@ const ctx: Context = { dir, smoke, settings: smoke ? SMOKE : FULL, sim, gateway,
 const cases: [string, (c: Context) => Promise<CaseResult>][] = [
   ["idle", idleCase],
   ["unary", unaryCase],
+  ["tracing", tracingCase],
   ["latency", latencyCase],
   ["streaming", streamingCase],
   // Its own two gateways and redis-server, started and stopped within the case.

@@ -53,8 +53,8 @@ export function gatewayConfig(difyBaseUrl: string, listen = "127.0.0.1:0"): Reco
   };
 }
 
-export function writeGatewayConfig(dir: string, difyBaseUrl: string, listen?: string): string {
-  const file = join(dir, "gateway.json");
+export function writeGatewayConfig(dir: string, difyBaseUrl: string, listen?: string, name = "gateway"): string {
+  const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(gatewayConfig(difyBaseUrl, listen), null, 2));
   return file;
 }
@@ -65,6 +65,24 @@ export const GATEWAY_ENV = { BENCH_APP_KEY: APP_KEY };
 export async function startGateway(dir: string, difyBaseUrl: string, name = "gateway"): Promise<Server> {
   const config = writeGatewayConfig(dir, difyBaseUrl);
   const proc = startNode(dir, name, ["dist/src/main.js", "--config", config], GATEWAY_ENV);
+  return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes("gateway listening")))}` };
+}
+
+/**
+ * The same gateway with OpenTelemetry on, configured as operators do (OTEL_* variables): every call sampled, spans
+ * exported to `otlpUrl` in the SDK's default batches of 512. The queue is large enough that no span is dropped at
+ * bench rates (the default 2,048 can fill between two exports), so every span's cost is paid; the 1 s delay (default
+ * 5 s) exports a round's last partial batch within the round's window (see cases/tracing.ts).
+ */
+export async function startTracedGateway(dir: string, difyBaseUrl: string, otlpUrl: string): Promise<Server> {
+  const config = writeGatewayConfig(dir, difyBaseUrl, undefined, "gateway-traced");
+  const proc = startNode(dir, "gateway-traced", ["dist/src/main.js", "--config", config], {
+    ...GATEWAY_ENV,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_TRACES_SAMPLER: "always_on",
+    OTEL_BSP_MAX_QUEUE_SIZE: "100000",
+    OTEL_BSP_SCHEDULE_DELAY: "1000",
+  });
   return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes("gateway listening")))}` };
 }
 

@@ -21,7 +21,18 @@ await build({
   // grpc-health-check and @grpc/reflection read their .proto files next to their own __dirname, so they run
   // from node_modules; @grpc/reflection requires @grpc/grpc-js from there too, and one copy of grpc-js is
   // both correct (one set of channelz, logging and status objects) and faster to start than two.
-  external: ["@grpc/reflection", "grpc-health-check", "@grpc/grpc-js"],
+  // The OpenTelemetry SDK and exporters load from node_modules only when telemetry is on (dynamic imports in
+  // src/telemetry/otel.ts): bundled, their ~1 MB would be read and parsed by every start, telemetry on or off.
+  // @opentelemetry/api stays bundled: prom-client requires it at start anyway.
+  external: [
+    "@grpc/reflection",
+    "grpc-health-check",
+    "@grpc/grpc-js",
+    "@opentelemetry/sdk-trace-node",
+    "@opentelemetry/sdk-metrics",
+    "@opentelemetry/resources",
+    "@opentelemetry/exporter-*",
+  ],
   // Bundled CommonJS dependencies (grpc-js, pino...) call require() for Node's built-ins.
   banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
 });

@@ -1,5 +1,6 @@
 import type { AppMode, ConfigFile } from "./schema.js";
 import type { Secret } from "./secret.js";
+import type { TelemetryConfig } from "./telemetry.js";
 
 export interface AppEntry {
   readonly appId: string;
@@ -61,6 +62,8 @@ export interface GatewayConfig {
   readonly shutdown: ConfigFile["shutdown"];
   readonly limits: Omit<ConfigFile["limits"], "redis"> & { readonly redis: RedisSettings | undefined };
   readonly metrics: ConfigFile["metrics"];
+  /** OpenTelemetry export; off unless configured (src/config/telemetry.ts). */
+  readonly telemetry: TelemetryConfig;
   readonly auth: ConfigFile["auth"];
   readonly log: ConfigFile["log"];
   readonly workspaces: readonly Workspace[];

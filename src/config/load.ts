@@ -5,6 +5,7 @@ import type { z } from "zod";
 import type { AppEntry, GatewayConfig, ServerTls, Workspace } from "./config.js";
 import { type ConfigFile, configSchema } from "./schema.js";
 import { Secret } from "./secret.js";
+import { resolveTelemetry } from "./telemetry.js";
 
 /** Every problem in a config file, each naming the file and the field path. */
 export class ConfigError extends Error {
@@ -69,13 +70,14 @@ export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv
   }
   const { server, upstream, shutdown, limits, metrics, auth, log } = parsed.data;
   const tls = server.tls && resolveTls(server.tls, sources);
+  const telemetry = resolveTelemetry(parsed.data.telemetry, env, sources.problems);
   const workspaces = parsed.data.workspaces.map((ws, i) => resolveWorkspace(ws, `workspaces.${i}`, limits, sources));
   const redis = limits.redis && {
     ...limits.redis,
     password: limits.redis.password && readSecret(limits.redis.password, "limits.redis.password", sources),
   };
   if (sources.problems.length > 0) throw new ConfigError(source, sources.problems);
-  return { server: { ...server, tls }, upstream, shutdown, limits: { ...limits, redis }, metrics, auth, log, workspaces };
+  return { server: { ...server, tls }, upstream, shutdown, limits: { ...limits, redis }, metrics, telemetry, auth, log, workspaces };
 }
 
 /** The app key references of a document the schema rejected, checked where their shape is right. */

@@ -36,6 +36,7 @@ export function restartRequired(running: GatewayConfig, next: GatewayConfig): st
   );
   check("log.format", running.log.format === next.log.format);
   check("metrics", running.metrics.enabled === next.metrics.enabled && running.metrics.listen === next.metrics.listen);
+  check("telemetry", JSON.stringify(running.telemetry) === JSON.stringify(next.telemetry));
   return changed;
 }
 

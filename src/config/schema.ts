@@ -127,6 +127,9 @@ function withoutCredentials(url: string): boolean {
   return parsed.username === "" && parsed.password === "";
 }
 
+/** OTLP over HTTP only: the gRPC exporter would load a second gRPC stack for what HTTP does as well. */
+export const TELEMETRY_PROTOCOLS = ["http/protobuf", "http/json"] as const;
+
 const hostPortPattern = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/;
 const hostPort = z.string().regex(hostPortPattern, "must be host:port, e.g. 0.0.0.0:50051");
 
@@ -391,6 +394,24 @@ export const configSchema = z
           .prefault({}),
         /** An upload whose next chunk does not arrive within this ends with DEADLINE_EXCEEDED UPLOAD_IDLE_TIMEOUT. */
         uploadIdleTimeoutMs: z.number().int().positive().default(30_000),
+      })
+      .prefault({}),
+    /**
+     * OpenTelemetry traces and metrics over OTLP/HTTP. Each field falls back to its standard OTEL_* variable
+     * (src/config/telemetry.ts); with neither, telemetry is off and no OpenTelemetry SDK module is loaded.
+     */
+    telemetry: z
+      .strictObject({
+        /** Absent: on exactly when an endpoint is set (here or in OTEL_EXPORTER_OTLP_ENDPOINT) and OTEL_SDK_DISABLED is not true. */
+        enabled: z.boolean().optional(),
+        /** The collector's OTLP/HTTP base URL; traces go to <endpoint>/v1/traces, metrics to <endpoint>/v1/metrics. */
+        endpoint: z
+          .url({ protocol: /^https?$/ })
+          .refine(withoutCredentials, "must not contain a user or password: set OTEL_EXPORTER_OTLP_HEADERS for the collector's credentials")
+          .optional(),
+        protocol: z.enum(TELEMETRY_PROTOCOLS).optional(),
+        serviceName: z.string().min(1).optional(),
+        metricExportIntervalMs: z.number().int().positive().optional(),
       })
       .prefault({}),
     log: z

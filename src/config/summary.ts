@@ -17,6 +17,7 @@ export function summarize(config: GatewayConfig, file: string): string {
     `limits: maxConcurrentCallsPerWorkspace ${limits.maxConcurrentCallsPerWorkspace}${optionalLimits(limits)}`,
     `auth: x-forwarded-client-cert ${auth.xfcc.enabled ? "trusted" : "ignored"}`,
     `log: level ${log.level}`,
+    `telemetry: ${telemetryLine(config.telemetry)}`,
     `workspaces: ${config.workspaces.length}`,
   ];
   for (const ws of config.workspaces) {
@@ -51,6 +52,13 @@ function optionalLimits(limits: GatewayConfig["limits"]): string {
     );
   } else if (parts.length > 0) parts.push("per process (no limits.redis)");
   return parts.length > 0 ? `, ${parts.join(", ")}` : "";
+}
+
+function telemetryLine(t: GatewayConfig["telemetry"]): string {
+  if (!t.enabled) return "off (no OTLP endpoint)";
+  // The endpoint's query string could carry a collector credential; the headers (OTEL_EXPORTER_OTLP_HEADERS) are never printed.
+  const url = new URL(t.endpoint);
+  return `OTLP ${t.protocol} to ${url.origin}${url.pathname.replace(/\/$/, "")}, sampler ${t.sampler}, metrics every ${t.metricExportIntervalMs} ms, service ${t.resource["service.name"]}`;
 }
 
 function plural(n: number, word: string): string {

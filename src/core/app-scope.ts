@@ -1,8 +1,9 @@
 import type { AppEntry, Workspace } from "../config/config.js";
 import type { AppTarget } from "../dify/client.js";
-import { appNotFound, unauthenticated } from "../grpc/gateway-error.js";
-import { traceHeaders } from "../tracing/trace-context.js";
+import { appNotFound, invalidArgument, unauthenticated } from "../grpc/gateway-error.js";
+import { SESSION_METADATA, sessionIdProblem, traceHeaders } from "../tracing/trace-context.js";
 import type { CallContext } from "./context.js";
+import { UPSTREAM_OBSERVER } from "./upstream-observer.js";
 
 /** An app of the caller's workspace, and how to reach it on Dify with that app's key. */
 export interface AppScope {
@@ -25,10 +26,12 @@ export function appScope(ctx: CallContext, appId: string): AppScope {
   const app = workspace.apps.get(appId);
   // A scoped token's other apps do not exist for it either: the same answer, and nothing sent to Dify.
   if (!app || (ctx.token?.apps !== undefined && !ctx.token.apps.has(appId))) throw appNotFound(appId);
+  const sessionProblem = ctx.trace.sessionId === undefined ? undefined : sessionIdProblem(ctx.trace.sessionId);
+  if (sessionProblem) throw invalidArgument(SESSION_METADATA, sessionProblem);
   return {
     workspace,
     app,
-    target: { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(ctx.trace) },
+    target: { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(ctx.trace), observer: ctx.values.get(UPSTREAM_OBSERVER) },
     user: (requested) => (requested !== "" ? requested : workspace.defaultUser),
   };
 }

@@ -66,7 +66,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
       throw await withOperatorHint(error, err, { spec, workspace, app, resolveMode, log: ctx.log });
     } finally {
       // After run.events' own finally, so a stop it sent is counted.
-      ctx.values.set(RUN_SUMMARY, summarize(spec.kind, mode, run));
+      ctx.values.set(RUN_SUMMARY, summarize(spec.kind, app.appId, mode, run));
     }
     return ctx.values.get(RUN_SUMMARY) as RunSummary;
   };
@@ -98,10 +98,12 @@ export function checkRequest(spec: InterfaceSpec, req: InvokeRequest, ctx: CallC
   return result;
 }
 
-function summarize(kind: RunKind, mode: AppMode | undefined, run: UpstreamRun | undefined): RunSummary {
+function summarize(kind: RunKind, appId: string, mode: AppMode | undefined, run: UpstreamRun | undefined): RunSummary {
   return {
     kind,
+    appId,
     mode,
+    conversationId: run?.tracker.conversationId,
     taskId: run?.tracker.taskId,
     workflowRunId: run?.tracker.workflowRunId,
     usage: run?.tracker.usage,
@@ -109,5 +111,6 @@ function summarize(kind: RunKind, mode: AppMode | undefined, run: UpstreamRun | 
     attempts: run?.attempts ?? 0,
     upstreamStartedAt: run?.startedAt,
     firstEventAt: run?.firstEventAt,
+    pausedAt: run?.pausedAt,
   };
 }

@@ -5,12 +5,16 @@ import { createContextKey } from "./context.js";
 /** What a call's Dify run came to, for its log line and upstream metrics. Read-only: built once the run is over. */
 export interface RunSummary {
   readonly kind: RunKind;
+  /** The app of the caller's workspace the run was for (its configured id). */
+  readonly appId: string;
   /** The app's mode, once resolved. */
   readonly mode: AppMode | undefined;
   /** Dify's task id, once an event carried one. */
   readonly taskId: string | undefined;
   /** The workflow run (workflow and Chatflow apps), once an event named it. */
   readonly workflowRunId: string | undefined;
+  /** The chat's conversation, once an event named it. */
+  readonly conversationId: string | undefined;
   /** What Dify reported the run used, from its final event. */
   readonly usage: RunUsage | undefined;
   /** True when the run was left unfinished and the gateway asked Dify to stop it. */
@@ -21,6 +25,8 @@ export interface RunSummary {
   readonly upstreamStartedAt: number | undefined;
   /** performance.now() when Dify's first event arrived. */
   readonly firstEventAt: number | undefined;
+  /** performance.now() when Dify reported the workflow paused. */
+  readonly pausedAt: number | undefined;
 }
 
 /**

@@ -21,6 +21,40 @@ export interface AppTarget {
   readonly key: Secret;
   /** Per-call headers, such as the trace context. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Sees each request made for this call (OpenTelemetry client spans), when telemetry is on. */
+  readonly observer?: RequestObserver;
+}
+
+/** A hook around every request to Dify: the run, `/info`, the stop call. */
+export interface RequestObserver {
+  /** A request starts; `route` is its path with ids as `{name}`, fit for a span name. */
+  start(method: "GET" | "POST", url: string, route: string): ObservedRequest;
+}
+
+/**
+ * A request's path as a span names it: ids and tokens as `{name}`, the query left out, so spans of one kind share a
+ * name and carry no run id or form token.
+ */
+export function spanRoute(path: string): string {
+  const bare = path.split("?", 1)[0] ?? path;
+  for (const [pattern, route] of ROUTE_TEMPLATES) if (pattern.test(bare)) return route(bare);
+  return bare;
+}
+
+const ROUTE_TEMPLATES: readonly (readonly [RegExp, (path: string) => string])[] = [
+  [/^\/(chat-messages|completion-messages)\/[^/]+\/stop$/, (p) => p.replace(/^\/([^/]+)\/[^/]+/, "/$1/{task_id}")],
+  [/^\/workflows\/tasks\/[^/]+\/stop$/, () => "/workflows/tasks/{task_id}/stop"],
+  [/^\/workflows\/run\/[^/]+$/, () => "/workflows/run/{workflow_run_id}"],
+  [/^\/workflows\/[^/]+\/run$/, () => "/workflows/{workflow_id}/run"],
+  [/^\/workflow\/[^/]+\/events$/, () => "/workflow/{workflow_run_id}/events"],
+  [/^\/form\/human_input\/[^/]+$/, () => "/form/human_input/{form_token}"],
+];
+
+export interface ObservedRequest {
+  /** Headers this request carries, such as a `traceparent` that names its span. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Once, when the response is over (a stream: its body ended or was abandoned), with its status or failure. */
+  end(statusCode: number | undefined, error?: unknown): void;
 }
 
 export interface DifyClientOptions {
@@ -101,11 +135,22 @@ export class DifyClient {
   ): Promise<AsyncIterable<Buffer>> {
     const method = body === undefined ? "GET" : "POST";
     return this.#withRetries(signal, attempts, async () => {
-      const res = await this.#send(target, method, path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
-      if (res.statusCode !== 200) throw await retryableHttpError(res, target);
+      const { res, observed } = await this.#send(target, method, path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
+      let failure: Error | undefined;
+      if (res.statusCode !== 200) failure = await retryableHttpError(res, target);
       // Dify has answered a streaming request with its JSON error envelope and HTTP 200: it is an error like any other.
-      if (isJson(res.headers["content-type"])) throw await jsonInsteadOfStream(res, target);
-      return streamBody(res.body, signal);
+      else if (isJson(res.headers["content-type"])) failure = await jsonInsteadOfStream(res, target);
+      if (failure) {
+        observed?.end(res.statusCode, failure instanceof RetryableFailure ? failure.error : failure);
+        throw failure;
+      }
+      if (!observed) return streamBody(res.body, signal);
+      const ended = () => observed.end(200);
+      signal.addEventListener("abort", ended, { once: true });
+      return streamBody(res.body, signal, (err) => {
+        signal.removeEventListener("abort", ended);
+        observed.end(200, err);
+      });
     });
   }
 
@@ -196,14 +241,19 @@ export class DifyClient {
     signal: AbortSignal,
     maxBytes?: number,
   ) {
-    const res = await this.#send(target, method, path, body, "application/json", signal);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw await retryableHttpError(res, target);
+    const { res, observed } = await this.#send(target, method, path, body, "application/json", signal);
+    let failure: unknown;
     try {
-      if (maxBytes === undefined) return await res.body.json();
-      return JSON.parse(await readBounded(res.body, maxBytes));
-    } catch (err) {
-      if (err instanceof DifyStreamError || signal.aborted) throw signal.aborted ? (signal.reason ?? err) : err;
-      throw new DifyUnreachableError("Dify sent a response that is not JSON", err);
+      if (res.statusCode < 200 || res.statusCode >= 300) throw (failure = await retryableHttpError(res, target));
+      try {
+        if (maxBytes === undefined) return await res.body.json();
+        return JSON.parse(await readBounded(res.body, maxBytes));
+      } catch (err) {
+        if (err instanceof DifyStreamError || signal.aborted) throw (failure = signal.aborted ? (signal.reason ?? err) : err);
+        throw (failure = new DifyUnreachableError("Dify sent a response that is not JSON", err));
+      }
+    } finally {
+      observed?.end(res.statusCode, failure instanceof RetryableFailure ? failure.error : failure);
     }
   }
 
@@ -215,15 +265,18 @@ export class DifyClient {
     accept: string,
     signal: AbortSignal,
     highWaterMark?: number,
-  ) {
+  ): Promise<{ res: Dispatcher.ResponseData; observed: ObservedRequest | undefined }> {
     const streamed = isStreamed(body) ? body : undefined;
+    const url = target.baseUrl + path;
+    const observed = target.observer?.start(method, url, spanRoute(path));
     try {
-      return await request(target.baseUrl + path, {
+      const res = await request(url, {
         method,
         dispatcher: this.#dispatcher,
         signal,
         headers: {
           ...target.headers,
+          ...observed?.headers,
           accept,
           "user-agent": USER_AGENT,
           authorization: `Bearer ${target.key.reveal()}`,
@@ -233,9 +286,14 @@ export class DifyClient {
         body: streamed ? (streamed.chunks as unknown as Readable) : body === undefined ? undefined : JSON.stringify(body),
         ...(highWaterMark === undefined ? {} : { highWaterMark }),
       });
+      return { res, observed };
     } catch (err) {
-      if (signal.aborted) throw signal.reason ?? err;
+      if (signal.aborted) {
+        observed?.end(undefined, signal.reason ?? err);
+        throw signal.reason ?? err;
+      }
       const failure = new DifyUnreachableError(describeNetworkError(err, target), err);
+      observed?.end(undefined, failure);
       // Only a connection never made is safe to retry: the request was not written.
       throw isConnectFailure(err) ? new RetryableFailure("connect_error", failure, undefined) : failure;
     }
@@ -257,13 +315,16 @@ function isStreamed(body: object | undefined): body is StreamedBody {
  * truncated chunk) reported as an incomplete stream: the run's terminal event
  * never came. An abort is ours, and its reason is what the caller reports.
  */
-async function* streamBody(body: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<Buffer> {
+async function* streamBody(body: AsyncIterable<Buffer>, signal: AbortSignal, onEnd?: (err?: unknown) => void): AsyncGenerator<Buffer> {
+  let failure: unknown;
   try {
     yield* body;
   } catch (err) {
-    if (signal.aborted) throw err;
+    if (signal.aborted) throw (failure = err);
     const code = (err as { code?: string }).code ?? (err as Error).name;
-    throw new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`);
+    throw (failure = new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`));
+  } finally {
+    onEnd?.(failure);
   }
 }
 

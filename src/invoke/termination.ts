@@ -20,6 +20,8 @@ export class RunTracker {
   taskId: string | undefined;
   /** The workflow run (workflow and Chatflow apps), once an event named it. */
   workflowRunId: string | undefined;
+  /** The chat's conversation (new or continued), once an event named it. */
+  conversationId: string | undefined;
   /** What Dify reported the run used, from its final event; undefined until then (or when it reported nothing). */
   usage: RunUsage | undefined;
   /** True once the run's terminal event arrived. */
@@ -38,6 +40,8 @@ export class RunTracker {
   observe(ev: DifyEvent): void {
     if (this.taskId === undefined && typeof ev.task_id === "string") this.taskId = ev.task_id;
     if (this.workflowRunId === undefined && typeof ev.workflow_run_id === "string") this.workflowRunId = ev.workflow_run_id;
+    if (this.conversationId === undefined && typeof ev.conversation_id === "string" && ev.conversation_id !== "")
+      this.conversationId = ev.conversation_id;
     switch (ev.event) {
       case "error":
         this.#errorEvent = ev;

@@ -57,6 +57,9 @@ export class UpstreamRun {
   /** Run requests sent to Dify: more than 1 when one that Dify cannot have acted on was retried. */
   attempts = 0;
 
+  /** performance.now() when Dify reported the workflow paused (human input), for the call's span. */
+  pausedAt: number | undefined;
+
   constructor(
     private readonly req: RunRequest,
     private readonly client: DifyClient,
@@ -107,6 +110,7 @@ export class UpstreamRun {
         for (const ev of decoder.push(next.value)) {
           this.firstEventAt ??= performance.now();
           this.tracker.observe(ev);
+          if (ev.event === "workflow_paused") this.pausedAt ??= performance.now();
           yield ev;
           if (this.tracker.done) return;
         }

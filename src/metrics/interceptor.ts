@@ -34,11 +34,14 @@ export function metricsInterceptor(metrics: GatewayMetrics): ServerInterceptor {
       if (recorded) return;
       recorded = true;
       const labels = { grpc_method: grpcMethod, grpc_status: status[code] ?? String(code) };
-      metrics.callDuration.observe(labels, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      metrics.callDuration.observe(labels, seconds);
       metrics.sentBytes.observe(labels, sent);
       metrics.receivedBytes.observe(labels, received);
+      metrics.a66?.finished(grpcMethod, labels.grpc_status, seconds, sent, received);
     };
     metrics.callStarted.inc({ grpc_method: grpcMethod });
+    metrics.a66?.started(grpcMethod);
     const listener = new ServerListenerBuilder()
       .withOnReceiveMessage((message, next) => {
         received += (typeof message === "object" && message !== null && requestSizes.get(message)) || 0;

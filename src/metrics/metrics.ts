@@ -1,16 +1,27 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { RunUsage } from "../invoke/termination.js";
 import { VERSION } from "../version.js";
+
+/** Where the A66 measurements of a call go besides Prometheus (OpenTelemetry). */
+export interface A66Sink {
+  started(grpcMethod: string): void;
+  finished(grpcMethod: string, grpcStatus: string, seconds: number, sentBytes: number, receivedBytes: number): void;
+}
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const BYTES = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
 /**
  * Every metric the gateway exports. Label values come from a closed set:
- * method names, gRPC codes, app modes, outcomes, and workspace ids from the
- * config, token names from the config, never a token, key, app id or anything a caller typed.
+ * method names, gRPC codes, app modes, outcomes, workspace ids, token names and app ids
+ * from the config (an app id is a label only once the config matched it),
+ * and ISO currency codes as Dify reports them; never a token, key or
+ * anything a caller typed.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** Receives every call's A66 measurements too, for OpenTelemetry export; set when telemetry is on. */
+  a66: A66Sink | undefined;
 
   // gRFC A66 server metrics, in Prometheus naming.
   readonly callStarted = new Counter({
@@ -86,6 +97,18 @@ export class GatewayMetrics {
     labelNames: ["cause", "reason"] as const,
     registers: [this.registry],
   });
+  readonly tokens = new Counter({
+    name: "dify_gateway_tokens_total",
+    help: "Tokens Dify reported for runs, by workspace, app, app mode and type: input and output where Dify splits them (chat, completion), total (Dify's total_tokens) for every run that reported usage. Do not sum across types.",
+    labelNames: ["workspace", "app", "mode", "type"] as const,
+    registers: [this.registry],
+  });
+  readonly price = new Counter({
+    name: "dify_gateway_price_total",
+    help: "Price Dify reported for runs (its total_price), by workspace, app, app mode and currency.",
+    labelNames: ["workspace", "app", "mode", "currency"] as const,
+    registers: [this.registry],
+  });
 
   readonly workspaceCallsInFlight = new Gauge({
     name: "dify_gateway_workspace_calls_in_flight",
@@ -152,6 +175,15 @@ export class GatewayMetrics {
     // Present from the start, so that rate() and increase() see the first failure.
     this.configReloads.inc(0);
     this.configReloadFailures.inc(0);
+  }
+
+  /** Adds what one run reported it used to the token and price counters. */
+  recordUsage(labels: { workspace: string; app: string; mode: string }, usage: RunUsage): void {
+    if (usage.inputTokens !== undefined) this.tokens.inc({ ...labels, type: "input" }, usage.inputTokens);
+    if (usage.outputTokens !== undefined) this.tokens.inc({ ...labels, type: "output" }, usage.outputTokens);
+    if (usage.totalTokens !== undefined) this.tokens.inc({ ...labels, type: "total" }, usage.totalTokens);
+    const price = usage.totalPrice === undefined ? Number.NaN : Number(usage.totalPrice);
+    if (usage.currency !== undefined && Number.isFinite(price)) this.price.inc({ ...labels, currency: usage.currency }, price);
   }
 
   /** Process metrics (CPU, memory, event loop lag, GC): the gateway turns them on once it serves. */

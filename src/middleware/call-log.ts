@@ -31,7 +31,7 @@ export function callLog(metrics: GatewayMetrics): ServerMiddleware {
   };
 }
 
-/** The one log line of a finished call, and its upstream metrics. */
+/** The one log line of a finished call, and its upstream metrics (duration, first event, tokens and price). */
 function reportCall(context: CallContext, error: GatewayError | undefined, run: RunSummary | undefined, metrics: GatewayMetrics): void {
   const code = error?.code ?? status.OK;
   const ttfeMs = run?.firstEventAt !== undefined ? run.firstEventAt - context.startedAt : undefined;
@@ -58,6 +58,7 @@ function reportCall(context: CallContext, error: GatewayError | undefined, run: 
   const labels = { mode: run.mode ?? run.kind, workspace: context.workspace.id, outcome };
   metrics.upstreamDuration.observe(labels, (performance.now() - run.upstreamStartedAt) / 1000);
   if (ttfeMs !== undefined) metrics.upstreamFirstEvent.observe(labels, ttfeMs / 1000);
+  if (run.usage) metrics.recordUsage({ workspace: context.workspace.id, app: run.appId, mode: labels.mode }, run.usage);
 }
 
 function round(ms: number): number {

@@ -99,14 +99,17 @@ export function watchRun(deps: RunServiceDeps): Route {
       } finally {
         ctx.values.set(RUN_SUMMARY, {
           kind: "workflow",
+          appId: req.appId,
           mode: undefined,
           taskId: run.tracker.taskId,
+          conversationId: run.tracker.conversationId,
           workflowRunId: run.tracker.workflowRunId ?? req.workflowRunId,
           usage: run.tracker.usage,
           stopCalled: false,
           attempts: run.attempts,
           upstreamStartedAt: run.startedAt,
           firstEventAt: run.firstEventAt,
+          pausedAt: run.pausedAt,
         });
       }
     },

@@ -25,9 +25,11 @@ import { callLog } from "../middleware/call-log.js";
 import { drain } from "../middleware/drain.js";
 import { Lifecycle } from "../middleware/lifecycle.js";
 import { workspaceLimits } from "../middleware/limits.js";
+import { telemetry } from "../middleware/telemetry.js";
 import { composeAll } from "../middleware/types.js";
 import { type Listener, listen } from "../net/listener.js";
 import type { CallLimits } from "../rpc/invoke.js";
+import { a66Sink } from "../telemetry/a66.js";
 import { serveRoutes } from "../transport/grpc-adapter.js";
 import { HealthService } from "./health.js";
 import { addReflection } from "./reflection.js";
@@ -87,8 +89,17 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     settings: config.upstream,
     onStop: (kind, result) => metrics.stopCalls.inc({ interface: kind, result }),
   };
+  // Loaded only when on: a gateway without an OTLP endpoint loads no OpenTelemetry SDK module.
+  const otel = config.telemetry.enabled ? await (await import("../telemetry/otel.js")).startTelemetry(config.telemetry, log) : undefined;
+  if (otel) metrics.a66 = a66Sink(otel.instruments);
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
-  const middleware = composeAll([callLog(metrics), drain(lifecycle), activeStreams(metrics), workspaceLimits(limiter, metrics)]);
+  const middleware = composeAll([
+    callLog(metrics),
+    ...(otel ? [telemetry(otel)] : []),
+    drain(lifecycle),
+    activeStreams(metrics),
+    workspaceLimits(limiter, metrics),
+  ]);
   let limits = callLimits(config);
   let uploadLimits = uploadLimitsOf(config);
   serveRoutes(
@@ -163,6 +174,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
         // Lets the stop calls of terminated runs go out, within what is left of the budget.
         await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
         await metricsServer?.close();
+        // Exports the last spans and metrics, within what is left of the budget.
+        if (otel) await Promise.race([otel.shutdown(), new Promise((r) => setTimeout(r, Math.max(left(), 500)).unref())]);
         await limiter.close();
         log.info({ terminated, ms: Math.round(performance.now() - started) }, "shut down");
       })();

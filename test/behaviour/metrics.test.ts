@@ -122,9 +122,11 @@ describe("/metrics after a known mix of calls", () => {
     expect(value(samples, "dify_gateway_cancellations_total", { grpc_method: COMPLETION_STREAM, reason: "CANCELLED" })).toBe(1);
     expect(value(samples, "process_resident_memory_bytes", {})).toBeGreaterThan(0);
 
-    // Bounded label values: method names, codes, modes and configured workspace ids; never a secret or an app id.
-    for (const secret of [TOKEN, "wrong-token", ...DEMO_APPS.map((a) => a.key), ...DEMO_APPS.map((a) => a.appId), "nope"])
-      expect(text).not.toContain(secret);
+    // Bounded label values: method names, codes, modes, configured workspace and app ids; never a secret, nor an app id
+    // a caller typed that the config does not have.
+    for (const secret of [TOKEN, "wrong-token", ...DEMO_APPS.map((a) => a.key), "nope"]) expect(text).not.toContain(secret);
+    const configured = new Set(DEMO_APPS.map((a) => a.appId));
+    for (const sample of samples.filter((x) => "app" in x.labels)) expect(configured.has(sample.labels.app!)).toBe(true);
     const workspaces = new Set(samples.map((x) => x.labels.workspace).filter(Boolean));
     expect([...workspaces]).toEqual(["ws-test"]);
   });

@@ -1,5 +1,6 @@
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { collect, unary } from "../helpers/grpc.js";
+import { collect, details, unary } from "../helpers/grpc.js";
 import { type InProcessStack, startInProcessStack } from "../helpers/in-process.js";
 import { eventually } from "../helpers/processes.js";
 
@@ -13,6 +14,8 @@ afterAll(async () => {
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
 const CALLER_SPAN = "b7ad6b7169203331";
+
+const chatRequest = () => ({ appId: s.appId("chat"), query: "q", inputs: {}, files: [], user: "", conversationId: "" });
 
 function callLogs(traceId: string) {
   return s.gw.logs().filter((l) => l.traceId === traceId && typeof l.grpcCode === "string");
@@ -41,6 +44,30 @@ describe("trace context", () => {
       return found;
     });
     expect(lines[0]).toMatchObject({ grpcCode: "OK", workspace: "ws-test", appId: s.appId("chat") });
+    // Without OpenTelemetry the gateway's span is the one Dify's traceparent names, and the log lines carry it.
+    expect(lines[0]!.spanId).toBe(spanId);
+  });
+
+  it("forwards the caller's x-trace-session-id to Dify as X-Trace-Session-Id", async () => {
+    await s.sim.reset();
+    const md = s.md();
+    md.set("x-trace-session-id", "plugin-session-42");
+    await unary(s.c.chat.chatInvoke, s.c.chat, chatRequest(), md);
+    const [run] = await s.sim.runs();
+    expect(run!.headers["x-trace-session-id"]).toBe("plugin-session-42");
+  });
+
+  it("refuses a session id Dify would refuse (over 200 characters) with INVALID_ARGUMENT naming it, before calling Dify", async () => {
+    await s.sim.reset();
+    const md = s.md();
+    md.set("x-trace-session-id", "s".repeat(201));
+    const err = (await unary(s.c.chat.chatInvoke, s.c.chat, chatRequest(), md).catch((e: ServiceError) => e)) as ServiceError;
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(details(err).badRequest?.fieldViolations[0]?.field).toBe("x-trace-session-id");
+    expect(await s.sim.runs()).toHaveLength(0);
+    md.set("x-trace-session-id", "s".repeat(200));
+    await unary(s.c.chat.chatInvoke, s.c.chat, chatRequest(), md);
+    expect(await s.sim.runs()).toHaveLength(1);
   });
 
   it("starts a trace when the caller sends none, and sends the stop call in it too", async () => {

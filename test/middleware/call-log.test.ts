@@ -15,9 +15,12 @@ function summary(over: Partial<RunSummary> = {}): RunSummary {
   const now = performance.now();
   return {
     kind: "chat",
+    appId: "app-chat",
     mode: "advanced-chat",
     taskId: "task-7",
     workflowRunId: undefined,
+    conversationId: undefined,
+    pausedAt: undefined,
     usage: undefined,
     stopCalled: false,
     attempts: 1,

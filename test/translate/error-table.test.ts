@@ -89,6 +89,14 @@ const ROWS: Row[] = [
         make: thrown(() => validateCommon({ ...request, inputs: { x: Number.NaN } })),
         expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: "inputs.x" },
       },
+      {
+        make: thrown(() => {
+          const call = fakeContext(workspace([app("a", "workflow")]));
+          const context = { ...call.context, trace: { ...call.context.trace, sessionId: "s".repeat(201) } };
+          checkRequest(WORKFLOW, request, context);
+        }),
+        expect: { code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST", badRequestField: "x-trace-session-id" },
+      },
     ],
   },
   {

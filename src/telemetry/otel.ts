@@ -1,0 +1,177 @@
+import type { Attributes, Counter, Histogram, Span } from "@opentelemetry/api";
+import type { IdGenerator, Sampler } from "@opentelemetry/sdk-trace-node";
+import type { Logger } from "pino";
+import type { TelemetryConfig } from "../config/telemetry.js";
+import type { TraceContext } from "../tracing/trace-context.js";
+import { VERSION } from "../version.js";
+
+/*
+ * The OpenTelemetry SDK, loaded only when telemetry is on: every @opentelemetry import below is dynamic (the
+ * imports above are types, erased at build), so a gateway without an OTLP endpoint loads none of it
+ * (test/e2e/telemetry-off.test.ts). Nothing is registered globally: the spans are parented explicitly,
+ * so no context manager (AsyncLocalStorage) runs on the call path.
+ */
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const BYTES = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+/** GenAI semantic conventions' advice for gen_ai.client.token.usage. */
+const TOKENS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+/** The instruments the gateway records; every attribute value comes from the config or a closed set. */
+export interface Instruments {
+  /** gRFC A66 server metrics. */
+  readonly callStarted: Counter;
+  readonly callDuration: Histogram;
+  readonly sentBytes: Histogram;
+  readonly receivedBytes: Histogram;
+  /** GenAI semantic conventions (client side: the gateway is Dify's client). */
+  readonly tokenUsage: Histogram;
+  readonly operationDuration: Histogram;
+  readonly timeToFirstChunk: Histogram;
+}
+
+export interface Telemetry {
+  /** A call's server span, with the trace and span ids its logs carry (`trace`), continuing the caller's trace. */
+  serverSpan(name: string, trace: TraceContext, attributes: Attributes, startTime: number): Span;
+  /** A client span under `parent`, for one request to Dify. */
+  clientSpan(parent: Span, name: string, attributes: Attributes): Span;
+  /** The W3C `traceparent` that names `span` as the parent of what the receiver does. */
+  traceparent(span: Span): string;
+  readonly instruments: Instruments;
+  /** Flushes what is buffered and stops exporting. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The server span must have the ids the call already has (its log lines carry them, and with telemetry off they are
+ * what goes to Dify), and the SDK takes ids only from its IdGenerator. So the generator hands out the call's ids for
+ * the one synchronous startSpan that asks, and random ids otherwise.
+ */
+class CallIds implements IdGenerator {
+  next: { traceId: string; spanId: string } | undefined;
+
+  constructor(private readonly random: IdGenerator) {}
+
+  generateTraceId(): string {
+    return this.next?.traceId ?? this.random.generateTraceId();
+  }
+
+  generateSpanId(): string {
+    return this.next?.spanId ?? this.random.generateSpanId();
+  }
+}
+
+export async function startTelemetry(config: TelemetryConfig, log: Logger): Promise<Telemetry> {
+  const json = config.protocol === "http/json";
+  const [api, traceSdk, metricsSdk, resources, traceExporters, metricExporters] = await Promise.all([
+    import("@opentelemetry/api"),
+    import("@opentelemetry/sdk-trace-node"),
+    import("@opentelemetry/sdk-metrics"),
+    import("@opentelemetry/resources"),
+    json ? import("@opentelemetry/exporter-trace-otlp-http") : import("@opentelemetry/exporter-trace-otlp-proto"),
+    json ? import("@opentelemetry/exporter-metrics-otlp-http") : import("@opentelemetry/exporter-metrics-otlp-proto"),
+  ]);
+  // Export failures (collector down, refused) are the SDK's diagnostics: warnings in our log, not silence.
+  api.diag.setLogger(
+    {
+      error: (message) => log.warn({ otel: true }, `OpenTelemetry: ${message}`),
+      warn: (message) => log.warn({ otel: true }, `OpenTelemetry: ${message}`),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    api.DiagLogLevel.WARN,
+  );
+
+  const resource = resources.resourceFromAttributes({ "service.version": VERSION, ...config.resource });
+  const ids = new CallIds(new traceSdk.RandomIdGenerator());
+  const tracerProvider = new traceSdk.NodeTracerProvider({
+    resource,
+    idGenerator: ids,
+    sampler: sampler(traceSdk, config),
+    spanProcessors: [new traceSdk.BatchSpanProcessor(new traceExporters.OTLPTraceExporter({ url: `${config.endpoint}/v1/traces` }))],
+  });
+  const tracer = tracerProvider.getTracer("dify-grpc-gateway", VERSION);
+
+  const interval = config.metricExportIntervalMs;
+  const meterProvider = new metricsSdk.MeterProvider({
+    resource,
+    readers: [
+      new metricsSdk.PeriodicExportingMetricReader({
+        exporter: new metricExporters.OTLPMetricExporter({ url: `${config.endpoint}/v1/metrics` }),
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: Math.min(interval, 30_000),
+      }),
+    ],
+  });
+  const meter = meterProvider.getMeter("dify-grpc-gateway", VERSION);
+  const histogram = (name: string, unit: string, description: string, boundaries: number[]) =>
+    meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: boundaries } });
+  const instruments: Instruments = {
+    callStarted: meter.createCounter("grpc.server.call.started", { unit: "{call}", description: "Calls started (gRFC A66)." }),
+    callDuration: histogram("grpc.server.call.duration", "s", "Call duration, headers received to status sent (gRFC A66).", SECONDS),
+    sentBytes: histogram("grpc.server.call.sent_total_compressed_message_size", "By", "Response bytes per call (gRFC A66).", BYTES),
+    receivedBytes: histogram("grpc.server.call.rcvd_total_compressed_message_size", "By", "Request bytes per call (gRFC A66).", BYTES),
+    tokenUsage: histogram("gen_ai.client.token.usage", "{token}", "Tokens Dify reported per run, by token type.", TOKENS),
+    operationDuration: histogram("gen_ai.client.operation.duration", "s", "Dify run duration, request to the call's end.", SECONDS),
+    timeToFirstChunk: histogram(
+      "gen_ai.client.operation.time_to_first_chunk",
+      "s",
+      "Time from the run request to Dify's first event.",
+      SECONDS,
+    ),
+  };
+
+  const serverKind = { kind: api.SpanKind.SERVER };
+  return {
+    serverSpan(name, trace, attributes, startTime) {
+      const parent =
+        trace.parentSpanId === undefined
+          ? api.ROOT_CONTEXT
+          : api.trace.setSpanContext(api.ROOT_CONTEXT, {
+              traceId: trace.traceId,
+              spanId: trace.parentSpanId,
+              traceFlags: trace.sampled ? api.TraceFlags.SAMPLED : api.TraceFlags.NONE,
+              isRemote: true,
+            });
+      ids.next = trace;
+      try {
+        return tracer.startSpan(name, { ...serverKind, attributes, startTime }, parent);
+      } finally {
+        ids.next = undefined;
+      }
+    },
+    clientSpan(parent, name, attributes) {
+      return tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, api.trace.setSpan(api.ROOT_CONTEXT, parent));
+    },
+    traceparent(span) {
+      const c = span.spanContext();
+      return `00-${c.traceId}-${c.spanId}-0${c.traceFlags & api.TraceFlags.SAMPLED}`;
+    },
+    instruments,
+    async shutdown() {
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    },
+  };
+}
+
+type TraceSdk = typeof import("@opentelemetry/sdk-trace-node");
+
+/** OTEL_TRACES_SAMPLER, as the spec defines it; the default follows the caller's decision and samples new traces. */
+function sampler(sdk: TraceSdk, config: TelemetryConfig): Sampler {
+  const ratio = new sdk.TraceIdRatioBasedSampler(config.samplerRatio);
+  switch (config.sampler) {
+    case "always_on":
+      return new sdk.AlwaysOnSampler();
+    case "always_off":
+      return new sdk.AlwaysOffSampler();
+    case "traceidratio":
+      return ratio;
+    case "parentbased_always_off":
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
+    case "parentbased_traceidratio":
+      return new sdk.ParentBasedSampler({ root: ratio });
+    default:
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+  }
+}
