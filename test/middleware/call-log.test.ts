@@ -20,6 +20,7 @@ function summary(over: Partial<RunSummary> = {}): RunSummary {
     workflowRunId: undefined,
     usage: undefined,
     stopCalled: false,
+    handedOff: false,
     attempts: 1,
     upstreamStartedAt: now,
     firstEventAt: now + 1,
