@@ -30,3 +30,4 @@ export type {
 } from "./app-client.js";
 export { createAppClient } from "./app-client.js";
 export { AppInvokeError, type FieldViolation } from "./errors.js";
+export { REATTACHED_EVENT, RUN_CONFIRMED_EVENT } from "./reattach.js";
