@@ -12,5 +12,16 @@ __version__ = "0.1.0"
 
 from ._client import AppClient, Apps, ChatApp, CompletionApp, WorkflowApp  # noqa: E402
 from ._errors import AppInvokeError  # noqa: E402
+from ._reattach import REATTACHED_EVENT, RUN_CONFIRMED_EVENT  # noqa: E402
 
-__all__ = ["AppClient", "AppInvokeError", "Apps", "ChatApp", "CompletionApp", "WorkflowApp", "__version__"]
+__all__ = [
+    "REATTACHED_EVENT",
+    "RUN_CONFIRMED_EVENT",
+    "AppClient",
+    "AppInvokeError",
+    "Apps",
+    "ChatApp",
+    "CompletionApp",
+    "WorkflowApp",
+    "__version__",
+]
