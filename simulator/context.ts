@@ -22,6 +22,8 @@ export interface SimulatorContext {
   uploads: Map<string, UploadedFile>;
   /** Workflow and Chatflow runs, kept for re-attach, run detail and Human Input forms. */
   workflowRuns: WorkflowRunStore;
+  /** Aborted when the simulator closes: ends the runs that outlive their stream (`_sim.detached`). */
+  closing: AbortSignal;
 }
 
 /** One HTTP request, body already read (except the upload's, which its handler streams). */

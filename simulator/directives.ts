@@ -63,6 +63,11 @@ export interface SimDirectives {
   preencoded: boolean;
   /** `answer_bytes: N` (with `producer: "preencoded"`): each delta's answer is N bytes long. */
   answerBytes: number | null;
+  /**
+   * `detached: true` (workflow and Chatflow apps, streaming, no fault): the run goes on after its stream's client
+   * leaves, as a Dify 1.13+ worker runs it, until it finishes or the stop API stops it; a re-attach sees the rest.
+   */
+  detached: boolean;
 }
 
 export const NO_DIRECTIVES: SimDirectives = Object.freeze({
@@ -74,6 +79,7 @@ export const NO_DIRECTIVES: SimDirectives = Object.freeze({
   connectionClose: null,
   preencoded: false,
   answerBytes: null,
+  detached: false,
 });
 
 export const DIRECTIVES_KEY = "_sim";
@@ -231,7 +237,16 @@ export function parseDirectives(inputs: JsonObject, mode: AppMode): SimDirective
     connectionClose: connection === null ? null : connection === "close",
     preencoded: producer !== null,
     answerBytes: f.optionalInteger("answer_bytes", 1, MAX_ANSWER_BYTES),
+    detached: parseDetached(raw, mode, fault),
   };
+}
+
+function parseDetached(raw: JsonObject, mode: AppMode, fault: Fault | null): boolean {
+  const value = raw["detached"];
+  if (value === undefined || value === false) return false;
+  if (value !== true) throw invalid("detached must be a boolean");
+  if (!isWorkflowBased(mode) || fault !== null) throw invalid("detached needs a workflow or Chatflow app and no fault");
+  return true;
 }
 
 /**

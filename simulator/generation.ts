@@ -45,13 +45,15 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   const payload = PAYLOAD_PARSERS[api](body);
   const directives = countedDirectives(parseDirectives(payload.inputs, app.mode), ctx.faultCounts);
   if (answeredByFault(call.res, directives)) return;
-  const streaming = isStreaming(app.mode, payload.responseMode);
   if (api === "chat" && payload.query === "") throw errors.invalidParam("query is required");
   validateInputsAgainstForm(userInputForm(app), payload.inputs);
   const conversation = isChatLike(app.mode) ? ctx.conversations.beginTurn(app.appId, payload.user, payload.conversationId) : null;
 
   const workflowId = pinnedWorkflow(app, api === "chat" ? body["workflow_id"] : call.params["workflow_id"]);
-  const control = new RunControl(call.signal);
+  const streaming = isStreaming(app.mode, payload.responseMode);
+  // A detached run ends only when it finishes, is stopped, or the simulator closes: not with its stream.
+  const detached = directives.detached && streaming;
+  const control = new RunControl(detached ? ctx.closing : call.signal);
   const run = createRun({
     workflowId,
     app,
@@ -74,11 +76,13 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   // Workflow-based runs are kept (and their events) for re-attach, run detail and Human Input forms.
   const stored = isWorkflowBased(app.mode) ? ctx.workflowRuns.track(run) : undefined;
   const steps = stored ? tee(runSteps(run), (event) => ctx.workflowRuns.record(stored, event)) : runSteps(run);
+  if (detached) {
+    await streamDetached(call, steps, ctx, directives, eventCounter(call)).finally(unregister);
+    return;
+  }
   try {
     if (streaming) {
-      const recorded = call.recorded;
-      if (recorded) recorded.eventsSent = 0;
-      const onEvent = recorded ? () => void (recorded.eventsSent = (recorded.eventsSent ?? 0) + 1) : undefined;
+      const onEvent = eventCounter(call);
       const connectionClose = directives.connectionClose ?? ctx.connectionClose;
       // The pre-encoded producer (a load-test directive) bypasses the steps, so its runs are not kept.
       if (directives.preencoded) await streamPreencoded(call.res, run, { signal: call.signal, connectionClose, onEvent });
@@ -87,6 +91,35 @@ export async function handleGeneration(call: Call, ctx: SimulatorContext, api: A
   } finally {
     unregister();
   }
+}
+
+/**
+ * Streams the run while its client stays, then lets it run to its end unobserved (recorded for re-attach), as
+ * Dify's worker does: the stream is one subscriber of the run, not its owner.
+ */
+async function streamDetached(
+  call: Call,
+  steps: AsyncIterable<Step>,
+  ctx: SimulatorContext,
+  directives: SimDirectives,
+  onEvent: (() => void) | undefined,
+): Promise<void> {
+  const it = steps[Symbol.asyncIterator]();
+  // The stream's early return must not end the run: only this function's loop below finishes it.
+  const subscriber: AsyncIterable<Step> = { [Symbol.asyncIterator]: () => ({ next: () => it.next() }) };
+  const connectionClose = directives.connectionClose ?? ctx.connectionClose;
+  await streamSteps(call.res, subscriber, { pingIntervalMs: ctx.pingIntervalMs, signal: call.signal, connectionClose, onEvent });
+  while (!(await it.next()).done) {
+    // unobserved: `tee` records each event for WatchRun and the run detail
+  }
+}
+
+/** Counts the events sent on the request's log entry (`eventsSent`), for tests to follow a stream's progress. */
+function eventCounter(call: Call): (() => void) | undefined {
+  const recorded = call.recorded;
+  if (!recorded) return undefined;
+  recorded.eventsSent = 0;
+  return () => void (recorded.eventsSent = (recorded.eventsSent ?? 0) + 1);
 }
 
 /** Each event of the run handed to `onEvent` as it passes. */

@@ -44,7 +44,9 @@ async function* attachSteps(stored: StoredRun, snapshot: boolean, continueOnPaus
   }
   // The part since the last resumption (for a paused run, up to its form and pause), then what follows: a client
   // that re-attaches to a paused run learns which form it waits for.
-  let cursor = stored.segmentStart;
+  // A run that never paused publishes to whoever listens now: what it emitted before (its text chunks) is missing,
+  // and only the snapshot tells which nodes ran (a re-attach after a drain hand-off).
+  let cursor = stored.pauses === 0 ? stored.events.length : stored.segmentStart;
   if (snapshot) {
     for (const event of stored.events.slice(0, cursor)) if (SNAPSHOT_EVENTS.has(event.event)) yield eventStep(event);
   }

@@ -17,6 +17,7 @@ const DEFAULT_PING_INTERVAL_MS = 10_000;
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const host = options.host ?? "127.0.0.1";
   const apps = options.apps ?? DEMO_APPS;
+  const closed = new AbortController();
   const ctx: SimulatorContext = {
     appsByKey: new Map(apps.map((app) => [app.key, app])),
     tokenDelayMs: options.tokenDelayMs ?? 0,
@@ -28,6 +29,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faultCounts: new Map(),
     uploads: new Map(),
     workflowRuns: new WorkflowRunStore(),
+    closing: closed.signal,
   };
 
   const server = createServer((req, res) => void handleRequest(req, res, ctx));
@@ -48,6 +50,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     reset: () => ctx.recorder.reset(),
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
+        closed.abort();
         server.close(() => resolve());
         // Open streams (silent, pings_only, slow runs) would otherwise keep close() waiting forever.
         server.closeAllConnections();

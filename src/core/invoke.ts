@@ -12,6 +12,7 @@ import { untilAborted } from "../util/until-aborted.js";
 import { type AppScope, appScope } from "./app-scope.js";
 import { callError, isUnexpected } from "./call-error.js";
 import { type CallContext, createContextKey } from "./context.js";
+import { REATTACHABLE_RUN } from "./hand-off.js";
 import { RUN_SUMMARY, type RunSummary } from "./run-summary.js";
 
 export interface CoreDeps {
@@ -21,6 +22,10 @@ export interface CoreDeps {
   settings: RunSettings;
   /** Each stop call sent to Dify for a run left unfinished, with its outcome. */
   onStop(kind: RunKind, result: "ok" | "failed"): void;
+  /** Each unfinished run a drain handed off (left running on Dify for a re-attach) instead of stopping it. */
+  onHandOff(kind: RunKind): void;
+  /** Stop work still going on after its call ended: a shutdown lets it finish before closing the Dify client. */
+  track?(work: Promise<void>): void;
 }
 
 /** One call's Dify run: validates, picks the app, resolves its mode and yields the run's events. */
@@ -49,8 +54,18 @@ export function createInvoke(deps: CoreDeps): Invoke {
         deps.client,
         deps.settings,
         ctx.log,
-        (result) => deps.onStop(spec.kind, result),
+        {
+          onStop: (result) => deps.onStop(spec.kind, result),
+          onHandOff: () => deps.onHandOff(spec.kind),
+          track: deps.track,
+        },
       );
+      const started = run;
+      // Once an event names a workflow run, a drain can hand it off (src/middleware/drain.ts) instead of stopping it.
+      ctx.values.set(REATTACHABLE_RUN, () => {
+        const workflowRunId = started.tracker.workflowRunId;
+        return workflowRunId === undefined ? undefined : { appId: req.appId, workflowRunId };
+      });
       yield* run.events(ctx.signal);
       const failure = run.tracker.failure();
       if (failure) throw failure;
@@ -108,6 +123,7 @@ function summarize(kind: RunKind, appId: string, mode: AppMode | undefined, run:
     workflowRunId: run?.tracker.workflowRunId,
     usage: run?.tracker.usage,
     stopCalled: run?.stopCalled ?? false,
+    handedOff: run?.handedOff ?? false,
     attempts: run?.attempts ?? 0,
     upstreamStartedAt: run?.startedAt,
     firstEventAt: run?.firstEventAt,

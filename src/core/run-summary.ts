@@ -19,6 +19,8 @@ export interface RunSummary {
   readonly usage: RunUsage | undefined;
   /** True when the run was left unfinished and the gateway asked Dify to stop it. */
   readonly stopCalled: boolean;
+  /** True when a drain left the unfinished run running on Dify for the caller to re-attach to (never also stopped). */
+  readonly handedOff: boolean;
   /** Run requests sent to Dify (0: none); more than 1 when a request Dify cannot have acted on was retried. */
   readonly attempts: number;
   /** performance.now() when the run was requested from Dify (undefined: no upstream request was made). */

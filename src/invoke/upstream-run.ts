@@ -3,6 +3,7 @@ import type { AppTarget, DifyClient } from "../dify/client.js";
 import { DifyStreamError } from "../dify/errors.js";
 import { type DifyEvent, SseDecoder } from "../sse/decoder.js";
 import { untilAborted } from "../util/until-aborted.js";
+import { isHandOffOf } from "./hand-off.js";
 import { type RunKind, RunTracker } from "./termination.js";
 
 export interface RunSettings {
@@ -31,6 +32,16 @@ export interface RunRequest {
   deadline?: number | undefined;
 }
 
+/** What the run reports to its owner beyond its events. */
+export interface RunHooks {
+  /** Each stop call sent to Dify, with its outcome. */
+  onStop?(result: "ok" | "failed"): void;
+  /** The run was handed off (left running on Dify for a re-attach) instead of stopped. */
+  onHandOff?(): void;
+  /** Stop work that goes on after the call ended (never rejects). */
+  track?(work: Promise<void>): void;
+}
+
 /** After the terminal event, how long to let Dify close the stream so its socket can be reused. */
 const TAIL_GRACE_MS = 2_000;
 
@@ -46,11 +57,17 @@ type Chunks = AsyncIterator<Buffer>;
  * then does not abort the request: the body is read on in the background,
  * bounded by `stopTimeoutMs` and one event at a time, until an event names the
  * run, which is then stopped exactly once.
+ *
+ * A drain that told the caller this run's `workflowRunId` (see `isHandOffOf`) hands it off instead: the run goes
+ * on on Dify for the caller to re-attach to elsewhere, and is never stopped. Every run Dify accepted is thus
+ * stopped exactly once, handed off, or finished.
  */
 export class UpstreamRun {
   readonly tracker: RunTracker;
   /** Set when the run was stopped on Dify, for logs and metrics. */
   stopCalled = false;
+  /** Set when a drain handed the unfinished run off (left it running on Dify for a re-attach). */
+  handedOff = false;
   /** performance.now() when the run was requested, and when its first event arrived. */
   startedAt: number | undefined;
   firstEventAt: number | undefined;
@@ -65,7 +82,7 @@ export class UpstreamRun {
     private readonly client: DifyClient,
     private readonly settings: RunSettings,
     private readonly log: Logger,
-    private readonly onStop: (result: "ok" | "failed") => void = () => {},
+    private readonly hooks: RunHooks = {},
   ) {
     this.tracker = new RunTracker(req.kind, req.continueOnPause ?? false);
   }
@@ -124,10 +141,13 @@ export class UpstreamRun {
       const taskId = this.tracker.taskId;
       if (this.tracker.done && chunks) void drainTail(chunks, upstream);
       else if (this.req.stopPath === undefined) upstream.abort();
-      else if (this.tracker.done || taskId !== undefined) {
+      else if (callSignal.aborted && isHandOffOf(callSignal.reason, this.tracker.workflowRunId)) {
         upstream.abort();
-        if (taskId !== undefined) void this.#stop(taskId);
-      } else void this.#stopOnceNamed(opening, chunks, pending, decoder, upstream);
+        this.#handOff();
+      } else if (this.tracker.done || taskId !== undefined) {
+        upstream.abort();
+        if (taskId !== undefined) this.#background(this.#stop(taskId));
+      } else this.#background(this.#stopOnceNamed(opening, chunks, pending, decoder, upstream));
     }
   }
 
@@ -173,6 +193,20 @@ export class UpstreamRun {
       );
   }
 
+  /** Stop work that outlives the call: the shutdown waits for it (within its budget) before closing the Dify client. */
+  #background(work: Promise<void>): void {
+    this.hooks.track?.(work);
+  }
+
+  #handOff(): void {
+    this.handedOff = true;
+    this.log.info(
+      { workflowRunId: this.tracker.workflowRunId, taskId: this.tracker.taskId },
+      "handed off the unfinished run: it goes on on Dify, for the caller to re-attach to (WatchRun); not stopped",
+    );
+    this.hooks.onHandOff?.();
+  }
+
   async #stop(taskId: string): Promise<void> {
     const stopPath = this.req.stopPath;
     // Exactly once per run, whichever path found it unfinished; never a run this call did not start.
@@ -188,10 +222,10 @@ export class UpstreamRun {
         { deadline: Date.now() + this.settings.stopTimeoutMs },
       );
       this.log.info({ taskId }, "stopped the unfinished run on Dify");
-      this.onStop("ok");
+      this.hooks.onStop?.("ok");
     } catch (err) {
       this.log.warn({ taskId, err: (err as Error).message }, "could not stop the unfinished run on Dify");
-      this.onStop("failed");
+      this.hooks.onStop?.("failed");
     }
   }
 }

@@ -85,6 +85,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly handOffs = new Counter({
+    name: "dify_gateway_runs_handed_off_total",
+    help: "Unfinished workflow and Chatflow runs a drain left running on Dify for the caller to re-attach to (WatchRun) instead of stopping them, by interface.",
+    labelNames: ["interface"] as const,
+    registers: [this.registry],
+  });
   readonly upstreamRetries = new Counter({
     name: "dify_gateway_upstream_retries_total",
     help: "Requests to Dify sent again because Dify cannot have acted on the failed one, by reason (connect_error, http_502, http_503, http_504, too_many_requests).",

@@ -42,6 +42,9 @@ function reportCall(context: CallContext, error: GatewayError | undefined, run: 
       ttfeMs: ttfeMs === undefined ? undefined : round(ttfeMs),
       taskId: run?.taskId,
       stopCalled: run?.stopCalled || undefined,
+      // A drain left the run going on on Dify: the caller re-attaches to this id elsewhere.
+      handedOff: run?.handedOff || undefined,
+      workflowRunId: run?.handedOff ? run.workflowRunId : undefined,
       // How many run requests Dify got: 1 normally, more after retries (connect errors, 502/503/504, 429).
       attempts: run?.attempts || undefined,
       reason: error?.details.reason,

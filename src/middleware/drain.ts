@@ -1,15 +1,33 @@
-import { type Lifecycle, shuttingDown } from "./lifecycle.js";
+import type { CallContext } from "../core/context.js";
+import { REATTACHABLE_RUN } from "../core/hand-off.js";
+import type { GatewayError } from "../grpc/gateway-error.js";
+import { handedOff, type Lifecycle, shuttingDown, type Terminable } from "./lifecycle.js";
 import type { ServerMiddleware } from "./types.js";
 
-/** Refuses new calls once a drain started, and registers each call so the drain can end it when the grace runs out. */
+/**
+ * Refuses new calls once a drain started, and registers each call so the drain can end it when the grace runs out.
+ * A call whose run Dify can re-attach (a workflow or Chatflow run an event has named) is ended with that run's id,
+ * and the run is handed off rather than stopped.
+ */
 export function drain(lifecycle: Lifecycle): ServerMiddleware {
   return async function* drainMiddleware(call, context) {
     if (lifecycle.draining) throw shuttingDown();
-    lifecycle.enter(context);
+    const terminable = handingOff(context);
+    lifecycle.enter(terminable);
     try {
       return yield* call.next(call.request, context);
     } finally {
-      lifecycle.leave(context);
+      lifecycle.leave(terminable);
     }
+  };
+}
+
+function handingOff(context: CallContext): Terminable {
+  return {
+    terminate(reason: GatewayError) {
+      // Read now, once: the status names exactly the run the upstream side then leaves running.
+      const run = context.values.get(REATTACHABLE_RUN)?.();
+      context.terminate(run ? handedOff(run) : reason);
+    },
   };
 }

@@ -1,14 +1,29 @@
 import { status } from "@grpc/grpc-js";
+import type { ReattachableRun } from "../core/hand-off.js";
 import { GatewayError } from "../grpc/gateway-error.js";
+import { SHUTTING_DOWN } from "../invoke/hand-off.js";
 
 /** How long a caller should wait before retrying on another replica. */
 const RETRY_AFTER_SHUTDOWN_MS = 1_000;
 
 export function shuttingDown(): GatewayError {
   return new GatewayError(status.UNAVAILABLE, "the gateway is shutting down; retry on another replica", {
-    reason: "SHUTTING_DOWN",
+    reason: SHUTTING_DOWN,
     retryDelayMs: RETRY_AFTER_SHUTDOWN_MS,
   });
+}
+
+/**
+ * The drain's status for a call whose workflow or Chatflow run goes on on Dify: the same UNAVAILABLE SHUTTING_DOWN,
+ * naming the run so the caller re-attaches with WatchRun on another replica. The run is not stopped
+ * (`isHandOffOf` in upstream-run.ts reads this status).
+ */
+export function handedOff(run: ReattachableRun): GatewayError {
+  return new GatewayError(
+    status.UNAVAILABLE,
+    `the gateway is shutting down; workflow run ${run.workflowRunId} goes on: re-attach with WatchRun on another replica`,
+    { reason: SHUTTING_DOWN, retryDelayMs: RETRY_AFTER_SHUTDOWN_MS, metadata: { workflowRunId: run.workflowRunId, appId: run.appId } },
+  );
 }
 
 /** A call the lifecycle can end early. */
@@ -19,7 +34,7 @@ export interface Terminable {
 /**
  * The calls in flight and the shutdown state. On drain, new calls are refused;
  * when the grace runs out, every call still running is terminated, which
- * ends it with UNAVAILABLE and stops its Dify run.
+ * ends it with UNAVAILABLE and either hands its Dify run off (workflow and Chatflow runs, see `drain`) or stops it.
  */
 export class Lifecycle {
   #draining = false;

@@ -11,6 +11,7 @@ import {
 import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { type AppScope, appScope } from "../core/app-scope.js";
 import type { CallContext } from "../core/context.js";
+import { REATTACHABLE_RUN } from "../core/hand-off.js";
 import { RUN_SUMMARY } from "../core/run-summary.js";
 import type { DifyClient } from "../dify/client.js";
 import { DifyHttpError, DifyStreamError } from "../dify/errors.js";
@@ -90,6 +91,8 @@ export function watchRun(deps: RunServiceDeps): Route {
         deps.settings(),
         ctx.log,
       );
+      // A drain names the run in its status, so the watcher re-attaches elsewhere (the run was never ours to stop).
+      ctx.values.set(REATTACHABLE_RUN, () => ({ appId: req.appId, workflowRunId: req.workflowRunId }));
       try {
         for await (const ev of run.events(ctx.signal)) yield toStreamMessage(ev, WATCH_EVENTS);
         const failure = run.tracker.failure();
@@ -106,6 +109,7 @@ export function watchRun(deps: RunServiceDeps): Route {
           workflowRunId: run.tracker.workflowRunId ?? req.workflowRunId,
           usage: run.tracker.usage,
           stopCalled: false,
+          handedOff: false,
           attempts: run.attempts,
           upstreamStartedAt: run.startedAt,
           firstEventAt: run.firstEventAt,

@@ -83,11 +83,18 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     },
   });
   const limiter = await callLimiter(config, metrics, log);
+  // Stop calls still going out for runs whose call already ended (e.g. one named only after the drain cut it).
+  const stopWork = new Set<Promise<void>>();
   const deps: CoreDeps = {
     client,
     modes: new AppModes(client, config.upstream.connectTimeoutMs),
     settings: config.upstream,
     onStop: (kind, result) => metrics.stopCalls.inc({ interface: kind, result }),
+    onHandOff: (kind) => metrics.handOffs.inc({ interface: kind }),
+    track: (work) => {
+      stopWork.add(work);
+      void work.finally(() => stopWork.delete(work));
+    },
   };
   // Loaded only when on: a gateway without an OTLP endpoint loads no OpenTelemetry SDK module.
   const otel = config.telemetry.enabled ? await (await import("../telemetry/otel.js")).startTelemetry(config.telemetry, log) : undefined;
@@ -171,6 +178,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
         const { terminated } = await lifecycle.drain(graceMs, SETTLE_MS / 2);
         await shutDown(server, Math.min(left(), SETTLE_MS / 2));
         await listener.close();
+        // A stop sent after the Dify client closed would fail: let the pending ones go out first, within the budget.
+        await Promise.race([Promise.allSettled([...stopWork]), new Promise((r) => setTimeout(r, left()).unref())]);
         // Lets the stop calls of terminated runs go out, within what is left of the budget.
         await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
         await metricsServer?.close();

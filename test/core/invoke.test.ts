@@ -38,6 +38,7 @@ beforeEach(() => {
     modes: new AppModes(client, 1_000),
     settings: { idleTimeoutMs: 5_000, maxEventBytes: 1 << 20, stopTimeoutMs: 1_000, maxAnswerBytes: 1 << 20 },
     onStop: () => {},
+    onHandOff: () => {},
   };
   agent
     .get(DIFY_ORIGIN)

@@ -55,7 +55,7 @@ function replyRun(statusCode: number, body: string): void {
 
 function newRun(): UpstreamRun {
   const client = new DifyClient({ connectTimeoutMs: 1_000, dispatcher: agent });
-  return new UpstreamRun(RUN, client, SETTINGS, pino({ level: "silent" }), (r) => stopResults.push(r));
+  return new UpstreamRun(RUN, client, SETTINGS, pino({ level: "silent" }), { onStop: (r) => stopResults.push(r) });
 }
 
 async function collect(run: UpstreamRun, signal = new AbortController().signal): Promise<{ events: DifyEvent[]; error: unknown }> {

@@ -23,6 +23,7 @@ function summary(over: Partial<RunSummary> = {}): RunSummary {
     pausedAt: undefined,
     usage: undefined,
     stopCalled: false,
+    handedOff: false,
     attempts: 1,
     upstreamStartedAt: now,
     firstEventAt: now + 1,

@@ -12,7 +12,7 @@ import { workspaceConcurrencyLimit } from "../../src/limits/concurrency.js";
 import { metadataTooLarge } from "../../src/limits/metadata-size.js";
 import { refusalError } from "../../src/limits/refusals.js";
 import { noMessage } from "../../src/limits/request-guard.js";
-import { shuttingDown } from "../../src/middleware/lifecycle.js";
+import { handedOff, shuttingDown } from "../../src/middleware/lifecycle.js";
 import { uploadIdle, uploadTooLarge } from "../../src/rpc/files.js";
 import { checkForm, checkRun, checkSubmit, formNotFound, runNotFound } from "../../src/rpc/run.js";
 import { toGatewayError } from "../../src/translate/errors.js";
@@ -375,6 +375,15 @@ const ROWS: Row[] = [
   {
     readme: "Gateway shutting down",
     cases: [{ make: shuttingDown, expect: { code: status.UNAVAILABLE, reason: "SHUTTING_DOWN", retryDelayMs: 1_000 } }],
+  },
+  {
+    readme: "Workflow or Chatflow run handed off",
+    cases: [
+      {
+        make: () => handedOff({ appId: "app-1", workflowRunId: "run-1" }),
+        expect: { code: status.UNAVAILABLE, reason: "SHUTTING_DOWN", retryDelayMs: 1_000 },
+      },
+    ],
   },
 ];
 

@@ -14,5 +14,18 @@ from ._client import AppClient, Apps, ChatApp, CompletionApp, WorkflowApp  # noq
 from ._errors import AppInvokeError  # noqa: E402
 from .apps import AppCatalog  # noqa: E402
 from .files import Files  # noqa: E402
+from ._reattach import REATTACHED_EVENT, RUN_CONFIRMED_EVENT  # noqa: E402
 
-__all__ = ["AppCatalog", "AppClient", "AppInvokeError", "Apps", "Files", "ChatApp", "CompletionApp", "WorkflowApp", "__version__"]
+__all__ = [
+    "REATTACHED_EVENT",
+    "RUN_CONFIRMED_EVENT",
+    "AppCatalog",
+    "AppClient",
+    "AppInvokeError",
+    "Apps",
+    "ChatApp",
+    "CompletionApp",
+    "Files",
+    "WorkflowApp",
+    "__version__",
+]

@@ -11,6 +11,7 @@ from ._convert import dict_to_struct, input_files, struct_to_dict
 from ._errors import AppInvokeError
 from .apps import AppCatalog
 from .files import Files
+from ._reattach import reattaching
 from ._proto.dify.app.v1 import (
     chat_pb2,
     chat_pb2_grpc,
@@ -34,6 +35,10 @@ class AppClient:
     ``certificate_chain`` for mutual TLS. ``credentials`` takes ready-made channel credentials
     instead. ``timeout`` (seconds) is the default deadline of each call; for a stream it bounds the
     whole stream. Use as a context manager, or call ``close()``.
+
+    ``max_reattaches`` bounds how often a workflow or Chatflow stream re-attaches by itself after a
+    gateway handed its run off during a drain (default 3; 0 raises the ``AppInvokeError`` instead):
+    see ``_reattach.py``, and the events ``gateway_reattached`` and ``gateway_run_confirmed``.
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class AppClient:
         credentials: Optional[grpc.ChannelCredentials] = None,
         timeout: Optional[float] = None,
         options: Sequence[tuple[str, Any]] = (),
+        max_reattaches: int = 3,
     ) -> None:
         if not token:
             raise ValueError("token is required")
@@ -61,7 +67,7 @@ class AppClient:
         self._target = target
         # Metadata rather than call credentials: grpc refuses call credentials on plaintext channels,
         # and a gateway behind a mesh sidecar is reached in plaintext.
-        calls = _Calls((("authorization", f"Bearer {token}"),), timeout)
+        calls = _Calls((("authorization", f"Bearer {token}"),), timeout, max_reattaches)
         self.app = Apps(self._channel, calls)
         self.files = Files(self._channel, calls)
         self.apps = AppCatalog(self._channel, calls)
@@ -119,6 +125,17 @@ class _RunCalls:
             continue_on_pause=continue_on_pause,
         )
         return self._calls.stream(self._runs.WatchRun, request, timeout)
+
+    def _followed(self, result: Any, app_id: str, user: Optional[str], timeout: Optional[float]) -> Any:
+        """A streaming result that follows its run through a drain hand-off (a blocking dict as it is)."""
+        if isinstance(result, dict):
+            return result
+        return reattaching(
+            result,
+            lambda run_id: self.watch_run(app_id, run_id, user=user, include_state_snapshot=True, timeout=timeout),
+            lambda run_id: self.get_run(app_id, run_id, timeout=timeout),
+            self._calls.max_reattaches,
+        )
 
     def get_run(self, app_id: str, workflow_run_id: str, *, timeout: Optional[float] = None) -> dict:
         """Dify's run detail: ``status``, ``outputs`` (``{}`` while paused), ``inputs`` (a JSON string), ..."""
@@ -219,12 +236,14 @@ class ChatApp(_RunCalls):
         if workflow_id:
             # A Chatflow's published version; absent, its current one.
             fields["workflow_id"] = workflow_id
-        return self._calls.run(
+        result = self._calls.run(
             response_mode,
             lambda: (self._stub.ChatInvoke, chat_pb2.ChatInvokeRequest(**fields)),
             lambda: (self._stub.ChatInvokeStream, chat_pb2.ChatInvokeStreamRequest(**fields)),
             timeout,
         )
+        # A Chatflow stream re-attaches after a drain hand-off; a chat app's stream is never handed off.
+        return self._followed(result, app_id, user, timeout)
 
 
 class _InputsApp:
@@ -266,12 +285,13 @@ class _InputsApp:
             if "workflow_id" not in self._unary_request.DESCRIPTOR.fields_by_name:
                 raise TypeError("workflow_id is for workflow and Chatflow apps")
             fields["workflow_id"] = workflow_id
-        return self._calls.run(
+        result = self._calls.run(
             response_mode,
             lambda: (getattr(self._stub, self._unary), self._unary_request(**fields)),
             lambda: (getattr(self._stub, self._stream), self._stream_request(**fields)),
             timeout,
         )
+        return self._followed(result, app_id, user, timeout) if isinstance(self, _RunCalls) else result
 
 
 class WorkflowApp(_InputsApp, _RunCalls):
@@ -295,9 +315,10 @@ Prepared = Callable[[], tuple[Any, Any]]
 class _Calls:
     """What every call shares: the credentials, the default deadline, and the mapping of modes to RPCs."""
 
-    def __init__(self, metadata: Metadata, default_timeout: Optional[float]) -> None:
+    def __init__(self, metadata: Metadata, default_timeout: Optional[float], max_reattaches: int = 3) -> None:
         self._metadata = metadata
         self._default_timeout = default_timeout
+        self.max_reattaches = max_reattaches
 
     def run(self, response_mode: str, blocking: Prepared, streaming: Prepared, timeout: Optional[float]) -> Any:
         timeout = self._default_timeout if timeout is None else timeout

@@ -19,6 +19,7 @@ import { WorkflowServiceClient } from "../../../generated/dify/app/v1/workflow.j
 import { type AppCatalog, appCatalog } from "./apps.js";
 import { type CallControl, streamEvents, unaryResult } from "./calls.js";
 import { type Files, files } from "./files.js";
+import { reattaching } from "./reattach.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** A dict exactly as Dify's App API returns it: the blocking-mode answer, or one stream event. */
@@ -43,6 +44,11 @@ export interface AppClientOptions {
   tls?: boolean | TlsOptions | ChannelCredentials;
   /** Default time limit of each call, in ms; for a stream, of the whole stream. */
   timeoutMs?: number;
+  /**
+   * How many times a workflow or Chatflow stream re-attaches by itself after a gateway handed its run off during a
+   * drain (UNAVAILABLE SHUTTING_DOWN naming the run); default 3, 0 to get the error instead. See `reattaching`.
+   */
+  maxReattaches?: number;
   channelOptions?: ChannelOptions;
 }
 
@@ -169,6 +175,7 @@ export interface AppClient {
 }
 
 const USER_AGENT = "dify-app-client-node/0.1.0";
+const DEFAULT_MAX_REATTACHES = 3;
 
 /** A client in the call shape of Dify's plugin SDK: `client.app.chat.invoke({ appId, query, responseMode })`. */
 export function createAppClient(options: AppClientOptions): AppClient {
@@ -215,6 +222,21 @@ export function createAppClient(options: AppClientOptions): AppClient {
     const req = { appId: p.appId, formToken: p.formToken, inputs: jsonObject(p.inputs), action: p.action, user: p.user ?? "" };
     return unaryResult((md, co, cb) => runs.submitHumanInputForm(req, md, co, cb), control(p));
   };
+  /**
+   * A workflow or Chatflow stream that follows its run through a drain hand-off: WatchRun with the state snapshot and
+   * the stream's own user, within the stream's deadline, then the run's detail (GetWorkflowRun).
+   */
+  const followed = (p: CommonParams, first: DifyEventStream): DifyEventStream => {
+    const { deadline } = callOptions(p, options.timeoutMs);
+    const bounded = { appId: p.appId, signal: p.signal, deadline: deadline === undefined ? undefined : new Date(deadline) };
+    return reattaching(first, {
+      watch: (workflowRunId) => watchRun({ ...bounded, workflowRunId, user: p.user, includeStateSnapshot: true }),
+      getRun: (workflowRunId) =>
+        unaryResult((md, co, cb) => runs.getWorkflowRun({ appId: p.appId, workflowRunId }, md, co, cb), control(bounded)),
+      maxReattaches: options.maxReattaches ?? DEFAULT_MAX_REATTACHES,
+      signal: p.signal,
+    });
+  };
   const runCalls: RunCalls = {
     watchRun,
     getRun: (p) =>
@@ -234,7 +256,11 @@ export function createAppClient(options: AppClientOptions): AppClient {
           const req = { ...common(p), query: p.query, conversationId: p.conversationId ?? "", workflowId: p.workflowId };
           return {
             blocking: () => unaryResult((md, co, cb) => chat.chatInvoke(req, md, co, cb), control(p)),
-            streaming: () => streamEvents((md, co) => chat.chatInvokeStream(req, md, co), control(p)),
+            streaming: () =>
+              followed(
+                p,
+                streamEvents((md, co) => chat.chatInvokeStream(req, md, co), control(p)),
+              ),
           };
         }),
         runCalls,
@@ -244,7 +270,11 @@ export function createAppClient(options: AppClientOptions): AppClient {
           const req = { ...common(p), workflowId: p.workflowId };
           return {
             blocking: () => unaryResult((md, co, cb) => workflow.workflowInvoke(req, md, co, cb), control(p)),
-            streaming: () => streamEvents((md, co) => workflow.workflowInvokeStream(req, md, co), control(p)),
+            streaming: () =>
+              followed(
+                p,
+                streamEvents((md, co) => workflow.workflowInvokeStream(req, md, co), control(p)),
+              ),
           };
         }),
         runCalls,

@@ -33,3 +33,4 @@ export { createAppClient } from "./app-client.js";
 export type { AppCatalog, AppDescription, AppSummary } from "./apps.js";
 export { AppInvokeError, type FieldViolation } from "./errors.js";
 export type { Files, UploadedFile, UploadParams, UploadSource } from "./files.js";
+export { REATTACHED_EVENT, RUN_CONFIRMED_EVENT } from "./reattach.js";
