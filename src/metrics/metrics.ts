@@ -141,12 +141,6 @@ export class GatewayMetrics {
     labelNames: ["workspace", "limit"] as const,
     registers: [this.registry],
   });
-  readonly workspaceTokens = new Counter({
-    name: "dify_gateway_workspace_tokens_total",
-    help: "Dify tokens (usage.total_tokens) the runs of each workspace used, the count limits.tokensPerDayPerWorkspace caps.",
-    labelNames: ["workspace"] as const,
-    registers: [this.registry],
-  });
   readonly limiterRedisUp = new Gauge({
     name: "dify_gateway_limiter_redis_up",
     help: "1 while the shared limiter's Redis answers, 0 while it does not (limits.redis set).",

@@ -30,9 +30,8 @@ export function workspaceLimits(limiter: CallLimiter, metrics: GatewayMetrics): 
     try {
       return yield* call.next(call.request, context);
     } finally {
-      const tokens = context.values.get(RUN_SUMMARY)?.usage?.totalTokens ?? 0;
-      if (tokens > 0) metrics.workspaceTokens.inc({ workspace: workspace.id }, tokens);
-      admission.release(tokens);
+      // Counted for the budget here; dify_gateway_tokens_total counts the same usage for dashboards.
+      admission.release(context.values.get(RUN_SUMMARY)?.usage?.totalTokens ?? 0);
     }
   };
 }
