@@ -4,7 +4,7 @@ import { DifyUnreachableError } from "./errors.js";
 
 /**
  * Each app's Dify `GET /info` (`{name, description, tags, mode, author_name}`), asked once per app and remembered
- * (failures are not), like AppModes. Keyed by the config entry, so a reloaded config asks afresh.
+ * (failures are not); AppModes reads the mode from it. Keyed by the config entry, so a reloaded config asks afresh.
  */
 export class AppInfos {
   readonly #cache = new WeakMap<AppEntry, Promise<Record<string, unknown>>>();
@@ -28,11 +28,12 @@ export class AppInfos {
   async #fetch(target: AppTarget): Promise<Record<string, unknown>> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     try {
-      const info = await this.client.getJson(target, "/info", timeout);
+      const info = await this.client.getJson(target, "/info", timeout, { deadline: Date.now() + this.timeoutMs });
       if (typeof info !== "object" || info === null || Array.isArray(info))
         throw new DifyUnreachableError("Dify's /info is not an object", undefined);
       return info as Record<string, unknown>;
     } catch (err) {
+      // Our own timeout, not a bug: the caller gets UNAVAILABLE like any unreachable Dify, not INTERNAL.
       if (timeout.aborted) throw new DifyUnreachableError(`Dify did not answer GET /info within ${this.timeoutMs} ms`, err);
       throw err;
     }

@@ -85,9 +85,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const limiter = await callLimiter(config, metrics, log);
   // Stop calls still going out for runs whose call already ended (e.g. one named only after the drain cut it).
   const stopWork = new Set<Promise<void>>();
+  const infos = new AppInfos(client, config.upstream.connectTimeoutMs);
   const deps: CoreDeps = {
     client,
-    modes: new AppModes(client, config.upstream.connectTimeoutMs),
+    modes: new AppModes(infos),
     settings: config.upstream,
     onStop: (kind, result) => metrics.stopCalls.inc({ interface: kind, result }),
     onHandOff: (kind) => metrics.handOffs.inc({ interface: kind }),
@@ -116,7 +117,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
       limits: () => limits,
       uploadLimits: () => uploadLimits,
       client,
-      infos: new AppInfos(client, config.upstream.connectTimeoutMs),
+      infos,
       runs: { client, settings: () => deps.settings, inputs: () => limits.inputs },
     }),
     log,

@@ -3,6 +3,7 @@ import type { MockAgent } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CoreDeps, createInvoke } from "../../src/core/invoke.js";
 import { RUN_SUMMARY } from "../../src/core/run-summary.js";
+import { AppInfos } from "../../src/dify/app-info.js";
 import { AppModes } from "../../src/dify/app-mode.js";
 import { DifyClient } from "../../src/dify/client.js";
 import { CallAborted } from "../../src/grpc/call-scope.js";
@@ -35,7 +36,7 @@ beforeEach(() => {
   const client = new DifyClient({ connectTimeoutMs: 1_000, dispatcher: agent });
   deps = {
     client,
-    modes: new AppModes(client, 1_000),
+    modes: new AppModes(new AppInfos(client, 1_000)),
     settings: { idleTimeoutMs: 5_000, maxEventBytes: 1 << 20, stopTimeoutMs: 1_000, maxAnswerBytes: 1 << 20 },
     onStop: () => {},
     onHandOff: () => {},
