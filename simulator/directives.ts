@@ -68,6 +68,11 @@ export interface SimDirectives {
    * leaves, as a Dify 1.13+ worker runs it, until it finishes or the stop API stops it; a re-attach sees the rest.
    */
   detached: boolean;
+  /**
+   * `form_ttl_ms: N` (workflow and Chatflow apps): each Human Input form of the run expires N ms after it is
+   * issued, instead of a day later; the run then resumes along the node's timeout branch (`human_input_form_timeout`).
+   */
+  formTtlMs: number | null;
 }
 
 export const NO_DIRECTIVES: SimDirectives = Object.freeze({
@@ -80,6 +85,7 @@ export const NO_DIRECTIVES: SimDirectives = Object.freeze({
   preencoded: false,
   answerBytes: null,
   detached: false,
+  formTtlMs: null,
 });
 
 export const DIRECTIVES_KEY = "_sim";
@@ -238,7 +244,14 @@ export function parseDirectives(inputs: JsonObject, mode: AppMode): SimDirective
     preencoded: producer !== null,
     answerBytes: f.optionalInteger("answer_bytes", 1, MAX_ANSWER_BYTES),
     detached: parseDetached(raw, mode, fault),
+    formTtlMs: parseFormTtl(f, mode),
   };
+}
+
+function parseFormTtl(f: Fields, mode: AppMode): number | null {
+  const ttl = f.optionalInteger("form_ttl_ms", 1, MAX_DELAY_MS);
+  if (ttl !== null && !isWorkflowBased(mode)) throw invalid("form_ttl_ms needs a workflow or Chatflow app");
+  return ttl;
 }
 
 function parseDetached(raw: JsonObject, mode: AppMode, fault: Fault | null): boolean {

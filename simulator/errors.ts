@@ -35,6 +35,7 @@ export const errors = {
   formNotFound: () => new ApiError(404, "not_found", "Form not found"),
   formSubmitted: (formId: string) =>
     new ApiError(412, "human_input_form_submitted", `This form has already been submitted by another user, form_id=${formId}`),
+  formExpired: (formId: string) => new ApiError(412, "human_input_form_expired", `This form has expired, form_id=${formId}`),
   invalidFormData: (message: string) => new ApiError(400, "invalid_form_data", message),
   conversationNotExists: () => new ApiError(404, "not_found", "Conversation Not Exists."),
   invalidJson: () => new ApiError(400, "invalid_param", "Invalid JSON payload received or JSON payload is empty."),

@@ -10,10 +10,19 @@ import type { Call, SimulatorContext } from "./context.js";
 import { errors } from "./errors.js";
 import { answerEvent, dataEvent, messageEndEvent, type SimEvent, workflowEvent } from "./events.js";
 import { sendJson } from "./http-io.js";
+import type { Run } from "./run.js";
 import { streamSteps } from "./sse.js";
 import { eventStep, PING, type Step } from "./steps.js";
 import { isJsonObject, parseJsonBody } from "./validation.js";
-import { humanInputNode, humanInputPause, NODES, traceOf, workflowFinishedEvent } from "./workflow-events.js";
+import {
+  humanInputNode,
+  humanInputPause,
+  NODES,
+  type NodeTrace,
+  renderSubmitted,
+  traceOf,
+  workflowFinishedEvent,
+} from "./workflow-events.js";
 import type { StoredForm, StoredRun } from "./workflow-runs.js";
 
 /** `GET /v1/workflow/{workflow_run_id}/events?user=&include_state_snapshot=&continue_on_pause=`. */
@@ -90,8 +99,7 @@ export function handleRunDetail(call: Call, ctx: SimulatorContext): void {
 
 /** `GET /v1/form/human_input/{form_token}`. */
 export function handleGetForm(call: Call, ctx: SimulatorContext): void {
-  const form = formOf(call, ctx);
-  if (form.submitted) throw errors.formSubmitted(form.formId);
+  const form = openFormOf(call, ctx);
   sendJson(call.res, 200, {
     form_content: form.formContent,
     inputs: form.inputs,
@@ -106,62 +114,108 @@ export function handleGetForm(call: Call, ctx: SimulatorContext): void {
  * an accepted one is final and resumes the run in the background, as Dify's worker does.
  */
 export function handleSubmitForm(call: Call, ctx: SimulatorContext): void {
-  const form = formOf(call, ctx);
   const body = parseJsonBody(call.rawBody, call.req.headers["content-type"]);
   const user = body["user"];
   if (typeof user !== "string" || user === "") throw errors.userRequired();
-  if (form.submitted) throw errors.formSubmitted(form.formId);
+  // Any user of the app may answer: the first accepted submit wins ([spec] submitChatflowHumanInputForm 412).
+  const form = openFormOf(call, ctx);
   const inputs = body["inputs"];
   if (!isJsonObject(inputs)) throw errors.invalidFormData("inputs must be an object");
   const action = form.actions.find((a) => a.id === body["action"]);
   if (!action) throw errors.invalidFormData(`Invalid action: ${String(body["action"])}`);
   const missing = form.inputs.map((i) => i.output_variable_name).filter((name) => typeof inputs[name] !== "string");
   if (missing.length > 0) throw errors.invalidFormData(`Missing required inputs: ${missing.join(", ")}`);
-  form.submitted = true;
+  form.state = "submitted";
   form.run.resume();
   void resume(form, action, inputs, ctx);
   sendJson(call.res, 200, {});
 }
 
-function formOf(call: Call, ctx: SimulatorContext): StoredForm {
+/** The app's form, while it still takes an answer: a submitted or expired form is 412 for reads and submits alike. */
+function openFormOf(call: Call, ctx: SimulatorContext): StoredForm {
   const app = authenticate(call.req.headers.authorization, ctx.appsByKey);
   const form = ctx.workflowRuns.form(call.params["form_token"] ?? "", app.appId);
   if (!form) throw errors.formNotFound();
+  // Past its deadline a form is expired even if the expiry (a timer, like Dify's periodic job) has not run yet.
+  if (form.state === "open" && Date.now() >= form.expiresAtMs) expireForm(form, ctx);
+  if (form.state === "submitted") throw errors.formSubmitted(form.formId);
+  if (form.state === "expired") throw errors.formExpired(form.formId);
   return form;
 }
 
-/** The rest of a resumed run: the form's node finishes, then either the next pause or the end of the run. */
-async function resume(form: StoredForm, action: { id: string; title: string }, inputs: Record<string, unknown>, ctx: SimulatorContext) {
+/**
+ * Nobody answered in time: the form closes and the run resumes along the node's timeout branch, as Dify's expiry job
+ * resumes it: `human_input_form_timeout`, the node succeeds with an empty `__action_id`, and the run goes to its end.
+ */
+export function expireForm(form: StoredForm, ctx: SimulatorContext): void {
+  if (form.state !== "open" || ctx.closing.aborted) return;
+  form.state = "expired";
+  form.run.resume();
+  void continueRun(form, ctx, async (emit, trace, run) => {
+    await emit(
+      workflowEvent(run, "human_input_form_timeout", {
+        node_id: form.nodeId,
+        node_title: form.nodeTitle,
+        expiration_time: form.expirationTime,
+      }),
+    );
+    const node = trace.lastStarted;
+    if (node) await emit(trace.finish(node, { status: "succeeded", outputs: { __action_id: "" } }));
+    // The simulated timeout branch skips any later Human Input node and ends the run.
+    await finishRun(emit, trace, run, form.nodeId, "No answer before the form expired.", TIMEOUT_BRANCH);
+  });
+}
+
+/** The edge a timed-out Human Input node takes ([api] its `__timeout` source handle). */
+const TIMEOUT_BRANCH = "__timeout";
+
+type Emit = (event: SimEvent) => Promise<void>;
+
+/** Runs `rest` against the resumed run, recording each event it emits, paced like generation. */
+async function continueRun(form: StoredForm, ctx: SimulatorContext, rest: (emit: Emit, trace: NodeTrace, run: Run) => Promise<void>) {
   const stored = form.run;
-  const { run } = stored;
-  const trace = traceOf(run);
-  const chatflow = run.app.mode === "advanced-chat";
-  const emit = async (event: SimEvent) => {
+  const emit: Emit = async (event) => {
     // Paced like generation, so a client attaching right after the submit sees the events arrive.
     if (ctx.tokenDelayMs > 0) await sleep(ctx.tokenDelayMs);
     ctx.workflowRuns.record(stored, event);
   };
-  await emit(
-    workflowEvent(run, "human_input_form_filled", {
-      node_id: form.nodeId,
-      node_title: form.nodeTitle,
-      rendered_content: form.formContent,
-      action_id: action.id,
-      action_text: action.title,
-      submitted_data: inputs,
-    }),
-  );
-  const node = trace.lastStarted;
-  if (node) await emit(trace.finish(node, { status: "succeeded", outputs: { ...inputs, __action_id: action.id } }));
-  const pauses = run.app.humanInput?.pauses ?? 1;
-  if (stored.pauses < pauses) {
-    for (const event of humanInputPause(run, trace, 0, humanInputNode(stored.pauses + 1))) await emit(event);
-    return;
-  }
-  const text = `${action.title}: ${String(Object.values(inputs)[0] ?? "")}`;
-  const output = chatflow ? { answer: text } : { text, action: action.id };
+  await rest(emit, traceOf(stored.run), stored.run);
+}
+
+/** The rest of a resumed run: the form's node finishes, then either the next pause or the end of the run. */
+function resume(form: StoredForm, action: { id: string; title: string }, inputs: Record<string, unknown>, ctx: SimulatorContext) {
+  return continueRun(form, ctx, async (emit, trace, run) => {
+    const fields = form.inputs.map((i) => i.output_variable_name);
+    const renderedContent = renderSubmitted(form.formContent, fields, inputs);
+    await emit(
+      workflowEvent(run, "human_input_form_filled", {
+        node_id: form.nodeId,
+        node_title: form.nodeTitle,
+        rendered_content: renderedContent,
+        action_id: action.id,
+        action_text: action.title,
+        submitted_data: inputs,
+      }),
+    );
+    const node = trace.lastStarted;
+    // The node's outputs: the submitted values, the chosen action and the filled-in body.
+    const outputs = { ...inputs, __action_id: action.id, __rendered_content: renderedContent };
+    if (node) await emit(trace.finish(node, { status: "succeeded", outputs }));
+    const pauses = run.app.humanInput?.pauses ?? 1;
+    if (form.run.pauses < pauses) {
+      for (const event of humanInputPause(run, trace, 0, humanInputNode(form.run.pauses + 1))) await emit(event);
+      return;
+    }
+    await finishRun(emit, trace, run, form.nodeId, `${action.title}: ${String(Object.values(inputs)[0] ?? "")}`, action.id);
+  });
+}
+
+/** The run's last node (answer or end) and its end, with `text` as the answer. */
+async function finishRun(emit: Emit, trace: NodeTrace, run: Run, fromNodeId: string, text: string, actionId: string) {
+  const chatflow = run.app.mode === "advanced-chat";
+  const output = chatflow ? { answer: text } : { text, action: actionId };
   if (chatflow) await emit(answerEvent(run, "message", text));
-  else await emit(dataEvent(run, "text_chunk", { data: { text, from_variable_selector: [form.nodeId, "text"] } }));
+  else await emit(dataEvent(run, "text_chunk", { data: { text, from_variable_selector: [fromNodeId, "text"] } }));
   const { execution, event } = trace.start(chatflow ? NODES.answer : NODES.end, output);
   await emit(event);
   await emit(trace.finish(execution, { status: "succeeded", outputs: output }));

@@ -6,6 +6,7 @@ import type { Call, SimulatorContext } from "./context.js";
 import { ConversationStore } from "./conversations.js";
 import { ApiError, errors } from "./errors.js";
 import { readBody, sendError, signalOnClose } from "./http-io.js";
+import { expireForm } from "./human-input.js";
 import { RequestRecorder } from "./recorder.js";
 import { CONTROL_PATH, dispatch, handleControl, streamsItsBody } from "./routes.js";
 import { TaskRegistry } from "./tasks.js";
@@ -28,7 +29,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     recorder: new RequestRecorder(),
     faultCounts: new Map(),
     uploads: new Map(),
-    workflowRuns: new WorkflowRunStore(),
+    // The closure runs only once a form expires, by when `ctx` exists.
+    workflowRuns: new WorkflowRunStore((form) => void expireForm(form, ctx)),
     closing: closed.signal,
   };
 

@@ -191,6 +191,15 @@ export function humanInputNode(n: number): NodeSpec {
   return n <= 1 ? NODES.humanInput : { ...NODES.humanInput, nodeId: `human_input_${n}`, title: `Human Input ${n}` };
 }
 
+/** How long a form stays open unless `_sim.form_ttl_ms` says otherwise (a Human Input node's timeout is configurable). */
+export const DEFAULT_FORM_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * The form's body. Dify renders workflow variables into it before the pause but keeps each `{{#$output.<name>#}}`
+ * placeholder, which it fills with the submitted values in `human_input_form_filled.rendered_content`.
+ */
+export const FORM_CONTENT = "Please review the draft answer before it is sent.\n\nReviewer comment: {{#$output.comment#}}";
+
 /** A human-input node: its form request, then the pause that ends this stream. */
 export function* humanInputPause(
   run: Run,
@@ -206,7 +215,8 @@ export function* humanInputPause(
     form_id: formId,
     node_id: node.nodeId,
     node_title: node.title,
-    form_content: "Please review the draft answer before it is sent.",
+    form_content: FORM_CONTENT,
+    // No default configured: `default` is null and nothing is resolved (Dify resolves only variable defaults).
     inputs: [{ type: "paragraph", output_variable_name: "comment", default: null }],
     actions: [
       { id: "approve", title: "Approve", button_style: "primary" },
@@ -215,8 +225,9 @@ export function* humanInputPause(
     display_in_ui: false,
     // A form delivered only by email has no token: the API cannot fetch or submit it.
     form_token: emailOnly ? null : `tok_${randomUUID().replace(/-/g, "")}`,
-    resolved_default_values: { comment: "" },
-    expiration_time: run.createdAt + 24 * 3600,
+    resolved_default_values: {},
+    // Each form gets its own deadline, counted from when its node paused the run.
+    expiration_time: unixSeconds(Date.now() + (run.directives.formTtlMs ?? DEFAULT_FORM_TTL_MS)),
   });
   yield workflowEvent(run, "workflow_paused", {
     workflow_run_id: run.workflowRunId,
@@ -229,4 +240,14 @@ export function* humanInputPause(
     total_tokens: run.promptTokens + completionTokens,
     total_steps: trace.steps,
   });
+}
+
+/** `form_content` with the placeholder of each form input replaced by its submitted value (JSON for objects and lists). */
+export function renderSubmitted(formContent: string, fields: readonly string[], submitted: Record<string, unknown>): string {
+  return fields.reduce((content, name) => content.replaceAll(`{{#$output.${name}#}}`, rendered(submitted[name])), formContent);
+}
+
+function rendered(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }

@@ -5,6 +5,7 @@
  */
 import type { SimEvent } from "./events.js";
 import type { Run } from "./run.js";
+import { DEFAULT_FORM_TTL_MS } from "./workflow-events.js";
 
 /** Runs kept; the oldest is forgotten first. Bounds the simulator's memory under load tests. */
 const MAX_RUNS = 2_000;
@@ -27,7 +28,10 @@ export interface StoredForm {
   readonly actions: readonly FormAction[];
   readonly resolvedDefaultValues: Record<string, string>;
   readonly expirationTime: number;
-  submitted: boolean;
+  /** When the form stops taking answers (ms since the epoch); the run then resumes along its timeout branch. */
+  readonly expiresAtMs: number;
+  /** A form is answered once, or expires; either is final. */
+  state: "open" | "submitted" | "expired";
 }
 
 type RunStatus = "running" | "succeeded" | "failed" | "stopped" | "partial-succeeded" | "paused";
@@ -88,6 +92,11 @@ export class StoredRun {
 export class WorkflowRunStore {
   readonly #runs = new Map<string, StoredRun>();
   readonly #forms = new Map<string, StoredForm>();
+  /** Pending form expiries by token, cleared with their run so the store stays bounded by MAX_RUNS. */
+  readonly #expiries = new Map<string, NodeJS.Timeout>();
+
+  /** `expire` resumes a run whose form nobody answered in time (human-input.ts), as Dify's expiry job does. */
+  constructor(private readonly expire: (form: StoredForm) => void) {}
 
   /** Keeps the run and records each of its events (forms included) as it is produced. */
   track(run: Run): StoredRun {
@@ -96,7 +105,12 @@ export class WorkflowRunStore {
     if (this.#runs.size > MAX_RUNS) {
       const oldest = this.#runs.keys().next().value as string;
       this.#runs.delete(oldest);
-      for (const [token, form] of this.#forms) if (form.run.run.workflowRunId === oldest) this.#forms.delete(token);
+      for (const [token, form] of this.#forms) {
+        if (form.run.run.workflowRunId !== oldest) continue;
+        this.#forms.delete(token);
+        clearTimeout(this.#expiries.get(token));
+        this.#expiries.delete(token);
+      }
     }
     return stored;
   }
@@ -107,7 +121,7 @@ export class WorkflowRunStore {
     const data = event["data"] as Record<string, unknown>;
     const token = data["form_token"];
     if (typeof token !== "string") return;
-    this.#forms.set(token, {
+    const form: StoredForm = {
       token,
       formId: String(data["form_id"]),
       run: stored,
@@ -118,8 +132,16 @@ export class WorkflowRunStore {
       actions: data["actions"] as FormAction[],
       resolvedDefaultValues: data["resolved_default_values"] as Record<string, string>,
       expirationTime: Number(data["expiration_time"]),
-      submitted: false,
-    });
+      expiresAtMs: Date.now() + (stored.run.directives.formTtlMs ?? DEFAULT_FORM_TTL_MS),
+      state: "open",
+    };
+    this.#forms.set(token, form);
+    // Unref'd: a pending expiry never keeps the simulator's process alive.
+    const timer = setTimeout(() => {
+      this.#expiries.delete(token);
+      this.expire(form);
+    }, form.expiresAtMs - Date.now());
+    this.#expiries.set(token, timer.unref());
   }
 
   /** The run, only for the app that owns it. */

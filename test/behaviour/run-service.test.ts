@@ -83,6 +83,37 @@ describe("a unary call whose run pauses", () => {
   });
 });
 
+describe("a form nobody answers in time", () => {
+  it("WatchRun carries human_input_form_timeout and the run's end; the form is then FAILED_PRECONDITION expired", async () => {
+    const paused = await unary(
+      s.c.workflow.workflowInvoke,
+      s.c.workflow,
+      { appId: APPROVAL, inputs: { query: "draft", _sim: { form_ttl_ms: 300 } }, files: [], user: "reviewer" },
+      s.md(),
+    );
+    const form = paused.pause!.forms[0]!;
+    const { messages, error } = await collect<WatchRunResponse>(
+      watch({ appId: APPROVAL, workflowRunId: paused.workflowRunId, continueOnPause: true }),
+    );
+    expect(error).toBeUndefined();
+    const events = messages.map((m) => m.event);
+    expect(events).not.toContain("human_input_form_filled");
+    expect(events.at(-1)).toBe("workflow_finished");
+    const timeout = messages.find((m) => m.event === "human_input_form_timeout")?.payload;
+    expect(timeout?.$case === "humanInputFormTimeout" && timeout.value.data).toEqual({
+      nodeId: form.nodeId,
+      nodeTitle: form.nodeTitle,
+      expirationTime: form.expirationTime,
+    });
+    for (const call of [getForm(APPROVAL, form.formToken), submit(APPROVAL, form.formToken, "approve", { comment: "late" })]) {
+      const err = await failure(call);
+      expect(err.code).toBe(status.FAILED_PRECONDITION);
+      expect(details(err).errorInfo?.reason).toBe("HUMAN_INPUT_FORM_EXPIRED");
+    }
+    expect(await getRun(APPROVAL, paused.workflowRunId)).toMatchObject({ status: "succeeded", outputs: { action: "__timeout" } });
+  });
+});
+
 describe("forms: get, a rejected then an accepted submit, then re-attach", () => {
   it("walks pause → form → submit → WatchRun to the run's end", async () => {
     const paused = await startPaused(APPROVAL);
@@ -90,7 +121,7 @@ describe("forms: get, a rejected then an accepted submit, then re-attach", () =>
     const runId = paused.workflowRunId;
 
     const form = await getForm(APPROVAL, token);
-    expect(form.formContent).toBe("Please review the draft answer before it is sent.");
+    expect(form.formContent).toBe("Please review the draft answer before it is sent.\n\nReviewer comment: {{#$output.comment#}}");
     expect(form.userActions.map((a) => a.id)).toEqual(["approve", "reject"]);
     expect(form.raw).toMatchObject({ inputs: [{ output_variable_name: "comment" }] });
 
@@ -129,6 +160,7 @@ describe("forms: get, a rejected then an accepted submit, then re-attach", () =>
     expect(filled?.$case === "humanInputFormFilled" && filled.value.data).toMatchObject({
       actionId: "approve",
       submittedData: { comment: "ship it" },
+      renderedContent: "Please review the draft answer before it is sent.\n\nReviewer comment: ship it",
     });
     const finished = messages.at(-1)!.payload;
     expect(finished?.$case === "workflowFinished" && finished.value.data?.status).toBe("succeeded");

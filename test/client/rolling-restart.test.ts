@@ -1,4 +1,3 @@
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AppClient,
@@ -10,6 +9,7 @@ import {
 import { DEMO_APPS } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
 import { freePort, type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
+import { SwitchingProxy } from "../helpers/switching-proxy.js";
 
 /*
  * A rolling restart of two gateway processes under 20 running workflow streams. The clients connect through a
@@ -142,43 +142,3 @@ describe("a rolling restart under 20 workflow streams", () => {
     }
   }, 90_000);
 });
-
-/** A TCP proxy whose target can change: new connections go to the current target, open ones stay where they are. */
-class SwitchingProxy {
-  target = "";
-  readonly #sockets = new Set<Socket>();
-  private constructor(private readonly server: Server) {}
-
-  static async start(): Promise<SwitchingProxy> {
-    const server = createServer();
-    const proxy = new SwitchingProxy(server);
-    server.on("connection", (client) => proxy.#pipe(client));
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    return proxy;
-  }
-
-  get address(): string {
-    return `127.0.0.1:${(this.server.address() as { port: number }).port}`;
-  }
-
-  #pipe(client: Socket): void {
-    const [host, port] = this.target.split(":");
-    const upstream = connect(Number(port), host);
-    for (const s of [client, upstream]) {
-      this.#sockets.add(s);
-      s.on("close", () => this.#sockets.delete(s));
-      s.on("error", () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-  }
-
-  close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}

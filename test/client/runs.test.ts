@@ -34,7 +34,7 @@ describe("human input through the TypeScript client", () => {
     expect(pause.forms[0]!.actions.map((a) => a.id)).toEqual(["approve", "reject"]);
 
     const form = await client.app.workflow.getForm({ appId, formToken });
-    expect(form.form_content).toBe("Please review the draft answer before it is sent.");
+    expect(form.form_content).toBe("Please review the draft answer before it is sent.\n\nReviewer comment: {{#$output.comment#}}");
 
     const refused = await client.app.workflow.submitForm({ appId, formToken, action: "approve", inputs: {}, user: "ts" }).catch((e) => e);
     expect(refused).toBeInstanceOf(AppInvokeError);

@@ -410,9 +410,11 @@ describe("Dify 1.16: human input, re-attach, run detail, reasoning", () => {
   const ok200 = (pathName: string, method: string) =>
     `#/paths/${pathName.replace(/\//g, "~1").replace(/[{}]/g, (c) => encodeURIComponent(c))}/${method}/responses/200/content/application~1json/schema`;
 
-  async function paused(app: typeof approval) {
+  async function paused(app: typeof approval, sim_: Json | undefined = undefined) {
     const mode = app.mode;
-    const result = await stream(sim, mode, bodyFor(mode), { key: app.key });
+    const body = bodyFor(mode);
+    if (sim_) body["inputs"] = { ...(body["inputs"] as Json), _sim: sim_ };
+    const result = await stream(sim, mode, body, { key: app.key });
     expectStreamValid(mode, result);
     const required = result.events.find((e) => e["event"] === "human_input_required")!;
     const token = (required["data"] as Json)["form_token"] as string;
@@ -460,11 +462,56 @@ describe("Dify 1.16: human input, re-attach, run detail, reasoning", () => {
       expectStreamValid(app.mode, resumed);
       expect(eventNames(resumed.events)).toContain("human_input_form_filled");
       expect(eventNames(resumed.events).at(-1)).toBe("workflow_finished");
+      // The filled-in body replaces the form's output placeholders with what was submitted.
+      const filled = dataOf(resumed.events.find((e) => e["event"] === "human_input_form_filled"));
+      expect(filled["rendered_content"]).toContain("fine");
+      expect(filled["rendered_content"]).not.toContain("{{#$output.");
       const done = (await (await call(sim, `/workflows/run/${runId}`, { key: app.key })).body.json()) as Json;
       expectValid("#/components/schemas/WorkflowRunDetailResponse", done);
       expect(done["status"]).toBe("succeeded");
     });
   }
+
+  for (const app of [approval, approvalChat]) {
+    it(`${app.mode}: a form nobody answers expires, and the run resumes along its timeout branch`, async () => {
+      const { result, token, runId } = await paused(app, { form_ttl_ms: 300 });
+      const required = dataOf(result.events.find((e) => e["event"] === "human_input_required"));
+      // Attached before the deadline, with continue_on_pause, the stream carries the expiry as it happens.
+      const resumed = await reattach(app, runId, "user=tester&continue_on_pause=true");
+      expectStreamValid(app.mode, resumed);
+      const names = eventNames(resumed.events);
+      expect(names).not.toContain("human_input_form_filled");
+      expect(names.at(-1)).toBe("workflow_finished");
+      const timeout = resumed.events.find((e) => e["event"] === "human_input_form_timeout");
+      expect(dataOf(timeout)).toEqual({
+        node_id: required["node_id"],
+        node_title: required["node_title"],
+        expiration_time: required["expiration_time"],
+      });
+      const nodeDone = resumed.events.find((e) => e["event"] === "node_finished" && dataOf(e)["node_id"] === required["node_id"]);
+      expect(dataOf(nodeDone)["outputs"]).toEqual({ __action_id: "" });
+
+      // The form is closed for reads and submits alike, with the spec's 412.
+      const read = await call(sim, `/form/human_input/${token}`, { key: app.key });
+      expectErrorLike((await read.body.json()) as Json, 412, "human_input_form_expired");
+      const submit = await call(sim, `/form/human_input/${token}`, {
+        key: app.key,
+        body: { inputs: { comment: "late" }, action: "approve", user: "tester" },
+      });
+      const refused = (await submit.body.json()) as Json;
+      expectErrorLike(refused, 412, "human_input_form_expired");
+      expect(String(refused["message"])).toBe(`This form has expired, form_id=${String(required["form_id"])}`);
+      const done = (await (await call(sim, `/workflows/run/${runId}`, { key: app.key })).body.json()) as Json;
+      expectValid("#/components/schemas/WorkflowRunDetailResponse", done);
+      expect(done["status"]).toBe("succeeded");
+    });
+  }
+
+  it("a form past its deadline answers 412 human_input_form_expired", async () => {
+    const { token } = await paused(approval, { form_ttl_ms: 1 });
+    const read = await call(sim, `/form/human_input/${token}`, { key: approval.key });
+    expectErrorLike((await read.body.json()) as Json, 412, "human_input_form_expired");
+  });
 
   it("re-attach by another user, and an unknown run, are the spec's 404", async () => {
     const { runId } = await paused(approval);

@@ -191,6 +191,8 @@ describe("request validation", () => {
     ["_sim not an object", "chat", chat({ inputs: { _sim: 3 } }), /^_sim: /],
     ["_sim unknown fault", "chat", chat({ inputs: { _sim: { fault: "meteor" } } }), /^_sim: unknown fault/],
     ["_sim fault for another mode", "chat", chat({ inputs: { _sim: { fault: "workflow_failed" } } }), /^_sim: .*does not apply/],
+    ["_sim form_ttl_ms on a chat app", "chat", chat({ inputs: { _sim: { form_ttl_ms: 100 } } }), /^_sim: form_ttl_ms needs a workflow/],
+    ["_sim form_ttl_ms of 0", "workflow", { inputs: { _sim: { form_ttl_ms: 0 } }, user: "u" }, /^_sim: form_ttl_ms must be an integer/],
   ];
   for (const [name, mode, body, message] of invalid) {
     it(`${name} → 400 invalid_param`, async () => {

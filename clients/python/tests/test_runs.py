@@ -40,7 +40,7 @@ class HumanInputTest(unittest.TestCase):
         self.assertEqual([a["id"] for a in pause["forms"][0]["actions"]], ["approve", "reject"])
 
         form = client.app.workflow.get_form(app, token)
-        self.assertEqual(form["form_content"], "Please review the draft answer before it is sent.")
+        self.assertEqual(form["form_content"], "Please review the draft answer before it is sent.\n\nReviewer comment: {{#$output.comment#}}")
 
         with self.assertRaises(AppInvokeError) as rejected:
             client.app.workflow.submit_form(app, token, "maybe", {"comment": "x"}, user="py")
