@@ -9,6 +9,7 @@ import { formatProbe, probeConfig } from "./doctor/probe.js";
 import { createLogger } from "./log/logger.js";
 import { startGateway } from "./server/server.js";
 import { VERSION } from "./version.js";
+import { startupDone } from "./young-generation.js";
 
 const USAGE = `Usage:
   dify-grpc-gateway [--config FILE]       serve (FILE or $${CONFIG_ENV}); with neither, a demo on the embedded Dify simulator
@@ -104,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
     process.on("SIGHUP", () => log.warn("SIGHUP ignored: the demo has no config file to re-read"));
     onShutdown(() => demo.close());
   }
+  startupDone();
   return -1;
 }
 

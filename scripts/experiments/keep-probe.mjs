@@ -100,7 +100,7 @@ async function measure(variant, round) {
       join(ROOT, "scripts/experiments/mem-probe.cjs"),
       "--require",
       join(ROOT, "scripts/experiments/heap-snapshot.cjs"),
-      "dist/src/main.js",
+      variant.env.MAIN ?? "dist/src/main.js",
       "--config",
       configFile,
     ],
@@ -162,6 +162,10 @@ async function measure(variant, round) {
     externalMiB: +(median(probes.map((p) => p.external)) / 2 ** 20).toFixed(1),
     eventsPerSec: Math.round((y.p.sum - x.p.sum) / ((y.wall - x.wall) / 1000)),
     cpuUsPerEvent: +((y.cpu - x.cpu) / Math.max(1, y.p.sum - x.p.sum)).toFixed(1),
+    // The collector's pause time per second and its count per second, over the window.
+    gcMsPerSec: +((probes.at(-1).gcMs - probes[0].gcMs) / ((probes.at(-1).t - probes[0].t) / 1000)).toFixed(1),
+    scavengesPerSec: +((probes.at(-1).scavenges - probes[0].scavenges) / ((probes.at(-1).t - probes[0].t) / 1000)).toFixed(1),
+    majorsPerSec: +((probes.at(-1).majors - probes[0].majors) / ((probes.at(-1).t - probes[0].t) / 1000)).toFixed(2),
     failed: y.p.failed,
     errors: y.p.errors,
   };
