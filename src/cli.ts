@@ -104,8 +104,8 @@ async function main(argv: string[]): Promise<number> {
     const demo = await startDemo(listen, log, ports);
     process.on("SIGHUP", () => log.warn("SIGHUP ignored: the demo has no config file to re-read"));
     onShutdown(() => demo.close());
+    startupDone();
   }
-  startupDone();
   return -1;
 }
 
@@ -115,6 +115,8 @@ async function serve(configFile: string): Promise<void> {
   if (config.metrics.enabled) await ensurePortFree(config.metrics.listen, `metrics.listen in ${configFile}`);
   const log = createLogger(config.log.level, undefined, config.log.format);
   const gateway = await startGateway(config, log, { probeDify: true });
+  // The start-up check of each app's Dify loads undici's parser and TLS on first use: still start-up.
+  void gateway.difyChecked.finally(startupDone);
   process.on("SIGHUP", () => {
     try {
       const next = loadConfigFile(configFile);
