@@ -11,6 +11,8 @@
 #   openssl: self-signed certificates for the clients' TLS tests
 #   redis-server: the shared limiter's tests (test/helpers/redis.ts starts it on a free port) and its bench case
 #   nghttp2-client: h2load and nghttp, the load generator and the gRPC status check of `npm run bench` (and its smoke test)
+#   gnuplot-nox: not for tests and not in the default list; `npm run bench:plot` asks for it by name to draw
+#     docs/img/cost-growth.png from a bench result
 #   golang-go and Debian's Go gRPC/protobuf sources and plugins: building examples/go offline
 #     (GOPATH mode on /usr/share/gocode). golang-github-golang-protobuf-1-5-dev, not the 1-3 that
 #     golang-google-grpc-dev may pull in: grpc's codec goes through github.com/golang/protobuf, and

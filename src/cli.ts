@@ -9,6 +9,7 @@ import { formatProbe, probeConfig } from "./doctor/probe.js";
 import { createLogger } from "./log/logger.js";
 import { startGateway } from "./server/server.js";
 import { VERSION } from "./version.js";
+import { startupDone } from "./young-generation.js";
 
 const USAGE = `Usage:
   dify-grpc-gateway [--config FILE]       serve (FILE or $${CONFIG_ENV}); with neither, a demo on the embedded Dify simulator
@@ -103,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
     const demo = await startDemo(listen, log, ports);
     process.on("SIGHUP", () => log.warn("SIGHUP ignored: the demo has no config file to re-read"));
     onShutdown(() => demo.close());
+    startupDone();
   }
   return -1;
 }
@@ -113,6 +115,8 @@ async function serve(configFile: string): Promise<void> {
   if (config.metrics.enabled) await ensurePortFree(config.metrics.listen, `metrics.listen in ${configFile}`);
   const log = createLogger(config.log.level, undefined, config.log.format);
   const gateway = await startGateway(config, log, { probeDify: true });
+  // The start-up check of each app's Dify loads undici's parser and TLS on first use: still start-up.
+  void gateway.difyChecked.finally(startupDone);
   process.on("SIGHUP", () => {
     try {
       const next = loadConfigFile(configFile);

@@ -1,3 +1,5 @@
 #!/usr/bin/env node
 // The executable (package.json "bin"): the gateway's command line lives in src/cli.ts, which runs on import.
+// First: the young generation's start-up size, before anything allocates (src/young-generation.ts).
+import "./young-generation.js";
 import "./cli.js";

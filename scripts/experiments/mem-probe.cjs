@@ -1,12 +1,22 @@
-// Preloaded into the gateway by slow-readers.mjs (node --require): appends process.memoryUsage() to a file every second.
+// Preloaded into the gateway by slow-readers.mjs and keep-probe.mjs (node --require): appends process.memoryUsage()
+// to a file every second, with the garbage collector's work so far (pause time and count, scavenges and full GCs).
 const fs = require("node:fs");
+const { PerformanceObserver, constants } = require("node:perf_hooks");
 const out = process.env.MEM_PROBE_FILE;
 if (out) {
+  const gc = { ms: 0, scavenges: 0, majors: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.ms += e.duration;
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.scavenges++;
+      else if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.majors++;
+    }
+  }).observe({ entryTypes: ["gc"] });
   const t = setInterval(() => {
     const m = process.memoryUsage();
     fs.appendFileSync(
       out,
-      `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`,
+      `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, gcMs: gc.ms, scavenges: gc.scavenges, majors: gc.majors })}\n`,
     );
   }, 1000);
   t.unref();

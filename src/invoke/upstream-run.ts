@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { AppTarget, DifyClient } from "../dify/client.js";
 import { DifyStreamError } from "../dify/errors.js";
 import { type DifyEvent, SseDecoder } from "../sse/decoder.js";
-import { untilAborted } from "../util/until-aborted.js";
+import { AbortableWaits } from "../util/until-aborted.js";
 import { isHandOffOf } from "./hand-off.js";
 import { type RunKind, RunTracker } from "./termination.js";
 
@@ -113,14 +113,15 @@ export class UpstreamRun {
     opening.catch(ignore);
     let chunks: Chunks | undefined;
     let pending: Promise<IteratorResult<Buffer>> | undefined;
+    const waits = new AbortableWaits(leave.signal);
     try {
       idle.waiting = true;
-      chunks = (await untilAborted(opening, leave.signal))[Symbol.asyncIterator]();
+      chunks = (await waits.wait(opening))[Symbol.asyncIterator]();
       for (;;) {
         idle.rearm();
         pending = chunks.next();
         pending.catch(ignore);
-        const next = await untilAborted(pending, leave.signal);
+        const next = await waits.wait(pending);
         pending = undefined;
         idle.waiting = false;
         if (next.done) break;
@@ -136,6 +137,7 @@ export class UpstreamRun {
     } catch (err) {
       throw leave.signal.aborted ? leave.signal.reason : err;
     } finally {
+      waits.dispose();
       idle.dispose();
       callSignal.removeEventListener("abort", onCallAbort);
       const taskId = this.tracker.taskId;
