@@ -1,0 +1,112 @@
+/**
+ * Instructions per unary call of the gateway, tracing on (every call sampled, OTLP export to a local sink) and off,
+ * counted by valgrind's callgrind: a count that, unlike CPU time on the shared 2-core box, does not move with
+ * the other processes' load. Each gateway runs under callgrind with instrumentation off through start-up and
+ * warm-up; it is switched on (callgrind_control) for CALLS unary calls and the export pause after them.
+ * Run after `npm run build`: node scripts/experiments/instructions.mjs [calls] [warmup] [repeats]
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const calls = Number(process.argv[2] ?? 1000);
+const warmup = Number(process.argv[3] ?? 1000);
+const repeats = Number(process.argv[4] ?? 1);
+/** PROFILE=1: no valgrind; each gateway runs the unbundled build under --cpu-prof (profiles in the printed dir). */
+const profile = process.env.PROFILE === "1";
+const root = new URL("../../", import.meta.url).pathname;
+const bench = (m) => import(join(root, "dist/bench", m));
+const { startSimulator, writeGatewayConfig, GATEWAY_ENV } = await bench("servers.js");
+const { grpcTarget, h2load, grpcStatus } = await bench("h2load.js");
+const { TOKEN, UNARY_PATH, unaryRequestFrame } = await bench("app.js");
+
+const dir = mkdtempSync(join(tmpdir(), "gw-instr-"));
+const sim = await startSimulator(dir);
+let sinkBytes = 0;
+const sink = createServer((req, res) => {
+  req.on("data", (c) => (sinkBytes += c.length));
+  req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
+}).listen(0, "127.0.0.1");
+await new Promise((r) => sink.once("listening", r));
+const otlp = `http://127.0.0.1:${sink.address().port}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function measure(name, env) {
+  const config = writeGatewayConfig(dir, sim.url, undefined, `gateway-${name}`);
+  const logFile = join(dir, `${name}.log`);
+  const out = join(dir, `cg.${name}`);
+  const command = profile
+    ? [process.execPath, "--cpu-prof", `--cpu-prof-dir=${join(dir, `prof-${name}`)}`, "dist/src/cli.js", "--config", config]
+    : [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        `--callgrind-out-file=${out}`,
+        process.execPath,
+        "dist/src/main.js",
+        "--config",
+        config,
+      ];
+  const child = spawn(command[0], command.slice(1), {
+    cwd: root,
+    env: { ...process.env, ...GATEWAY_ENV, ...env },
+    stdio: ["ignore", openSync(logFile, "a"), openSync(logFile, "a")],
+  });
+  let address;
+  for (let i = 0; i < 600 && !address; i++) {
+    await sleep(200);
+    const line = readFileSync(logFile, "utf8")
+      .split("\n")
+      .find((l) => l.includes("gateway listening"));
+    if (line) address = `127.0.0.1:${JSON.parse(line).port}`;
+  }
+  if (!address) throw new Error(`${name}: no "gateway listening" in ${logFile}`);
+  const target = grpcTarget(dir, `instr-${name}`, address, UNARY_PATH, unaryRequestFrame(), TOKEN);
+  if ((await grpcStatus(target)) !== "0") throw new Error(`${name}: call failed`);
+  await h2load(target, warmup, 16, 1);
+  await sleep(3000);
+  const control = (...args) => execFileSync("callgrind_control", [...args, String(child.pid)], { stdio: "pipe" });
+  if (!profile) control("-z");
+  if (!profile) control("-i", "on");
+  const load = await h2load(target, calls, 16, 1);
+  await sleep(3000); // the batch exports after the load (OTEL_BSP_SCHEDULE_DELAY 1 s)
+  if (!profile) control("-i", "off");
+  if (!profile) control("-d");
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+  if (load.succeeded !== calls) throw new Error(`${name}: ${load.succeeded} of ${calls} succeeded`);
+  // The dump has the instrumented window only (zeroed before it); its "totals:" line is the total Ir.
+  const dumps = readdirSync(dir).filter((f) => f.startsWith(`cg.${name}`));
+  let ir = 0;
+  for (const f of dumps) {
+    const m = readFileSync(join(dir, f), "utf8").match(/^totals:\s*(\d+)/m);
+    if (m) ir = Math.max(ir, Number(m[1]));
+  }
+  return ir / calls;
+}
+
+const env = {
+  on: {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
+    OTEL_TRACES_SAMPLER: "always_on",
+    OTEL_BSP_MAX_QUEUE_SIZE: "100000",
+    OTEL_BSP_SCHEDULE_DELAY: "1000",
+  },
+  off: {},
+};
+const rows = [];
+try {
+  for (let r = 0; r < repeats; r++) {
+    const off = await measure(`off${r}`, env.off);
+    const on = await measure(`on${r}`, env.on);
+    rows.push({ off: Math.round(off), on: Math.round(on), ratio: +(on / off).toFixed(3) });
+    console.error(JSON.stringify(rows.at(-1)));
+  }
+  console.log(JSON.stringify({ calls, warmup, instructionsPerCall: rows, exportedBytes: sinkBytes, dir }));
+} finally {
+  sink.close();
+  await sim.proc.stop();
+  if (!existsSync(dir)) console.error("no dir");
+}
