@@ -6,6 +6,7 @@ import type { InputsLimits } from "../invoke/inputs.js";
 import type { InterfaceSpec } from "../invoke/interfaces.js";
 import type { InvokeRequest } from "../invoke/request.js";
 import { type StreamMessage, toStreamMessage } from "../translate/events.js";
+import { streamResponseSerializer } from "../translate/stream-encoding.js";
 import { type Route, route } from "../transport/route.js";
 
 /** Bounds read per call, so a reloaded config applies to the next call. */
@@ -43,8 +44,9 @@ export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => C
 
 /** `XInvokeStream`: one message per Dify event, in order. */
 export function invokeStream(spec: InterfaceSpec, invoke: Invoke, limits: () => CallLimits): Route {
+  const definition = withInputsDecoder(spec.service, () => limits().inputs)[spec.streamMethod]!;
   return route<InvokeRequest, StreamMessage>({
-    definition: withInputsDecoder(spec.service, () => limits().inputs)[spec.streamMethod]!,
+    definition: { ...definition, responseSerialize: streamResponseSerializer(spec.streamResponseEncode) },
     checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
     async *handler(req, ctx) {
       for await (const ev of invoke(spec, req, ctx)) yield toStreamMessage(ev, spec.typedEvents);
