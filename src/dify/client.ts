@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type Dispatcher, request, errors as undiciErrors } from "undici";
 import type { Secret } from "../config/secret.js";
+import { bodyChunks } from "./body-chunks.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
 import {
   backoffMs,
@@ -315,17 +316,16 @@ function isStreamed(body: object | undefined): body is StreamedBody {
  * truncated chunk) reported as an incomplete stream: the run's terminal event
  * never came. An abort is ours, and its reason is what the caller reports.
  */
-async function* streamBody(body: AsyncIterable<Buffer>, signal: AbortSignal, onEnd?: (err?: unknown) => void): AsyncGenerator<Buffer> {
-  let failure: unknown;
-  try {
-    yield* body;
-  } catch (err) {
-    if (signal.aborted) throw (failure = err);
-    const code = (err as { code?: string }).code ?? (err as Error).name;
-    throw (failure = new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`));
-  } finally {
-    onEnd?.(failure);
-  }
+function streamBody(body: Readable, signal: AbortSignal, onEnd?: (err?: unknown) => void): AsyncIterableIterator<Buffer> {
+  return bodyChunks(
+    body,
+    (err) => {
+      if (signal.aborted) return err;
+      const code = (err as { code?: string }).code ?? (err as Error).name;
+      return new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`);
+    },
+    onEnd,
+  );
 }
 
 function isJson(contentType: string | string[] | undefined): boolean {

@@ -1,9 +1,14 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import { ChatInvokeResponse, ChatServiceService } from "../../generated/dify/app/v1/chat.js";
-import { CompletionInvokeResponse, CompletionServiceService } from "../../generated/dify/app/v1/completion.js";
-import { WorkflowInvokeResponse, WorkflowServiceService } from "../../generated/dify/app/v1/workflow.js";
+import { ChatInvokeResponse, ChatInvokeStreamResponse, ChatServiceService } from "../../generated/dify/app/v1/chat.js";
+import {
+  CompletionInvokeResponse,
+  CompletionInvokeStreamResponse,
+  CompletionServiceService,
+} from "../../generated/dify/app/v1/completion.js";
+import { WorkflowInvokeResponse, WorkflowInvokeStreamResponse, WorkflowServiceService } from "../../generated/dify/app/v1/workflow.js";
 import type { AppMode } from "../config/schema.js";
 import { GRAPH_EVENTS_1_16, type TypedEventName } from "../translate/events.js";
+import type { StreamResponseEncode } from "../translate/stream-encoding.js";
 import { type Aggregator, MessageAggregator, type UnaryExtras, WorkflowAggregator } from "./aggregate.js";
 import { commonBody, type InvokeRequest, validateChat, validateWorkflowId } from "./request.js";
 import type { RunKind } from "./termination.js";
@@ -15,6 +20,8 @@ export interface InterfaceSpec {
   readonly service: ServiceDefinition;
   readonly unaryMethod: string;
   readonly streamMethod: string;
+  /** The generated encoder of the stream method's response, for the typed payload (see translate/stream-encoding.ts). */
+  readonly streamResponseEncode: StreamResponseEncode;
   /** The route that starts a run, for messages about it. */
   readonly runPath: string;
   /** The route of this request's run: a workflow pinned to a version has its own. */
@@ -43,6 +50,7 @@ export const CHAT: InterfaceSpec = {
   service: ChatServiceService,
   unaryMethod: "chatInvoke",
   streamMethod: "chatInvokeStream",
+  streamResponseEncode: ChatInvokeStreamResponse.encode as unknown as StreamResponseEncode,
   runPath: "/chat-messages",
   runPathFor: () => "/chat-messages",
   stopPath: (taskId) => `/chat-messages/${encodeURIComponent(taskId)}/stop`,
@@ -65,6 +73,7 @@ export const COMPLETION: InterfaceSpec = {
   service: CompletionServiceService,
   unaryMethod: "completionInvoke",
   streamMethod: "completionInvokeStream",
+  streamResponseEncode: CompletionInvokeStreamResponse.encode as unknown as StreamResponseEncode,
   runPath: "/completion-messages",
   runPathFor: () => "/completion-messages",
   stopPath: (taskId) => `/completion-messages/${encodeURIComponent(taskId)}/stop`,
@@ -82,6 +91,7 @@ export const WORKFLOW: InterfaceSpec = {
   service: WorkflowServiceService,
   unaryMethod: "workflowInvoke",
   streamMethod: "workflowInvokeStream",
+  streamResponseEncode: WorkflowInvokeStreamResponse.encode as unknown as StreamResponseEncode,
   runPath: "/workflows/run",
   // workflow_id is validated as a UUID; encoded all the same, as every path segment built from a request is.
   runPathFor: (req) => (req.workflowId ? `/workflows/${encodeURIComponent(req.workflowId)}/run` : "/workflows/run"),

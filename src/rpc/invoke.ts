@@ -5,7 +5,9 @@ import { withInputsDecoder } from "../invoke/decode.js";
 import type { InputsLimits } from "../invoke/inputs.js";
 import type { InterfaceSpec } from "../invoke/interfaces.js";
 import type { InvokeRequest } from "../invoke/request.js";
-import { type StreamMessage, toStreamMessage } from "../translate/events.js";
+import type { DifyEvent } from "../sse/decoder.js";
+import { toStreamMessage } from "../translate/events.js";
+import { streamResponseSerializer } from "../translate/stream-encoding.js";
 import { type Route, route } from "../transport/route.js";
 
 /** Bounds read per call, so a reloaded config applies to the next call. */
@@ -41,13 +43,19 @@ export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => C
   });
 }
 
-/** `XInvokeStream`: one message per Dify event, in order. */
+/**
+ * `XInvokeStream`: one message per Dify event, in order. The handler is the run's own generator and the route's
+ * serializer turns each event into its message: mapping them in a handler generator cost one more async-generator
+ * hop per event (an awaited `next` and a `yield`; docs/PERFORMANCE.md, "Issue 18, third pass"). The run's
+ * summary, the generator's return value, reaches the adapter, which ignores what a stream returns.
+ */
 export function invokeStream(spec: InterfaceSpec, invoke: Invoke, limits: () => CallLimits): Route {
-  return route<InvokeRequest, StreamMessage>({
-    definition: withInputsDecoder(spec.service, () => limits().inputs)[spec.streamMethod]!,
+  const definition = withInputsDecoder(spec.service, () => limits().inputs)[spec.streamMethod]!;
+  const serialize = streamResponseSerializer(spec.streamResponseEncode);
+  return route<InvokeRequest, DifyEvent>({
+    definition: { ...definition, responseSerialize: (ev: DifyEvent) => serialize(toStreamMessage(ev, spec.typedEvents)) },
     checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
-    async *handler(req, ctx) {
-      for await (const ev of invoke(spec, req, ctx)) yield toStreamMessage(ev, spec.typedEvents);
-    },
+    handler: (req, ctx) =>
+      invoke(spec, req, ctx) as AsyncGenerator<DifyEvent, unknown, undefined> as AsyncGenerator<DifyEvent, void, undefined>,
   });
 }
