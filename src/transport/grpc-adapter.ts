@@ -80,17 +80,24 @@ function encoding(handler: CallHandler<unknown, unknown>, encode: (message: unkn
 function unaryHandler(handler: CallHandler<unknown, Buffer>, log: Logger) {
   return (call: ServerUnaryCall<unknown, Buffer>, callback: sendUnaryData<Buffer>) => {
     const scope = new CallScope(call);
-    void (async () => {
-      try {
-        const calls = handler(call.request, contextOf(call, scope, log));
-        let next = await calls.next();
-        while (!next.done) next = await calls.next();
-        if (scope.finish()) callback(null, next.value as Buffer);
-      } catch (err) {
-        if (scope.finish()) callback(callError(err, scope.signal).toStatus());
-      }
-    })();
+    void answer(scope, callback, async () => handler(call.request, contextOf(call, scope, log)));
   };
+}
+
+/** Runs a call with one answer (unary, client streaming) to its return value, and answers it once. */
+async function answer(
+  scope: CallScope,
+  callback: sendUnaryData<Buffer>,
+  start: () => Promise<AsyncGenerator<Buffer, Buffer | void, undefined>>,
+): Promise<void> {
+  try {
+    const calls = await start();
+    let next = await calls.next();
+    while (!next.done) next = await calls.next();
+    if (scope.finish()) callback(null, next.value as Buffer);
+  } catch (err) {
+    if (scope.finish()) callback(callError(err, scope.signal).toStatus());
+  }
 }
 
 /**
@@ -106,18 +113,11 @@ function clientStreamingHandler(handler: CallHandler<unknown, Buffer>, log: Logg
     holdOneMessage(call);
 
     const iterator = call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() as AsyncIterator<unknown>;
-    void (async () => {
-      try {
-        const first = await iterator.next();
-        const messages = replaying(first, iterator, scope.signal);
-        const calls = handler(messages, contextOf(call, scope, log, first.done ? undefined : appIdOf?.(first.value)));
-        let next = await calls.next();
-        while (!next.done) next = await calls.next();
-        if (scope.finish()) callback(null, next.value as Buffer);
-      } catch (err) {
-        if (scope.finish()) callback(callError(err, scope.signal).toStatus());
-      }
-    })();
+    void answer(scope, callback, async () => {
+      const first = await iterator.next();
+      const messages = replaying(first, iterator, scope.signal);
+      return handler(messages, contextOf(call, scope, log, first.done ? undefined : appIdOf?.(first.value)));
+    });
   };
 }
 
