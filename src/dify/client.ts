@@ -37,7 +37,10 @@ export interface RequestObserver {
  * name and carry no run id or form token.
  */
 export function spanRoute(path: string): string {
-  const bare = path.split("?", 1)[0] ?? path;
+  const query = path.indexOf("?");
+  const bare = query === -1 ? path : path.slice(0, query);
+  // The run requests (/chat-messages, /workflows/run, ...) carry no id: no pattern to try.
+  if (bare.lastIndexOf("/") === 0 || bare === "/workflows/run") return bare;
   for (const [pattern, route] of ROUTE_TEMPLATES) if (pattern.test(bare)) return route(bare);
   return bare;
 }

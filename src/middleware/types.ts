@@ -37,7 +37,14 @@ export type ServerMiddleware = <Req, Res>(
 /** `outer` sees every call first and wraps what `inner` does. */
 export function composeServerMiddleware(outer: ServerMiddleware, inner: ServerMiddleware): ServerMiddleware {
   return <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) =>
-    outer<Req, Res>({ ...call, next: (request, ctx) => inner<Req, Res>({ ...call, request, next: call.next }, ctx) }, context);
+    outer<Req, Res>(
+      {
+        request: call.request,
+        method: call.method,
+        next: (request, ctx) => inner<Req, Res>({ request, method: call.method, next: call.next }, ctx),
+      },
+      context,
+    );
 }
 
 /** The handler with every middleware around it, the first one outermost. */

@@ -122,7 +122,6 @@ export async function startTelemetry(config: TelemetryConfig, log: Logger): Prom
     ),
   };
 
-  const serverKind = { kind: api.SpanKind.SERVER };
   return {
     serverSpan(name, trace, attributes, startTime) {
       const parent =
@@ -136,7 +135,7 @@ export async function startTelemetry(config: TelemetryConfig, log: Logger): Prom
             });
       ids.next = trace;
       try {
-        return tracer.startSpan(name, { ...serverKind, attributes, startTime }, parent);
+        return tracer.startSpan(name, { kind: api.SpanKind.SERVER, attributes, startTime }, parent);
       } finally {
         ids.next = undefined;
       }
