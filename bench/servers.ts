@@ -74,14 +74,22 @@ export async function startGateway(dir: string, difyBaseUrl: string, name = "gat
  * bench rates (the default 2,048 can fill between two exports), so every span's cost is paid; the 1 s delay (default
  * 5 s) exports a round's last partial batch within the round's window (see cases/tracing.ts).
  */
-export async function startTracedGateway(dir: string, difyBaseUrl: string, otlpUrl: string): Promise<Server> {
-  const config = writeGatewayConfig(dir, difyBaseUrl, undefined, "gateway-traced");
-  const proc = startNode(dir, "gateway-traced", ["dist/src/main.js", "--config", config], {
+/** `name` tells the gateways apart; `env` adds OTEL_* variables (e.g. OTEL_METRICS_EXPORTER=none). */
+export async function startTracedGateway(
+  dir: string,
+  difyBaseUrl: string,
+  otlpUrl: string,
+  name = "gateway-traced",
+  env: Record<string, string> = {},
+): Promise<Server> {
+  const config = writeGatewayConfig(dir, difyBaseUrl, undefined, name);
+  const proc = startNode(dir, name, ["dist/src/main.js", "--config", config], {
     ...GATEWAY_ENV,
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
     OTEL_TRACES_SAMPLER: "always_on",
     OTEL_BSP_MAX_QUEUE_SIZE: "100000",
     OTEL_BSP_SCHEDULE_DELAY: "1000",
+    ...env,
   });
   return { proc, address: `127.0.0.1:${portOf(await proc.waitForLine((l) => l.includes("gateway listening")))}` };
 }

@@ -129,6 +129,8 @@ function withoutCredentials(url: string): boolean {
 
 /** OTLP over HTTP only: the gRPC exporter would load a second gRPC stack for what HTTP does as well. */
 export const TELEMETRY_PROTOCOLS = ["http/protobuf", "http/json"] as const;
+/** OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER values the gateway supports (the spec's others are console and prometheus). */
+export const TELEMETRY_EXPORTERS = ["otlp", "none"] as const;
 
 const hostPortPattern = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/;
 const hostPort = z.string().regex(hostPortPattern, "must be host:port, e.g. 0.0.0.0:50051");
@@ -412,6 +414,9 @@ export const configSchema = z
         protocol: z.enum(TELEMETRY_PROTOCOLS).optional(),
         serviceName: z.string().min(1).optional(),
         metricExportIntervalMs: z.number().int().positive().optional(),
+        /** Which signals go to the collector; "none" turns one off (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER). */
+        tracesExporter: z.enum(TELEMETRY_EXPORTERS).optional(),
+        metricsExporter: z.enum(TELEMETRY_EXPORTERS).optional(),
       })
       .prefault({}),
     log: z

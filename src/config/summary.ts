@@ -55,10 +55,12 @@ function optionalLimits(limits: GatewayConfig["limits"]): string {
 }
 
 function telemetryLine(t: GatewayConfig["telemetry"]): string {
-  if (!t.enabled) return "off (no OTLP endpoint)";
+  if (!t.enabled) return "off (no OTLP endpoint, or both signals set to none)";
   // The endpoint's query string could carry a collector credential; the headers (OTEL_EXPORTER_OTLP_HEADERS) are never printed.
   const url = new URL(t.endpoint);
-  return `OTLP ${t.protocol} to ${url.origin}${url.pathname.replace(/\/$/, "")}, sampler ${t.sampler}, metrics every ${t.metricExportIntervalMs} ms, service ${t.resource["service.name"]}`;
+  const traces = t.traces ? `, sampler ${t.sampler}` : ", no traces";
+  const metrics = t.metrics ? `, metrics every ${t.metricExportIntervalMs} ms` : ", no metrics";
+  return `OTLP ${t.protocol} to ${url.origin}${url.pathname.replace(/\/$/, "")}${traces}${metrics}, service ${t.resource["service.name"]}`;
 }
 
 function plural(n: number, word: string): string {

@@ -1,4 +1,4 @@
-import { type ConfigFile, TELEMETRY_PROTOCOLS } from "./schema.js";
+import { type ConfigFile, TELEMETRY_EXPORTERS, TELEMETRY_PROTOCOLS } from "./schema.js";
 
 export type TelemetryProtocol = (typeof TELEMETRY_PROTOCOLS)[number];
 
@@ -24,6 +24,10 @@ export interface TelemetryConfig {
   /** For the ratio samplers, 0..1. */
   readonly samplerRatio: number;
   readonly metricExportIntervalMs: number;
+  /** Spans are made and exported (OTEL_TRACES_EXPORTER is not "none"). */
+  readonly traces: boolean;
+  /** OTLP metrics are recorded and exported (OTEL_METRICS_EXPORTER is not "none"); Prometheus is not affected. */
+  readonly metrics: boolean;
 }
 
 /** What the OTLP exporters use when nothing is set (OTLP spec: "localhost:4318" for OTLP/HTTP). */
@@ -48,6 +52,8 @@ export function resolveTelemetry(section: ConfigFile["telemetry"], env: NodeJS.P
     sampler: "parentbased_always_on",
     samplerRatio: 1,
     metricExportIntervalMs: DEFAULT_EXPORT_INTERVAL_MS,
+    traces: false,
+    metrics: false,
   };
   if (!enabled) return off;
 
@@ -80,6 +86,11 @@ export function resolveTelemetry(section: ConfigFile["telemetry"], env: NodeJS.P
   if (!(Number.isInteger(interval) && interval > 0))
     problem("OTEL_METRIC_EXPORT_INTERVAL", "must be a positive whole number of milliseconds");
 
+  const traces = exporter(section.tracesExporter, env.OTEL_TRACES_EXPORTER, "OTEL_TRACES_EXPORTER", problem);
+  const metrics = exporter(section.metricsExporter, env.OTEL_METRICS_EXPORTER, "OTEL_METRICS_EXPORTER", problem);
+  // Both "none": nothing to export, so nothing is loaded and no call pays for telemetry.
+  if (!traces && !metrics) return off;
+
   return {
     enabled: true,
     endpoint: (endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, ""),
@@ -88,7 +99,24 @@ export function resolveTelemetry(section: ConfigFile["telemetry"], env: NodeJS.P
     sampler,
     samplerRatio,
     metricExportIntervalMs: interval,
+    traces,
+    metrics,
   };
+}
+
+/** True unless the field, else the variable, says "none" (the spec's default is otlp). */
+function exporter(
+  field: (typeof TELEMETRY_EXPORTERS)[number] | undefined,
+  variable: string | undefined,
+  name: string,
+  problem: (field: string, message: string) => void,
+): boolean {
+  if (field !== undefined) return field === "otlp";
+  const value = nonEmpty(variable)?.toLowerCase();
+  if (value === undefined) return true;
+  if ((TELEMETRY_EXPORTERS as readonly string[]).includes(value)) return value === "otlp";
+  problem(name, `must be ${TELEMETRY_EXPORTERS.join(" or ")}`);
+  return true;
 }
 
 /** `key1=value1,key2=value2`, values percent-encoded (OpenTelemetry "Resource SDK", OTEL_RESOURCE_ATTRIBUTES). */

@@ -99,7 +99,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   };
   // Loaded only when on: a gateway without an OTLP endpoint loads no OpenTelemetry SDK module.
   const otel = config.telemetry.enabled ? await (await import("../telemetry/otel.js")).startTelemetry(config.telemetry, log) : undefined;
-  if (otel) metrics.a66 = a66Sink(otel.instruments);
+  if (otel?.instruments) metrics.a66 = a66Sink(otel.instruments);
   // Outermost first: the call log also sees the calls the others refuse. A new concern is one more line.
   const middleware = composeAll([
     callLog(metrics),

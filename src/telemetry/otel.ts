@@ -31,15 +31,21 @@ export interface Instruments {
 }
 
 export interface Telemetry {
+  /** Spans, unless OTEL_TRACES_EXPORTER is "none". */
+  readonly tracing: Tracing | undefined;
+  /** OTLP metrics, unless OTEL_METRICS_EXPORTER is "none". */
+  readonly instruments: Instruments | undefined;
+  /** Flushes what is buffered and stops exporting. */
+  shutdown(): Promise<void>;
+}
+
+export interface Tracing {
   /** A call's server span, with the trace and span ids its logs carry (`trace`), continuing the caller's trace. */
   serverSpan(name: string, trace: TraceContext, attributes: Attributes, startTime: number): Span;
   /** A client span under `parent`, for one request to Dify. */
   clientSpan(parent: Span, name: string, attributes: Attributes): Span;
   /** The W3C `traceparent` that names `span` as the parent of what the receiver does. */
   traceparent(span: Span): string;
-  readonly instruments: Instruments;
-  /** Flushes what is buffered and stops exporting. */
-  shutdown(): Promise<void>;
 }
 
 /**
@@ -62,15 +68,7 @@ class CallIds implements IdGenerator {
 }
 
 export async function startTelemetry(config: TelemetryConfig, log: Logger): Promise<Telemetry> {
-  const json = config.protocol === "http/json";
-  const [api, traceSdk, metricsSdk, resources, traceExporters, metricExporters] = await Promise.all([
-    import("@opentelemetry/api"),
-    import("@opentelemetry/sdk-trace-node"),
-    import("@opentelemetry/sdk-metrics"),
-    import("@opentelemetry/resources"),
-    json ? import("@opentelemetry/exporter-trace-otlp-http") : import("@opentelemetry/exporter-trace-otlp-proto"),
-    json ? import("@opentelemetry/exporter-metrics-otlp-http") : import("@opentelemetry/exporter-metrics-otlp-proto"),
-  ]);
+  const [api, resources] = await Promise.all([import("@opentelemetry/api"), import("@opentelemetry/resources")]);
   // Export failures (collector down, refused) are the SDK's diagnostics: warnings in our log, not silence.
   api.diag.setLogger(
     {
@@ -84,45 +82,38 @@ export async function startTelemetry(config: TelemetryConfig, log: Logger): Prom
   );
 
   const resource = resources.resourceFromAttributes({ "service.version": VERSION, ...config.resource });
+  const [traces, metrics] = await Promise.all([
+    config.traces ? startTracing(api, config, resource) : undefined,
+    config.metrics ? startMetrics(config, resource) : undefined,
+  ]);
+  return {
+    tracing: traces?.tracing,
+    instruments: metrics?.instruments,
+    async shutdown() {
+      await Promise.allSettled([traces?.provider.shutdown(), metrics?.provider.shutdown()]);
+    },
+  };
+}
+
+type Api = typeof import("@opentelemetry/api");
+type Resource = import("@opentelemetry/resources").Resource;
+
+async function startTracing(api: Api, config: TelemetryConfig, resource: Resource) {
+  const [traceSdk, exporters] = await Promise.all([
+    import("@opentelemetry/sdk-trace-node"),
+    config.protocol === "http/json"
+      ? import("@opentelemetry/exporter-trace-otlp-http")
+      : import("@opentelemetry/exporter-trace-otlp-proto"),
+  ]);
   const ids = new CallIds(new traceSdk.RandomIdGenerator());
-  const tracerProvider = new traceSdk.NodeTracerProvider({
+  const provider = new traceSdk.NodeTracerProvider({
     resource,
     idGenerator: ids,
     sampler: sampler(traceSdk, config),
-    spanProcessors: [new traceSdk.BatchSpanProcessor(new traceExporters.OTLPTraceExporter({ url: `${config.endpoint}/v1/traces` }))],
+    spanProcessors: [new traceSdk.BatchSpanProcessor(new exporters.OTLPTraceExporter({ url: `${config.endpoint}/v1/traces` }))],
   });
-  const tracer = tracerProvider.getTracer("dify-grpc-gateway", VERSION);
-
-  const interval = config.metricExportIntervalMs;
-  const meterProvider = new metricsSdk.MeterProvider({
-    resource,
-    readers: [
-      new metricsSdk.PeriodicExportingMetricReader({
-        exporter: new metricExporters.OTLPMetricExporter({ url: `${config.endpoint}/v1/metrics` }),
-        exportIntervalMillis: interval,
-        exportTimeoutMillis: Math.min(interval, 30_000),
-      }),
-    ],
-  });
-  const meter = meterProvider.getMeter("dify-grpc-gateway", VERSION);
-  const histogram = (name: string, unit: string, description: string, boundaries: number[]) =>
-    meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: boundaries } });
-  const instruments: Instruments = {
-    callStarted: meter.createCounter("grpc.server.call.started", { unit: "{call}", description: "Calls started (gRFC A66)." }),
-    callDuration: histogram("grpc.server.call.duration", "s", "Call duration, headers received to status sent (gRFC A66).", SECONDS),
-    sentBytes: histogram("grpc.server.call.sent_total_compressed_message_size", "By", "Response bytes per call (gRFC A66).", BYTES),
-    receivedBytes: histogram("grpc.server.call.rcvd_total_compressed_message_size", "By", "Request bytes per call (gRFC A66).", BYTES),
-    tokenUsage: histogram("gen_ai.client.token.usage", "{token}", "Tokens Dify reported per run, by token type.", TOKENS),
-    operationDuration: histogram("gen_ai.client.operation.duration", "s", "Dify run duration, request to the call's end.", SECONDS),
-    timeToFirstChunk: histogram(
-      "gen_ai.client.operation.time_to_first_chunk",
-      "s",
-      "Time from the run request to Dify's first event.",
-      SECONDS,
-    ),
-  };
-
-  return {
+  const tracer = provider.getTracer("dify-grpc-gateway", VERSION);
+  const tracing: Tracing = {
     serverSpan(name, trace, attributes, startTime) {
       const parent =
         trace.parentSpanId === undefined
@@ -147,11 +138,46 @@ export async function startTelemetry(config: TelemetryConfig, log: Logger): Prom
       const c = span.spanContext();
       return `00-${c.traceId}-${c.spanId}-0${c.traceFlags & api.TraceFlags.SAMPLED}`;
     },
-    instruments,
-    async shutdown() {
-      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
-    },
   };
+  return { tracing, provider };
+}
+
+async function startMetrics(config: TelemetryConfig, resource: Resource) {
+  const [metricsSdk, exporters] = await Promise.all([
+    import("@opentelemetry/sdk-metrics"),
+    config.protocol === "http/json"
+      ? import("@opentelemetry/exporter-metrics-otlp-http")
+      : import("@opentelemetry/exporter-metrics-otlp-proto"),
+  ]);
+  const interval = config.metricExportIntervalMs;
+  const provider = new metricsSdk.MeterProvider({
+    resource,
+    readers: [
+      new metricsSdk.PeriodicExportingMetricReader({
+        exporter: new exporters.OTLPMetricExporter({ url: `${config.endpoint}/v1/metrics` }),
+        exportIntervalMillis: interval,
+        exportTimeoutMillis: Math.min(interval, 30_000),
+      }),
+    ],
+  });
+  const meter = provider.getMeter("dify-grpc-gateway", VERSION);
+  const histogram = (name: string, unit: string, description: string, boundaries: number[]) =>
+    meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: boundaries } });
+  const instruments: Instruments = {
+    callStarted: meter.createCounter("grpc.server.call.started", { unit: "{call}", description: "Calls started (gRFC A66)." }),
+    callDuration: histogram("grpc.server.call.duration", "s", "Call duration, headers received to status sent (gRFC A66).", SECONDS),
+    sentBytes: histogram("grpc.server.call.sent_total_compressed_message_size", "By", "Response bytes per call (gRFC A66).", BYTES),
+    receivedBytes: histogram("grpc.server.call.rcvd_total_compressed_message_size", "By", "Request bytes per call (gRFC A66).", BYTES),
+    tokenUsage: histogram("gen_ai.client.token.usage", "{token}", "Tokens Dify reported per run, by token type.", TOKENS),
+    operationDuration: histogram("gen_ai.client.operation.duration", "s", "Dify run duration, request to the call's end.", SECONDS),
+    timeToFirstChunk: histogram(
+      "gen_ai.client.operation.time_to_first_chunk",
+      "s",
+      "Time from the run request to Dify's first event.",
+      SECONDS,
+    ),
+  };
+  return { instruments, provider };
 }
 
 type TraceSdk = typeof import("@opentelemetry/sdk-trace-node");

@@ -75,6 +75,26 @@ describe("telemetry config", () => {
     expect(parse({ enabled: true }).telemetry).toMatchObject({ enabled: true, endpoint: "http://localhost:4318" });
   });
 
+  it("exports traces and metrics unless OTEL_TRACES_EXPORTER or OTEL_METRICS_EXPORTER (or the field) says none", () => {
+    const on = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" };
+    expect(parse(undefined, on).telemetry).toMatchObject({ traces: true, metrics: true });
+    expect(parse(undefined, { ...on, OTEL_METRICS_EXPORTER: "none" }).telemetry).toMatchObject({
+      enabled: true,
+      traces: true,
+      metrics: false,
+    });
+    expect(parse(undefined, { ...on, OTEL_TRACES_EXPORTER: "NONE" }).telemetry).toMatchObject({
+      enabled: true,
+      traces: false,
+      metrics: true,
+    });
+    expect(parse({ tracesExporter: "otlp" }, { ...on, OTEL_TRACES_EXPORTER: "none" }).telemetry.traces).toBe(true);
+    // Nothing left to export: off, so nothing is loaded.
+    expect(parse({ metricsExporter: "none" }, { ...on, OTEL_TRACES_EXPORTER: "none" }).telemetry.enabled).toBe(false);
+    expect(problems(undefined, { ...on, OTEL_METRICS_EXPORTER: "prometheus" })).toEqual(["OTEL_METRICS_EXPORTER: must be otlp or none"]);
+    expect(problems({ tracesExporter: "console" }, {})[0]).toMatch(/^telemetry\.tracesExporter: /);
+  });
+
   it("names the field or variable of a bad value", () => {
     const on = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" };
     expect(problems({ protocol: "grpc" }, {})[0]).toMatch(/^telemetry\.protocol: /);
