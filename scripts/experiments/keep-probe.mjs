@@ -115,6 +115,7 @@ async function measure(variant, round) {
   const port = JSON.parse(line).port ?? JSON.parse(line).address?.split(":").pop();
   await sleep(2000);
   const idle = median([0, 1, 2, 3, 4].map(() => rss(gw.child.pid)));
+  const streamsFrom = Date.now();
   const client = start([
     "dist/bench/stream-client.js",
     "keep",
@@ -145,11 +146,13 @@ async function measure(variant, round) {
   }
   clearInterval(timer);
   const y = await at(SETTLE + WINDOW - 600);
-  const probes = readFileSync(probe, "utf8")
+  const allProbes = readFileSync(probe, "utf8")
     .trim()
     .split("\n")
-    .map((l) => JSON.parse(l))
-    .filter((p) => p.t > Date.now() - WINDOW + 1000);
+    .map((l) => JSON.parse(l));
+  const probes = allProbes.filter((p) => p.t > Date.now() - WINDOW + 1000);
+  // The last sample before the streams opened: the idle gateway's heap, for the same breakdown.
+  const idleProbe = allProbes.filter((p) => p.t < streamsFrom).at(-1) ?? {};
   const steady = median(samples);
   const res = {
     variant: variant.name,
@@ -160,6 +163,17 @@ async function measure(variant, round) {
     heapUsedMiB: +(median(probes.map((p) => p.heapUsed)) / 2 ** 20).toFixed(1),
     arrayBuffersMiB: +(median(probes.map((p) => p.arrayBuffers)) / 2 ** 20).toFixed(1),
     externalMiB: +(median(probes.map((p) => p.external)) / 2 ** 20).toFixed(1),
+    // The young generation's physical size, the old generation's used and physical size, V8's malloc (mem-probe.cjs).
+    newPhysMiB: +(median(probes.map((p) => p.newPhys ?? 0)) / 2 ** 20).toFixed(1),
+    oldUsedMiB: +(median(probes.map((p) => p.oldUsed ?? 0)) / 2 ** 20).toFixed(1),
+    oldPhysMiB: +(median(probes.map((p) => p.oldPhys ?? 0)) / 2 ** 20).toFixed(1),
+    mallocedMiB: +(median(probes.map((p) => p.malloced ?? 0)) / 2 ** 20).toFixed(1),
+    idleHeap: Object.fromEntries(
+      ["heapUsed", "arrayBuffers", "newPhys", "oldUsed", "oldPhys", "malloced"].map((k) => [
+        k,
+        +((idleProbe[k] ?? 0) / 2 ** 20).toFixed(1),
+      ]),
+    ),
     eventsPerSec: Math.round((y.p.sum - x.p.sum) / ((y.wall - x.wall) / 1000)),
     cpuUsPerEvent: +((y.cpu - x.cpu) / Math.max(1, y.p.sum - x.p.sum)).toFixed(1),
     // The collector's pause time per second and its count per second, over the window.

@@ -2,7 +2,6 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type Dispatcher, request, errors as undiciErrors } from "undici";
 import type { Secret } from "../config/secret.js";
-import { bodyChunks } from "./body-chunks.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
 import {
   backoffMs,
@@ -15,6 +14,7 @@ import {
   type RetrySettings,
   retryAfterMs,
 } from "./retry.js";
+import { type ResponseHead, StreamedResponse } from "./sse-body.js";
 
 /** One app of one workspace, as the client needs it: where, and with which key. */
 export interface AppTarget {
@@ -90,8 +90,9 @@ export interface AttemptOptions {
 
 const MAX_ERROR_BODY = 64 * 1024;
 /**
- * How much SSE body undici may buffer ahead of us before it stops reading the
- * socket (its default is 64 KiB). A slow gRPC reader stops our reads, so this
+ * How much SSE body may wait unread (queued by `StreamedResponse`) before undici
+ * is paused and stops reading the socket (undici's Readable body defaults to 64 KiB;
+ * this mark was the Readable's until the fourth pass). A slow gRPC reader stops our reads, so this
  * is part of what each stream holds. Each buffered chunk is a slice pinning the
  * whole socket read it came from (up to 64 KiB), so the real cost is larger:
  * heap snapshots of 100 stalled streams showed ~270 KiB of ArrayBuffers per
@@ -139,22 +140,42 @@ export class DifyClient {
   ): Promise<AsyncIterable<Buffer>> {
     const method = body === undefined ? "GET" : "POST";
     return this.#withRetries(signal, attempts, async () => {
-      const { res, observed } = await this.#send(target, method, path, body, "text/event-stream", signal, STREAM_BODY_HIGH_WATER_MARK);
+      const url = target.baseUrl + path;
+      const observed = target.observer?.start(method, url, spanRoute(path));
+      const response = new StreamedResponse(STREAM_BODY_HIGH_WATER_MARK, signal, (err) => streamFailure(err, signal));
+      let head: ResponseHead;
+      try {
+        const { origin, pathname, search } = new URL(url);
+        this.#dispatcher.dispatch(
+          {
+            origin,
+            path: pathname + search,
+            method,
+            headers: this.#headers(target, observed, "text/event-stream", body === undefined ? undefined : "application/json"),
+            body: body === undefined ? undefined : JSON.stringify(body),
+          },
+          response,
+        );
+        head = await response.head;
+      } catch (err) {
+        throw this.#sendFailure(err, target, signal, observed);
+      }
       let failure: Error | undefined;
-      if (res.statusCode !== 200) failure = await retryableHttpError(res, target);
+      if (head.statusCode !== 200) failure = retryableHttpError(head, await readLimited(response, MAX_ERROR_BODY), target);
       // Dify has answered a streaming request with its JSON error envelope and HTTP 200: it is an error like any other.
-      else if (isJson(res.headers["content-type"])) failure = await jsonInsteadOfStream(res, target);
+      else if (isJson(head.headers["content-type"])) failure = jsonInsteadOfStream(await readLimited(response, MAX_ERROR_BODY), target);
       if (failure) {
-        observed?.end(res.statusCode, failure instanceof RetryableFailure ? failure.error : failure);
+        observed?.end(head.statusCode, failure instanceof RetryableFailure ? failure.error : failure);
         throw failure;
       }
-      if (!observed) return streamBody(res.body, signal);
+      if (!observed) return response;
       const ended = () => observed.end(200);
       signal.addEventListener("abort", ended, { once: true });
-      return streamBody(res.body, signal, (err) => {
+      response.onEnd = (err) => {
         signal.removeEventListener("abort", ended);
         observed.end(200, err);
-      });
+      };
+      return response;
     });
   }
 
@@ -248,7 +269,8 @@ export class DifyClient {
     const { res, observed } = await this.#send(target, method, path, body, "application/json", signal);
     let failure: unknown;
     try {
-      if (res.statusCode < 200 || res.statusCode >= 300) throw (failure = await retryableHttpError(res, target));
+      if (res.statusCode < 200 || res.statusCode >= 300)
+        throw (failure = retryableHttpError(res, await readLimited(res.body, MAX_ERROR_BODY), target));
       try {
         if (maxBytes === undefined) return await res.body.json();
         return JSON.parse(await readBounded(res.body, maxBytes));
@@ -268,39 +290,52 @@ export class DifyClient {
     body: object | StreamedBody | undefined,
     accept: string,
     signal: AbortSignal,
-    highWaterMark?: number,
   ): Promise<{ res: Dispatcher.ResponseData; observed: ObservedRequest | undefined }> {
     const streamed = isStreamed(body) ? body : undefined;
     const url = target.baseUrl + path;
     const observed = target.observer?.start(method, url, spanRoute(path));
     try {
+      const contentType = body === undefined ? undefined : streamed ? streamed.contentType : "application/json";
       const res = await request(url, {
         method,
         dispatcher: this.#dispatcher,
         signal,
-        headers: {
-          ...target.headers,
-          ...observed?.headers,
-          accept,
-          "user-agent": USER_AGENT,
-          authorization: `Bearer ${target.key.reveal()}`,
-          ...(body === undefined ? {} : { "content-type": streamed ? streamed.contentType : "application/json" }),
-        },
+        headers: this.#headers(target, observed, accept, contentType),
         // undici sends an async iterable as it is pulled (documented for request bodies; its types list only Readable).
         body: streamed ? (streamed.chunks as unknown as Readable) : body === undefined ? undefined : JSON.stringify(body),
-        ...(highWaterMark === undefined ? {} : { highWaterMark }),
       });
       return { res, observed };
     } catch (err) {
-      if (signal.aborted) {
-        observed?.end(undefined, signal.reason ?? err);
-        throw signal.reason ?? err;
-      }
-      const failure = new DifyUnreachableError(describeNetworkError(err, target), err);
-      observed?.end(undefined, failure);
-      // Only a connection never made is safe to retry: the request was not written.
-      throw isConnectFailure(err) ? new RetryableFailure("connect_error", failure, undefined) : failure;
+      throw this.#sendFailure(err, target, signal, observed);
     }
+  }
+
+  #headers(
+    target: AppTarget,
+    observed: ObservedRequest | undefined,
+    accept: string,
+    contentType: string | undefined,
+  ): Record<string, string> {
+    return {
+      ...target.headers,
+      ...observed?.headers,
+      accept,
+      "user-agent": USER_AGENT,
+      authorization: `Bearer ${target.key.reveal()}`,
+      ...(contentType === undefined ? {} : { "content-type": contentType }),
+    };
+  }
+
+  /** A request that failed before its response's headers: what to throw, reported to the observer. */
+  #sendFailure(err: unknown, target: AppTarget, signal: AbortSignal, observed: ObservedRequest | undefined): unknown {
+    if (signal.aborted) {
+      observed?.end(undefined, signal.reason ?? err);
+      return signal.reason ?? err;
+    }
+    const failure = new DifyUnreachableError(describeNetworkError(err, target), err);
+    observed?.end(undefined, failure);
+    // Only a connection never made is safe to retry: the request was not written.
+    return isConnectFailure(err) ? new RetryableFailure("connect_error", failure, undefined) : failure;
   }
 }
 
@@ -315,20 +350,13 @@ function isStreamed(body: object | undefined): body is StreamedBody {
 }
 
 /**
- * The SSE body, with a connection that breaks mid-stream (reset, proxy cut,
- * truncated chunk) reported as an incomplete stream: the run's terminal event
- * never came. An abort is ours, and its reason is what the caller reports.
+ * What a broken SSE body reports: a connection that breaks mid-stream (reset, proxy cut, truncated chunk) is an
+ * incomplete stream, the run's terminal event never came. An abort is ours, and its reason is what the caller reports.
  */
-function streamBody(body: Readable, signal: AbortSignal, onEnd?: (err?: unknown) => void): AsyncIterableIterator<Buffer> {
-  return bodyChunks(
-    body,
-    (err) => {
-      if (signal.aborted) return err;
-      const code = (err as { code?: string }).code ?? (err as Error).name;
-      return new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`);
-    },
-    onEnd,
-  );
+function streamFailure(err: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted) return err;
+  const code = (err as { code?: string }).code ?? (err as Error).name;
+  return new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`);
 }
 
 function isJson(contentType: string | string[] | undefined): boolean {
@@ -358,9 +386,9 @@ function parseEnvelope(text: string): Envelope | undefined {
 }
 
 /** An HTTP error status, wrapped as retryable when Dify cannot have started anything (retry.ts). */
-async function retryableHttpError(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError | RetryableFailure> {
+function retryableHttpError(res: ResponseHead, text: string, target: AppTarget): DifyHttpError | RetryableFailure {
   // Not Dify's envelope (a proxy's HTML page, say): keep the generic message.
-  const envelope = parseEnvelope(await readLimited(res.body, MAX_ERROR_BODY));
+  const envelope = parseEnvelope(text);
   const waitMs = retryAfterMs(res.headers["retry-after"]);
   const message = envelope?.message ?? `Dify answered HTTP ${res.statusCode}`;
   const error = new DifyHttpError(
@@ -374,8 +402,8 @@ async function retryableHttpError(res: Dispatcher.ResponseData, target: AppTarge
 }
 
 /** A 200 with JSON where the event stream should be: an error envelope maps by its own `status`. */
-async function jsonInsteadOfStream(res: Dispatcher.ResponseData, target: AppTarget): Promise<DifyHttpError | DifyStreamError> {
-  const envelope = parseEnvelope(await readLimited(res.body, MAX_ERROR_BODY));
+function jsonInsteadOfStream(text: string, target: AppTarget): DifyHttpError | DifyStreamError {
+  const envelope = parseEnvelope(text);
   if (!envelope || (envelope.code === "" && envelope.status === undefined))
     return new DifyStreamError("malformed", "Dify answered a streaming request with JSON that is not an error");
   const httpStatus = envelope.status !== undefined && envelope.status >= 400 && envelope.status <= 599 ? envelope.status : 500;
@@ -402,7 +430,7 @@ async function readBounded(body: Dispatcher.ResponseData["body"], maxBytes: numb
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string> {
+async function readLimited(body: Dispatcher.ResponseData["body"] | StreamedResponse, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -414,7 +442,8 @@ async function readLimited(body: Dispatcher.ResponseData["body"], limit: number)
   } catch {
     // A body cut short still tells us what it had.
   }
-  body.destroy();
+  if (body instanceof StreamedResponse) await body.return();
+  else body.destroy();
   return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
 }
 
