@@ -1,5 +1,5 @@
 /**
- * A grpc-js client in its own process, so its CPU never competes with the orchestrator's timers. Messages are
+ * A client in its own process (grpc-js, but node:http2 for the slow readers: see `slow`), so its CPU never competes with the orchestrator's timers. Messages are
  * counted as raw bytes (only the last one is decoded): decoding every message would make the client, not
  * the server, the bottleneck of the events/s measurement.
  *
@@ -13,9 +13,10 @@
  *     STREAMS concurrent streams (pre-encoded producer, one event per DELAY_MS) whose readers keep up; prints a
  *     progress line every 500 ms once every stream has answered, then cancels them all and prints the final line
  */
+import { type ClientHttp2Stream, connect, constants } from "node:http2";
 import { type ClientReadableStream, credentials, Metadata, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { CompletionInvokeStreamRequest, CompletionInvokeStreamResponse } from "../generated/dify/app/v1/completion.js";
-import { request, type SimExtras, STREAM_PATH, TOKEN } from "./app.js";
+import { grpcFrame, request, type SimExtras, STREAM_PATH, TOKEN } from "./app.js";
 
 type Raw = Buffer;
 interface StreamClient {
@@ -93,7 +94,6 @@ async function fast(address: string, events: number) {
   return result;
 }
 
-/** Readers that consume one message per interval; a stream's Readable holds at most its highWaterMark. */
 /** Opens streams in steps, so Dify's accept queue (511) never overflows when thousands open at once. */
 async function rampUp(count: number, open: (i: number) => void): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -145,6 +145,14 @@ async function keep(address: string, streams: number, delayMs: number, durationM
   return final;
 }
 
+/**
+ * Readers that consume one message per interval, on node:http2 directly rather than grpc-js. A grpc-js client
+ * keeps reading the HTTP/2 stream into its own memory whatever its consumer does (measured: 20 MB of a paused
+ * stream's messages in the client after 1 s), so it never closes the gateway's flow-control window and a
+ * "slow" grpc-js reader only measures how fast the gateway can relay. A paused node:http2 stream stops
+ * consuming once its 16 KiB buffer is full, so the HTTP/2 window it grants is what it read: a reader as slow
+ * as it claims, like a plugin on a slow link or a client with real flow control.
+ */
 async function slow(
   address: string,
   streams: number,
@@ -154,31 +162,61 @@ async function slow(
   durationMs: number,
   answerBytes?: number,
 ) {
-  const channels = Array.from({ length: Math.ceil(streams / 100) }, (_, i) => client(address, i));
+  const perSession = 100;
+  const sessions = Array.from({ length: Math.ceil(streams / perSession) }, () => {
+    const session = connect(`http://${address}`);
+    session.on("error", () => {});
+    // Each stream its own 64 KiB window's worth of the connection's, as grpc clients size theirs.
+    session.on("connect", () => session.setLocalWindowSize(perSession * 65_535));
+    return session;
+  });
   const delivered = new Array<number>(streams).fill(0);
-  const calls: ClientReadableStream<Raw>[] = [];
+  const calls: ClientHttp2Stream[] = [];
   const timers: NodeJS.Timeout[] = [];
   let failed = 0;
   let ended = 0;
   const errors = new Set<string>();
   let peakRss = 0;
   let answered = 0;
-  for (let i = 0; i < streams; i++) {
-    if (i > 0 && i % 250 === 0) await new Promise((r) => setTimeout(r, 50));
-    const extras: SimExtras | undefined = answerBytes === undefined ? undefined : { producer: "preencoded", answer_bytes: answerBytes };
-    const call = channels[i % channels.length]!.stream(request(events, delayMs, extras), metadata());
-    call.on("error", (err: ServiceError) => {
-      if (err.code !== 1 /* CANCELLED: ours, at the end */) {
-        failed++;
-        errors.add(`${err.code} ${err.details}`);
-      }
+  let closing = false;
+  const extras: SimExtras | undefined = answerBytes === undefined ? undefined : { producer: "preencoded", answer_bytes: answerBytes };
+  const body = grpcFrame(CompletionInvokeStreamRequest.encode(request(events, delayMs, extras)).finish());
+  const fail = (why: string) => {
+    failed++;
+    errors.add(why);
+  };
+  await rampUp(streams, (i) => {
+    const call = sessions[i % sessions.length]!.request({
+      ":method": "POST",
+      ":path": STREAM_PATH,
+      "content-type": "application/grpc",
+      te: "trailers",
+      authorization: `Bearer ${TOKEN}`,
     });
-    call.on("end", () => ended++);
-    call.once("metadata", () => answered++);
+    call.end(body);
+    call.pause();
+    call.once("response", (headers) => {
+      answered++;
+      // A trailers-only answer is a refusal (grpc-status in the headers).
+      if (headers["grpc-status"] !== undefined) fail(`${headers["grpc-status"]} ${headers["grpc-message"] ?? ""}`);
+    });
+    call.on("trailers", (trailers) => {
+      if (!closing && trailers["grpc-status"] !== "0") fail(`${trailers["grpc-status"]} ${trailers["grpc-message"] ?? ""}`);
+    });
+    call.on("error", (err) => closing || fail(err.message));
+    call.on("close", () => closing || ended++);
     calls.push(call);
+    // One gRPC message per tick: its 5-byte prefix, then its body, or nothing until both are buffered.
+    const readOne = () => {
+      const prefix = call.read(5) as Buffer | null;
+      if (prefix === null) return;
+      const message = call.read(prefix.readUInt32BE(1)) as Buffer | null;
+      if (message === null) call.unshift(prefix);
+      else delivered[i]!++;
+    };
     // Spread the reads over the interval, so the gateway sees a steady pace rather than bursts.
-    setTimeout(() => timers.push(setInterval(() => call.read() !== null && delivered[i]!++, intervalMs)), (i * intervalMs) / streams);
-  }
+    setTimeout(() => timers.push(setInterval(readOne, intervalMs)), (i * intervalMs) / streams);
+  });
   // The clock starts once every stream has its response headers: on a starved machine, opening 1,000 streams
   // can take longer than the measurement itself.
   const opening = performance.now();
@@ -206,9 +244,10 @@ async function slow(
   clearInterval(ticker);
   const final = progress();
   timers.forEach(clearInterval);
-  for (const call of calls) call.cancel();
+  closing = true;
+  for (const call of calls) call.close(constants.NGHTTP2_CANCEL);
   await new Promise((r) => setTimeout(r, 200));
-  channels.forEach((c) => c.close());
+  for (const session of sessions) session.destroy();
   return final;
 }
 

@@ -90,16 +90,16 @@ export interface AttemptOptions {
 
 const MAX_ERROR_BODY = 64 * 1024;
 /**
- * How much SSE body may wait unread (queued by `StreamedResponse`) before undici
- * is paused and stops reading the socket (undici's Readable body defaults to 64 KiB;
- * this mark was the Readable's until the fourth pass). A slow gRPC reader stops our reads, so this
- * is part of what each stream holds. Each buffered chunk is a slice pinning the
- * whole socket read it came from (up to 64 KiB), so the real cost is larger:
- * heap snapshots of 100 stalled streams showed ~270 KiB of ArrayBuffers per
- * stream with the default and ~200 KiB with 16 KiB, the rest being the socket
- * reads themselves (scripts/experiments/README.md). No CPU cost per event measured.
+ * How much SSE body may wait unread (queued by `StreamedResponse`) before undici is paused and stops parsing;
+ * the queue is resumed only once the reader has taken all of it. Why not less, and not per chunk: undici's
+ * HTTP/1 parser, when resumed, takes everything its socket holds (which restarts the socket's reading), parses
+ * until paused again and puts the rest back, so every pause and resume lets one more socket read (up to 64 KiB,
+ * libuv's) in. With a 16 KiB mark resumed per chunk, a caller reading 5 events a second let each stream's socket
+ * buffer grow by the difference, ~15 KiB/s for as long as Dify wrote ahead: 1,000 such streams took the gateway
+ * past 1.5 GiB in 90 s (docs/RELIABILITY.md, "Slow readers"). Parsing at least a socket read's worth (64 KiB,
+ * plus the socket's own 16 KiB mark) per resume keeps that buffer from growing.
  */
-export const STREAM_BODY_HIGH_WATER_MARK = 16 * 1024;
+export const STREAM_BODY_HIGH_WATER_MARK = 96 * 1024;
 /** Lets Dify operators tell gateway traffic apart in their access logs. */
 const USER_AGENT = "dify-grpc-gateway/0.1";
 

@@ -21,6 +21,20 @@ export interface ResponseHead {
 const DONE: IteratorResult<Buffer> = Object.freeze({ value: undefined, done: true });
 
 /**
+ * A chunk undici hands on is a view of the socket read its parser ran over, and that read can be hundreds of KiB
+ * when Dify wrote ahead (0.25-0.5 MiB seen in heap snapshots). A queued view of one small SSE event would keep the
+ * whole read alive for as long as the caller takes to read it, so a view that is a small part of a large buffer is
+ * queued as a copy (not from Node's shared 8 KiB pool, whose slab a copy would keep alive in turn).
+ */
+function compact(chunk: Buffer): Buffer {
+  const backing = chunk.buffer.byteLength;
+  if (backing <= 16 * 1024 || backing <= 4 * chunk.byteLength) return chunk;
+  const copy = Buffer.allocUnsafeSlow(chunk.byteLength);
+  chunk.copy(copy);
+  return copy;
+}
+
+/**
  * One streamed response. `head` settles with the status and headers (or the request's failure before them);
  * the object itself iterates over the body's chunks: a clean end is `done`, an error or an abort before the end
  * throws (mapped by `mapError`), and `return()` aborts the request. `onEnd` runs once, when the iteration ends for
@@ -75,8 +89,9 @@ export class StreamedResponse implements Dispatcher.DispatchHandler, AsyncIterab
       wake({ value: chunk, done: false });
       return;
     }
-    this.#chunks.push(chunk);
-    this.#queued += chunk.length;
+    const kept = compact(chunk);
+    this.#chunks.push(kept);
+    this.#queued += kept.length;
     if (this.#queued >= this.highWaterMark) controller.pause();
   }
 
@@ -103,7 +118,8 @@ export class StreamedResponse implements Dispatcher.DispatchHandler, AsyncIterab
     const chunk = this.#chunks.shift();
     if (chunk !== undefined) {
       this.#queued -= chunk.length;
-      if (this.#queued < this.highWaterMark && this.#controller?.paused) this.#controller.resume();
+      // Resumed only once all of it was read, never per chunk: see STREAM_BODY_HIGH_WATER_MARK.
+      if (this.#queued === 0 && this.#controller?.paused) this.#controller.resume();
       return Promise.resolve({ value: chunk, done: false });
     }
     if (this.#ending === null) {

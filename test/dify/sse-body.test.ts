@@ -81,16 +81,34 @@ describe("StreamedResponse", () => {
     expect(onEnd).toHaveBeenCalledWith(undefined);
   });
 
-  it("pauses the response once highWaterMark bytes wait unread, and resumes when they are read", async () => {
+  it("pauses the response once highWaterMark bytes wait unread, and resumes only when all of them were read", async () => {
     const { res, c, state } = started(4);
     res.onResponseData(c, Buffer.from("ab"));
     expect(state.paused).toBe(false);
     res.onResponseData(c, Buffer.from("cd"));
     expect(state.paused).toBe(true);
+    // Not per chunk: each resume lets undici take one more socket read in (see STREAM_BODY_HIGH_WATER_MARK).
     expect(String((await res.next()).value)).toBe("ab");
+    expect(state.paused).toBe(true);
+    expect(String((await res.next()).value)).toBe("cd");
     expect(state.paused).toBe(false);
     expect(state.resumes).toBe(1);
-    expect(String((await res.next()).value)).toBe("cd");
+  });
+
+  it("queues a small view of a large socket read as a copy, so the read is not kept alive by it", async () => {
+    const { res, c } = started(1024 * 1024);
+    const read = Buffer.alloc(256 * 1024, "x");
+    read.write("data: one event\n\n", 1000);
+    const view = read.subarray(1000, 1017);
+    res.onResponseData(c, view);
+    const queued = (await res.next()).value as Buffer;
+    expect(String(queued)).toBe("data: one event\n\n");
+    expect(queued.buffer).not.toBe(read.buffer);
+    expect(queued.buffer.byteLength).toBe(17);
+    // Most of its buffer: passed on as it is.
+    const big = read.subarray(0, 200 * 1024);
+    res.onResponseData(c, big);
+    expect(((await res.next()).value as Buffer).buffer).toBe(read.buffer);
   });
 
   it("a body that breaks throws the mapped error (once), to a waiting next() too", async () => {
