@@ -1,5 +1,5 @@
+import { createRequire } from "node:module";
 import { type DestinationStream, type Logger, pino } from "pino";
-import { PinoPretty } from "pino-pretty";
 
 /**
  * Paths that could carry a credential. Secrets are also wrapped in `Secret`,
@@ -36,6 +36,9 @@ export function createLogger(level: string, destination?: DestinationStream, for
   if (prettyLogs(format)) {
     // In-process and synchronous (no transport worker thread): a terminal is read by a person, and
     // lines must not be lost when the process exits. Redaction happens before the prettifier.
+    // Required here, from node_modules, as `yaml` is (src/config/load.ts): a gateway logging JSON lines, as in
+    // production, never evaluates pino-pretty (~0.9 MiB of idle heap; docs/PERFORMANCE.md, "Idle RSS, fourth pass").
+    const { PinoPretty } = createRequire(import.meta.url)("pino-pretty") as typeof import("pino-pretty");
     const pretty = PinoPretty({
       destination: destination ?? 1,
       colorize: destination === undefined && process.stdout.isTTY === true,
