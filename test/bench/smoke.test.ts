@@ -38,8 +38,10 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
   // biome-ignore lint/suspicious/noExplicitAny: the bench report is JSON, read field by field below
   const { idle, unary, tracing, latency, streaming, sharedLimits, slowReaders, coldStart, memory } = result.cases as Record<string, any>;
   expect(idle.idleRssMiB).toBeGreaterThan(0);
-  expect(tracing.onCpuUsPerCall).toBeGreaterThan(0);
-  expect(tracing.exportedBytesPerCall).toBeGreaterThan(0);
+  for (const subject of ["off", "traces", "all"]) expect(tracing.cpuUsPerCall[subject]).toBeGreaterThan(0);
+  // Traces alone and traces with metrics both reach the collector.
+  expect(tracing.exportedBytesPerCall.traces).toBeGreaterThan(0);
+  expect(tracing.exportedBytesPerCall.all).toBeGreaterThan(0);
   for (const server of ["gateway", "streamingFloor", "blockingFloor", "gatewayClose", "streamingFloorClose"]) {
     expect(unary[server].cpuUsPerCall).toBeGreaterThan(0);
     expect(unary[server].rps).toBeGreaterThan(0);
@@ -63,6 +65,7 @@ it("the bench smoke runs every case to numbers, every call succeeding", async ()
     "unary CPU per call, gateway / streaming-mode floor (Dify closes after each stream)",
     "unary CPU per call, gateway / blocking floor",
     "unary CPU per call, tracing on (100 % sampled, OTLP export) / off",
+    "unary CPU per call, tracing and OTLP metrics on (100 % sampled, OTLP export) / off",
     "added p50 latency at c=1, gateway − direct (both through h2load)",
     "added p50 latency at c=1, gateway − direct undici",
     "stream of 100 events: events/s, gateway / direct gRPC",
