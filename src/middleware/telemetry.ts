@@ -99,10 +99,7 @@ function endServerSpan(
   span.setAttribute("rpc.grpc.status_code", code);
   setDefined(span, "error.type", error?.details.reason);
   if (run && series) {
-    span.setAttribute("dify.app.id", run.appId);
-    span.setAttribute("dify.app.mode", series.mode);
-    span.setAttribute("gen_ai.operation.name", series.operation);
-    span.setAttribute("gen_ai.provider.name", PROVIDER);
+    span.setAttributes(series.base);
     setDefined(span, "gen_ai.conversation.id", run.conversationId);
     setDefined(span, "gen_ai.usage.input_tokens", run.usage?.inputTokens);
     setDefined(span, "gen_ai.usage.output_tokens", run.usage?.outputTokens);
@@ -132,7 +129,7 @@ function operationName(run: RunSummary): string {
 /** The metric attributes of one series (workspace, app, mode), built once: the metrics SDK reads, never keeps, them. */
 interface Series {
   readonly mode: string;
-  readonly operation: string;
+  /** Workspace, app, mode, operation and provider: the metrics' attributes, and the server span's too. */
   readonly base: Attributes;
   readonly input: Attributes;
   readonly output: Attributes;
@@ -152,18 +149,15 @@ function seriesOf(ws: Workspace, run: RunSummary): Series {
   if (!apps) seriesCache.set(ws, (apps = new Map()));
   let series = apps.get(run.appId);
   if (series?.mode !== mode) {
-    const workspace = ws.id;
-    const operation = operationName(run);
     const base: Attributes = {
-      "dify.workspace.id": workspace,
+      "dify.workspace.id": ws.id,
       "dify.app.id": run.appId,
       "dify.app.mode": mode,
-      "gen_ai.operation.name": operation,
+      "gen_ai.operation.name": operationName(run),
       "gen_ai.provider.name": PROVIDER,
     };
     series = {
       mode,
-      operation,
       base,
       input: { ...base, "gen_ai.token.type": "input" },
       output: { ...base, "gen_ai.token.type": "output" },
