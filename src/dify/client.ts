@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, type Dispatcher, request, errors as undiciErrors } from "undici";
+import type { Dispatcher } from "undici";
 import type { Secret } from "../config/secret.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
 import {
@@ -15,6 +15,7 @@ import {
   retryAfterMs,
 } from "./retry.js";
 import { type ResponseHead, StreamedResponse } from "./sse-body.js";
+import { Agent, request, errors as undiciErrors } from "./undici.js";
 
 /** One app of one workspace, as the client needs it: where, and with which key. */
 export interface AppTarget {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { createRequire } from "node:module";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { RedisSettings, Workspace } from "../config/config.js";
 import type { Admission, CallLimiter, LimitKind, Refusal } from "./limiter.js";
@@ -183,6 +184,10 @@ export class RedisLimiter implements CallLimiter {
  * unbounded queue), one retry per command, and a command timeout. Cluster and Sentinel use ioredis's own support.
  */
 function connect(settings: RedisSettings): Client {
+  // Required from node_modules, as pino-pretty is (src/log/logger.ts), not bundled: esbuild cannot see this require,
+  // so ioredis's ~290 KB of source is no longer part of the bundle that every start reads and keeps in its heap
+  // as a string, Redis configured or not (docs/PERFORMANCE.md, "Idle RSS, fifth pass").
+  const { Cluster, Redis } = createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
   const url = new URL(settings.url);
   const options: RedisOptions = {
     password: settings.password?.reveal(),
