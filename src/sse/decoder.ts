@@ -118,8 +118,11 @@ export class SseDecoder {
    * false once over the bound.
    */
   #withinEventBound(text: string): boolean {
-    let boundary = -1;
-    for (const pair of BLANK_LINE_PAIRS) boundary = Math.max(boundary, text.lastIndexOf(pair));
+    let boundary = text.lastIndexOf("\n\n");
+    // The other pairs only matter after Dify's usual one: a backward scan of the whole chunk for each pair it never
+    // holds was 3.3 % of the gateway's instructions per relayed event (callgrind, String::LastIndexOf).
+    for (const pair of OTHER_BLANK_LINE_PAIRS)
+      if (text.indexOf(pair, boundary + 1) !== -1) boundary = Math.max(boundary, text.lastIndexOf(pair));
     let from = 0;
     if (boundary >= 0) {
       from = boundary + 2;
@@ -170,8 +173,8 @@ export class SseDecoder {
 
 const NONE: readonly DifyEvent[] = [];
 
-/** Two line terminators in a row, other than CRLF: a blank line, which ends an event. */
-const BLANK_LINE_PAIRS = ["\n\n", "\r\r", "\n\r"];
+/** Two line terminators in a row, other than CRLF, are a blank line, which ends an event: these and `\n\n`. */
+const OTHER_BLANK_LINE_PAIRS = ["\r\r", "\n\r"];
 
 function count(text: string, char: string, from: number): number {
   let n = 0;
