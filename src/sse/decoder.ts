@@ -39,15 +39,6 @@ export type DifyEvent = Record<string, unknown> & { event: string };
  */
 export class SseDecoder {
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
-  /**
-   * Why two decoders: Node's TextDecoder leaves its fast path (decodeUTF8) for good once called with
-   * `{ stream: true }` and goes through ICU's converter, which was ~3 % of the gateway's instructions per relayed
-   * event (callgrind, ucnv_toUnicode_UTF8). A chunk that ends on a whole character, with nothing carried from the
-   * one before, needs no stream state, so it goes through this one, never called in stream mode. `ignoreBOM`:
-   * each of its calls would otherwise strip a BOM as if a stream started there; only the body's start may lose one,
-   * and the streaming decoder takes every chunk until it has decoded some text.
-   */
-  readonly #wholeDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   /** The streaming decoder holds bytes of an unfinished character, or has not yet decoded any text (its BOM). */
   #streaming = true;
   readonly #parser: EventSourceParser;
@@ -103,7 +94,7 @@ export class SseDecoder {
     if (this.#failure) return NONE;
     let text: string;
     try {
-      if (!this.#streaming && endsOnWholeCharacter(chunk)) text = this.#wholeDecoder.decode(chunk);
+      if (!this.#streaming && endsOnWholeCharacter(chunk)) text = WHOLE_CHUNKS.decode(chunk);
       else {
         text = this.#decoder.decode(chunk, { stream: true });
         this.#streaming = text.length === 0 || !endsOnWholeCharacter(chunk);
@@ -187,6 +178,17 @@ export class SseDecoder {
 }
 
 const NONE: readonly DifyEvent[] = [];
+
+/**
+ * Why two decoders: Node's TextDecoder leaves its fast path (decodeUTF8) for good once called with
+ * `{ stream: true }` and goes through ICU's converter, which was ~3 % of the gateway's instructions per relayed
+ * event (callgrind, ucnv_toUnicode_UTF8). A chunk that ends on a whole character, with nothing carried from the
+ * one before, needs no stream state, so it goes through this one, never called in stream mode and so stateless:
+ * one for the process, no cost per call. `ignoreBOM`: each of its calls would otherwise strip a BOM as if a stream
+ * started there; only the body's start may lose one, and each stream's own decoder takes every chunk until it has
+ * decoded some text.
+ */
+const WHOLE_CHUNKS = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Two line terminators in a row, other than CRLF, are a blank line, which ends an event: these and `\n\n`. */
 const OTHER_BLANK_LINE_PAIRS = ["\r\r", "\n\r"];
