@@ -40,6 +40,34 @@ describe("decodeSse", () => {
     }
   });
 
+  it("survives a character split after whole-character chunks, and whole chunks after it (two decoders)", async () => {
+    const whole = WIRE.indexOf("data: ") + 1;
+    for (let cut = whole + 1; cut < WIRE.length; cut++) {
+      expect(await decodeAll(chunked(WIRE, [whole, cut, Math.min(cut + 7, WIRE.length)])), `cut at byte ${cut}`).toEqual(EVENTS);
+    }
+  });
+
+  it("drops a byte-order mark only at the start of the body, never at a later chunk's start", async () => {
+    const event = { event: "message", answer: "\uFEFFx" };
+    const body = `data: ${JSON.stringify(EVENTS[1])}\n\ndata: ${JSON.stringify(event)}\n\n`;
+    const wire = Buffer.from(`\uFEFF${body}`, "utf8");
+    const later = wire.indexOf(Buffer.from("\uFEFFx", "utf8"));
+    expect(await decodeAll(chunked(wire, [later]))).toEqual([EVENTS[1], event]);
+    expect(await decodeAll(chunked(wire, [3, later]))).toEqual([EVENTS[1], event]);
+  });
+
+  it("fails bytes that are not UTF-8 in a later chunk that ends on a whole character", async () => {
+    const first = Buffer.from(`data: ${JSON.stringify(EVENTS[1])}\n\n`);
+    const bad = Buffer.concat([Buffer.from('data: {"event":"message","answer":"'), Buffer.from([0xff, 0x80]), Buffer.from('"}\n\n')]);
+    await expect(decodeAll(chunked(Buffer.concat([first, bad]), [first.length]))).rejects.toMatchObject({ fault: "malformed" });
+    const stray = Buffer.concat([Buffer.from('data: {"event":"message","answer":"'), Buffer.from([0x80])]);
+    await expect(
+      decodeAll(chunked(Buffer.concat([first, stray, Buffer.from('"}\n\n')]), [first.length, first.length + stray.length])),
+    ).rejects.toMatchObject({
+      fault: "malformed",
+    });
+  });
+
   it("survives one byte per chunk", async () => {
     const cuts = Array.from({ length: WIRE.length - 1 }, (_, i) => i + 1);
     expect(await decodeAll(chunked(WIRE, cuts))).toEqual(EVENTS);
