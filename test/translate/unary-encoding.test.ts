@@ -63,7 +63,7 @@ const rawDict = fc.tuple(fc.dictionary(key, json, { maxKeys: 8 }), typedFields).
 });
 const extras = fc.record({
   reasoning: text,
-  pause: fc.option(fc.record({ workflowRunId: text, forms: fc.constant([]) }), { nil: undefined }),
+  pause: fc.option(fc.record({ workflowRunId: text, forms: fc.constant([] as never[]) }), { nil: undefined }),
 });
 
 function encoded(encode: () => Uint8Array): Buffer | Error {
