@@ -317,14 +317,14 @@ export class DifyClient {
     accept: string,
     contentType: string | undefined,
   ): Record<string, string> {
-    return {
-      ...target.headers,
-      ...observed?.headers,
-      accept,
-      "user-agent": USER_AGENT,
-      authorization: `Bearer ${target.key.reveal()}`,
-      ...(contentType === undefined ? {} : { "content-type": contentType }),
-    };
+    // Assigned, not spread into a literal: the spread form took ~2.2 µs per request on Node 20, this ~0.05 µs
+    // (in process; docs/PERFORMANCE.md, "Unary CPU, sixth pass"). Same keys, same order, later ones win.
+    const headers: Record<string, string> = Object.assign({}, target.headers, observed?.headers);
+    headers.accept = accept;
+    headers["user-agent"] = USER_AGENT;
+    headers.authorization = `Bearer ${target.key.reveal()}`;
+    if (contentType !== undefined) headers["content-type"] = contentType;
+    return headers;
   }
 
   /** A request that failed before its response's headers: what to throw, reported to the observer. */

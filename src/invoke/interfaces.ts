@@ -9,6 +9,7 @@ import { WorkflowInvokeResponse, WorkflowInvokeStreamResponse, WorkflowServiceSe
 import type { AppMode } from "../config/schema.js";
 import { GRAPH_EVENTS_1_16, type TypedEventName } from "../translate/events.js";
 import type { StreamResponseEncode } from "../translate/stream-encoding.js";
+import type { UnaryResponse, UnaryResponseEncode } from "../translate/unary-encoding.js";
 import { type Aggregator, MessageAggregator, type UnaryExtras, WorkflowAggregator } from "./aggregate.js";
 import { commonBody, type InvokeRequest, validateChat, validateWorkflowId } from "./request.js";
 import type { RunKind } from "./termination.js";
@@ -22,6 +23,8 @@ export interface InterfaceSpec {
   readonly streamMethod: string;
   /** The generated encoder of the stream method's response, for the typed payload (see translate/stream-encoding.ts). */
   readonly streamResponseEncode: StreamResponseEncode;
+  /** The generated encoder of the unary method's response, for its typed fields (see translate/unary-encoding.ts). */
+  readonly unaryResponseEncode: UnaryResponseEncode;
   /** The route that starts a run, for messages about it. */
   readonly runPath: string;
   /** The route of this request's run: a workflow pinned to a version has its own. */
@@ -37,7 +40,7 @@ export interface InterfaceSpec {
   readonly mode: AppMode | undefined;
   aggregator(mode: AppMode, maxAnswerBytes?: number): Aggregator;
   /** The unary response: `raw` plus the typed fields read from it. */
-  unaryResponse(raw: Record<string, unknown>, extras: UnaryExtras): object;
+  unaryResponse(raw: Record<string, unknown>, extras: UnaryExtras): UnaryResponse;
 }
 
 const MESSAGE_EVENTS = ["message", "message_file", "message_replace", "message_end", "tts_message", "tts_message_end", "error"] as const;
@@ -51,6 +54,7 @@ export const CHAT: InterfaceSpec = {
   unaryMethod: "chatInvoke",
   streamMethod: "chatInvokeStream",
   streamResponseEncode: ChatInvokeStreamResponse.encode as unknown as StreamResponseEncode,
+  unaryResponseEncode: ChatInvokeResponse.encode as unknown as UnaryResponseEncode,
   runPath: "/chat-messages",
   runPathFor: () => "/chat-messages",
   stopPath: (taskId) => `/chat-messages/${encodeURIComponent(taskId)}/stop`,
@@ -74,6 +78,7 @@ export const COMPLETION: InterfaceSpec = {
   unaryMethod: "completionInvoke",
   streamMethod: "completionInvokeStream",
   streamResponseEncode: CompletionInvokeStreamResponse.encode as unknown as StreamResponseEncode,
+  unaryResponseEncode: CompletionInvokeResponse.encode as unknown as UnaryResponseEncode,
   runPath: "/completion-messages",
   runPathFor: () => "/completion-messages",
   stopPath: (taskId) => `/completion-messages/${encodeURIComponent(taskId)}/stop`,
@@ -92,6 +97,7 @@ export const WORKFLOW: InterfaceSpec = {
   unaryMethod: "workflowInvoke",
   streamMethod: "workflowInvokeStream",
   streamResponseEncode: WorkflowInvokeStreamResponse.encode as unknown as StreamResponseEncode,
+  unaryResponseEncode: WorkflowInvokeResponse.encode as unknown as UnaryResponseEncode,
   runPath: "/workflows/run",
   // workflow_id is validated as a UUID; encoded all the same, as every path segment built from a request is.
   runPathFor: (req) => (req.workflowId ? `/workflows/${encodeURIComponent(req.workflowId)}/run` : "/workflows/run"),

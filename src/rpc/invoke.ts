@@ -8,6 +8,7 @@ import type { InvokeRequest } from "../invoke/request.js";
 import type { DifyEvent } from "../sse/decoder.js";
 import { toStreamMessage } from "../translate/events.js";
 import { streamResponseSerializer } from "../translate/stream-encoding.js";
+import { type UnaryResponse, unaryResponseSerializer } from "../translate/unary-encoding.js";
 import { type Route, route } from "../transport/route.js";
 
 /** Bounds read per call, so a reloaded config applies to the next call. */
@@ -18,8 +19,9 @@ export interface CallLimits {
 
 /** `XInvoke`: the run's events folded by the interface's aggregator into the blocking-mode answer. */
 export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => CallLimits): Route {
-  return route<InvokeRequest, object>({
-    definition: withInputsDecoder(spec.service, () => limits().inputs)[spec.unaryMethod]!,
+  const definition = withInputsDecoder(spec.service, () => limits().inputs)[spec.unaryMethod]!;
+  return route<InvokeRequest, UnaryResponse>({
+    definition: { ...definition, responseSerialize: unaryResponseSerializer(spec.unaryResponseEncode) },
     checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
     async *handler(req, ctx) {
       let aggregate: Aggregator | undefined;
