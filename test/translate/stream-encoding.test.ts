@@ -7,6 +7,7 @@ import { CHAT, COMPLETION, type InterfaceSpec, WORKFLOW } from "../../src/invoke
 import type { DifyEvent } from "../../src/sse/decoder.js";
 import { type StreamMessage, toStreamMessage } from "../../src/translate/events.js";
 import { streamResponseSerializer } from "../../src/translate/stream-encoding.js";
+import { json, jsonKey, jsonNumber, jsonText } from "../helpers/json-arbitrary.js";
 
 /**
  * The hand-written `raw` encoder (src/translate/stream-encoding.ts) against the generated one, on events as
@@ -21,34 +22,9 @@ const TARGETS: [string, InterfaceSpec, Generated][] = [
   ["workflow", WORKFLOW, WorkflowInvokeStreamResponse as never],
 ];
 
-const text = fc.oneof(
-  fc.string(),
-  fc.string({ unit: "grapheme" }),
-  // Lone surrogates, which JSON.parse builds from "\ud800" escapes.
-  fc.string({ unit: "binary" }),
-  fc.string({ unit: "binary", minLength: 200, maxLength: 400 }),
-);
-// No `__proto__` key at any depth: the generated Struct.wrap assigns it as the prototype (drops it), this encoder
-// keeps it as Dify sent it; fast-check's strings produce it on purpose.
-const key = fc
-  .oneof(text, fc.constantFrom("", "0", "1", "10", "answer", "data", "metadata", "usage", "event", "task_id"), fc.nat().map(String))
-  .filter((k) => k !== "__proto__");
-const number = fc.oneof(
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.integer(),
-  fc.constantFrom(0, -0, 2 ** 53 + 2, -(2 ** 63), 1e300, 5e-324, Number.MAX_SAFE_INTEGER, 1.2345678901234567e19),
-);
-const { json } = fc.letrec<{ json: unknown }>((tie) => ({
-  json: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    fc.constant(null),
-    fc.boolean(),
-    number,
-    text,
-    fc.array(tie("json"), { maxLength: 6 }),
-    fc.dictionary(key, tie("json"), { maxKeys: 6 }),
-  ),
-}));
+const text = jsonText;
+const number = jsonNumber;
+const key = jsonKey;
 /** The typed views' fields too, so payloads are built and encoded alongside `raw`. */
 const typedFields = fc.record(
   { answer: text, message_id: text, task_id: text, data: json, metadata: json, id: text, created_at: number, code: text, text: text },

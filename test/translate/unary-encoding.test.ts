@@ -5,6 +5,7 @@ import { CompletionInvokeResponse } from "../../generated/dify/app/v1/completion
 import { WorkflowInvokeResponse } from "../../generated/dify/app/v1/workflow.js";
 import { CHAT, COMPLETION, type InterfaceSpec, WORKFLOW } from "../../src/invoke/interfaces.js";
 import { type UnaryResponse, unaryResponseSerializer } from "../../src/translate/unary-encoding.js";
+import { json, jsonKey, jsonText } from "../helpers/json-arbitrary.js";
 
 /**
  * The unary responses' hand-written `raw` encoder (src/translate/unary-encoding.ts) against the generated one, on
@@ -20,27 +21,7 @@ const TARGETS: [string, InterfaceSpec, Generated][] = [
   ["workflow", WORKFLOW, WorkflowInvokeResponse as never],
 ];
 
-const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }));
-// No `__proto__` key: the generated Struct.wrap assigns it as the prototype (drops it), this encoder keeps it.
-const key = fc
-  .oneof(text, fc.constantFrom("", "0", "answer", "data", "metadata", "usage", "outputs", "task_id"), fc.nat().map(String))
-  .filter((k) => k !== "__proto__");
-const number = fc.oneof(
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.integer(),
-  fc.constantFrom(0, 2 ** 53 + 2, 1e300, 5e-324, 1.2345678901234567e19),
-);
-const { json } = fc.letrec<{ json: unknown }>((tie) => ({
-  json: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    fc.constant(null),
-    fc.boolean(),
-    number,
-    text,
-    fc.array(tie("json"), { maxLength: 6 }),
-    fc.dictionary(key, tie("json"), { maxKeys: 6 }),
-  ),
-}));
+const text = jsonText;
 /** The typed fields' keys too, so that the typed views are filled alongside `raw`. */
 const typedFields = fc.record(
   {
@@ -56,7 +37,7 @@ const typedFields = fc.record(
   },
   { requiredKeys: [] },
 );
-const rawDict = fc.tuple(fc.dictionary(key, json, { maxKeys: 8 }), typedFields).map(([rest, typed]) => {
+const rawDict = fc.tuple(fc.dictionary(jsonKey, json, { maxKeys: 8 }), typedFields).map(([rest, typed]) => {
   Reflect.deleteProperty(rest, "__proto__");
   // Through JSON text, as the SSE decoder builds events (e.g. -0 becomes 0).
   return JSON.parse(JSON.stringify({ ...rest, ...typed })) as Record<string, unknown>;
