@@ -184,9 +184,9 @@ export class RedisLimiter implements CallLimiter {
  * unbounded queue), one retry per command, and a command timeout. Cluster and Sentinel use ioredis's own support.
  */
 function connect(settings: RedisSettings): Client {
-  // Required from node_modules, as pino-pretty is (src/log/logger.ts), not bundled: esbuild cannot see this require,
-  // so ioredis's ~290 KB of source is no longer part of the bundle that every start reads and keeps in its heap
-  // as a string, Redis configured or not (docs/PERFORMANCE.md, "Idle RSS, fifth pass").
+  // Required here, from node_modules, as pino-pretty is (src/log/logger.ts): esbuild cannot see this require, so
+  // ioredis is neither in the bundle every start reads (~290 KB of source) nor evaluated (~1.6 MiB of heap) unless
+  // limits.redis is set (docs/PERFORMANCE.md, "Idle RSS", fourth and fifth passes).
   const { Cluster, Redis } = createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
   const url = new URL(settings.url);
   const options: RedisOptions = {

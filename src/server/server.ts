@@ -15,6 +15,7 @@ import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
 import type { CallLimiter } from "../limits/limiter.js";
 import { LocalLimiter } from "../limits/local-limiter.js";
 import { metadataLimitInterceptor } from "../limits/metadata-size.js";
+import { RedisLimiter } from "../limits/redis-limiter.js";
 import { requestGuardInterceptor } from "../limits/request-guard.js";
 import { serveMetrics } from "../metrics/http.js";
 import { metricsInterceptor } from "../metrics/interceptor.js";
@@ -200,9 +201,6 @@ async function callLimiter(config: GatewayConfig, metrics: GatewayMetrics, log: 
   if (!redis) return local;
   metrics.limiterRedisUp.set(1);
   metrics.limiterRedisUnavailable.inc({ mode: redis.onUnavailable }, 0);
-  // Loaded only when configured: ioredis evaluated at start cost an idle gateway without Redis ~1.6 MiB of heap
-  // (docs/PERFORMANCE.md, "Idle RSS, fourth pass").
-  const { RedisLimiter } = await import("../limits/redis-limiter.js");
   const limiter = new RedisLimiter(redis, local, log, {
     onUnavailable: (mode) => metrics.limiterRedisUnavailable.inc({ mode }),
     onReachable: (up) => metrics.limiterRedisUp.set(up ? 1 : 0),

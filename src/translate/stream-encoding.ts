@@ -58,17 +58,20 @@ export function reusedWriterSerializer<M>(write: (writer: BinaryWriter, message:
 export function streamResponseSerializer(encodeGenerated: StreamResponseEncode): (message: StreamMessage) => Buffer {
   return reusedWriterSerializer((writer, message: StreamMessage) => {
     if (message.event !== "") writer.uint32(EVENT_TAG).string(message.event);
-    if (message.raw !== undefined) {
-      writer.uint32(RAW_TAG).fork();
-      writeStruct(writer, message.raw);
-      writer.join();
-    }
+    if (message.raw !== undefined) writeStructField(writer, RAW_TAG, message.raw);
     if (message.payload !== undefined) encodeGenerated({ event: "", raw: undefined as never, payload: message.payload }, writer);
   });
 }
 
+/** `object` as a google.protobuf.Struct message field numbered by `tag`. */
+export function writeStructField(w: BinaryWriter, tag: number, object: Record<string, unknown>): void {
+  w.uint32(tag).fork();
+  writeStruct(w, object);
+  w.join();
+}
+
 /** The wire bytes of `Struct.wrap(object)`, as the generated Struct encoder writes them. */
-export function writeStruct(w: BinaryWriter, object: Record<string, unknown>): void {
+function writeStruct(w: BinaryWriter, object: Record<string, unknown>): void {
   // for-in lists the same keys in the same order as Object.keys for the plain objects JSON.parse builds.
   for (const key in object) {
     const value = object[key];

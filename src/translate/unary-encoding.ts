@@ -1,5 +1,5 @@
 import type { BinaryWriter } from "@bufbuild/protobuf/wire";
-import { reusedWriterSerializer, writeStruct } from "./stream-encoding.js";
+import { reusedWriterSerializer, writeStructField } from "./stream-encoding.js";
 
 /** The generated encoder of a unary response message (`ChatInvokeResponse.encode` and its siblings). */
 export type UnaryResponseEncode = (message: UnaryResponse, writer: BinaryWriter) => BinaryWriter;
@@ -14,7 +14,7 @@ const RAW_TAG = (1 << 3) | 2;
 
 /**
  * The serializer of a unary Invoke response: `raw` written straight from the aggregated JSON by the stream path's
- * `writeStruct`, the typed fields by the generated encoder. Why: the generated encoder builds a
+ * `writeStructField`, the typed fields by the generated encoder. Why: the generated encoder builds a
  * google.protobuf.Struct object tree (a wrapped `Value` and a `{ key, value }` entry per field, at every level)
  * before writing a byte; for the bench's completion answer that was ~26 µs of ~550 µs per call in a CPU profile
  * (docs/PERFORMANCE.md, "Unary CPU, sixth pass"). test/translate/unary-encoding.test.ts checks byte equality with
@@ -22,11 +22,7 @@ const RAW_TAG = (1 << 3) | 2;
  */
 export function unaryResponseSerializer(encodeGenerated: UnaryResponseEncode): (message: UnaryResponse) => Buffer {
   return reusedWriterSerializer((writer, message: UnaryResponse) => {
-    if (message.raw !== undefined) {
-      writer.uint32(RAW_TAG).fork();
-      writeStruct(writer, message.raw);
-      writer.join();
-    }
+    if (message.raw !== undefined) writeStructField(writer, RAW_TAG, message.raw);
     encodeGenerated({ ...message, raw: undefined }, writer);
   });
 }
