@@ -59,7 +59,14 @@ export function writeGatewayConfig(dir: string, difyBaseUrl: string, listen?: st
   return file;
 }
 
-export const GATEWAY_ENV = { BENCH_APP_KEY: APP_KEY };
+/**
+ * The runtime image's environment (the Dockerfile's last stage sets it; test/deploy/dockerfile.test.ts checks they
+ * agree): the bench measures the gateway as it ships. MALLOC_ARENA_MAX=2 is what keeps the idle RSS of some starts
+ * ~3 MiB lower (docs/PERFORMANCE.md, "Idle RSS, fifth pass").
+ */
+export const CONTAINER_ENV = { NODE_ENV: "production", MALLOC_ARENA_MAX: "2" };
+
+export const GATEWAY_ENV = { ...CONTAINER_ENV, BENCH_APP_KEY: APP_KEY };
 
 /** `name` names its log file: a restarted gateway gets its own, or the old "listening" line would be read. */
 export async function startGateway(dir: string, difyBaseUrl: string, name = "gateway"): Promise<Server> {

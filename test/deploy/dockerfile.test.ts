@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { describe, expect, it } from "vitest";
+import { CONTAINER_ENV } from "../../bench/servers.js";
 import { configSchema } from "../../src/config/schema.js";
 import { type Deployment, loadObjects, only, portOf, ROOT } from "./manifests.js";
 
@@ -48,6 +49,11 @@ describe("Dockerfile", () => {
     expect(all).toMatch(/npm run build/);
     expect(of(runtime, "RUN").join("\n")).not.toMatch(/npm (ci|install)(?![^\n]*--omit=dev)|npm run build/);
     expect(of(runtime, "ENV").join(" ")).toMatch(/NODE_ENV=production/);
+  });
+
+  it("sets the environment the bench starts the gateway with, so the bench measures what ships", () => {
+    const env = of(runtime, "ENV").join(" ").split(/\s+/);
+    for (const [name, value] of Object.entries(CONTAINER_ENV)) expect(env).toContain(`${name}=${value}`);
   });
 
   it("runs as a numeric non-root user, with no HEALTHCHECK (the probes do that)", () => {
