@@ -1,17 +1,19 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { difyConnector } from "../../src/dify/socket.js";
 import { StreamedResponse } from "../../src/dify/sse-body.js";
 import { Agent, buildConnector } from "../../src/dify/undici.js";
+import { TestCa } from "../helpers/certs.js";
 
 const EVENT = Buffer.from(`data: {"event":"message","answer":"${"x".repeat(1000)}"}\n\n`);
 const EVENTS = 4_000; // ~4 MB: far more than the kernel's socket buffers take in before the writes wait
 
-/** A Dify that writes one chunk per event as fast as the connection takes them. */
-async function fastDify(): Promise<Server> {
-  const server = createServer((_req, res) => {
+/** A Dify that writes one chunk per event as fast as the connection takes them (over TLS with `tls`). */
+async function fastDify(tls?: { key: Buffer; cert: Buffer }): Promise<Server> {
+  const handler = (_req: unknown, res: import("node:http").ServerResponse) => {
     res.writeHead(200, { "content-type": "text/event-stream" });
     let i = 0;
     const write = () => {
@@ -22,7 +24,8 @@ async function fastDify(): Promise<Server> {
       res.end();
     };
     write();
-  });
+  };
+  const server = tls ? createTlsServer(tls, handler) : createServer(handler);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return server;
@@ -36,15 +39,15 @@ afterEach(async () => {
 });
 
 /** Opens one SSE response through an Agent on `connector`, with the gateway's 96 KiB mark; returns it and its socket. */
-async function open(connector: ReturnType<typeof difyConnector>) {
-  server = await fastDify();
+async function open(connector: ReturnType<typeof difyConnector>, tls?: { key: Buffer; cert: Buffer }) {
+  server = await fastDify(tls);
   const sockets: Socket[] = [];
   agent = new Agent({
     connect: (opts, cb) => connector(opts, (err, s) => (s && sockets.push(s as Socket), (cb as (e: unknown, s: unknown) => void)(err, s))),
   });
   const response = new StreamedResponse(96 * 1024, new AbortController().signal, (err) => err);
   const { port } = server.address() as AddressInfo;
-  agent.dispatch({ origin: `http://127.0.0.1:${port}`, path: "/", method: "GET" }, response);
+  agent.dispatch({ origin: `${tls ? "https" : "http"}://127.0.0.1:${port}`, path: "/", method: "GET" }, response);
   await response.head;
   return { response, socket: () => sockets[0]! };
 }
@@ -73,6 +76,16 @@ describe("difyConnector", () => {
     expect(pinned(socket())).toBeLessThanOrEqual(64 * 1024);
     const body = await readAll(response);
     expect(body.length).toBe(EVENT.length * EVENTS);
+    expect(body.equals(Buffer.concat(Array.from({ length: EVENTS }, () => EVENT)))).toBe(true);
+  });
+
+  it("over TLS too: a paused response's socket keeps at most 64 KiB, and the body arrives whole", async () => {
+    const ca = new TestCa();
+    const pem = ca.server();
+    const { response, socket } = await open(difyConnector({ timeout: 5_000, ca: ca.ca.cert }), { key: pem.key, cert: pem.cert });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(socket().readableLength).toBeLessThanOrEqual(64 * 1024);
+    const body = await readAll(response);
     expect(body.equals(Buffer.concat(Array.from({ length: EVENTS }, () => EVENT)))).toBe(true);
   });
 
