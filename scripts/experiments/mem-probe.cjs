@@ -22,10 +22,12 @@ if (out) {
       oldUsed: spaces.old_space?.space_used_size ?? 0,
       oldPhys: spaces.old_space?.physical_space_size ?? 0,
     };
-    const malloced = v8.getHeapStatistics().malloced_memory;
+    const hs = v8.getHeapStatistics();
+    const malloced = hs.malloced_memory;
+    const heapPhys = hs.total_physical_size;
     fs.appendFileSync(
       out,
-      `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, gcMs: gc.ms, scavenges: gc.scavenges, majors: gc.majors, ...space, malloced })}\n`,
+      `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, gcMs: gc.ms, scavenges: gc.scavenges, majors: gc.majors, ...space, malloced, heapPhys })}\n`,
     );
   }, 1000);
   t.unref();

@@ -14,6 +14,7 @@ import {
   type RetrySettings,
   retryAfterMs,
 } from "./retry.js";
+import { difyConnector } from "./socket.js";
 import { type ResponseHead, StreamedResponse } from "./sse-body.js";
 import { Agent, request, errors as undiciErrors } from "./undici.js";
 
@@ -97,8 +98,8 @@ const MAX_ERROR_BODY = 64 * 1024;
  * until paused again and puts the rest back, so every pause and resume lets one more socket read (up to 64 KiB,
  * libuv's) in. With a 16 KiB mark resumed per chunk, a caller reading 5 events a second let each stream's socket
  * buffer grow by the difference, ~15 KiB/s for as long as Dify wrote ahead: 1,000 such streams took the gateway
- * past 1.5 GiB in 90 s (docs/RELIABILITY.md, "Slow readers"). Parsing at least a socket read's worth (64 KiB,
- * plus the socket's own 16 KiB mark) per resume keeps that buffer from growing.
+ * past 1.5 GiB in 90 s (docs/RELIABILITY.md, "Slow readers"). Parsing at least a socket read's worth (64 KiB)
+ * per resume keeps that buffer from growing. What the socket keeps while the queue is full: `difyConnector`.
  */
 export const STREAM_BODY_HIGH_WATER_MARK = 96 * 1024;
 /** Lets Dify operators tell gateway traffic apart in their access logs. */
@@ -119,7 +120,7 @@ export class DifyClient {
     this.#dispatcher =
       opts.dispatcher ??
       new Agent({
-        connect: { timeout: opts.connectTimeoutMs },
+        connect: difyConnector({ timeout: opts.connectTimeoutMs }),
         keepAliveTimeout: 30_000,
         // SSE streams are long and idle in between; our own idle timer decides when one is dead.
         bodyTimeout: 0,

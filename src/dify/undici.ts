@@ -9,11 +9,13 @@
  */
 import type { Dispatcher } from "undici";
 import apiRequest from "undici/lib/api/api-request.js";
+import connectModule from "undici/lib/core/connect.js";
 import errorsModule from "undici/lib/core/errors.js";
 import AgentClass from "undici/lib/dispatcher/agent.js";
 
 export const Agent = AgentClass;
 export const errors = errorsModule;
+export const buildConnector = connectModule;
 
 /**
  * undici's `request(url, options)` for absolute URLs with `options.dispatcher` set, as undici's index builds it

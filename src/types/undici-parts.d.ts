@@ -17,3 +17,9 @@ declare module "undici/lib/core/errors.js" {
   const e: typeof errors;
   export default e;
 }
+declare module "undici/lib/core/connect.js" {
+  import type { buildConnector } from "undici";
+
+  const b: typeof buildConnector;
+  export default b;
+}

@@ -1,6 +1,6 @@
 import * as undici from "undici";
 import { describe, expect, it } from "vitest";
-import { Agent, errors, request } from "../../src/dify/undici.js";
+import { Agent, buildConnector, errors, request } from "../../src/dify/undici.js";
 
 // src/dify/undici.ts requires undici's files directly (not a public API): these must stay the objects undici's index
 // exports, or an upgrade that moved them would change what the gateway runs.
@@ -8,6 +8,7 @@ describe("the undici parts the gateway requires", () => {
   it("are undici's own exports", () => {
     expect(Agent).toBe(undici.Agent);
     expect(errors).toBe(undici.errors);
+    expect(buildConnector).toBe(undici.buildConnector);
   });
 
   it("request splits the URL into origin and path, as undici's request does", async () => {

@@ -1,0 +1,68 @@
+import type { Socket } from "node:net";
+import { Readable } from "node:stream";
+import type { buildConnector as BuildConnector } from "undici";
+import { buildConnector } from "./undici.js";
+
+/*
+ * What a paused SSE response keeps in the gateway. undici's HTTP/1 parser, paused mid-read (StreamedResponse's
+ * queue is full), puts the rest of that read back with `socket.unshift(rest)`, and the `socket.read()` that
+ * handed it the read had already asked the socket for the next one. So a stalled stream's socket held two
+ * libuv reads: the one put back (a view, pinning the whole 64 KiB read or the larger buffer `read()`
+ * concatenated) and the next 64 KiB read that arrived after the pause. Heap snapshot, 200 slow streams: 128 KiB
+ * per stream, two thirds of the stream's buffers (docs/PERFORMANCE.md, "Slow-reader memory, 2026-12-06").
+ *
+ * The connector below puts back a copy of just the unparsed bytes when they are a small part of their buffer,
+ * and stops the socket's reading as Node stops it when a read fills the socket's buffer (`readStop`, in
+ * `onStreamRead`): what Dify sent next stays in the kernel until the parser is resumed and reads again. The
+ * socket's high-water mark is one byte, so that Node's read-ahead (`maybeReadMore`, which reads while the
+ * buffer holds less than the mark) does not start it again while anything is put back. A resumed parser reads
+ * as before: `socket.read()` finds the buffer below the mark and starts the socket.
+ */
+
+/** What Node's net.Socket keeps for this (not a public API; checked before use, see `stopReading`). */
+interface SocketInternals {
+  _handle?: { reading?: boolean; readStop?: () => number } | null;
+  _readableState?: { reading?: boolean };
+}
+
+const SOCKET_HIGH_WATER_MARK = 1;
+
+/** A view that is a small part of a large buffer is copied (as StreamedResponse's `compact`). */
+function compactRest(chunk: unknown): unknown {
+  if (!Buffer.isBuffer(chunk)) return chunk;
+  const backing = chunk.buffer.byteLength;
+  if (backing <= 16 * 1024 || backing <= 2 * chunk.byteLength) return chunk;
+  const copy = Buffer.allocUnsafeSlow(chunk.byteLength);
+  chunk.copy(copy);
+  return copy;
+}
+
+/** The socket stops reading, in the state Node leaves it in when a read filled its buffer. */
+function stopReading(socket: Socket): void {
+  const s = socket as unknown as SocketInternals;
+  const handle = s._handle;
+  const state = s._readableState;
+  if (!handle || typeof handle.readStop !== "function" || handle.reading !== true || !state || state.reading !== true) return;
+  handle.reading = false;
+  // An error is left to the next read, which restarts the handle and reports it.
+  handle.readStop();
+  state.reading = false;
+}
+
+function holdLess(socket: Socket): void {
+  socket.unshift = function unshift(this: Socket, chunk: unknown, encoding?: BufferEncoding) {
+    Readable.prototype.unshift.call(this, compactRest(chunk), encoding);
+    if (this.readableLength > 0) stopReading(this);
+  };
+}
+
+/** undici's connector for Dify, with `options` as Agent's `connect` takes them, holding less per paused response. */
+export function difyConnector(options: BuildConnector.BuildOptions): BuildConnector.connector {
+  const connect = buildConnector({ ...options, highWaterMark: SOCKET_HIGH_WATER_MARK } as unknown as BuildConnector.BuildOptions);
+  return (opts, callback) =>
+    connect(opts, (err, socket) => {
+      if (socket) holdLess(socket as Socket);
+      // biome-ignore lint/suspicious/noExplicitAny: undici's callback is overloaded on err/socket.
+      (callback as any)(err, socket);
+    });
+}
