@@ -45,16 +45,7 @@ async function measure(name, env, main = process.env.MAIN ?? "dist/src/main.js")
   const out = join(dir, `cg.${name}`);
   const command = profile
     ? [process.execPath, "--cpu-prof", `--cpu-prof-dir=${join(dir, `prof-${name}`)}`, "dist/src/cli.js", "--config", config]
-    : [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        `--callgrind-out-file=${out}`,
-        process.execPath,
-        main,
-        "--config",
-        config,
-      ];
+    : ["valgrind", "--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${out}`, process.execPath, main, "--config", config];
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env: { ...process.env, ...GATEWAY_ENV, ...env },

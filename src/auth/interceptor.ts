@@ -39,7 +39,7 @@ export function authGate(
           peerCertificate: call.getAuthContext().sslPeerCertificate,
         });
       } catch (err) {
-        // grpc-js does not catch what an interceptor throws: it would take the process down.
+        // grpc-js does not catch what an interceptor (and so a gate) throws: it would take the process down.
         log.error({ err, method: call.path }, "credential check failed");
       }
       if (resolution?.expired) {

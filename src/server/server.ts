@@ -66,7 +66,7 @@ export interface StartOptions {
   probeDify?: boolean;
 }
 
-/** Builds the gRPC server: interceptors in front (metrics, metadata size, auth), the middleware, the routes, health and reflection. */
+/** Builds the gRPC server: the transport's gates in front (metrics, limits, auth), the middleware, the routes, health and reflection. */
 export async function startGateway(config: GatewayConfig, log: Logger, opts: StartOptions = {}): Promise<Gateway> {
   let registry = new WorkspaceRegistry(config);
   let shutdown = config.shutdown;
