@@ -4,6 +4,8 @@
  * the other processes' load. Each gateway runs under callgrind with instrumentation off through start-up and
  * warm-up; it is switched on (callgrind_control) for CALLS unary calls and the export pause after them.
  * Run after `npm run build`: node scripts/experiments/instructions.mjs [calls] [warmup] [repeats]
+ * MAIN=dist-before/src/main.js (a copy of an older build inside the checkout) measures that build instead.
+ * AB='before=dist-before/src/main.js;after=dist/src/main.js': tracing off only, the builds interleaved per repeat.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
@@ -16,6 +18,10 @@ const warmup = Number(process.argv[3] ?? 1000);
 const repeats = Number(process.argv[4] ?? 1);
 /** PROFILE=1: no valgrind; each gateway runs the unbundled build under --cpu-prof (profiles in the printed dir). */
 const profile = process.env.PROFILE === "1";
+const ab = (process.env.AB ?? "")
+  .split(";")
+  .filter(Boolean)
+  .map((v) => v.split("="));
 const root = new URL("../../", import.meta.url).pathname;
 const bench = (m) => import(join(root, "dist/bench", m));
 const { startSimulator, writeGatewayConfig, GATEWAY_ENV } = await bench("servers.js");
@@ -33,22 +39,13 @@ await new Promise((r) => sink.once("listening", r));
 const otlp = `http://127.0.0.1:${sink.address().port}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function measure(name, env) {
+async function measure(name, env, main = process.env.MAIN ?? "dist/src/main.js") {
   const config = writeGatewayConfig(dir, sim.url, undefined, `gateway-${name}`);
   const logFile = join(dir, `${name}.log`);
   const out = join(dir, `cg.${name}`);
   const command = profile
     ? [process.execPath, "--cpu-prof", `--cpu-prof-dir=${join(dir, `prof-${name}`)}`, "dist/src/cli.js", "--config", config]
-    : [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        `--callgrind-out-file=${out}`,
-        process.execPath,
-        "dist/src/main.js",
-        "--config",
-        config,
-      ];
+    : ["valgrind", "--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${out}`, process.execPath, main, "--config", config];
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env: { ...process.env, ...GATEWAY_ENV, ...env },
@@ -100,7 +97,13 @@ const env = {
 env.traces = { ...env.on, OTEL_METRICS_EXPORTER: "none" };
 const rows = [];
 try {
-  for (let r = 0; r < repeats; r++) {
+  for (let r = 0; r < repeats && ab.length > 0; r++) {
+    const row = {};
+    for (const [name, main] of ab) row[name] = Math.round(await measure(`${name}${r}`, env.off, main));
+    rows.push(row);
+    console.error(JSON.stringify(row));
+  }
+  for (let r = 0; r < repeats && ab.length === 0; r++) {
     const off = await measure(`off${r}`, env.off);
     const traces = await measure(`traces${r}`, env.traces);
     const on = await measure(`on${r}`, env.on);

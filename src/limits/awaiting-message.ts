@@ -1,7 +1,8 @@
-import { ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder } from "@grpc/grpc-js";
+import type { Metadata } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { workspaceOf } from "../auth/context.js";
-import { rejectCall } from "../grpc/reject.js";
+import type { Gate, GateCall, GateFactory } from "../grpc/gates.js";
+import type { GatewayError } from "../grpc/gateway-error.js";
 import { ConcurrencyLimiter, type Release, workspaceConcurrencyLimit } from "./concurrency.js";
 
 /**
@@ -10,58 +11,63 @@ import { ConcurrencyLimiter, type Release, workspaceConcurrencyLimit } from "./c
  * once its message is decoded, so without this a token holder could keep
  * maxConnections × maxConcurrentStreams message-less calls open (each one ends
  * after firstMessageTimeoutMs, but more can follow). Runs after the auth
- * interceptor, which binds the workspace; open services (health, reflection) pass.
+ * gate, which binds the workspace; open services (health, reflection) pass.
  * A refusal is the workspace's WORKSPACE_CONCURRENCY_LIMIT, counted in the same
  * metric: to the caller a call waiting for its message is a call in flight, and
  * a burst of calls over the limit (all headers first, then the messages) gets the
  * same answer as before this pool existed.
  */
-export function awaitingMessageLimitInterceptor(log: Logger, onRefused: (workspace: string) => void): ServerInterceptor {
+export function awaitingMessageLimitGate(log: Logger, onRefused: (workspace: string) => void): GateFactory {
   const awaiting = new ConcurrencyLimiter();
-  return (method, call) => {
-    let release: Release | undefined;
-    const done = () => {
-      release?.();
-      release = undefined;
-    };
-    const listener = new ServerListenerBuilder()
-      .withOnReceiveMetadata((metadata, next) => {
-        const workspace = workspaceOf(metadata);
-        if (!workspace) return next(metadata);
-        release = awaiting.tryAcquire(workspace.id, workspace.maxConcurrentCalls);
-        if (release) return next(metadata);
-        onRefused(workspace.id);
-        log.info(
-          {
-            method: method.path,
-            peer: call.getPeer(),
-            workspace: workspace.id,
-            grpcCode: "RESOURCE_EXHAUSTED",
-            limit: workspace.maxConcurrentCalls,
-          },
-          "call rejected: too many calls waiting for their request message",
-        );
-        rejectCall(call, workspaceConcurrencyLimit(workspace.id, workspace.maxConcurrentCalls));
-      })
-      .withOnReceiveMessage((message, next) => {
-        done();
-        next(message);
-      })
-      .withOnReceiveHalfClose((next) => {
-        done();
-        next();
-      })
-      .withOnCancel(() => {
-        done();
-      })
-      .build();
-    const responder = new ResponderBuilder()
-      .withStart((next) => next(listener))
-      .withSendStatus((st, next) => {
-        done();
-        next(st);
-      })
-      .build();
-    return new ServerInterceptingCall(call, responder);
-  };
+  return () => new AwaitingMessage(awaiting, log, onRefused);
+}
+
+class AwaitingMessage implements Gate {
+  private release: Release | undefined;
+
+  constructor(
+    private readonly awaiting: ConcurrencyLimiter,
+    private readonly log: Logger,
+    private readonly onRefused: (workspace: string) => void,
+  ) {}
+
+  onMetadata(metadata: Metadata, call: GateCall): GatewayError | undefined {
+    const workspace = workspaceOf(metadata);
+    if (!workspace) return undefined;
+    this.release = this.awaiting.tryAcquire(workspace.id, workspace.maxConcurrentCalls);
+    if (this.release) return undefined;
+    this.onRefused(workspace.id);
+    this.log.info(
+      {
+        method: call.path,
+        peer: call.getPeer(),
+        workspace: workspace.id,
+        grpcCode: "RESOURCE_EXHAUSTED",
+        limit: workspace.maxConcurrentCalls,
+      },
+      "call rejected: too many calls waiting for their request message",
+    );
+    return workspaceConcurrencyLimit(workspace.id, workspace.maxConcurrentCalls);
+  }
+
+  onMessage(): void {
+    this.done();
+  }
+
+  onHalfClose(): void {
+    this.done();
+  }
+
+  onCancel(): void {
+    this.done();
+  }
+
+  onSendStatus(): void {
+    this.done();
+  }
+
+  private done(): void {
+    this.release?.();
+    this.release = undefined;
+  }
 }

@@ -1,40 +1,32 @@
-import {
-  type Metadata,
-  ResponderBuilder,
-  ServerInterceptingCall,
-  type ServerInterceptor,
-  ServerListenerBuilder,
-  status,
-} from "@grpc/grpc-js";
+import { type Metadata, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { Gate, GateFactory } from "../grpc/gates.js";
 import { GatewayError } from "../grpc/gateway-error.js";
-import { rejectCall } from "../grpc/reject.js";
 
 /** Per-entry overhead in HTTP/2's header list size (RFC 7540 §6.5.2), which gRPC's metadata limits use too. */
 const ENTRY_OVERHEAD = 32;
 
 /**
- * Refuses calls whose metadata is larger than `maxBytes`, before any other
- * interceptor or handler looks at it. grpc-js has no `grpc.max_metadata_size`
+ * Refuses calls whose metadata is larger than `maxBytes`, before any later
+ * gate or handler looks at it. grpc-js has no `grpc.max_metadata_size`
  * (grpc-node#2050): it would ignore the option silently, and only Node's HTTP/2
  * layer bounds header blocks (64 KiB). So the limit is enforced here, per call.
+ * No per-call state: one gate serves every call.
  */
-export function metadataLimitInterceptor(maxBytes: number, log: Logger): ServerInterceptor {
-  return (method, call) => {
-    const listener = new ServerListenerBuilder()
-      .withOnReceiveMetadata((metadata, next) => {
-        const size = metadataSize(metadata);
-        if (size <= maxBytes) return next(metadata);
-        // Sizes only: a header this large may well carry a credential.
-        log.info(
-          { method: method.path, peer: call.getPeer(), grpcCode: "RESOURCE_EXHAUSTED", metadataBytes: size, maxMetadataBytes: maxBytes },
-          "call rejected: metadata too large",
-        );
-        rejectCall(call, metadataTooLarge(size, maxBytes));
-      })
-      .build();
-    return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
+export function metadataLimitGate(maxBytes: number, log: Logger): GateFactory {
+  const gate: Gate = {
+    onMetadata(metadata, call) {
+      const size = metadataSize(metadata);
+      if (size <= maxBytes) return undefined;
+      // Sizes only: a header this large may well carry a credential.
+      log.info(
+        { method: call.path, peer: call.getPeer(), grpcCode: "RESOURCE_EXHAUSTED", metadataBytes: size, maxMetadataBytes: maxBytes },
+        "call rejected: metadata too large",
+      );
+      return metadataTooLarge(size, maxBytes);
+    },
   };
+  return () => gate;
 }
 
 /** Name + value + 32 per entry, binary values base64-encoded as on the wire. */

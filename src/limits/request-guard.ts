@@ -1,8 +1,8 @@
-import { ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder, status } from "@grpc/grpc-js";
+import { type Metadata, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { deadlineReached } from "../grpc/call-scope.js";
+import type { Gate, GateCall, GateFactory } from "../grpc/gates.js";
 import { GatewayError } from "../grpc/gateway-error.js";
-import { rejectCall } from "../grpc/reject.js";
 import { STREAM_ID_HEADER, sentStatusCode } from "../net/listener.js";
 
 /**
@@ -11,68 +11,72 @@ import { STREAM_ID_HEADER, sentStatusCode } from "../net/listener.js";
  *   headers ends with DEADLINE_EXCEEDED, so a client cannot park calls for free;
  * - a call that ends before a handler ran (its message failed to decode, was too
  *   large, or the client left first) still leaves its one log line, which no
- *   handler would write: grpc-js answers those by itself, past every interceptor.
- * It sits just inside the metrics interceptor, so every status another
- * interceptor or a handler sends passes through it and is not logged twice.
+ *   handler would write: grpc-js answers those by itself, past every gate.
+ * It sits just inside the metrics gate, so every status another gate or a
+ * handler sends passes through it and is not logged twice.
  */
-export function requestGuardInterceptor(settings: () => { firstMessageTimeoutMs: number }, log: Logger): ServerInterceptor {
-  return (method, call) => {
-    let streamId: string | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let received = false;
-    let answered = false;
-    const stopTimer = () => {
-      clearTimeout(timer);
-      timer = undefined;
-    };
-    const listener = new ServerListenerBuilder()
-      .withOnReceiveMetadata((metadata, next) => {
-        streamId = metadata.get(STREAM_ID_HEADER)[0]?.toString();
-        metadata.remove(STREAM_ID_HEADER);
-        const { firstMessageTimeoutMs } = settings();
-        timer = setTimeout(() => {
-          timer = undefined;
-          if (received || answered) return;
-          answered = true;
-          log.info(
-            { method: method.path, peer: call.getPeer(), grpcCode: "DEADLINE_EXCEEDED", firstMessageTimeoutMs },
-            "call ended: no request message in time",
-          );
-          rejectCall(call, noMessage(firstMessageTimeoutMs));
-        }, firstMessageTimeoutMs);
-        next(metadata);
-      })
-      .withOnReceiveMessage((message, next) => {
-        received = true;
-        stopTimer();
-        next(message);
-      })
-      .withOnReceiveHalfClose((next) => {
-        stopTimer();
-        next();
-      })
-      .withOnCancel(() => {
-        stopTimer();
-        if (!received && !answered) {
-          answered = true;
-          const code = sentStatusCode(streamId) ?? (deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED);
-          log.info(
-            { method: method.path, peer: call.getPeer(), grpcCode: status[code] ?? String(code) },
-            "call ended before its request reached a handler",
-          );
-        }
-      })
-      .build();
-    const responder = new ResponderBuilder()
-      .withStart((next) => next(listener))
-      .withSendStatus((st, next) => {
-        answered = true;
-        stopTimer();
-        next(st);
-      })
-      .build();
-    return new ServerInterceptingCall(call, responder);
-  };
+export function requestGuardGate(settings: () => { firstMessageTimeoutMs: number }, log: Logger): GateFactory {
+  return () => new RequestGuard(settings, log);
+}
+
+class RequestGuard implements Gate {
+  private streamId: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private received = false;
+  private answered = false;
+
+  constructor(
+    private readonly settings: () => { firstMessageTimeoutMs: number },
+    private readonly log: Logger,
+  ) {}
+
+  onMetadata(metadata: Metadata, call: GateCall): undefined {
+    this.streamId = metadata.get(STREAM_ID_HEADER)[0]?.toString();
+    metadata.remove(STREAM_ID_HEADER);
+    const { firstMessageTimeoutMs } = this.settings();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.received || this.answered) return;
+      this.answered = true;
+      this.log.info(
+        { method: call.path, peer: call.getPeer(), grpcCode: "DEADLINE_EXCEEDED", firstMessageTimeoutMs },
+        "call ended: no request message in time",
+      );
+      call.reject(this, noMessage(firstMessageTimeoutMs));
+    }, firstMessageTimeoutMs);
+    return undefined;
+  }
+
+  onMessage(): void {
+    this.received = true;
+    this.stopTimer();
+  }
+
+  onHalfClose(): void {
+    this.stopTimer();
+  }
+
+  onCancel(call: GateCall): void {
+    this.stopTimer();
+    if (!this.received && !this.answered) {
+      this.answered = true;
+      const code = sentStatusCode(this.streamId) ?? (deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED);
+      this.log.info(
+        { method: call.path, peer: call.getPeer(), grpcCode: status[code] ?? String(code) },
+        "call ended before its request reached a handler",
+      );
+    }
+  }
+
+  onSendStatus(): void {
+    this.answered = true;
+    this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 }
 
 export function noMessage(timeoutMs: number): GatewayError {

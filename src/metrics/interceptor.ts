@@ -1,5 +1,6 @@
-import { ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { deadlineReached } from "../grpc/call-scope.js";
+import type { Gate, GateCall, GateFactory } from "../grpc/gates.js";
 import type { GatewayMetrics } from "./metrics.js";
 
 /*
@@ -10,7 +11,7 @@ import type { GatewayMetrics } from "./metrics.js";
  */
 const requestSizes = new WeakMap<object, number>();
 
-/** A request decoder that remembers the wire size of what it decodes, for the metrics interceptor. */
+/** A request decoder that remembers the wire size of what it decodes, for the metrics gate. */
 export function sizeRecording<T>(deserialize: (bytes: Buffer) => T): (bytes: Buffer) => T {
   return (bytes) => {
     const request = deserialize(bytes);
@@ -23,44 +24,50 @@ export function sizeRecording<T>(deserialize: (bytes: Buffer) => T): (bytes: Buf
 export const preEncoded = (encoded: Buffer): Buffer => encoded;
 
 /** gRFC A66 server metrics for every call, including the ones auth rejects and the ones the client abandons. */
-export function metricsInterceptor(metrics: GatewayMetrics): ServerInterceptor {
-  return (method, call) => {
-    const started = performance.now();
-    const grpcMethod = method.path.slice(1);
-    let sent = 0;
-    let received = 0;
-    let recorded = false;
-    const record = (code: status) => {
-      if (recorded) return;
-      recorded = true;
-      const labels = { grpc_method: grpcMethod, grpc_status: status[code] ?? String(code) };
-      const seconds = (performance.now() - started) / 1000;
-      metrics.callDuration.observe(labels, seconds);
-      metrics.sentBytes.observe(labels, sent);
-      metrics.receivedBytes.observe(labels, received);
-      metrics.a66?.finished(grpcMethod, labels.grpc_status, seconds, sent, received);
-    };
+export function metricsGate(metrics: GatewayMetrics): GateFactory {
+  return (method) => new CallMetrics(metrics, method.path.slice(1));
+}
+
+class CallMetrics implements Gate {
+  private readonly started = performance.now();
+  private sent = 0;
+  private received = 0;
+  private recorded = false;
+
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    private readonly grpcMethod: string,
+  ) {
     metrics.callStarted.inc({ grpc_method: grpcMethod });
     metrics.a66?.started(grpcMethod);
-    const listener = new ServerListenerBuilder()
-      .withOnReceiveMessage((message, next) => {
-        received += (typeof message === "object" && message !== null && requestSizes.get(message)) || 0;
-        next(message);
-      })
-      // grpc-js calls this after every call, answered or not; a call without a status was abandoned.
-      .withOnCancel(() => record(deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED))
-      .build();
-    const responder = new ResponderBuilder()
-      .withStart((next) => next(listener))
-      .withSendMessage((message, next) => {
-        if (Buffer.isBuffer(message)) sent += message.length;
-        next(message);
-      })
-      .withSendStatus((st, next) => {
-        record(st.code);
-        next(st);
-      })
-      .build();
-    return new ServerInterceptingCall(call, responder);
-  };
+  }
+
+  onMessage(message: unknown): void {
+    this.received += (typeof message === "object" && message !== null && requestSizes.get(message)) || 0;
+  }
+
+  // grpc-js calls this after every call, answered or not; a call without a status was abandoned.
+  onCancel(call: GateCall): void {
+    this.record(deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED);
+  }
+
+  onSendMessage(message: unknown): void {
+    if (Buffer.isBuffer(message)) this.sent += message.length;
+  }
+
+  onSendStatus(st: { code: status }): void {
+    this.record(st.code);
+  }
+
+  private record(code: status): void {
+    if (this.recorded) return;
+    this.recorded = true;
+    const { metrics, grpcMethod, sent, received } = this;
+    const labels = { grpc_method: grpcMethod, grpc_status: status[code] ?? String(code) };
+    const seconds = (performance.now() - this.started) / 1000;
+    metrics.callDuration.observe(labels, seconds);
+    metrics.sentBytes.observe(labels, sent);
+    metrics.receivedBytes.observe(labels, received);
+    metrics.a66?.finished(grpcMethod, labels.grpc_status, seconds, sent, received);
+  }
 }

@@ -1,6 +1,6 @@
 import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { authInterceptor } from "../auth/interceptor.js";
+import { authGate } from "../auth/interceptor.js";
 import { WorkspaceRegistry } from "../auth/registry.js";
 import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
@@ -10,15 +10,16 @@ import { AppModes } from "../dify/app-mode.js";
 import { DifyClient } from "../dify/client.js";
 import { warnAboutDify } from "../doctor/startup.js";
 import type { UploadLimits } from "../files/upload-limits.js";
+import { gated } from "../grpc/gates.js";
 import { INTERFACES } from "../invoke/interfaces.js";
-import { awaitingMessageLimitInterceptor } from "../limits/awaiting-message.js";
+import { awaitingMessageLimitGate } from "../limits/awaiting-message.js";
 import type { CallLimiter } from "../limits/limiter.js";
 import { LocalLimiter } from "../limits/local-limiter.js";
-import { metadataLimitInterceptor } from "../limits/metadata-size.js";
+import { metadataLimitGate } from "../limits/metadata-size.js";
 import { RedisLimiter } from "../limits/redis-limiter.js";
-import { requestGuardInterceptor } from "../limits/request-guard.js";
+import { requestGuardGate } from "../limits/request-guard.js";
 import { serveMetrics } from "../metrics/http.js";
-import { metricsInterceptor } from "../metrics/interceptor.js";
+import { metricsGate } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
 import { activeStreams } from "../middleware/active-streams.js";
 import { callLog } from "../middleware/call-log.js";
@@ -65,7 +66,7 @@ export interface StartOptions {
   probeDify?: boolean;
 }
 
-/** Builds the gRPC server: interceptors in front (metrics, metadata size, auth), the middleware, the routes, health and reflection. */
+/** Builds the gRPC server: the transport's gates in front (metrics, limits, auth), the middleware, the routes, health and reflection. */
 export async function startGateway(config: GatewayConfig, log: Logger, opts: StartOptions = {}): Promise<Gateway> {
   let registry = new WorkspaceRegistry(config);
   let shutdown = config.shutdown;
@@ -246,9 +247,10 @@ function shutDown(server: Server, ms: number): Promise<void> {
 }
 
 /**
- * Outermost first. The request guard sits inside metrics and outside the rest,
- * so every status they send passes through it; the awaiting-message limit needs
- * the workspace that auth binds.
+ * One grpc-js interceptor running the transport's gates, outermost first. The
+ * request guard sits inside metrics and outside the rest, so every status they
+ * send passes through it; the awaiting-message limit needs the workspace that
+ * auth binds.
  */
 function transportInterceptors(
   config: GatewayConfig,
@@ -257,13 +259,15 @@ function transportInterceptors(
   log: Logger,
 ): ServerInterceptor[] {
   return [
-    metricsInterceptor(metrics),
-    requestGuardInterceptor(() => config.server, log),
-    metadataLimitInterceptor(config.server.maxMetadataBytes, log),
-    authInterceptor(registry, log, (workspace, token) =>
-      metrics.tokenCalls.inc({ workspace: workspace.id, token: token.label, outcome: "UNAUTHENTICATED" }),
-    ),
-    awaitingMessageLimitInterceptor(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
+    gated([
+      metricsGate(metrics),
+      requestGuardGate(() => config.server, log),
+      metadataLimitGate(config.server.maxMetadataBytes, log),
+      authGate(registry, log, (workspace, token) =>
+        metrics.tokenCalls.inc({ workspace: workspace.id, token: token.label, outcome: "UNAUTHENTICATED" }),
+      ),
+      awaitingMessageLimitGate(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
+    ]),
   ];
 }
 
