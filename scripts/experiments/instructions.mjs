@@ -4,6 +4,8 @@
  * the other processes' load. Each gateway runs under callgrind with instrumentation off through start-up and
  * warm-up; it is switched on (callgrind_control) for CALLS unary calls and the export pause after them.
  * Run after `npm run build`: node scripts/experiments/instructions.mjs [calls] [warmup] [repeats]
+ * VARIANTS='before=dist-before;after=dist': instead, tracing off only, one gateway per build directory (copies of
+ * dist/ inside the repo, so node_modules resolves), interleaved per round in rotating order: an old/new A/B.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
@@ -33,7 +35,7 @@ await new Promise((r) => sink.once("listening", r));
 const otlp = `http://127.0.0.1:${sink.address().port}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function measure(name, env) {
+async function measure(name, env, distDir = "dist") {
   const config = writeGatewayConfig(dir, sim.url, undefined, `gateway-${name}`);
   const logFile = join(dir, `${name}.log`);
   const out = join(dir, `cg.${name}`);
@@ -45,7 +47,7 @@ async function measure(name, env) {
         "--instr-atstart=no",
         `--callgrind-out-file=${out}`,
         process.execPath,
-        "dist/src/main.js",
+        `${distDir}/src/main.js`,
         "--config",
         config,
       ];
@@ -99,8 +101,21 @@ const env = {
 // The same tracing with OTLP metrics off: what the bench's goal row measures.
 env.traces = { ...env.on, OTEL_METRICS_EXPORTER: "none" };
 const rows = [];
+const variants = (process.env.VARIANTS ?? "")
+  .split(";")
+  .filter(Boolean)
+  .map((v) => v.split("="));
 try {
-  for (let r = 0; r < repeats; r++) {
+  for (let r = 0; r < repeats && variants.length > 0; r++) {
+    const row = {};
+    for (let i = 0; i < variants.length; i++) {
+      const [name, distDir] = variants[(i + r) % variants.length];
+      row[name] = Math.round(await measure(`${name}${r}`, env.off, distDir));
+    }
+    rows.push(row);
+    console.error(JSON.stringify(row));
+  }
+  for (let r = 0; r < repeats && variants.length === 0; r++) {
     const off = await measure(`off${r}`, env.off);
     const traces = await measure(`traces${r}`, env.traces);
     const on = await measure(`on${r}`, env.on);
