@@ -4,6 +4,7 @@
  * the other processes' load. Each gateway runs under callgrind with instrumentation off through start-up and
  * warm-up; it is switched on (callgrind_control) for CALLS unary calls and the export pause after them.
  * Run after `npm run build`: node scripts/experiments/instructions.mjs [calls] [warmup] [repeats]
+ * CONCURRENCY=n: h2load's concurrent calls (default 16).
  * VARIANTS='before=dist-before;after=dist': instead, tracing off only, one gateway per build directory (copies of
  * dist/ inside the repo, so node_modules resolves), interleaved per round in rotating order: an old/new A/B.
  */
@@ -18,6 +19,11 @@ const warmup = Number(process.argv[3] ?? 1000);
 const repeats = Number(process.argv[4] ?? 1);
 /** PROFILE=1: no valgrind; each gateway runs the unbundled build under --cpu-prof (profiles in the printed dir). */
 const profile = process.env.PROFILE === "1";
+/**
+ * CONCURRENCY=1: one call at a time. The default 16 lets the count move with the machine's load (how many calls
+ * share a socket read, a timer tick, a GC): two copies of one build gave 2.07 and 1.87 M per call.
+ */
+const concurrency = Number(process.env.CONCURRENCY ?? 16);
 const root = new URL("../../", import.meta.url).pathname;
 const bench = (m) => import(join(root, "dist/bench", m));
 const { startSimulator, writeGatewayConfig, GATEWAY_ENV } = await bench("servers.js");
@@ -67,12 +73,12 @@ async function measure(name, env, distDir = "dist") {
   if (!address) throw new Error(`${name}: no "gateway listening" in ${logFile}`);
   const target = grpcTarget(dir, `instr-${name}`, address, UNARY_PATH, unaryRequestFrame(), TOKEN);
   if ((await grpcStatus(target)) !== "0") throw new Error(`${name}: call failed`);
-  await h2load(target, warmup, 16, 1);
+  await h2load(target, warmup, concurrency, 1);
   await sleep(3000);
   const control = (...args) => execFileSync("callgrind_control", [...args, String(child.pid)], { stdio: "pipe" });
   if (!profile) control("-z");
   if (!profile) control("-i", "on");
-  const load = await h2load(target, calls, 16, 1);
+  const load = await h2load(target, calls, concurrency, 1);
   await sleep(3000); // the batch exports after the load (OTEL_BSP_SCHEDULE_DELAY 1 s)
   if (!profile) control("-i", "off");
   if (!profile) control("-d");
