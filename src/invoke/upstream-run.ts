@@ -103,10 +103,8 @@ export class UpstreamRun {
     // Retries stop when the caller leaves or Dify goes silent (`leave`), and never outlast the call's deadline.
     const opening = this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal, {
       deadline: this.req.deadline,
-      // Read by the client only after an attempt failed.
-      get giveUpOn() {
-        return leave.signal;
-      },
+      // Its signal is made only if the client asks for it, after a failed attempt.
+      giveUpOn: leave,
       // Each attempt gets a full idle window: a retry's wait is ours, not Dify's silence.
       onAttempt: (n) => {
         this.attempts = n;
