@@ -4,8 +4,9 @@
  * the other processes' load. Each gateway runs under callgrind with instrumentation off through start-up and
  * warm-up; it is switched on (callgrind_control) for CALLS unary calls and the export pause after them.
  * Run after `npm run build`: node scripts/experiments/instructions.mjs [calls] [warmup] [repeats]
- * MAIN=dist-before/src/main.js (a copy of an older build inside the checkout) measures that build instead.
- * AB='before=dist-before/src/main.js;after=dist/src/main.js': tracing off only, the builds interleaved per repeat.
+ * CONCURRENCY=n: h2load's concurrent calls (default 16).
+ * VARIANTS='before=dist-before;after=dist': instead, tracing off only, one gateway per build directory (copies of
+ * dist/ inside the repo, so node_modules resolves), interleaved per round in rotating order: an old/new A/B.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
@@ -18,10 +19,11 @@ const warmup = Number(process.argv[3] ?? 1000);
 const repeats = Number(process.argv[4] ?? 1);
 /** PROFILE=1: no valgrind; each gateway runs the unbundled build under --cpu-prof (profiles in the printed dir). */
 const profile = process.env.PROFILE === "1";
-const ab = (process.env.AB ?? "")
-  .split(";")
-  .filter(Boolean)
-  .map((v) => v.split("="));
+/**
+ * CONCURRENCY=1: one call at a time. The default 16 lets the count move with the machine's load (how many calls
+ * share a socket read, a timer tick, a GC): two copies of one build gave 2.07 and 1.87 M per call.
+ */
+const concurrency = Number(process.env.CONCURRENCY ?? 16);
 const root = new URL("../../", import.meta.url).pathname;
 const bench = (m) => import(join(root, "dist/bench", m));
 const { startSimulator, writeGatewayConfig, GATEWAY_ENV } = await bench("servers.js");
@@ -39,13 +41,22 @@ await new Promise((r) => sink.once("listening", r));
 const otlp = `http://127.0.0.1:${sink.address().port}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function measure(name, env, main = process.env.MAIN ?? "dist/src/main.js") {
+async function measure(name, env, distDir = "dist") {
   const config = writeGatewayConfig(dir, sim.url, undefined, `gateway-${name}`);
   const logFile = join(dir, `${name}.log`);
   const out = join(dir, `cg.${name}`);
   const command = profile
     ? [process.execPath, "--cpu-prof", `--cpu-prof-dir=${join(dir, `prof-${name}`)}`, "dist/src/cli.js", "--config", config]
-    : ["valgrind", "--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${out}`, process.execPath, main, "--config", config];
+    : [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        `--callgrind-out-file=${out}`,
+        process.execPath,
+        `${distDir}/src/main.js`,
+        "--config",
+        config,
+      ];
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env: { ...process.env, ...GATEWAY_ENV, ...env },
@@ -62,12 +73,12 @@ async function measure(name, env, main = process.env.MAIN ?? "dist/src/main.js")
   if (!address) throw new Error(`${name}: no "gateway listening" in ${logFile}`);
   const target = grpcTarget(dir, `instr-${name}`, address, UNARY_PATH, unaryRequestFrame(), TOKEN);
   if ((await grpcStatus(target)) !== "0") throw new Error(`${name}: call failed`);
-  await h2load(target, warmup, 16, 1);
+  await h2load(target, warmup, concurrency, 1);
   await sleep(3000);
   const control = (...args) => execFileSync("callgrind_control", [...args, String(child.pid)], { stdio: "pipe" });
   if (!profile) control("-z");
   if (!profile) control("-i", "on");
-  const load = await h2load(target, calls, 16, 1);
+  const load = await h2load(target, calls, concurrency, 1);
   await sleep(3000); // the batch exports after the load (OTEL_BSP_SCHEDULE_DELAY 1 s)
   if (!profile) control("-i", "off");
   if (!profile) control("-d");
@@ -96,14 +107,21 @@ const env = {
 // The same tracing with OTLP metrics off: what the bench's goal row measures.
 env.traces = { ...env.on, OTEL_METRICS_EXPORTER: "none" };
 const rows = [];
+const variants = (process.env.VARIANTS ?? "")
+  .split(";")
+  .filter(Boolean)
+  .map((v) => v.split("="));
 try {
-  for (let r = 0; r < repeats && ab.length > 0; r++) {
+  for (let r = 0; r < repeats && variants.length > 0; r++) {
     const row = {};
-    for (const [name, main] of ab) row[name] = Math.round(await measure(`${name}${r}`, env.off, main));
+    for (let i = 0; i < variants.length; i++) {
+      const [name, distDir] = variants[(i + r) % variants.length];
+      row[name] = Math.round(await measure(`${name}${r}`, env.off, distDir));
+    }
     rows.push(row);
     console.error(JSON.stringify(row));
   }
-  for (let r = 0; r < repeats && ab.length === 0; r++) {
+  for (let r = 0; r < repeats && variants.length === 0; r++) {
     const off = await measure(`off${r}`, env.off);
     const traces = await measure(`traces${r}`, env.traces);
     const on = await measure(`on${r}`, env.on);

@@ -84,8 +84,11 @@ export interface RetryHooks {
 export interface AttemptOptions {
   /** The call's deadline (epoch ms): no retry is started whose wait would end after it. */
   readonly deadline?: number | undefined;
-  /** No new attempt once this aborts (the caller left); unlike `signal`, it never aborts the attempt in flight. */
-  readonly giveUpOn?: AbortSignal;
+  /**
+   * No new attempt once this aborts (the caller left); unlike `signal`, it never aborts the attempt in flight. Read
+   * only after an attempt failed: its `signal` (which cuts a retry's wait short) may be made on demand.
+   */
+  readonly giveUpOn?: { readonly aborted: boolean; readonly signal: AbortSignal };
   /** Each attempt as it starts: 1 for the first. */
   onAttempt?(attempt: number): void;
 }
@@ -230,7 +233,7 @@ export class DifyClient {
         if (!(err instanceof RetryableFailure)) throw err;
         const delay = this.#retryDelay(err, n, opts);
         if (delay === undefined) throw err.error;
-        const stop = opts.giveUpOn ? AbortSignal.any([signal, opts.giveUpOn]) : signal;
+        const stop = opts.giveUpOn ? AbortSignal.any([signal, opts.giveUpOn.signal]) : signal;
         try {
           await sleep(delay, undefined, { signal: stop });
         } catch {

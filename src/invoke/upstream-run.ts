@@ -91,10 +91,10 @@ export class UpstreamRun {
     // A caller that left before we asked Dify costs Dify nothing.
     if (callSignal.aborted) throw callSignal.reason;
     // `upstream` ends the HTTP request; `leave` only ends our waiting for it (the caller left, or Dify went silent).
+    // `leave` is not an AbortController chained to the call's signal: it listens to it directly, and makes an
+    // AbortSignal only if a retry asks for one (`giveUpOn`).
     const upstream = new AbortController();
-    const leave = new AbortController();
-    const onCallAbort = () => leave.abort(callSignal.reason);
-    callSignal.addEventListener("abort", onCallAbort, { once: true });
+    const leave = new AbortableWaits(callSignal);
     const idle = new IdleTimer(this.settings.idleTimeoutMs, () =>
       leave.abort(new DifyStreamError("idle_timeout", `Dify sent nothing for ${this.settings.idleTimeoutMs} ms`)),
     );
@@ -103,7 +103,8 @@ export class UpstreamRun {
     // Retries stop when the caller leaves or Dify goes silent (`leave`), and never outlast the call's deadline.
     const opening = this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal, {
       deadline: this.req.deadline,
-      giveUpOn: leave.signal,
+      // Its signal is made only if the client asks for it, after a failed attempt.
+      giveUpOn: leave,
       // Each attempt gets a full idle window: a retry's wait is ours, not Dify's silence.
       onAttempt: (n) => {
         this.attempts = n;
@@ -113,15 +114,14 @@ export class UpstreamRun {
     opening.catch(ignore);
     let chunks: Chunks | undefined;
     let pending: Promise<IteratorResult<Buffer>> | undefined;
-    const waits = new AbortableWaits(leave.signal);
     try {
       idle.waiting = true;
-      chunks = (await waits.wait(opening))[Symbol.asyncIterator]();
+      chunks = (await leave.wait(opening))[Symbol.asyncIterator]();
       for (;;) {
         idle.rearm();
         pending = chunks.next();
         pending.catch(ignore);
-        const next = await waits.wait(pending);
+        const next = await leave.wait(pending);
         pending = undefined;
         idle.waiting = false;
         if (next.done) break;
@@ -135,11 +135,10 @@ export class UpstreamRun {
         if (decoder.failure) throw decoder.failure;
       }
     } catch (err) {
-      throw leave.signal.aborted ? leave.signal.reason : err;
+      throw leave.aborted ? leave.reason : err;
     } finally {
-      waits.dispose();
+      leave.dispose();
       idle.dispose();
-      callSignal.removeEventListener("abort", onCallAbort);
       const taskId = this.tracker.taskId;
       if (this.tracker.done && chunks) void drainTail(chunks, upstream);
       else if (this.req.stopPath === undefined) upstream.abort();

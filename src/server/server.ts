@@ -197,7 +197,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
 
 /** In process, or shared through Redis when `limits.redis` is set (its connection is made once: a reload keeps it). */
 async function callLimiter(config: GatewayConfig, metrics: GatewayMetrics, log: Logger): Promise<CallLimiter> {
-  const local = new LocalLimiter((workspace, n) => metrics.workspaceCallsInFlight.set({ workspace }, n));
+  const local = new LocalLimiter((workspace, n) => metrics.setCallsInFlight(workspace, n));
   const redis = config.limits.redis;
   if (!redis) return local;
   metrics.limiterRedisUp.set(1);

@@ -26,17 +26,54 @@ export function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promi
  * listener for the whole loop instead of one added and removed per wait. The run's chunk loop waited this way
  * once per chunk; the allocation profile of 1,000 streams charged `untilAborted` and `addEventListener` ~4 % of
  * everything allocated per relayed event (docs/PERFORMANCE.md, "Issue 18, second pass"). `dispose()` when done.
+ *
+ * The waits also end by `abort(reason)` (the run's idle timer), so the run needs no AbortController of its own
+ * chained to the call's signal: an AbortSignal for others (a retry's sleep) is made only when `signal` is read.
+ * An AbortController and its first listener cost ~4 µs per call on Node 20 (docs/PERFORMANCE.md, "Unary CPU,
+ * seventh pass").
  */
 export class AbortableWaits {
   #reject: ((reason: unknown) => void) | undefined;
-  readonly #onAbort = () => this.#reject?.(this.signal.reason);
+  #aborted = false;
+  #reason: unknown;
+  #controller: AbortController | undefined;
+  readonly #onAbort = () => this.abort(this.source.reason);
 
-  constructor(private readonly signal: AbortSignal) {
-    signal.addEventListener("abort", this.#onAbort, { once: true });
+  constructor(private readonly source: AbortSignal) {
+    if (source.aborted) this.abort(source.reason);
+    else source.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** True once `source` aborted or `abort()` was called (before `dispose()`). */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Why the waits ended: `source`'s reason or `abort()`'s. */
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** An AbortSignal that aborts with these waits, made on first use. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Ends the wait in progress and every later one with `reason`; only the first call counts. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#reject?.(reason);
+    this.#controller?.abort(reason);
   }
 
   wait<T>(pending: Promise<T>): Promise<T> {
-    if (this.signal.aborted) return Promise.reject(this.signal.reason as Error);
+    if (this.#aborted) return Promise.reject(this.#reason as Error);
     return new Promise<T>((resolve, reject) => {
       // A settled wait's reject is left in place: rejecting a settled promise does nothing.
       this.#reject = reject;
@@ -45,7 +82,7 @@ export class AbortableWaits {
   }
 
   dispose(): void {
-    this.signal.removeEventListener("abort", this.#onAbort);
+    this.source.removeEventListener("abort", this.#onAbort);
     this.#reject = undefined;
   }
 }

@@ -30,6 +30,34 @@ function callBy(w: Workspace, caller: string, tokens?: number) {
 }
 
 describe("workspace limits middleware (in process)", () => {
+  it("reports calls in flight per workspace in the gauge, read at scrape time; a workspace once busy stays, at 0", async () => {
+    const metrics = new GatewayMetrics();
+    const limiter = new LocalLimiter((workspace, n) => metrics.setCallsInFlight(workspace, n));
+    const gauge = async () =>
+      (await metrics.registry.metrics()).split("\n").filter((l) => l.startsWith("dify_gateway_workspace_calls_in_flight{"));
+    expect(await gauge()).toEqual([]);
+    let during: string[] = [];
+    const { next } = fakeNext({ messages: ["m"], during: () => void gauge().then((g) => (during = g)) });
+    const first = limiter.concurrency.forceAcquire("ws-busy");
+    limiter.concurrency.forceAcquire("ws-other")();
+    expect(await gauge()).toEqual([
+      'dify_gateway_workspace_calls_in_flight{workspace="ws-busy"} 1',
+      'dify_gateway_workspace_calls_in_flight{workspace="ws-other"} 0',
+    ]);
+    first();
+    const out = await run(workspaceLimits(limiter, metrics), STREAM, next, fakeContext(ws).context);
+    expect(out.error).toBeUndefined();
+    // Read while the call held its slot (the scrape itself settles after the handler's tick).
+    expect(during).toEqual([
+      'dify_gateway_workspace_calls_in_flight{workspace="ws-busy"} 1',
+      'dify_gateway_workspace_calls_in_flight{workspace="ws-other"} 0',
+    ]);
+    expect(await gauge()).toEqual([
+      'dify_gateway_workspace_calls_in_flight{workspace="ws-busy"} 0',
+      'dify_gateway_workspace_calls_in_flight{workspace="ws-other"} 0',
+    ]);
+  });
+
   it("holds the workspace's slot while the handler runs and gives it back after", async () => {
     const limiter = new LocalLimiter();
     let held = -1;

@@ -35,4 +35,40 @@ describe("AbortableWaits", () => {
     finish("value");
     await expect(waiting).resolves.toBe("value");
   });
+
+  it("ends the waits by abort() too, once, and makes its signal only when asked, aborted as the waits are", async () => {
+    const call = new AbortController();
+    const leave = new AbortableWaits(call.signal);
+    const early = leave.signal;
+    expect(early.aborted).toBe(false);
+    const waiting = leave.wait(new Promise(() => {}));
+    leave.abort(new Error("Dify went silent"));
+    await expect(waiting).rejects.toThrow("Dify went silent");
+    expect(early.aborted).toBe(true);
+    expect((early.reason as Error).message).toBe("Dify went silent");
+    // The first reason stays: a later abort, by the call or again by the run, changes nothing.
+    call.abort(new Error("the caller left"));
+    leave.abort(new Error("again"));
+    expect(leave.aborted).toBe(true);
+    expect((leave.reason as Error).message).toBe("Dify went silent");
+    await expect(leave.wait(Promise.resolve("late"))).rejects.toThrow("Dify went silent");
+    leave.dispose();
+
+    const call2 = new AbortController();
+    const leave2 = new AbortableWaits(call2.signal);
+    call2.abort(new Error("the caller left"));
+    // A signal first asked for after the abort is born aborted, with the reason.
+    expect(leave2.signal.aborted).toBe(true);
+    expect((leave2.signal.reason as Error).message).toBe("the caller left");
+    leave2.dispose();
+  });
+
+  it("takes a signal that already aborted as aborted", async () => {
+    const call = new AbortController();
+    call.abort(new Error("gone before"));
+    const leave = new AbortableWaits(call.signal);
+    expect(leave.aborted).toBe(true);
+    await expect(leave.wait(Promise.resolve(1))).rejects.toThrow("gone before");
+    leave.dispose();
+  });
 });
