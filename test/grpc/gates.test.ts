@@ -140,16 +140,7 @@ describe("gated: the gates of a call in one interceptor", () => {
 
   it("a rejection after the request guard and the awaiting pool stops the guard's timer and frees the pool's slot", () => {
     vi.useFakeTimers();
-    const workspace = { id: "ws", maxConcurrentCalls: 1 } as Workspace;
-    const bind: GateFactory = () => ({
-      onMetadata: (metadata) => {
-        bindWorkspace(metadata, workspace);
-        return undefined;
-      },
-    });
-    const log: string[] = [];
-    const guard = requestGuardGate(() => ({ firstMessageTimeoutMs: 1_000 }), silent);
-    const pool = awaitingMessageLimitGate(silent, () => log.push("refused"));
+    const { log, guard, bind, pool } = guardBindAndPool();
     const first = open([recording("metrics", log), guard, bind, pool, recording("inner", log, refused())]);
     first.listener.onReceiveMetadata(new Metadata());
     expect(log).toEqual(["metrics metadata", "inner metadata", "metrics sendStatus RESOURCE_EXHAUSTED"]);
@@ -165,16 +156,7 @@ describe("gated: the gates of a call in one interceptor", () => {
 
   it("the pool's own refusal and the guard's timeout are seen by the gates before them only", () => {
     vi.useFakeTimers();
-    const workspace = { id: "ws", maxConcurrentCalls: 1 } as Workspace;
-    const bind: GateFactory = () => ({
-      onMetadata: (metadata) => {
-        bindWorkspace(metadata, workspace);
-        return undefined;
-      },
-    });
-    const log: string[] = [];
-    const guard = requestGuardGate(() => ({ firstMessageTimeoutMs: 1_000 }), silent);
-    const pool = awaitingMessageLimitGate(silent, () => log.push("refused"));
+    const { log, guard, bind, pool } = guardBindAndPool();
     const gates = [recording("metrics", log), guard, bind, pool, recording("inner", log)];
     const holder = open(gates);
     holder.listener.onReceiveMetadata(new Metadata());
@@ -198,3 +180,18 @@ describe("gated: the gates of a call in one interceptor", () => {
     expect(next.handler).toEqual(["metadata"]);
   });
 });
+
+/** The request guard (1 s), a gate binding workspace "ws" (limit 1), and the awaiting pool, which logs "refused". */
+function guardBindAndPool(): { log: string[]; guard: GateFactory; bind: GateFactory; pool: GateFactory } {
+  const workspace = { id: "ws", maxConcurrentCalls: 1 } as Workspace;
+  const bind: GateFactory = () => ({
+    onMetadata: (metadata) => {
+      bindWorkspace(metadata, workspace);
+      return undefined;
+    },
+  });
+  const log: string[] = [];
+  const guard = requestGuardGate(() => ({ firstMessageTimeoutMs: 1_000 }), silent);
+  const pool = awaitingMessageLimitGate(silent, () => log.push("refused"));
+  return { log, guard, bind, pool };
+}
