@@ -102,9 +102,11 @@ const MAX_ERROR_BODY = 64 * 1024;
  * libuv's) in. With a 16 KiB mark resumed per chunk, a caller reading 5 events a second let each stream's socket
  * buffer grow by the difference, ~15 KiB/s for as long as Dify wrote ahead: 1,000 such streams took the gateway
  * past 1.5 GiB in 90 s (docs/RELIABILITY.md, "Slow readers"). Parsing at least a socket read's worth (64 KiB)
- * per resume keeps that buffer from growing. What the socket keeps while the queue is full: `difyConnector`.
+ * per resume keeps that buffer from growing. 64, not the 96 KiB it was: since `difyConnector` stops the socket's
+ * reading while anything is put back, at most one read waits there (slow readers 457 -> 402 MiB peak at 1,000
+ * streams; docs/PERFORMANCE.md, "Slow-reader memory, 2026-12-06").
  */
-export const STREAM_BODY_HIGH_WATER_MARK = 96 * 1024;
+export const STREAM_BODY_HIGH_WATER_MARK = 64 * 1024;
 /** Lets Dify operators tell gateway traffic apart in their access logs. */
 const USER_AGENT = "dify-grpc-gateway/0.1";
 

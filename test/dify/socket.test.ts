@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { STREAM_BODY_HIGH_WATER_MARK } from "../../src/dify/client.js";
 import { difyConnector } from "../../src/dify/socket.js";
 import { StreamedResponse } from "../../src/dify/sse-body.js";
 import { Agent, buildConnector } from "../../src/dify/undici.js";
@@ -38,14 +39,14 @@ afterEach(async () => {
   server?.close();
 });
 
-/** Opens one SSE response through an Agent on `connector`, with the gateway's 96 KiB mark; returns it and its socket. */
+/** Opens one SSE response through an Agent on `connector`, with the gateway's body mark; returns it and its socket. */
 async function open(connector: ReturnType<typeof difyConnector>, tls?: { key: Buffer; cert: Buffer }) {
   server = await fastDify(tls);
   const sockets: Socket[] = [];
   agent = new Agent({
     connect: (opts, cb) => connector(opts, (err, s) => (s && sockets.push(s as Socket), (cb as (e: unknown, s: unknown) => void)(err, s))),
   });
-  const response = new StreamedResponse(96 * 1024, new AbortController().signal, (err) => err);
+  const response = new StreamedResponse(STREAM_BODY_HIGH_WATER_MARK, new AbortController().signal, (err) => err);
   const { port } = server.address() as AddressInfo;
   agent.dispatch({ origin: `${tls ? "https" : "http"}://127.0.0.1:${port}`, path: "/", method: "GET" }, response);
   await response.head;
