@@ -9,16 +9,17 @@
 // and t2 the events the simulator wrote, so the lead's growth (bounded or not) is printed with the memory.
 // One JSON line per run; medians over the window [t1, t2]. `--snapshot-at S` writes a heap snapshot (SIGUSR2)
 // into the run's directory at S seconds.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { request } from "undici";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const { gatewayConfig, GATEWAY_ENV } = await import(join(ROOT, "dist/bench/servers.js"));
+// The bench's process handling: output to `<dir>/<name>.log`, killed with this script on a signal.
+const { startNode } = await import(join(ROOT, "dist/bench/procs.js"));
 
 const { values: a } = parseArgs({
   options: {
@@ -51,32 +52,11 @@ const variants = a.variant.map((v) => {
   return { name, main, env, flags };
 });
 
-const children = new Set();
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-});
-for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => process.exit(1));
-
-function start(args, env, cwd = ROOT) {
-  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  const lines = [];
-  const waiters = [];
-  const onLine = (l) => {
-    lines.push(l);
-    for (const w of waiters.splice(0)) if (!w(l)) waiters.push(w);
-  };
-  createInterface({ input: child.stdout }).on("line", onLine);
-  createInterface({ input: child.stderr }).on("line", onLine);
-  const waitFor = (test) =>
-    new Promise((resolve) => {
-      const hit = lines.find(test);
-      if (hit) resolve(hit);
-      else waiters.push((l) => (test(l) ? (resolve(l), true) : false));
-    });
-  return { child, lines, waitFor };
-}
+const jsonLines = (proc) =>
+  proc
+    .log()
+    .split("\n")
+    .filter((l) => l.startsWith("{"));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -92,21 +72,26 @@ function smaps(pid) {
   }
   return out;
 }
-const cpuMs = (pid) => {
-  const s = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(s[11]) + Number(s[12])) * 10;
-};
 
 async function once(v, round) {
   const dir = mkdtempSync(join(tmpdir(), `slow-mem-${v.name}-`));
-  const sim = start(
-    ["dist/simulator/main.js", "--host", "127.0.0.1", "--port", "0", "--token-delay-ms", "0", "--ping-interval-ms", "10000"],
-    {},
-  );
-  const { url } = JSON.parse(await sim.waitFor((l) => l.startsWith("{") && l.includes('"url"')));
+  const sim = startNode(dir, "simulator", [
+    "dist/simulator/main.js",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--token-delay-ms",
+    "0",
+    "--ping-interval-ms",
+    "10000",
+  ]);
+  const { url } = JSON.parse(await sim.waitForLine((l) => l.startsWith("{") && l.includes('"url"')));
   writeFileSync(join(dir, "gateway.json"), JSON.stringify(gatewayConfig(url)));
   const memFile = join(dir, "mem.jsonl");
-  const gw = start(
+  const gw = startNode(
+    dir,
+    "gateway",
     [
       "--require",
       join(ROOT, "scripts/experiments/mem-probe.cjs"),
@@ -117,53 +102,49 @@ async function once(v, round) {
       join(dir, "gateway.json"),
     ],
     { ...GATEWAY_ENV, MEM_PROBE_FILE: memFile, ...v.env },
-    ROOT,
   );
-  const { port } = JSON.parse(await gw.waitFor((l) => l.includes("gateway listening")));
+  const { port } = JSON.parse(await gw.waitForLine((l) => l.includes("gateway listening")));
   await sleep(2000);
   const idle = [];
-  const idleAnon = smaps(gw.child.pid).Anonymous;
+  const idleAnon = smaps(gw.pid).Anonymous;
   for (let i = 0; i < 5; i++) {
-    idle.push(smaps(gw.child.pid).Rss);
+    idle.push(smaps(gw.pid).Rss);
     await sleep(200);
   }
   const probe = () => (existsSync(memFile) ? JSON.parse(readFileSync(memFile, "utf8").trim().split("\n").at(-1)) : {});
   await sleep(1100);
   const idleProbe = probe();
-  const reader = start(
-    [
-      "dist/bench/stream-client.js",
-      "slow",
-      `127.0.0.1:${port}`,
-      String(N),
-      "100000",
-      a["delay-ms"],
-      a["read-every-ms"],
-      String(SECONDS * 1000),
-      "1024",
-    ],
-    {},
-  );
+  const reader = startNode(dir, "reader", [
+    "dist/bench/stream-client.js",
+    "slow",
+    `127.0.0.1:${port}`,
+    String(N),
+    "100000",
+    a["delay-ms"],
+    a["read-every-ms"],
+    String(SECONDS * 1000),
+    "1024",
+  ]);
   // The reader's clock starts once all streams have their headers: wait for its first progress line.
-  await reader.waitFor((l) => l.startsWith("{"));
+  await reader.waitForLine((l) => l.startsWith("{"));
   const control = url.replace(/\/v1$/, "/__sim/requests");
   const sentNow = async () =>
     (await (await request(control)).body.json()).filter((r) => r.path?.endsWith("-messages")).map((r) => r.eventsSent ?? 0);
   const rows = [];
   const lead = {};
-  const gwCpu0 = cpuMs(gw.child.pid);
+  const gwCpu0 = gw.cpuMicros();
   for (let s = 1; s <= SECONDS - 2; s++) {
     await sleep(1000);
     if (a["snapshot-at"] && s === Number(a["snapshot-at"])) gw.child.kill("SIGUSR2");
     if (a["smaps-at"] && s === Number(a["smaps-at"])) {
-      writeFileSync(join(dir, "smaps.txt"), readFileSync(`/proc/${gw.child.pid}/smaps`));
+      writeFileSync(join(dir, "smaps.txt"), readFileSync(`/proc/${gw.pid}/smaps`));
       // glibc's own view (gdb attached for a moment): per arena, the bytes it holds and the free bytes in its bins.
       const xml = join(dir, "malloc.xml");
       spawnSync(
         "gdb",
         [
           "-p",
-          String(gw.child.pid),
+          String(gw.pid),
           "-batch",
           "-ex",
           `set $f = (void*) fopen("${xml}", "w")`,
@@ -175,9 +156,9 @@ async function once(v, round) {
         { stdio: "ignore", timeout: 60_000 },
       );
     }
-    const sm = smaps(gw.child.pid);
+    const sm = smaps(gw.pid);
     const p = probe();
-    const last = JSON.parse(reader.lines.filter((l) => l.startsWith("{")).at(-1));
+    const last = JSON.parse(jsonLines(reader).at(-1));
     rows.push({
       s,
       rss: sm.Rss,
@@ -203,7 +184,7 @@ async function once(v, round) {
       rows.at(-1).lead = Math.round(lead[s].sent - lead[s].delivered);
     }
   }
-  const gwCpu = cpuMs(gw.child.pid) - gwCpu0;
+  const gwCpu = (gw.cpuMicros() - gwCpu0) / 1000;
   const win = rows.filter((r) => r.s >= T1 && r.s <= T2);
   const m = (k) => median(win.map((r) => r[k]));
   const idleRss = median(idle);
@@ -252,10 +233,7 @@ async function once(v, round) {
     }
   }
   writeFileSync(join(dir, "rows.json"), JSON.stringify(rows));
-  reader.child.kill("SIGKILL");
-  gw.child.kill("SIGKILL");
-  sim.child.kill("SIGKILL");
-  await sleep(1500);
+  await Promise.all([reader, gw, sim].map((p) => p.stop()));
   return out;
 }
 

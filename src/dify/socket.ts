@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import type { buildConnector as BuildConnector } from "undici";
+import { compact } from "./sse-body.js";
 import { buildConnector } from "./undici.js";
 
 /*
@@ -27,14 +28,9 @@ interface SocketInternals {
 
 const SOCKET_HIGH_WATER_MARK = 1;
 
-/** A view that is a small part of a large buffer is copied (as StreamedResponse's `compact`). */
+/** The rest put back, copied when it is a small part of a large read (under half of it). */
 function compactRest(chunk: unknown): unknown {
-  if (!Buffer.isBuffer(chunk)) return chunk;
-  const backing = chunk.buffer.byteLength;
-  if (backing <= 16 * 1024 || backing <= 2 * chunk.byteLength) return chunk;
-  const copy = Buffer.allocUnsafeSlow(chunk.byteLength);
-  chunk.copy(copy);
-  return copy;
+  return Buffer.isBuffer(chunk) ? compact(chunk, 2) : chunk;
 }
 
 /** The socket stops reading, in the state Node leaves it in when a read filled its buffer. */

@@ -24,11 +24,12 @@ const DONE: IteratorResult<Buffer> = Object.freeze({ value: undefined, done: tru
  * A chunk undici hands on is a view of the socket read its parser ran over, and that read can be hundreds of KiB
  * when Dify wrote ahead (0.25-0.5 MiB seen in heap snapshots). A queued view of one small SSE event would keep the
  * whole read alive for as long as the caller takes to read it, so a view that is a small part of a large buffer is
- * queued as a copy (not from Node's shared 8 KiB pool, whose slab a copy would keep alive in turn).
+ * queued as a copy (not from Node's shared 8 KiB pool, whose slab a copy would keep alive in turn). "Small":
+ * the buffer is more than `maxShare` times the view (and over 16 KiB).
  */
-function compact(chunk: Buffer): Buffer {
+export function compact(chunk: Buffer, maxShare = 4): Buffer {
   const backing = chunk.buffer.byteLength;
-  if (backing <= 16 * 1024 || backing <= 4 * chunk.byteLength) return chunk;
+  if (backing <= 16 * 1024 || backing <= maxShare * chunk.byteLength) return chunk;
   const copy = Buffer.allocUnsafeSlow(chunk.byteLength);
   chunk.copy(copy);
   return copy;

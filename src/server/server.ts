@@ -1,6 +1,6 @@
 import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { authGate } from "../auth/interceptor.js";
+import { authGate } from "../auth/gate.js";
 import { WorkspaceRegistry } from "../auth/registry.js";
 import type { GatewayConfig } from "../config/config.js";
 import { restartRequired } from "../config/reload.js";
@@ -18,8 +18,8 @@ import { LocalLimiter } from "../limits/local-limiter.js";
 import { metadataLimitGate } from "../limits/metadata-size.js";
 import { RedisLimiter } from "../limits/redis-limiter.js";
 import { requestGuardGate } from "../limits/request-guard.js";
+import { metricsGate } from "../metrics/gate.js";
 import { serveMetrics } from "../metrics/http.js";
-import { metricsGate } from "../metrics/interceptor.js";
 import { GatewayMetrics } from "../metrics/metrics.js";
 import { activeStreams } from "../middleware/active-streams.js";
 import { callLog } from "../middleware/call-log.js";
@@ -72,8 +72,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   let shutdown = config.shutdown;
   const metrics = new GatewayMetrics();
   const lifecycle = new Lifecycle();
-  const interceptors = transportInterceptors(config, () => registry, metrics, log);
-  const server = new Server({ interceptors, ...serverOptions(config) });
+  const server = new Server({ interceptors: [transportGates(config, () => registry, metrics, log)], ...serverOptions(config) });
   let retry = config.upstream.retry;
   const client = new DifyClient({
     connectTimeoutMs: config.upstream.connectTimeoutMs,
@@ -252,23 +251,16 @@ function shutDown(server: Server, ms: number): Promise<void> {
  * send passes through it; the awaiting-message limit needs the workspace that
  * auth binds.
  */
-function transportInterceptors(
-  config: GatewayConfig,
-  registry: () => WorkspaceRegistry,
-  metrics: GatewayMetrics,
-  log: Logger,
-): ServerInterceptor[] {
-  return [
-    gated([
-      metricsGate(metrics),
-      requestGuardGate(() => config.server, log),
-      metadataLimitGate(config.server.maxMetadataBytes, log),
-      authGate(registry, log, (workspace, token) =>
-        metrics.tokenCalls.inc({ workspace: workspace.id, token: token.label, outcome: "UNAUTHENTICATED" }),
-      ),
-      awaitingMessageLimitGate(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
-    ]),
-  ];
+function transportGates(config: GatewayConfig, registry: () => WorkspaceRegistry, metrics: GatewayMetrics, log: Logger): ServerInterceptor {
+  return gated([
+    metricsGate(metrics),
+    requestGuardGate(() => config.server, log),
+    metadataLimitGate(config.server.maxMetadataBytes, log),
+    authGate(registry, log, (workspace, token) =>
+      metrics.tokenCalls.inc({ workspace: workspace.id, token: token.label, outcome: "UNAUTHENTICATED" }),
+    ),
+    awaitingMessageLimitGate(log, (workspace) => metrics.concurrencyRejections.inc({ workspace })),
+  ]);
 }
 
 /** The per-call bounds the handlers read, reloadable: the unary answer and the request's inputs. */

@@ -6,7 +6,7 @@ import { callError } from "../core/call-error.js";
 import { type CallContext, createContextValues } from "../core/context.js";
 import { CallScope } from "../grpc/call-scope.js";
 import { writeMessage } from "../grpc/writer.js";
-import { preEncoded, sizeRecording } from "../metrics/interceptor.js";
+import { preEncoded, sizeRecording } from "../metrics/gate.js";
 import { type CallHandler, type MethodInfo, type ServerMiddleware, withMiddleware } from "../middleware/types.js";
 import { traceFrom } from "../tracing/trace-context.js";
 import { deliverable } from "./response-size.js";
@@ -16,7 +16,7 @@ import type { Route } from "./route.js";
  * The only place that touches grpc-js call objects (the model is nice-grpc's handleUnaryCall and
  * handleServerStreamingCall): it builds each call's context once, runs the composed handler, and owns
  * encoding, backpressure and the final status. Responses leave encoded for the byte metrics (see
- * metrics/interceptor.ts).
+ * metrics/gate.ts).
  */
 
 type Call = ServerUnaryCall<unknown, Buffer> | ServerWritableStream<unknown, Buffer> | ServerReadableStream<unknown, Buffer>;
