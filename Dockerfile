@@ -42,6 +42,8 @@ FROM ${NODE_IMAGE} AS runtime
 # of its own and keeps freed memory in it; V8 optimising undici's HTTP parser on a worker thread at start-up
 # peaks at ~40 MiB there. Two arenas: idle RSS 77.5 -> 74.9 MiB median, 10 interleaved starts each (measured
 # with `node dist/src/main.js`, as the bench starts it; docs/PERFORMANCE.md, "Idle RSS, fifth pass").
+# jemalloc (libjemalloc2 via LD_PRELOAD) and glibc's trim/mmap thresholds were measured against this and not kept:
+# none lowered the slow-reader peak or memory per stream (docs/PERFORMANCE.md, "Allocator, 2026-12-06").
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
     DIFY_GATEWAY_CONFIG=/etc/dify-grpc-gateway/gateway.yaml

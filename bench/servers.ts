@@ -62,7 +62,8 @@ export function writeGatewayConfig(dir: string, difyBaseUrl: string, listen?: st
 /**
  * The runtime image's environment (the Dockerfile's last stage sets it; test/deploy/dockerfile.test.ts checks they
  * agree): the bench measures the gateway as it ships. MALLOC_ARENA_MAX=2 is what keeps the idle RSS of some starts
- * ~3 MiB lower (docs/PERFORMANCE.md, "Idle RSS, fifth pass").
+ * ~3 MiB lower (docs/PERFORMANCE.md, "Idle RSS, fifth pass"). A preloaded jemalloc was measured and not kept
+ * (docs/PERFORMANCE.md, "Allocator, 2026-12-06").
  */
 export const CONTAINER_ENV = { NODE_ENV: "production", MALLOC_ARENA_MAX: "2" };
 
