@@ -58,7 +58,9 @@ describe("JSON log lines on stdout are batched, and none is lost", () => {
 
   it("keeps the order of many lines, batches included", async () => {
     const n = Math.ceil((LOG_BATCH_BYTES * 20) / 100);
-    const r = await run(`for (let i = 0; i < ${n}; i++) { log.info({ i }, "x"); if (i % 50 === 0) await new Promise((r) => setImmediate(r)); }`);
+    const r = await run(
+      `for (let i = 0; i < ${n}; i++) { log.info({ i }, "x"); if (i % 50 === 0) await new Promise((r) => setImmediate(r)); }`,
+    );
     expect(r.code).toBe(0);
     expect(r.lines.map((l) => l.line.i)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
