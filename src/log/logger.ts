@@ -21,25 +21,6 @@ const REDACT = [
 
 export type LogFormat = "auto" | "json" | "pretty";
 
-/**
- * JSON lines go to stdout in batches: a write once this many bytes are waiting (pino's SonicBoom `minLength`), not
- * one asynchronous write (a libuv threadpool job) per line; ~10 µs of CPU per line less under load
- * (docs/PERFORMANCE.md, "Unary CPU, eighth pass"). What SIGKILL or an OOM kill can take: the lines waiting, fewer
- * than this many bytes (and, as without batching, lines queued behind a write in progress).
- */
-export const LOG_BATCH_BYTES = 4096;
-/**
- * ...and at least this often (sonic-boom's `periodicFlush`), so a quiet gateway's lines appear within this time.
- * Exit (normal, `process.exit` after a drain or a fatal error, an uncaught exception) writes what waits
- * synchronously: pino registers its destinations for that.
- */
-export const LOG_FLUSH_MS = 250;
-
-/** stdout for JSON lines: batched, flushed every LOG_FLUSH_MS and on exit. */
-export function stdoutLines(fd = 1): DestinationStream {
-  return pino.destination({ dest: fd, minLength: LOG_BATCH_BYTES, sync: false, periodicFlush: LOG_FLUSH_MS });
-}
-
 /** `auto` is pretty for a person at a terminal, JSON lines for anything that collects logs. */
 export function prettyLogs(format: LogFormat, isTTY = process.stdout.isTTY === true): boolean {
   return format === "pretty" || (format === "auto" && isTTY);
@@ -67,5 +48,5 @@ export function createLogger(level: string, destination?: DestinationStream, for
     });
     return pino(options, pretty);
   }
-  return pino(options, destination ?? stdoutLines());
+  return pino(options, destination);
 }
