@@ -152,4 +152,11 @@ describe("SIGTERM drains gracefully", () => {
     expect(exitedAt - signalledAt).toBeLessThan(GRACE_MS + 2_000);
     expect(exitedAt - signalledAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
   });
+
+  it("has written every line when it exits (stdout is batched): the calls' lines, and 'shut down' last", async () => {
+    // The pipe may deliver the last bytes after the exit event: wait for them, they must come.
+    await eventually(async () => expect(gw.proc.json().at(-1)?.msg).toBe("shut down"));
+    const calls = gw.proc.json().filter((l) => l.workspace === "acme" && typeof l.grpcCode === "string");
+    expect(calls.map((l) => l.grpcCode)).toEqual(expect.arrayContaining(["OK", "UNAVAILABLE"]));
+  });
 });
