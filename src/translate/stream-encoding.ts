@@ -39,57 +39,18 @@ const KEEP_WRITER_BYTES = 64 * 1024;
  */
 export function reusedWriterSerializer<M>(write: (writer: BinaryWriter, message: M) => void): (message: M) => Buffer {
   let writer = new BinaryWriter();
-  const take = bytesTaker();
   return (message) => {
     try {
       write(writer, message);
-      const bytes = take(writer);
+      const bytes = writer.finish();
       if (bytes.length > KEEP_WRITER_BYTES) writer = new BinaryWriter();
-      return bytes;
+      // `finish` returned a copy of its own: wrap it rather than copy it again, as the generated serializer does.
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     } catch (err) {
       // A failed encode leaves the writer mid-message.
       writer = new BinaryWriter();
       throw err;
     }
-  };
-}
-
-/** BinaryWriter's buffer and write position: private in its types (@bufbuild/protobuf 2.x), checked before use. */
-interface WriterState {
-  buffer?: unknown;
-  pos?: unknown;
-  stackPos?: unknown;
-}
-
-/**
- * A function that takes what a writer holds as a Buffer and resets the writer, as `finish()` does. `finish()`
- * returns `buffer.slice(0, pos)`, a new ArrayBuffer (a native backing store, malloc'd and freed) per message, which
- * then needs a Buffer wrapper for grpc-js: here the bytes are copied straight into a Buffer from Node's pool, through
- * a Buffer view of the writer's buffer kept until the writer grows. A writer not shaped as expected takes `finish()`.
- */
-export function bytesTaker(): (writer: BinaryWriter) => Buffer {
-  let source: Uint8Array | undefined;
-  let view: Buffer | undefined;
-  return (writer) => {
-    const state = writer as unknown as WriterState;
-    const { buffer, pos, stackPos } = state;
-    if (!(buffer instanceof Uint8Array) || typeof pos !== "number" || !Array.isArray(stackPos) || stackPos.length !== 0) {
-      const bytes = writer.finish();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    }
-    let from = view;
-    if (buffer !== source || from === undefined) {
-      from = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-      // Not the buffer of a writer about to be dropped for its size (see KEEP_WRITER_BYTES): no view keeps it.
-      if (buffer.byteLength <= 2 * KEEP_WRITER_BYTES) {
-        source = buffer;
-        view = from;
-      }
-    }
-    const out = Buffer.allocUnsafe(pos);
-    from.copy(out, 0, 0, pos);
-    state.pos = 0;
-    return out;
   };
 }
 
