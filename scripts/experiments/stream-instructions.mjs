@@ -74,14 +74,21 @@ writeFileSync(
 );
 const out = join(dir, "cg.out");
 const command = profile
-  ? [process.execPath, "--cpu-prof", `--cpu-prof-dir=${join(dir, "prof")}`, "dist/src/cli.js", "--config", join(dir, "config.json")]
+  ? [
+      process.execPath,
+      "--cpu-prof",
+      `--cpu-prof-dir=${join(dir, "prof")}`,
+      process.env.MAIN ?? "dist/src/cli.js",
+      "--config",
+      join(dir, "config.json"),
+    ]
   : [
       "valgrind",
       "--tool=callgrind",
       "--instr-atstart=no",
       `--callgrind-out-file=${out}`,
       process.execPath,
-      "dist/src/main.js",
+      process.env.MAIN ?? "dist/src/main.js",
       "--config",
       join(dir, "config.json"),
     ];

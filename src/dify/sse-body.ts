@@ -135,6 +135,21 @@ export class StreamedResponse implements Dispatcher.DispatchHandler, AsyncIterab
     return this.#waiting;
   }
 
+  /**
+   * The next chunk if one is queued and nothing else is pending, without a promise; undefined otherwise (then
+   * `next()` says what comes). A reader that keeps up gets no chunk this way; one behind (a stream relayed faster
+   * than one event per socket read) skips a promise, its iterator result and an await per chunk.
+   */
+  takeQueued(): Buffer | undefined {
+    if (this.#waiting || this.#over) return undefined;
+    const chunk = this.#chunks.shift();
+    if (chunk === undefined) return undefined;
+    this.#queued -= chunk.length;
+    // As in next(): resumed only once all of it was read.
+    if (this.#queued === 0 && this.#controller?.paused) this.#controller.resume();
+    return chunk;
+  }
+
   return(): Promise<IteratorResult<Buffer>> {
     this.#end();
     this.#abort(new Error("the response body was abandoned"));

@@ -47,6 +47,15 @@ const TAIL_GRACE_MS = 2_000;
 
 type Chunks = AsyncIterator<Buffer>;
 
+/** A body that can hand over an already queued chunk without a promise (`StreamedResponse.takeQueued`). */
+interface QueuedChunks {
+  takeQueued(): Buffer | undefined;
+}
+
+function queuedChunksOf(chunks: Chunks & Partial<QueuedChunks>): QueuedChunks | undefined {
+  return typeof chunks.takeQueued === "function" ? (chunks as QueuedChunks) : undefined;
+}
+
 /**
  * One run on Dify: opens the SSE stream, yields its events in order, ends at
  * the terminal event, and stops the run on Dify when it is left unfinished
@@ -117,15 +126,27 @@ export class UpstreamRun {
     try {
       idle.waiting = true;
       chunks = (await leave.wait(opening))[Symbol.asyncIterator]();
+      // Not waiting for Dify until the loop waits for a chunk (and re-arms the timer): the chunks taken without a
+      // wait below must not run under the opening's idle window.
+      idle.waiting = false;
+      const queued = queuedChunksOf(chunks);
       for (;;) {
-        idle.rearm();
-        pending = chunks.next();
-        pending.catch(ignore);
-        const next = await leave.wait(pending);
-        pending = undefined;
-        idle.waiting = false;
-        if (next.done) break;
-        for (const ev of decoder.push(next.value)) {
+        // A chunk already received is taken without a wait (no promise, no idle re-arm: we are not waiting for
+        // Dify); the abort that would have ended the wait still ends the run before its events.
+        let chunk = queued?.takeQueued();
+        if (chunk !== undefined) {
+          if (leave.aborted) throw leave.reason;
+        } else {
+          idle.rearm();
+          pending = chunks.next();
+          pending.catch(ignore);
+          const next = await leave.wait(pending);
+          pending = undefined;
+          idle.waiting = false;
+          if (next.done) break;
+          chunk = next.value;
+        }
+        for (const ev of decoder.push(chunk)) {
           this.firstEventAt ??= performance.now();
           this.tracker.observe(ev);
           if (ev.event === "workflow_paused") this.pausedAt ??= performance.now();

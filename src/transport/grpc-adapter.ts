@@ -5,7 +5,7 @@ import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { callError } from "../core/call-error.js";
 import { type CallContext, createContextValues } from "../core/context.js";
 import { CallScope } from "../grpc/call-scope.js";
-import { writeMessage } from "../grpc/writer.js";
+import { writeOrWait } from "../grpc/writer.js";
 import { preEncoded, sizeRecording } from "../metrics/gate.js";
 import { type CallHandler, type MethodInfo, type ServerMiddleware, withMiddleware } from "../middleware/types.js";
 import { traceFrom } from "../tracing/trace-context.js";
@@ -160,7 +160,9 @@ function streamingHandler(handler: CallHandler<unknown, unknown>, encode: (messa
         while (!next.done) {
           let failure: unknown;
           try {
-            await writeMessage(call, encode(next.value), scope.signal);
+            // No promise to await while grpc-js takes each message at once (see writeOrWait).
+            const waiting = writeOrWait(call, encode(next.value), scope.signal);
+            if (waiting) await waiting;
           } catch (err) {
             failure = err ?? new Error("write failed");
           }

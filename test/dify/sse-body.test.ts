@@ -95,6 +95,32 @@ describe("StreamedResponse", () => {
     expect(state.resumes).toBe(1);
   });
 
+  it("takeQueued() hands over queued chunks in order without a promise, resumes as next() does, and gives nothing else", async () => {
+    const { res, c, state } = started(4);
+    expect(res.takeQueued()).toBeUndefined();
+    res.onResponseData(c, Buffer.from("ab"));
+    res.onResponseData(c, Buffer.from("cd"));
+    expect(state.paused).toBe(true);
+    expect(String(res.takeQueued())).toBe("ab");
+    expect(state.paused).toBe(true);
+    expect(String((await res.next()).value)).toBe("cd");
+    expect(state.resumes).toBe(1);
+    res.onResponseData(c, Buffer.from("ef"));
+    expect(String(res.takeQueued())).toBe("ef");
+    expect(res.takeQueued()).toBeUndefined();
+    // A next() waiting for data takes the next chunk, not takeQueued(); nor does an ended body give any.
+    const waiting = res.next();
+    res.onResponseData(c, Buffer.from("gh"));
+    expect(res.takeQueued()).toBeUndefined();
+    expect(String((await waiting).value)).toBe("gh");
+    res.onResponseData(c, Buffer.from("ij"));
+    res.onResponseError(c, new Error("ECONNRESET"));
+    expect(String(res.takeQueued())).toBe("ij");
+    expect(res.takeQueued()).toBeUndefined();
+    await expect(res.next()).rejects.toThrow("mapped: ECONNRESET");
+    expect(res.takeQueued()).toBeUndefined();
+  });
+
   it("queues a small view of a large socket read as a copy, so the read is not kept alive by it", async () => {
     const { res, c } = started(1024 * 1024);
     const read = Buffer.alloc(256 * 1024, "x");

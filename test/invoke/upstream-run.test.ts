@@ -117,3 +117,25 @@ describe("UpstreamRun against a mocked Dify", () => {
     expect(stopBodies).toEqual([{ user: "bob" }]);
   });
 });
+
+describe("UpstreamRun: chunks already received", () => {
+  it("are taken without a wait, and a reader slower than the idle timeout does not time Dify out", async () => {
+    const { StreamedResponse } = await import("../../src/dify/sse-body.js");
+    const body = new StreamedResponse(1 << 20, new AbortController().signal, (err) => err);
+    const controller = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
+    body.onRequestStart(controller);
+    body.onResponseStart(controller, 200, { "content-type": "text/event-stream" });
+    for (const ev of [MESSAGE("a"), MESSAGE("b"), END]) body.onResponseData(controller, Buffer.from(sse(ev)));
+    body.onResponseEnd();
+    const client = { openStream: async () => body } as unknown as DifyClient;
+    const run = new UpstreamRun(RUN, client, { ...SETTINGS, idleTimeoutMs: 30 }, pino({ level: "silent" }));
+    const answers: unknown[] = [];
+    for await (const ev of run.events(new AbortController().signal)) {
+      answers.push(ev.answer);
+      // Slower than the idle timeout: the gateway's reader, not Dify, is what is slow here.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    expect(answers).toEqual(["a", "b", undefined]);
+    expect(run.tracker.done).toBe(true);
+  });
+});

@@ -79,6 +79,16 @@ describe("stream messages: the raw Struct written straight from the event's JSON
     });
   }
 
+  it("each message is a Buffer of its own: a later message does not overwrite an earlier one still queued", () => {
+    const serialize = streamResponseSerializer(CHAT.streamResponseEncode);
+    const messages = ["a", "bb", "c".repeat(300)].map((answer) => toStreamMessage({ event: "message", answer }, CHAT.typedEvents));
+    const encoded = messages.map((m) => serialize(m));
+    encoded.forEach((bytes, i) => {
+      expect(Buffer.isBuffer(bytes)).toBe(true);
+      expect(bytes).toEqual(generated(ChatInvokeStreamResponse as never, messages[i]!));
+    });
+  });
+
   it("a message after a large one, and after a failed encode, is still whole", () => {
     const serialize = streamResponseSerializer(CHAT.streamResponseEncode);
     const small = toStreamMessage({ event: "message", answer: "hi", conversation_id: "c" }, CHAT.typedEvents);
