@@ -1,18 +1,11 @@
 import type { ServerWritableStream } from "@grpc/grpc-js";
 
 /**
- * Writes one message, honouring backpressure: when grpc-js's buffer is full
- * we wait for 'drain'. The wait is raced against the call's signal because
- * grpc-js never drains a cancelled call (docs/dify-upstream.md, "gRPC side").
- */
-export async function writeMessage<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> {
-  await writeOrWait(call, message, signal);
-}
-
-/**
- * `writeMessage` without a promise when grpc-js takes the message at once: undefined then, otherwise the wait for
- * 'drain'. A stream's adapter loop writes every event, and an async call's promise and await per event were
- * measurable there (docs/PERFORMANCE.md, "CPU per event, second pass").
+ * Writes one message, honouring backpressure: undefined when grpc-js took it at once, otherwise the wait for
+ * 'drain'. The wait is raced against the call's signal because grpc-js never drains a cancelled call
+ * (docs/dify-upstream.md, "gRPC side"). No promise in the common case: the adapter's loop writes every event, and
+ * an async function's promise and await per event were measurable there (docs/PERFORMANCE.md, "CPU per event,
+ * second pass").
  */
 export function writeOrWait<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> | undefined {
   signal.throwIfAborted();

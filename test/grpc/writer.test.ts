@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { writeMessage } from "../../src/grpc/writer.js";
+import { writeOrWait } from "../../src/grpc/writer.js";
 
 /** A stand-in for a grpc-js server stream whose buffer is full until told otherwise. */
 class FullStream extends EventEmitter {
@@ -15,7 +15,12 @@ class FullStream extends EventEmitter {
 
 const asCall = (s: FullStream) => s as unknown as ServerWritableStream<unknown, unknown>;
 
-describe("writeMessage", () => {
+/** As the adapter uses it: awaits the wait when there is one. */
+const writeMessage = async (call: ServerWritableStream<unknown, unknown>, message: unknown, signal: AbortSignal) => {
+  await writeOrWait(call, message, signal);
+};
+
+describe("writeOrWait", () => {
   it("returns at once while grpc-js accepts more", async () => {
     const s = new FullStream();
     s.full = false;
