@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { request } from "undici";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const { gatewayConfig, GATEWAY_ENV } = await import(join(ROOT, "dist/bench/servers.js"));
+const { gatewayConfig, GATEWAY_ENV, startSimulator } = await import(join(ROOT, "dist/bench/servers.js"));
 // The bench's process handling: output to `<dir>/<name>.log`, killed with this script on a signal.
 const { startNode } = await import(join(ROOT, "dist/bench/procs.js"));
 
@@ -75,18 +75,7 @@ function smaps(pid) {
 
 async function once(v, round) {
   const dir = mkdtempSync(join(tmpdir(), `slow-mem-${v.name}-`));
-  const sim = startNode(dir, "simulator", [
-    "dist/simulator/main.js",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--token-delay-ms",
-    "0",
-    "--ping-interval-ms",
-    "10000",
-  ]);
-  const { url } = JSON.parse(await sim.waitForLine((l) => l.startsWith("{") && l.includes('"url"')));
+  const { proc: sim, url } = await startSimulator(dir);
   writeFileSync(join(dir, "gateway.json"), JSON.stringify(gatewayConfig(url)));
   const memFile = join(dir, "mem.jsonl");
   const gw = startNode(
