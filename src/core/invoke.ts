@@ -28,8 +28,12 @@ export interface CoreDeps {
   track?(work: Promise<void>): void;
 }
 
-/** One call's Dify run: validates, picks the app, resolves its mode and yields the run's events. */
-export type Invoke = (spec: InterfaceSpec, req: InvokeRequest, ctx: CallContext) => AsyncGenerator<DifyEvent, RunSummary, undefined>;
+/** One call's Dify run: validates, picks the app, resolves its mode and yields the run's events, in batches (`UpstreamRun.batches`). */
+export type Invoke = (
+  spec: InterfaceSpec,
+  req: InvokeRequest,
+  ctx: CallContext,
+) => AsyncGenerator<readonly DifyEvent[], RunSummary, undefined>;
 
 export function createInvoke(deps: CoreDeps): Invoke {
   return async function* invoke(spec, req, ctx) {
@@ -66,7 +70,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
         const workflowRunId = started.tracker.workflowRunId;
         return workflowRunId === undefined ? undefined : { appId: req.appId, workflowRunId };
       });
-      yield* run.events(ctx.signal);
+      yield* run.batches(ctx.signal);
       const failure = run.tracker.failure();
       if (failure) throw failure;
     } catch (err) {

@@ -42,6 +42,14 @@ export interface RunHooks {
   track?(work: Promise<void>): void;
 }
 
+/**
+ * Chunks already received join a batch while it holds fewer bytes than this (the first chunk is always taken whole,
+ * and a socket read is at most 64 KiB). Dify sends each event as its own HTTP chunk, so what batching saves comes
+ * from chunks that queued while the last batch was written. Small, because a batch is held decoded while a slow
+ * reader takes it (docs/PERFORMANCE.md, "Batches of events").
+ */
+export const BATCH_BYTES = 4 * 1024;
+
 /** After the terminal event, how long to let Dify close the stream so its socket can be reused. */
 const TAIL_GRACE_MS = 2_000;
 
@@ -96,7 +104,13 @@ export class UpstreamRun {
     this.tracker = new RunTracker(req.kind, req.continueOnPause ?? false);
   }
 
-  async *events(callSignal: AbortSignal): AsyncGenerator<DifyEvent> {
+  /**
+   * The run's events in batches: the events of one chunk, with those of the chunks already queued behind it (see
+   * BATCH_BYTES). The tracker has observed every event of a batch when it is yielded, and a batch ends at the
+   * terminal event: a caller that leaves while a batch holding it is written leaves a finished run, with nothing
+   * to stop.
+   */
+  async *batches(callSignal: AbortSignal): AsyncGenerator<readonly DifyEvent[]> {
     // A caller that left before we asked Dify costs Dify nothing.
     if (callSignal.aborted) throw callSignal.reason;
     // `upstream` ends the HTTP request; `leave` only ends our waiting for it (the caller left, or Dify went silent).
@@ -131,28 +145,40 @@ export class UpstreamRun {
       idle.waiting = false;
       const queued = queuedChunksOf(chunks);
       for (;;) {
-        // A chunk already received is taken without a wait (no promise, no idle re-arm: we are not waiting for
-        // Dify); the abort that would have ended the wait still ends the run before its events.
-        let chunk = queued?.takeQueued();
-        if (chunk !== undefined) {
-          if (leave.aborted) throw leave.reason;
-        } else {
-          idle.rearm();
-          pending = chunks.next();
-          pending.catch(ignore);
-          const next = await leave.wait(pending);
-          pending = undefined;
-          idle.waiting = false;
-          if (next.done) break;
-          chunk = next.value;
-        }
-        for (const ev of decoder.push(chunk)) {
-          this.firstEventAt ??= performance.now();
-          this.tracker.observe(ev);
-          if (ev.event === "workflow_paused") this.pausedAt ??= performance.now();
-          yield ev;
-          if (this.tracker.done) return;
-        }
+        idle.rearm();
+        pending = chunks.next();
+        pending.catch(ignore);
+        const next = await leave.wait(pending);
+        pending = undefined;
+        idle.waiting = false;
+        if (next.done) break;
+        let chunk: Buffer | undefined = next.value;
+        let batch: DifyEvent[] | undefined;
+        let bytes = 0;
+        // Chunks already received join the batch without a wait (no promise, no idle re-arm: we are not waiting
+        // for Dify). All of it runs without yielding to the event loop, so no abort can arrive in between: the next
+        // wait sees one that came while the batch was being written.
+        do {
+          bytes += chunk.length;
+          // The decoder hands each non-empty array over for good, so the batch may reuse and trim it.
+          const events = decoder.push(chunk) as DifyEvent[];
+          for (let i = 0; i < events.length; i++) {
+            const ev = events[i]!;
+            this.firstEventAt ??= performance.now();
+            this.tracker.observe(ev);
+            if (ev.event === "workflow_paused") this.pausedAt ??= performance.now();
+            // Nothing after the terminal event is the run's.
+            if (this.tracker.done) events.length = i + 1;
+          }
+          if (events.length > 0) {
+            if (batch === undefined) batch = events;
+            else for (const ev of events) batch.push(ev);
+          }
+          if (this.tracker.done || decoder.failure || bytes >= BATCH_BYTES) break;
+          chunk = queued?.takeQueued();
+        } while (chunk !== undefined);
+        if (batch !== undefined) yield batch;
+        if (this.tracker.done) return;
         if (decoder.failure) throw decoder.failure;
       }
     } catch (err) {

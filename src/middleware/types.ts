@@ -3,7 +3,8 @@ import type { CallContext } from "../core/context.js";
 /*
  * nice-grpc's `ServerMiddleware` shape, mirrored locally: nice-grpc's `createServer` does not take
  * grpc-js interceptors, which auth, the metadata limit and the A66 metrics need (they run before decoding).
- * Every call is an async generator: a unary call returns its response, a streaming call yields its messages.
+ * Every call is an async generator: a unary call returns its response, a server-streaming call yields its
+ * messages in batches (arrays, written in order; `streamRoute`).
  */
 
 /** What middleware may know about the method being called. */
@@ -28,7 +29,7 @@ export interface ServerMiddlewareCall<Req, Res> {
   next: CallHandler<Req, Res>;
 }
 
-/** A pass-through middleware ends with `return yield* call.next(call.request, context)`: no extra await per message. */
+/** A pass-through middleware ends with `return yield* call.next(call.request, context)`: no extra await per batch. */
 export type ServerMiddleware = <Req, Res>(
   call: ServerMiddlewareCall<Req, Res>,
   context: CallContext,

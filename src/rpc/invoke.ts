@@ -9,7 +9,7 @@ import type { DifyEvent } from "../sse/decoder.js";
 import { toStreamMessage } from "../translate/events.js";
 import { streamResponseSerializer } from "../translate/stream-encoding.js";
 import { type UnaryResponse, unaryResponseSerializer } from "../translate/unary-encoding.js";
-import { type Route, route } from "../transport/route.js";
+import { type Route, route, streamRoute } from "../transport/route.js";
 
 /** Bounds read per call, so a reloaded config applies to the next call. */
 export interface CallLimits {
@@ -35,7 +35,7 @@ export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => C
           }
           // The mode is known before the first event (the core resolves it first).
           aggregate ??= aggregator(ctx.values.get(APP_MODE) ?? spec.kind);
-          aggregate.add(next.value);
+          for (const ev of next.value) aggregate.add(ev);
         }
       } finally {
         // An answer over its bound throws here: closing the run's generator stops the run on Dify.
@@ -46,18 +46,27 @@ export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => C
 }
 
 /**
- * `XInvokeStream`: one message per Dify event, in order. The handler is the run's own generator and the route's
- * serializer turns each event into its message: mapping them in a handler generator cost one more async-generator
- * hop per event (an awaited `next` and a `yield`; docs/PERFORMANCE.md, "Issue 18, third pass"). The run's
- * summary, the generator's return value, reaches the adapter, which ignores what a stream returns.
+ * `XInvokeStream`: one message per Dify event, in order. The handler is the run's own generator, which yields the
+ * events in batches, and the route's serializer turns each event into its message: mapping them in a handler
+ * generator cost one more async-generator hop per event (an awaited `next` and a `yield`; docs/PERFORMANCE.md,
+ * "Issue 18, third pass"). The run's summary, the generator's return value, reaches the adapter, which ignores what
+ * a stream returns.
  */
 export function invokeStream(spec: InterfaceSpec, invoke: Invoke, limits: () => CallLimits): Route {
   const definition = withInputsDecoder(spec.service, () => limits().inputs)[spec.streamMethod]!;
   const serialize = streamResponseSerializer(spec.streamResponseEncode);
-  return route<InvokeRequest, DifyEvent>({
-    definition: { ...definition, responseSerialize: (ev: DifyEvent) => serialize(toStreamMessage(ev, spec.typedEvents)) },
+  return streamRoute<InvokeRequest, DifyEvent>({
+    definition: {
+      ...definition,
+      responseStream: true,
+      responseSerialize: (ev: DifyEvent) => serialize(toStreamMessage(ev, spec.typedEvents)),
+    },
     checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
     handler: (req, ctx) =>
-      invoke(spec, req, ctx) as AsyncGenerator<DifyEvent, unknown, undefined> as AsyncGenerator<DifyEvent, void, undefined>,
+      invoke(spec, req, ctx) as AsyncGenerator<readonly DifyEvent[], unknown, undefined> as AsyncGenerator<
+        readonly DifyEvent[],
+        void,
+        undefined
+      >,
   });
 }

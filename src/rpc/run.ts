@@ -22,7 +22,7 @@ import type { InvokeRequest } from "../invoke/request.js";
 import { UUID } from "../invoke/request.js";
 import { type RunSettings, UpstreamRun } from "../invoke/upstream-run.js";
 import { GRAPH_EVENTS_1_16, type StreamMessage, type TypedEventName, toStreamMessage } from "../translate/events.js";
-import { type Route, route } from "../transport/route.js";
+import { type Route, route, type StreamRoute, streamRoute } from "../transport/route.js";
 import { untilAborted } from "../util/until-aborted.js";
 
 export const RUN_SERVICE = "dify.app.v1.RunService";
@@ -63,8 +63,8 @@ const MAX_USER_LENGTH = 256;
 
 /** `WatchRun`: re-attaches to a workflow or Chatflow run and forwards its events, one message each. */
 export function watchRun(deps: RunServiceDeps): Route {
-  return route<WatchRunRequest, StreamMessage>({
-    definition: SERVICE.watchRun!,
+  return streamRoute<WatchRunRequest, StreamMessage>({
+    definition: SERVICE.watchRun as StreamRoute<WatchRunRequest, StreamMessage>["definition"],
     checkRequest: (req, ctx) => void checkWatch(req, ctx),
     async *handler(req, ctx) {
       const scope = checkWatch(req, ctx);
@@ -94,7 +94,7 @@ export function watchRun(deps: RunServiceDeps): Route {
       // A drain names the run in its status, so the watcher re-attaches elsewhere (the run was never ours to stop).
       ctx.values.set(REATTACHABLE_RUN, () => ({ appId: req.appId, workflowRunId: req.workflowRunId }));
       try {
-        for await (const ev of run.events(ctx.signal)) yield toStreamMessage(ev, WATCH_EVENTS);
+        for await (const batch of run.batches(ctx.signal)) yield batch.map((ev) => toStreamMessage(ev, WATCH_EVENTS));
         const failure = run.tracker.failure();
         if (failure) throw failure;
       } catch (err) {

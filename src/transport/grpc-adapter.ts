@@ -150,6 +150,7 @@ async function* replaying(
   signal.throwIfAborted();
 }
 
+/** Writes each batch the handler yields (see `streamRoute`), message by message, waiting whenever grpc-js asks. */
 function streamingHandler(handler: CallHandler<unknown, unknown>, encode: (message: unknown) => Buffer, log: Logger) {
   return (call: ServerWritableStream<unknown, Buffer>) => {
     const scope = new CallScope(call);
@@ -160,9 +161,11 @@ function streamingHandler(handler: CallHandler<unknown, unknown>, encode: (messa
         while (!next.done) {
           let failure: unknown;
           try {
-            // No promise to await while grpc-js takes each message at once (see writeOrWait).
-            const waiting = writeOrWait(call, encode(next.value), scope.signal);
-            if (waiting) await waiting;
+            for (const message of next.value as readonly unknown[]) {
+              // No promise to await while grpc-js takes each message at once (see writeOrWait).
+              const waiting = writeOrWait(call, encode(message), scope.signal);
+              if (waiting) await waiting;
+            }
           } catch (err) {
             failure = err ?? new Error("write failed");
           }

@@ -4,8 +4,9 @@ import type { CallHandler } from "../middleware/types.js";
 
 /**
  * One RPC as the server registers it: its generated method definition (path, codecs, streaming) and
- * its transport-free handler. A unary handler returns its response; a streaming one yields its messages. A
- * client-streaming handler's request is an `AsyncIterable` of the call's messages and it returns its response.
+ * its transport-free handler. A unary handler returns its response; a server-streaming one yields its messages in
+ * batches (see `streamRoute`). A client-streaming handler's request is an `AsyncIterable` of the call's messages
+ * and it returns its response.
  */
 export interface Route<Req = unknown, Res = unknown> {
   readonly definition: MethodDefinition<Req, Res>;
@@ -18,6 +19,21 @@ export interface Route<Req = unknown, Res = unknown> {
 
 /** Erases a route's message types for the registration list; the adapter only passes messages through. */
 export function route<Req, Res>(r: Route<Req, Res>): Route {
+  return r as unknown as Route;
+}
+
+/**
+ * A server-streaming RPC: its handler yields arrays of messages, written in order. A run yields every event Dify
+ * has already sent as one batch, so the middleware chain's generator hops are paid once per batch rather than once
+ * per event: ~10 % fewer instructions and CPU per relayed event (docs/PERFORMANCE.md, "Batches of events").
+ */
+export interface StreamRoute<Req, Res> {
+  readonly definition: MethodDefinition<Req, Res> & { readonly responseStream: true };
+  readonly handler: CallHandler<Req, readonly Res[]>;
+  readonly checkRequest?: (request: Req, context: CallContext) => void;
+}
+
+export function streamRoute<Req, Res>(r: StreamRoute<Req, Res>): Route {
   return r as unknown as Route;
 }
 

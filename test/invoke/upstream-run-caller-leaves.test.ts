@@ -53,7 +53,7 @@ async function leaveAfter(r: UpstreamRun, ms: number): Promise<unknown> {
   const caller = new AbortController();
   setTimeout(() => caller.abort(new Error("caller left")), ms);
   try {
-    for await (const _ of r.events(caller.signal)) {
+    for await (const _ of r.batches(caller.signal)) {
       // a caller that never finishes reading before it leaves
     }
   } catch (err) {

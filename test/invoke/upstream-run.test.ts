@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Secret } from "../../src/config/secret.js";
 import { DifyClient } from "../../src/dify/client.js";
 import { DifyHttpError, DifyStreamError } from "../../src/dify/errors.js";
-import { type RunRequest, UpstreamRun } from "../../src/invoke/upstream-run.js";
+import { BATCH_BYTES, type RunRequest, UpstreamRun } from "../../src/invoke/upstream-run.js";
 import type { DifyEvent } from "../../src/sse/decoder.js";
 import { APP_KEY, DIFY_ORIGIN, mockDify, sse } from "../core/fakes.js";
 
@@ -61,7 +61,7 @@ function newRun(): UpstreamRun {
 async function collect(run: UpstreamRun, signal = new AbortController().signal): Promise<{ events: DifyEvent[]; error: unknown }> {
   const events: DifyEvent[] = [];
   try {
-    for await (const ev of run.events(signal)) events.push(ev);
+    for await (const batch of run.batches(signal)) events.push(...batch);
     return { events, error: undefined };
   } catch (error) {
     return { events, error };
@@ -102,12 +102,12 @@ describe("UpstreamRun against a mocked Dify", () => {
     expect(stopBodies).toEqual([{ user: "bob" }]);
   });
 
-  it("a consumer that leaves after the first event stops the run exactly once", async () => {
-    replyRun(200, sse(MESSAGE("a"), MESSAGE("b"), END));
+  it("a consumer that leaves after a batch, before the terminal event, stops the run exactly once", async () => {
+    replyRun(200, sse(MESSAGE("a"), MESSAGE("b")));
     const run = newRun();
     const controller = new AbortController();
-    for await (const ev of run.events(controller.signal)) {
-      expect(ev.answer).toBe("a");
+    for await (const batch of run.batches(controller.signal)) {
+      expect(batch.map((e) => e.answer)).toEqual(["a", "b"]);
       controller.abort(new Error("client left"));
       break;
     }
@@ -116,26 +116,88 @@ describe("UpstreamRun against a mocked Dify", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(stopBodies).toEqual([{ user: "bob" }]);
   });
+
+  it("a consumer that leaves while the batch holding the terminal event is written leaves a finished run: no stop", async () => {
+    replyRun(200, sse(MESSAGE("a"), END));
+    const run = newRun();
+    const controller = new AbortController();
+    for await (const batch of run.batches(controller.signal)) {
+      expect(batch.map((e) => e.event)).toEqual(["message", "message_end"]);
+      controller.abort(new Error("client left"));
+      break;
+    }
+    expect(run.tracker.done).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(run.stopCalled).toBe(false);
+    expect(stopBodies).toEqual([]);
+  });
 });
 
+/** A run over a body whose chunks were all received before it is read (`StreamedResponse` holds them queued). */
+async function queuedRun(chunks: readonly string[], settings: Partial<typeof SETTINGS> = {}): Promise<UpstreamRun> {
+  const { StreamedResponse } = await import("../../src/dify/sse-body.js");
+  const body = new StreamedResponse(1 << 20, new AbortController().signal, (err) => err);
+  const controller = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
+  body.onRequestStart(controller);
+  body.onResponseStart(controller, 200, { "content-type": "text/event-stream" });
+  for (const chunk of chunks) body.onResponseData(controller, Buffer.from(chunk));
+  body.onResponseEnd();
+  const client = { openStream: async () => body } as unknown as DifyClient;
+  return new UpstreamRun({ ...RUN, stopPath: undefined }, client, { ...SETTINGS, ...settings }, pino({ level: "silent" }));
+}
+
+async function batchesOf(run: UpstreamRun): Promise<{ batches: DifyEvent[][]; error: unknown }> {
+  const batches: DifyEvent[][] = [];
+  try {
+    for await (const batch of run.batches(new AbortController().signal)) batches.push([...batch]);
+    return { batches, error: undefined };
+  } catch (error) {
+    return { batches, error };
+  }
+}
+
 describe("UpstreamRun: chunks already received", () => {
-  it("are taken without a wait, and a reader slower than the idle timeout does not time Dify out", async () => {
-    const { StreamedResponse } = await import("../../src/dify/sse-body.js");
-    const body = new StreamedResponse(1 << 20, new AbortController().signal, (err) => err);
-    const controller = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
-    body.onRequestStart(controller);
-    body.onResponseStart(controller, 200, { "content-type": "text/event-stream" });
-    for (const ev of [MESSAGE("a"), MESSAGE("b"), END]) body.onResponseData(controller, Buffer.from(sse(ev)));
-    body.onResponseEnd();
-    const client = { openStream: async () => body } as unknown as DifyClient;
-    const run = new UpstreamRun(RUN, client, { ...SETTINGS, idleTimeoutMs: 30 }, pino({ level: "silent" }));
-    const answers: unknown[] = [];
-    for await (const ev of run.events(new AbortController().signal)) {
-      answers.push(ev.answer);
+  it("join one batch, taken without a wait: a reader slower than the idle timeout does not time Dify out", async () => {
+    const run = await queuedRun(
+      [MESSAGE("a"), MESSAGE("b"), END].map((ev) => sse(ev)),
+      { idleTimeoutMs: 30 },
+    );
+    const batches: unknown[][] = [];
+    for await (const batch of run.batches(new AbortController().signal)) {
+      batches.push(batch.map((ev) => ev.answer ?? ev.event));
       // Slower than the idle timeout: the gateway's reader, not Dify, is what is slow here.
       await new Promise((resolve) => setTimeout(resolve, 60));
     }
-    expect(answers).toEqual(["a", "b", undefined]);
+    expect(batches).toEqual([["a", "b", "message_end"]]);
     expect(run.tracker.done).toBe(true);
+  });
+
+  it("join a batch only while it holds fewer than BATCH_BYTES, and every event arrives once, in order", async () => {
+    const chunk = (i: number) => sse(MESSAGE(`${i}`.padEnd(1_000, ".")));
+    const count = Math.ceil((3 * BATCH_BYTES) / chunk(0).length);
+    const run = await queuedRun([...Array.from({ length: count }, (_, i) => chunk(i)), sse(END)]);
+    const { batches, error } = await batchesOf(run);
+    expect(error).toBeUndefined();
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    // A batch stops taking chunks once it reached the bound: it is over by less than one chunk.
+    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(Math.ceil(BATCH_BYTES / chunk(0).length));
+    expect(batches.flat().map((ev) => String(ev.answer ?? ev.event).split(".")[0])).toEqual([
+      ...Array.from({ length: count }, (_, i) => `${i}`),
+      "message_end",
+    ]);
+  });
+
+  it("end at the terminal event: what follows it, in its chunk or in the chunks queued behind, is not the run's", async () => {
+    const run = await queuedRun([sse(MESSAGE("a")), sse(END, MESSAGE("after")), sse(MESSAGE("later"))]);
+    const { batches, error } = await batchesOf(run);
+    expect(error).toBeUndefined();
+    expect(batches.map((b) => b.map((ev) => ev.answer ?? ev.event))).toEqual([["a", "message_end"]]);
+  });
+
+  it("stop at an event Dify sent malformed: the events before it are yielded, then the failure is thrown", async () => {
+    const run = await queuedRun([sse(MESSAGE("a")), 'data: {"event": "message", "answer": \n\n', sse(MESSAGE("never"))]);
+    const { batches, error } = await batchesOf(run);
+    expect(batches.map((b) => b.map((ev) => ev.answer))).toEqual([["a"]]);
+    expect(error).toBeInstanceOf(DifyStreamError);
   });
 });

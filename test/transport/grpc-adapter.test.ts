@@ -99,16 +99,16 @@ describe("grpc-js adapter", () => {
     expect(sent.metadata.get("grpc-status-details-bin")).toHaveLength(1);
   });
 
-  it("writes a stream's messages encoded, then ends it", async () => {
+  it("writes each batch a stream yields, message by message and encoded, then ends it", async () => {
     const { grpcHandler, type, path } = serve(true, async function* () {
-      yield { n: 1 };
-      yield { n: 2 };
+      yield [{ n: 1 }, { n: 2 }];
+      yield [{ n: 3 }];
     });
     const c = fakeCall(path, { appId: "a" });
     grpcHandler(c.call);
     await tick();
     expect(type).toBe("serverStream");
-    expect(c.written).toEqual([json({ n: 1 }), json({ n: 2 })]);
+    expect(c.written).toEqual([json({ n: 1 }), json({ n: 2 }), json({ n: 3 })]);
     expect(c.ended()).toBe(true);
     expect(c.statuses).toEqual([]);
   });
@@ -117,8 +117,8 @@ describe("grpc-js adapter", () => {
     const inHandler: unknown[] = [];
     const { grpcHandler, lines, path } = serve(true, async function* () {
       try {
-        yield { n: 1 };
-        yield { n: 2 };
+        yield [{ n: 1 }, { n: 2 }];
+        yield [{ n: 3 }];
       } catch (err) {
         inHandler.push(err);
         throw err;
