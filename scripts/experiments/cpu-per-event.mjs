@@ -8,6 +8,7 @@
 // request, --concurrency in flight on 4 connections) and prints gateway CPU µs per call. With --variant (issue 18,
 // allocator): one gateway per variant (env entries added to the gateway's environment only, on top of the bench's
 // GATEWAY_ENV), all started up front against one simulator, measured in turn each round (order rotated per round).
+// A variant's GATEWAY_MAIN= runs another build's entry, e.g. a copy of an older dist/ inside the repo.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -99,7 +100,11 @@ const md = new Metadata();
 md.set("authorization", `Bearer ${TOKEN}`);
 const gateways = [];
 for (const v of variants) {
-  const gw = start(["dist/src/main.js", "--config", join(dir, "config.json")], { ...v.env, APP_KEY: app.key, BENCH_APP_KEY });
+  const gw = start([v.env.GATEWAY_MAIN ?? "dist/src/main.js", "--config", join(dir, "config.json")], {
+    ...v.env,
+    APP_KEY: app.key,
+    BENCH_APP_KEY,
+  });
   const { port } = JSON.parse(await gw.waitFor((l) => l.includes("gateway listening")));
   gateways.push({
     ...v,
