@@ -59,13 +59,8 @@ function newRun(): UpstreamRun {
 }
 
 async function collect(run: UpstreamRun, signal = new AbortController().signal): Promise<{ events: DifyEvent[]; error: unknown }> {
-  const events: DifyEvent[] = [];
-  try {
-    for await (const batch of run.batches(signal)) events.push(...batch);
-    return { events, error: undefined };
-  } catch (error) {
-    return { events, error };
-  }
+  const { batches, error } = await batchesOf(run, signal);
+  return { events: batches.flat(), error };
 }
 
 describe("UpstreamRun against a mocked Dify", () => {
@@ -146,10 +141,10 @@ async function queuedRun(chunks: readonly string[], settings: Partial<typeof SET
   return new UpstreamRun({ ...RUN, stopPath: undefined }, client, { ...SETTINGS, ...settings }, pino({ level: "silent" }));
 }
 
-async function batchesOf(run: UpstreamRun): Promise<{ batches: DifyEvent[][]; error: unknown }> {
+async function batchesOf(run: UpstreamRun, signal = new AbortController().signal): Promise<{ batches: DifyEvent[][]; error: unknown }> {
   const batches: DifyEvent[][] = [];
   try {
-    for await (const batch of run.batches(new AbortController().signal)) batches.push([...batch]);
+    for await (const batch of run.batches(signal)) batches.push([...batch]);
     return { batches, error: undefined };
   } catch (error) {
     return { batches, error };
