@@ -6,12 +6,15 @@ import type { RedisSettings, Workspace } from "../config/config.js";
 import type { Admission, CallLimiter, LimitKind, Refusal } from "./limiter.js";
 import type { LocalLimiter } from "./local-limiter.js";
 import { ADMIT, IN_FLIGHT, RELEASE, RENEW } from "./redis-scripts.js";
+import { TurnBatches } from "./turn-batches.js";
 
 /** At most one warn line per this long while Redis stays unreachable: a log line per call would flood the logs. */
 const WARN_EVERY_MS = 30_000;
 /** Reconnect attempts back off to this; a call meanwhile fails at once (no offline queue) and takes the fail mode. */
 const MAX_RECONNECT_DELAY_MS = 2_000;
 const CODES: readonly (LimitKind | undefined)[] = [undefined, "concurrency", "workspace_rate", "token_rate", "token_budget"];
+/** Calls per script call at most: a Lua script blocks the Redis server (every replica) while it runs. */
+const MAX_BATCH = 128;
 
 export interface RedisLimiterEvents {
   /** A call took the fail mode because Redis did not answer. */
@@ -22,15 +25,30 @@ export interface RedisLimiterEvents {
 
 type Client = Redis | Cluster;
 type Scripted = Client & {
-  limitAdmit(...args: (string | number)[]): Promise<[number, number]>;
+  /** numberOfKeys first: the scripts take a key per call. */
+  limitAdmit(...args: (string | number)[]): Promise<number[]>;
   limitRelease(...args: (string | number)[]): Promise<number>;
   limitRenew(...args: (string | number)[]): Promise<number>;
   limitInFlight(key: string): Promise<number>;
 };
 
+/** A call waiting for its batch's ADMIT. */
+interface Asking {
+  readonly workspace: Workspace;
+  readonly caller: string;
+  readonly lease: string;
+}
+
+/** A call that ended, for its batch's RELEASE. */
+interface Ending {
+  readonly lease: string;
+  readonly tokens: number;
+}
+
 /**
- * Limits shared by every replica that uses the same Redis: one script call when a call starts (concurrency,
- * both rates and the budget checked and charged together) and one when it ends (lease freed, tokens counted).
+ * Limits shared by every replica that uses the same Redis: one script call when calls start (concurrency,
+ * both rates and the budget checked and charged together) and one when they end (leases freed, tokens counted),
+ * each for all of a workspace's calls that started or ended in the same turn of the event loop.
  * A call's concurrency slot is a lease in a sorted set scored by its expiry; a heartbeat renews this
  * replica's leases every third of a lease, so a replica that dies leaves slots that free themselves within
  * one lease. While Redis does not answer, `open` admits through the in-process limiter and `closed` refuses.
@@ -44,6 +62,8 @@ export class RedisLimiter implements CallLimiter {
   readonly #heartbeat: NodeJS.Timeout;
   #up = true;
   #warnedAt = Number.NEGATIVE_INFINITY;
+  readonly #admits = new TurnBatches<Asking, readonly [number, number]>((_, calls) => this.#admitBatch(calls), MAX_BATCH);
+  readonly #releases = new TurnBatches<Ending, void>((workspace, calls) => this.#releaseBatch(workspace, calls), MAX_BATCH);
 
   constructor(
     private readonly settings: RedisSettings,
@@ -52,7 +72,7 @@ export class RedisLimiter implements CallLimiter {
     private readonly events: RedisLimiterEvents,
   ) {
     this.#redis = connect(settings) as Scripted;
-    this.#redis.defineCommand("limitAdmit", { numberOfKeys: 4, lua: ADMIT });
+    this.#redis.defineCommand("limitAdmit", { lua: ADMIT });
     this.#redis.defineCommand("limitRelease", { numberOfKeys: 2, lua: RELEASE });
     this.#redis.defineCommand("limitRenew", { numberOfKeys: 1, lua: RENEW });
     this.#redis.defineCommand("limitInFlight", { numberOfKeys: 1, lua: IN_FLIGHT });
@@ -63,22 +83,10 @@ export class RedisLimiter implements CallLimiter {
   }
 
   async admit(workspace: Workspace, caller: string): Promise<Admission | Refusal> {
-    const keys = this.#keys(workspace.id);
     const lease = `${this.#replica}:${++this.#seq}`;
-    let answer: [number, number];
+    let answer: readonly [number, number];
     try {
-      answer = await this.#redis.limitAdmit(
-        keys.leases,
-        keys.workspaceRate,
-        `${keys.callerRatePrefix}${caller}`,
-        keys.usage,
-        lease,
-        this.settings.leaseMs,
-        workspace.maxConcurrentCalls,
-        workspace.requestsPerMinute ?? 0,
-        workspace.requestsPerMinutePerToken ?? 0,
-        workspace.tokensPerDay ?? 0,
-      );
+      answer = await this.#admits.add(workspace.id, { workspace, caller, lease });
     } catch (err) {
       this.#failed(err as Error);
       this.events.onUnavailable(this.settings.onUnavailable);
@@ -95,12 +103,40 @@ export class RedisLimiter implements CallLimiter {
       release: (tokensUsed) => {
         if (!this.#leases.delete(lease)) return;
         held.release(tokensUsed);
-        this.#redis.limitRelease(keys.leases, keys.usage, lease, Math.max(0, Math.floor(tokensUsed) || 0)).catch((err: Error) => {
-          // The lease expires on its own within leaseMs; the run's tokens are counted in this process only.
-          this.#failed(err);
-        });
+        this.#releases.post(workspace.id, { lease, tokens: Math.max(0, Math.floor(tokensUsed) || 0) });
       },
     };
+  }
+
+  /** One workspace's calls of one turn (the batch's key is the workspace id; all share its limits). */
+  async #admitBatch(calls: readonly Asking[]): Promise<(readonly [number, number])[]> {
+    const { workspace } = calls[0]!;
+    const keys = this.#keys(workspace.id);
+    const answers = await this.#redis.limitAdmit(
+      3 + calls.length,
+      keys.leases,
+      keys.workspaceRate,
+      keys.usage,
+      ...calls.map((c) => `${keys.callerRatePrefix}${c.caller}`),
+      this.settings.leaseMs,
+      workspace.maxConcurrentCalls,
+      workspace.requestsPerMinute ?? 0,
+      workspace.requestsPerMinutePerToken ?? 0,
+      workspace.tokensPerDay ?? 0,
+      ...calls.map((c) => c.lease),
+    );
+    return calls.map((_, i) => [answers[2 * i]!, answers[2 * i + 1]!] as const);
+  }
+
+  async #releaseBatch(workspace: string, calls: readonly Ending[]): Promise<void[]> {
+    const keys = this.#keys(workspace);
+    try {
+      await this.#redis.limitRelease(keys.leases, keys.usage, ...calls.flatMap((c) => [c.lease, c.tokens]));
+    } catch (err) {
+      // The leases expire on their own within leaseMs; the runs' tokens are counted in this process only.
+      this.#failed(err as Error);
+    }
+    return [];
   }
 
   /**
@@ -128,6 +164,8 @@ export class RedisLimiter implements CallLimiter {
 
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
+    // Releases of the last turn go out before the connection closes (quit sends after what is queued).
+    this.#releases.flush();
     // Frees what is still held (a drain normally ended every call first); anything left expires within a lease.
     await Promise.race([this.#redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, this.settings.commandTimeoutMs).unref())]);
     this.#redis.disconnect();

@@ -6,25 +6,25 @@
  */
 
 /**
- * KEYS: leases (sorted set: lease id → expiry), workspace rate, caller rate, usage (hash: day, used).
- * ARGV: lease id, lease ms, max concurrent, workspace rpm, caller rpm, tokens per day (0: no limit).
- * Returns {code, retry ms}: 0 admitted, 1 concurrency, 2 workspace rate, 3 caller rate, 4 budget.
+ * Admits the calls of one workspace that started in the same turn of a replica's event loop, in order, each
+ * seeing the slots and rate the ones before it took.
+ * KEYS: leases (sorted set: lease id → expiry), workspace rate, usage (hash: day, used), then each call's caller
+ * rate. ARGV: lease ms, max concurrent, workspace rpm, caller rpm, tokens per day (0: no limit), then each call's
+ * lease id. Returns {code, retry ms} per call, flattened: 0 admitted, 1 concurrency, 2 workspace rate, 3 caller
+ * rate, 4 budget.
  */
 export const ADMIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local day = math.floor(now / 86400000)
-local budget = tonumber(ARGV[6])
+local lease, max, wsRpm, callerRpm, budget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local spent = false
 if budget > 0 then
-  local u = redis.call('HMGET', KEYS[4], 'day', 'used')
-  if tonumber(u[1]) == day and (tonumber(u[2]) or 0) >= budget then
-    return {4, (day + 1) * 86400000 - now}
-  end
+  local u = redis.call('HMGET', KEYS[3], 'day', 'used')
+  spent = tonumber(u[1]) == day and (tonumber(u[2]) or 0) >= budget
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  return {1, 1000}
-end
+local held = redis.call('ZCARD', KEYS[1])
 local function step(key, rpm)
   if rpm <= 0 then return nil, 0 end
   local tat = tonumber(redis.call('GET', key)) or now
@@ -34,25 +34,40 @@ local function step(key, rpm)
   if over > 0 then return nil, math.ceil(over) end
   return nextTat, 0
 end
-local wsTat, wsWait = step(KEYS[2], tonumber(ARGV[4]))
-if wsWait > 0 then return {2, wsWait} end
-local callerTat, callerWait = step(KEYS[3], tonumber(ARGV[5]))
-if callerWait > 0 then return {3, callerWait} end
-local lease = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+local function admit(callerKey, id)
+  if spent then return 4, (day + 1) * 86400000 - now end
+  if held >= max then return 1, 1000 end
+  local wsTat, wsWait = step(KEYS[2], wsRpm)
+  if wsWait > 0 then return 2, wsWait end
+  local callerTat, callerWait = step(callerKey, callerRpm)
+  if callerWait > 0 then return 3, callerWait end
+  redis.call('ZADD', KEYS[1], now + lease, id)
+  held = held + 1
+  if wsTat then redis.call('SET', KEYS[2], string.format('%.3f', wsTat), 'PX', math.ceil(wsTat - now) + 1) end
+  if callerTat then redis.call('SET', callerKey, string.format('%.3f', callerTat), 'PX', math.ceil(callerTat - now) + 1) end
+  return 0, 0
+end
+local answers = {}
+for i = 4, #KEYS do
+  local code, retry = admit(KEYS[i], ARGV[i + 2])
+  answers[#answers + 1] = code
+  answers[#answers + 1] = retry
+end
 redis.call('PEXPIRE', KEYS[1], 2 * lease)
-if wsTat then redis.call('SET', KEYS[2], string.format('%.3f', wsTat), 'PX', math.ceil(wsTat - now) + 1) end
-if callerTat then redis.call('SET', KEYS[3], string.format('%.3f', callerTat), 'PX', math.ceil(callerTat - now) + 1) end
-return {0, 0}
+return answers
 `;
 
 /**
- * Ends a call: frees its lease and adds the Dify tokens its run used to today's count.
- * KEYS: leases, usage. ARGV: lease id, tokens used.
+ * Ends calls of one workspace: frees their leases and adds the Dify tokens their runs used to today's count.
+ * KEYS: leases, usage. ARGV: lease id, tokens used, lease id, tokens used, …
  */
 export const RELEASE = `
-redis.call('ZREM', KEYS[1], ARGV[1])
-local tokens = tonumber(ARGV[2])
+local leases, tokens = {}, 0
+for i = 1, #ARGV, 2 do
+  leases[#leases + 1] = ARGV[i]
+  tokens = tokens + tonumber(ARGV[i + 1])
+end
+redis.call('ZREM', KEYS[1], unpack(leases))
 if tokens > 0 then
   local t = redis.call('TIME')
   local day = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / 86400000)

@@ -138,6 +138,30 @@ describe("concurrency shared by three replicas", () => {
   });
 });
 
+/** Script calls Redis has run so far (the limiter's scripts go as EVALSHA, or EVAL the first time). */
+async function scriptCalls(): Promise<number> {
+  const info = await redis.command("INFO", "commandstats");
+  return [...info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+describe("calls that start together on one replica", () => {
+  it("are admitted in order by shared script calls: exactly N of 4N in flight, fewer script calls than calls", async () => {
+    const N = 3;
+    const { inFlight } = await replicas(1, { maxConcurrentCallsPerWorkspace: N });
+    const before = await scriptCalls();
+    const burst = await flood([4 * N]);
+    expect(burst.running).toHaveLength(N);
+    expect(burst.refused).toEqual(Array(3 * N).fill("WORKSPACE_CONCURRENCY_LIMIT"));
+    expect(await inFlight()).toBe(N);
+    for (const s of burst.running) s.call.cancel();
+    await Promise.all(burst.all.map((s) => s.done));
+    await eventually(async () => expect(await inFlight()).toBe(0));
+    // One script call per call and per release would be 4N + N.
+    const used = (await scriptCalls()) - before;
+    expect(used).toBeLessThan(4 * N);
+  });
+});
+
 describe("request rate shared by three replicas", () => {
   it("a workspace limited to R calls per minute gets R across the replicas, then WORKSPACE_RATE_LIMIT with RetryInfo", async () => {
     const R = 6;
