@@ -39,6 +39,8 @@ const N = Number(a.streams);
 const SECONDS = Number(a.seconds);
 const T1 = Number(a.t1);
 const T2 = Number(a.t2);
+// Checked before anything starts: a window past the run's end failed after the processes were up, and left them.
+if (!(T1 < T2 && T2 < SECONDS)) throw new Error(`--t1 ${T1} < --t2 ${T2} < --seconds ${SECONDS} is required`);
 
 const variants = a.variant.map((v) => {
   const [name, rest] = [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)];
