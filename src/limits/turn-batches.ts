@@ -54,7 +54,14 @@ export class TurnBatches<T, R> {
   }
 
   #send(key: string, { items, waiters }: Batch<T, R>): void {
-    this.send(key, items).then(
+    let sent: Promise<readonly R[]>;
+    try {
+      sent = this.send(key, items);
+    } catch (err) {
+      // A sender that throws instead of rejecting still settles every waiter, not just the one that filled the batch.
+      sent = Promise.reject(err);
+    }
+    sent.then(
       (results) => {
         for (let i = 0; i < waiters.length; i++) waiters[i]?.resolve(results[i] as R);
       },

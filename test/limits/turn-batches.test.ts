@@ -56,6 +56,14 @@ describe("TurnBatches", () => {
     expect(answers.map((a) => a.status === "rejected" && (a.reason as Error).message)).toEqual(["redis down", "redis down"]);
   });
 
+  it("rejects every item of a batch whose send throws instead of rejecting", async () => {
+    const batches = new TurnBatches<number, number>(() => {
+      throw new Error("bad arguments");
+    }, 100);
+    const answers = await Promise.allSettled([batches.add("a", 1), batches.add("a", 2)]);
+    expect(answers.map((a) => a.status)).toEqual(["rejected", "rejected"]);
+  });
+
   it("sends posted items, whose results nobody waits for, and a failed send of them is no unhandled rejection", async () => {
     const { batches, sent, failWith } = recording();
     failWith(new Error("redis down"));
