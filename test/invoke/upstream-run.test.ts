@@ -63,6 +63,16 @@ async function collect(run: UpstreamRun, signal = new AbortController().signal):
   return { events: batches.flat(), error };
 }
 
+/** Reads the run's first batch, then leaves as a cancelling caller does: the call's signal aborts and reading stops. */
+async function firstBatchThenLeave(run: UpstreamRun): Promise<readonly DifyEvent[] | undefined> {
+  const controller = new AbortController();
+  for await (const batch of run.batches(controller.signal)) {
+    controller.abort(new Error("client left"));
+    return batch;
+  }
+  return undefined;
+}
+
 describe("UpstreamRun against a mocked Dify", () => {
   it("posts the body once, yields the events in order and ends at the terminal event, ignoring what follows", async () => {
     replyRun(200, sse(MESSAGE("a"), MESSAGE("b"), END, MESSAGE("after the end")));
@@ -100,12 +110,7 @@ describe("UpstreamRun against a mocked Dify", () => {
   it("a consumer that leaves after a batch, before the terminal event, stops the run exactly once", async () => {
     replyRun(200, sse(MESSAGE("a"), MESSAGE("b")));
     const run = newRun();
-    const controller = new AbortController();
-    for await (const batch of run.batches(controller.signal)) {
-      expect(batch.map((e) => e.answer)).toEqual(["a", "b"]);
-      controller.abort(new Error("client left"));
-      break;
-    }
+    expect((await firstBatchThenLeave(run))?.map((e) => e.answer)).toEqual(["a", "b"]);
     expect(run.stopCalled).toBe(true);
     await expect.poll(() => stopResults).toEqual(["ok"]);
     await new Promise((r) => setTimeout(r, 50));
@@ -115,12 +120,7 @@ describe("UpstreamRun against a mocked Dify", () => {
   it("a consumer that leaves while the batch holding the terminal event is written leaves a finished run: no stop", async () => {
     replyRun(200, sse(MESSAGE("a"), END));
     const run = newRun();
-    const controller = new AbortController();
-    for await (const batch of run.batches(controller.signal)) {
-      expect(batch.map((e) => e.event)).toEqual(["message", "message_end"]);
-      controller.abort(new Error("client left"));
-      break;
-    }
+    expect((await firstBatchThenLeave(run))?.map((e) => e.event)).toEqual(["message", "message_end"]);
     expect(run.tracker.done).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
     expect(run.stopCalled).toBe(false);
