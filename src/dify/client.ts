@@ -14,7 +14,7 @@ import {
   type RetrySettings,
   retryAfterMs,
 } from "./retry.js";
-import { difyConnector } from "./socket.js";
+import { difyConnector, SOCKET_READ_SIZE } from "./socket.js";
 import { type ResponseHead, StreamedResponse } from "./sse-body.js";
 import { Agent, request, errors as undiciErrors } from "./undici.js";
 
@@ -98,15 +98,16 @@ const MAX_ERROR_BODY = 64 * 1024;
  * How much SSE body may wait unread (queued by `StreamedResponse`) before undici is paused and stops parsing;
  * the queue is resumed only once the reader has taken all of it. Why not less, and not per chunk: undici's
  * HTTP/1 parser, when resumed, takes everything its socket holds (which restarts the socket's reading), parses
- * until paused again and puts the rest back, so every pause and resume lets one more socket read (up to 64 KiB,
- * libuv's) in. With a 16 KiB mark resumed per chunk, a caller reading 5 events a second let each stream's socket
- * buffer grow by the difference, ~15 KiB/s for as long as Dify wrote ahead: 1,000 such streams took the gateway
- * past 1.5 GiB in 90 s (docs/RELIABILITY.md, "Slow readers"). Parsing at least a socket read's worth (64 KiB)
- * per resume keeps that buffer from growing. 64, not the 96 KiB it was: since `difyConnector` stops the socket's
- * reading while anything is put back, at most one read waits there (slow readers 457 -> 402 MiB peak at 1,000
- * streams; docs/PERFORMANCE.md, "Slow-reader memory, 2026-12-06").
+ * until paused again and puts the rest back, so every pause and resume lets one more socket read in. With a
+ * mark below a read, resumed per chunk, a caller reading 5 events a second let each stream's socket buffer grow
+ * by the difference for as long as Dify wrote ahead: 1,000 such streams took the gateway past 1.5 GiB in 90 s
+ * (docs/RELIABILITY.md, "Slow readers"). Parsing at least a socket read's worth per resume keeps that buffer from
+ * growing, and `difyConnector` reads at most `SOCKET_READ_SIZE` and stops the socket while anything is put back,
+ * so a paused stream holds at most this mark, one read in the queue and one put back. It was 96, then 64 KiB
+ * with libuv's 64 KiB reads; with 8 KiB reads, 1,000 slow readers peaked at ~260 instead of ~390 MiB
+ * (docs/PERFORMANCE.md, "Slow readers, small socket reads").
  */
-export const STREAM_BODY_HIGH_WATER_MARK = 64 * 1024;
+export const STREAM_BODY_HIGH_WATER_MARK = SOCKET_READ_SIZE;
 /** Lets Dify operators tell gateway traffic apart in their access logs. */
 const USER_AGENT = "dify-grpc-gateway/0.1";
 
