@@ -83,7 +83,10 @@ function holdLess(socket: Socket): void {
 export function difyConnector(options: BuildConnector.BuildOptions): BuildConnector.connector {
   const withMark = { ...options, highWaterMark: SOCKET_HIGH_WATER_MARK };
   const connectTls = buildConnector(withMark as unknown as BuildConnector.BuildOptions);
-  const connectTcp = buildConnector({ ...withMark, onread: { buffer: readBuffer, callback: copyOut } } as unknown as BuildConnector.BuildOptions);
+  const connectTcp = buildConnector({
+    ...withMark,
+    onread: { buffer: readBuffer, callback: copyOut },
+  } as unknown as BuildConnector.BuildOptions);
   return (opts, callback) =>
     (opts.protocol === "https:" ? connectTls : connectTcp)(opts, (err, socket) => {
       if (socket) holdLess(socket as Socket);
