@@ -1,29 +1,34 @@
 import type { ServerWritableStream } from "@grpc/grpc-js";
 
 /**
- * The most messages one call keeps waiting in grpc-js's buffer (its Writable's own mark is 16). A caller that
- * reads slowly holds the gateway's writes behind its HTTP/2 window, so this, times the message size, is what its
- * stream holds on the gRPC side: with 1 KiB events, 16 messages were ~15 KiB of each slow reader's buffers
- * (docs/PERFORMANCE.md, "Slow readers, small socket reads").
+ * About how many bytes one call keeps waiting in grpc-js's buffer, whose Writable counts messages, not bytes (its
+ * mark is 16). A caller that reads slowly holds the gateway's writes behind its HTTP/2 window, so this is what its
+ * stream holds on the gRPC side: 16 events of 1 KiB were ~15 KiB of each slow reader's buffers. Counted as the
+ * messages queued times the size of the one being written, so a stream of small deltas keeps grpc-js's 16 (a fixed
+ * 4 messages cost a 1,000-event stream ~12 % of its rate); docs/PERFORMANCE.md, "Slow readers, small socket reads".
  */
-export const MAX_QUEUED_MESSAGES = 4;
+export const MAX_QUEUED_BYTES = 4 * 1024;
 
 /**
  * Writes one message, honouring backpressure: undefined when grpc-js took it at once, otherwise the wait for
- * 'drain', or, once MAX_QUEUED_MESSAGES wait, for this message to be written. The wait is raced against the
- * call's signal because grpc-js never drains a cancelled call (docs/dify-upstream.md, "gRPC side"). No promise
- * in the common case: the adapter's loop writes every event, and an async function's promise and await per event
+ * 'drain', or, once about MAX_QUEUED_BYTES wait, for this message to be written. The wait is raced against the
+ * call's signal because grpc-js never drains a cancelled call (docs/dify-upstream.md, "gRPC side"). No promise in
+ * the common case: the adapter's loop writes every event, and an async function's promise and await per event
  * were measurable there (docs/PERFORMANCE.md, "CPU per event, second pass").
  */
-export function writeOrWait<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> | undefined {
+export function writeOrWait(
+  call: ServerWritableStream<unknown, Uint8Array>,
+  message: Uint8Array,
+  signal: AbortSignal,
+): Promise<void> | undefined {
   signal.throwIfAborted();
-  if (call.writableLength >= MAX_QUEUED_MESSAGES - 1) return written(call, message, signal);
+  if (call.writableLength * message.byteLength >= MAX_QUEUED_BYTES) return written(call, message, signal);
   if (call.write(message)) return undefined;
   return drained(call, signal);
 }
 
 /** Writes `message` and waits until grpc-js has passed it on (so none wait before it), or the call fails. */
-function written<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> {
+function written(call: ServerWritableStream<unknown, Uint8Array>, message: Uint8Array, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort);
