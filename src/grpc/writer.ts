@@ -4,8 +4,8 @@ import type { ServerWritableStream } from "@grpc/grpc-js";
  * About how many bytes one call keeps waiting in grpc-js's buffer, whose Writable counts messages, not bytes (its
  * mark is 16). A caller that reads slowly holds the gateway's writes behind its HTTP/2 window, so this is what its
  * stream holds on the gRPC side: 16 events of 1 KiB were ~15 KiB of each slow reader's buffers. Counted as the
- * messages queued times the size of the one being written, so a stream of small deltas keeps grpc-js's 16 (a fixed
- * 4 messages cost a 1,000-event stream ~12 % of its rate); docs/PERFORMANCE.md, "Slow readers, small socket reads".
+ * messages queued times the size of the one being written, so a stream of small deltas keeps grpc-js's 16 rather
+ * than waiting every few messages for nothing; docs/PERFORMANCE.md, "Slow readers, small socket reads".
  */
 export const MAX_QUEUED_BYTES = 4 * 1024;
 
