@@ -3,7 +3,9 @@
  * the same gateway with it off, interleaved round by round. Two gateways are on: one exporting traces alone
  * (OTEL_METRICS_EXPORTER=none), which the goal is about, and one exporting traces and OTLP metrics, reported
  * beside it. Each round's CPU window includes a pause after the load, so the batch exports that follow it are
- * counted where they belong.
+ * counted where they belong. The "off" gateway is a fresh one too, not the run's shared gateway: that one has
+ * served every case before (the unary case alone is 22,000 calls), so its code and heap had settled where the
+ * traced gateways' had 2,000 calls of warm-up; all three now start alike and get the same load in the same order.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,7 +13,7 @@ import { TOKEN, UNARY_PATH, unaryRequestFrame } from "../app.js";
 import { type CaseResult, type Context, log, resetSim, simRuns, type TargetRow } from "../context.js";
 import { grpcStatus, grpcTarget, h2load } from "../h2load.js";
 import { cpuDuring } from "../procs.js";
-import { type Server, startTracedGateway } from "../servers.js";
+import { type Server, startGateway, startTracedGateway } from "../servers.js";
 import { median, round } from "../stats.js";
 
 /** More than the traced gateway's OTEL_BSP_SCHEDULE_DELAY: its last batch of the round is exported within it. */
@@ -24,7 +26,7 @@ export async function tracingCase(ctx: Context): Promise<CaseResult> {
   const { calls, warmupCalls, concurrency, connections } = ctx.settings.unary;
   const sink = await startSink();
   const servers: Record<Subject, Server> = {
-    off: ctx.gateway,
+    off: await startGateway(ctx.dir, ctx.sim.url, "gateway-tracing-off"),
     traces: await startTracedGateway(ctx.dir, ctx.sim.url, sink.url, "gateway-traces", { OTEL_METRICS_EXPORTER: "none" }),
     all: await startTracedGateway(ctx.dir, ctx.sim.url, sink.url, "gateway-traces-metrics"),
   };
@@ -84,6 +86,7 @@ export async function tracingCase(ctx: Context): Promise<CaseResult> {
       targets: [row("traces", "tracing on", true), row("all", "tracing and OTLP metrics on", false)],
     };
   } finally {
+    await servers.off.proc.stop();
     await servers.traces.proc.stop();
     await servers.all.proc.stop();
     await sink.close();
