@@ -100,6 +100,16 @@ describe("Dockerfile base image and usage lines", () => {
     for (const stage of stages) expect(stage[0]?.args).toMatch(/^\$\{NODE_IMAGE\}/);
   });
 
+  it("is the Node.js major `npm test` runs the suite on a second time (scripts/lts-node.sh)", () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(text)?.[1];
+    const pinned = /^VERSION=(\d+)\.\d+\.\d+$/m.exec(readFileSync(join(ROOT, "scripts/lts-node.sh"), "utf8"));
+    expect(pinned, "VERSION=<major>.<minor>.<patch> in scripts/lts-node.sh").not.toBeNull();
+    expect(pinned?.[1]).toBe(image);
+    // In that second run (scripts/test-lts.sh), this process is that binary, not the machine's Node.
+    const lts = process.env.GATEWAY_TEST_LTS_VERSION;
+    if (lts !== undefined) expect(process.version).toBe(`v${lts}`);
+  });
+
   it("every documented `docker run … < file` passes -i, or the container sees no stdin", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const runs = [...text.split("\n"), ...readme.split("\n")].filter((l) => /docker run\b.*<\s*\S/.test(l));
