@@ -2,6 +2,7 @@
 // started as the bench starts it (`node <main.js> --config <the bench's production config>`, one simulator).
 // Usage: node scripts/experiments/idle-probe.mjs --rounds 8 --variant 'A=.varA/dist/src/main.js' \
 //          --variant 'B=dist/src/main.js|MALLOC_ARENA_MAX=2|--some-v8-flag'
+// NODE_BIN=/path/to/node among the env entries runs that Node binary (e.g. scripts/lts-node.sh's) instead of this one.
 // A variant is name=main.js, then optional "|"-separated KEY=VALUE env entries and --node-flags.
 // Per start, one JSON line: ms to "listening", the process's CPU ms until then, RSS (median of 5 samples 2 s after
 // "listening", as bench/cases/memory.ts idleCase does) and /proc/<pid>/smaps_rollup's anonymous and file-backed parts.
@@ -64,7 +65,7 @@ try {
     const order = variants.map((_, i) => variants[(i + round) % variants.length]);
     for (const v of order) {
       const t0 = performance.now();
-      const gw = spawn(process.execPath, [...v.flags, v.main, "--config", config], {
+      const gw = spawn(v.env.NODE_BIN ?? process.execPath, [...v.flags, v.main, "--config", config], {
         stdio: ["ignore", "pipe", "ignore"],
         env: { ...process.env, BENCH_APP_KEY: APP_KEY, ...v.env },
       });
