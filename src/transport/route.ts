@@ -26,6 +26,8 @@ export function route<Req, Res>(r: Route<Req, Res>): Route {
  * A server-streaming RPC: its handler yields arrays of messages, written in order. A run yields every event Dify
  * has already sent as one batch, so the middleware chain's generator hops are paid once per batch rather than once
  * per event: ~10 % fewer instructions and CPU per relayed event (docs/PERFORMANCE.md, "Batches of events").
+ * Each array is handed over for good: the adapter empties it once written (`streamingHandler` says why), so a
+ * handler never yields an array it keeps or shares.
  */
 export interface StreamRoute<Req, Res> {
   readonly definition: MethodDefinition<Req, Res> & { readonly responseStream: true };

@@ -113,6 +113,21 @@ describe("grpc-js adapter", () => {
     expect(c.statuses).toEqual([]);
   });
 
+  it("empties each batch once its messages are written, so what still refers to it holds no events", async () => {
+    const first = [{ n: 1 }, { n: 2 }];
+    let seenAtNext: number | undefined;
+    const { grpcHandler, path } = serve(true, async function* () {
+      yield first;
+      seenAtNext = first.length;
+      yield [{ n: 3 }];
+    });
+    const c = fakeCall(path, { appId: "a" });
+    grpcHandler(c.call);
+    await tick();
+    expect(c.written).toEqual([json({ n: 1 }), json({ n: 2 }), json({ n: 3 })]);
+    expect(seenAtNext).toBe(0);
+  });
+
   it("throws a write the client abandoned into the handler, which sees the cancel, and logs the call once; nothing is sent", async () => {
     const inHandler: unknown[] = [];
     const { grpcHandler, lines, path } = serve(true, async function* () {
