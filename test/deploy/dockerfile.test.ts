@@ -92,19 +92,18 @@ describe("Dockerfile", () => {
 
 describe("Dockerfile base image and usage lines", () => {
   const text = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  const arg = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(text);
 
   it("builds and runs on a supported Node.js LTS (22 or 24), the same in every stage", () => {
-    const arg = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(text);
     expect(arg, "ARG NODE_IMAGE=node:<major>-…").not.toBeNull();
     expect(["22", "24"]).toContain(arg?.[1]);
     for (const stage of stages) expect(stage[0]?.args).toMatch(/^\$\{NODE_IMAGE\}/);
   });
 
   it("is the Node.js major `npm test` runs the suite on a second time (scripts/lts-node.sh)", () => {
-    const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(text)?.[1];
     const pinned = /^VERSION=(\d+)\.\d+\.\d+$/m.exec(readFileSync(join(ROOT, "scripts/lts-node.sh"), "utf8"));
     expect(pinned, "VERSION=<major>.<minor>.<patch> in scripts/lts-node.sh").not.toBeNull();
-    expect(pinned?.[1]).toBe(image);
+    expect(pinned?.[1]).toBe(arg?.[1]);
     // In that second run (scripts/test-lts.sh), this process is that binary, not the machine's Node.
     const lts = process.env.GATEWAY_TEST_LTS_VERSION;
     if (lts !== undefined) expect(process.version).toBe(`v${lts}`);
