@@ -26,6 +26,8 @@ export interface CoreDeps {
   onHandOff(kind: RunKind): void;
   /** Stop work still going on after its call ended: a shutdown lets it finish before closing the Dify client. */
   track?(work: Promise<void>): void;
+  /** Aborted when a shutdown stops waiting for stop calls: those still waiting give up and log it (`RunHooks`). */
+  abandonStops?: AbortSignal;
 }
 
 /** One call's Dify run: validates, picks the app, resolves its mode and yields the run's events, in batches (`UpstreamRun.batches`). */
@@ -62,6 +64,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
           onStop: (result) => deps.onStop(spec.kind, result),
           onHandOff: () => deps.onHandOff(spec.kind),
           track: deps.track,
+          abandonStops: deps.abandonStops,
         },
       );
       const started = run;

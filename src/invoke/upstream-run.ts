@@ -40,6 +40,11 @@ export interface RunHooks {
   onHandOff?(): void;
   /** Stop work that goes on after the call ended (never rejects). */
   track?(work: Promise<void>): void;
+  /**
+   * Aborted when a shutdown's budget for stop work runs out: a stop still waiting for Dify gives up at once and logs
+   * that it could not confirm the stop, so the log says which runs may go on, before the gateway's last line.
+   */
+  abandonStops?: AbortSignal;
 }
 
 /**
@@ -212,6 +217,9 @@ export class UpstreamRun {
     upstream: AbortController,
   ): Promise<void> {
     const bound = setTimeout(() => upstream.abort(), this.settings.stopTimeoutMs);
+    const abandon = () => upstream.abort();
+    this.hooks.abandonStops?.addEventListener("abort", abandon, { once: true });
+    if (this.hooks.abandonStops?.aborted) abandon();
     let accepted = chunks !== undefined;
     const named = () => this.tracker.taskId ?? decoder.taskIdHint;
     try {
@@ -230,6 +238,7 @@ export class UpstreamRun {
       // Dify refused the run, the connection broke, or the bound passed: what we know is all we will know.
     } finally {
       clearTimeout(bound);
+      this.hooks.abandonStops?.removeEventListener("abort", abandon);
       upstream.abort();
     }
     const taskId = named();
@@ -239,6 +248,11 @@ export class UpstreamRun {
         { stopTimeoutMs: this.settings.stopTimeoutMs },
         "the caller left a run Dify accepted, and no event named it: it could not be stopped",
       );
+  }
+
+  /** `signal`, and the shutdown's `abandonStops` when there is one. */
+  #bounded(signal: AbortSignal): AbortSignal {
+    return this.hooks.abandonStops ? AbortSignal.any([signal, this.hooks.abandonStops]) : signal;
   }
 
   /** Stop work that outlives the call: the shutdown waits for it (within its budget) before closing the Dify client. */
@@ -265,14 +279,15 @@ export class UpstreamRun {
         this.req.target,
         stopPath(taskId),
         { user: this.req.user },
-        AbortSignal.timeout(this.settings.stopTimeoutMs),
+        this.#bounded(AbortSignal.timeout(this.settings.stopTimeoutMs)),
         // Stopping is idempotent, and a stop not sent leaves a run burning tokens: worth a retry within its budget.
         { deadline: Date.now() + this.settings.stopTimeoutMs },
       );
       this.log.info({ taskId }, "stopped the unfinished run on Dify");
       this.hooks.onStop?.("ok");
     } catch (err) {
-      this.log.warn({ taskId, err: (err as Error).message }, "could not stop the unfinished run on Dify");
+      const why = this.hooks.abandonStops?.aborted ? "the shutdown's time ran out before Dify answered" : (err as Error).message;
+      this.log.warn({ taskId, err: why }, "could not stop the unfinished run on Dify");
       this.hooks.onStop?.("failed");
     }
   }

@@ -85,6 +85,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const limiter = await callLimiter(config, metrics, log);
   // Stop calls still going out for runs whose call already ended (e.g. one named only after the drain cut it).
   const stopWork = new Set<Promise<void>>();
+  const abandonStops = new AbortController();
   const infos = new AppInfos(client, config.upstream.connectTimeoutMs);
   const deps: CoreDeps = {
     client,
@@ -96,6 +97,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
       stopWork.add(work);
       void work.finally(() => stopWork.delete(work));
     },
+    abandonStops: abandonStops.signal,
   };
   // Loaded only when on: a gateway without an OTLP endpoint loads no OpenTelemetry SDK module.
   const otel = config.telemetry.enabled ? await (await import("../telemetry/otel.js")).startTelemetry(config.telemetry, log) : undefined;
@@ -177,15 +179,21 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
         // Everything after the grace shares one budget, so the process exits within grace + 2 s.
         const left = () => Math.max(0, started + graceMs + SETTLE_MS - performance.now());
         const { terminated } = await lifecycle.drain(graceMs, SETTLE_MS / 2);
-        await shutDown(server, Math.min(left(), SETTLE_MS / 2));
-        await listener.close();
-        // A stop sent after the Dify client closed would fail: let the pending ones go out first, within the budget.
-        await Promise.race([Promise.allSettled([...stopWork]), new Promise((r) => setTimeout(r, left()).unref())]);
-        // Lets the stop calls of terminated runs go out, within what is left of the budget.
-        await Promise.race([client.close(), new Promise((r) => setTimeout(r, left()).unref())]);
+        // The terminated runs' stop calls go out while the server closes its connections, which can take the whole
+        // half of the budget (tryShutdown waits for clients that keep theirs open): both share what is left.
+        await Promise.all([
+          shutDown(server, Math.min(left(), SETTLE_MS / 2)).then(() => listener.close()),
+          within(allSettled(stopWork), left()),
+        ]);
+        // A stop still unanswered gives up now and logs so, before the last line; none is left to outlive it.
+        abandonStops.abort();
+        await within(allSettled(stopWork), ABANDON_MS);
+        // A stop sent after the Dify client closed would fail: the client closes only now, within the budget.
+        await within(client.close(), left());
         await metricsServer?.close();
-        // Exports the last spans and metrics, within what is left of the budget.
-        if (otel) await Promise.race([otel.shutdown(), new Promise((r) => setTimeout(r, Math.max(left(), 500)).unref())]);
+        // Exports the last spans and metrics, within what is left of the budget (at least 250 ms). With the log's last
+        // flush (LOG_FLUSH_MS, 250 ms, src/log/stdout.ts), the process exits within grace + 2 s.
+        if (otel) await within(otel.shutdown(), Math.max(left(), 250));
         await limiter.close();
         log.info({ terminated, ms: Math.round(performance.now() - started) }, "shut down");
       })();
@@ -232,6 +240,21 @@ function bind(server: Server, config: GatewayConfig, log: Logger): Promise<Liste
  * alone waits forever on open streams such as health Watch (grpc-node#1458),
  * so a timer backs it with forceShutdown.
  */
+/** How long stop calls get to log their abort once the shutdown gave them up (an abort settles them at once). */
+const ABANDON_MS = 100;
+
+/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
+function within(work: Promise<unknown>, ms: number): Promise<void> {
+  return Promise.race([work.then(ignore, ignore), new Promise<void>((r) => setTimeout(r, ms).unref())]);
+}
+
+/** Settles once every promise in `set` has, including those added while it waits. */
+async function allSettled(set: Set<Promise<void>>): Promise<void> {
+  while (set.size > 0) await Promise.allSettled([...set]);
+}
+
+function ignore(): void {}
+
 function shutDown(server: Server, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
