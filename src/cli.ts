@@ -6,7 +6,7 @@ import { CONFIG_ENV, ConfigError, loadConfigFile } from "./config/load.js";
 import { summarize } from "./config/summary.js";
 import { DifyClient } from "./dify/client.js";
 import { formatProbe, probeConfig } from "./doctor/probe.js";
-import { createLogger } from "./log/logger.js";
+import { processLog } from "./log/logger.js";
 import { startGateway } from "./server/server.js";
 import { VERSION } from "./version.js";
 import { startupDone } from "./young-generation.js";
@@ -90,7 +90,8 @@ async function main(argv: string[]): Promise<number> {
       if (values[flag] !== undefined) throw new OperatorError(`--${flag} is for the demo only; with a config file, set ${key}`, 2);
     await serve(configFile);
   } else {
-    const log = createLogger("info", undefined, "auto");
+    const { log, exit } = processLog("info", "auto");
+    exitProcess = exit;
     const listen = values.listen ?? "127.0.0.1:50051";
     const ports = {
       simulatorPort: demoPort("simulator-port", values["simulator-port"]),
@@ -113,8 +114,10 @@ async function serve(configFile: string): Promise<void> {
   const config = loadConfigFile(configFile);
   await ensurePortFree(config.server.listen, `server.listen in ${configFile}`);
   if (config.metrics.enabled) await ensurePortFree(config.metrics.listen, `metrics.listen in ${configFile}`);
-  const log = createLogger(config.log.level, undefined, config.log.format);
+  const { log, exit, onDrop } = processLog(config.log.level, config.log.format);
+  exitProcess = exit;
   const gateway = await startGateway(config, log, { probeDify: true });
+  onDrop(() => gateway.metrics.logLinesDropped.inc());
   // The start-up check of each app's Dify loads undici's parser and TLS on first use: still start-up.
   void gateway.difyChecked.finally(startupDone);
   process.on("SIGHUP", () => {
@@ -166,18 +169,22 @@ function hashToken(): number {
   return 0;
 }
 
+/** Every exit once a logger writes to stdout goes through it, so its last lines are out first (`ProcessLog.exit`). */
+let exitProcess = (code: number): void => process.exit(code);
+
 /** The first SIGTERM or SIGINT drains gracefully; a second one exits at once. */
 function onShutdown(close: () => Promise<void>): void {
   let closing = false;
   const stop = (signal: NodeJS.Signals) => {
     if (closing) {
       process.stderr.write(`${signal} again: exiting without waiting for calls in flight\n`);
-      process.exit(1);
+      exitProcess(1);
+      return;
     }
     closing = true;
     close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => exitProcess(0),
+      () => exitProcess(1),
     );
   };
   process.on("SIGTERM", stop);
@@ -186,7 +193,7 @@ function onShutdown(close: () => Promise<void>): void {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code >= 0) exitProcess(code);
   },
   (err: unknown) => {
     if (err instanceof OperatorError) {
@@ -195,6 +202,6 @@ main(process.argv.slice(2)).then(
     }
     // A bug, not an operator's mistake: the stack is what a maintainer needs.
     process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `fatal: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
+    exitProcess(1);
   },
 );

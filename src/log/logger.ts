@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { type DestinationStream, type Logger, pino } from "pino";
+import { stdoutLog } from "./stdout.js";
 
 /**
  * Paths that could carry a credential. Secrets are also wrapped in `Secret`,
@@ -49,4 +50,19 @@ export function createLogger(level: string, destination?: DestinationStream, for
     return pino(options, pretty);
   }
   return pino(options, destination);
+}
+
+/** The process's logger on stdout, and how the process exits once its lines are out (`StdoutLog.exit`). */
+export interface ProcessLog {
+  readonly log: Logger;
+  exit(code: number): void;
+  /** Called for each line dropped while stdout's reader lagged (JSON lines only). */
+  onDrop(listener: () => void): void;
+}
+
+export function processLog(level: string, format: LogFormat): ProcessLog {
+  // Pretty lines are written synchronously, for a person at a terminal: nothing waits to be written at exit.
+  if (prettyLogs(format)) return { log: createLogger(level, undefined, format), exit: (code) => process.exit(code), onDrop() {} };
+  const out = stdoutLog();
+  return { log: createLogger(level, out.stream, "json"), exit: out.exit, onDrop: out.onDrop };
 }

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { RunUsage } from "../invoke/termination.js";
+import { LOG_BUFFER_BYTES } from "../log/stdout.js";
 import { VERSION } from "../version.js";
 
 /** Where the A66 measurements of a call go besides Prometheus (OpenTelemetry). */
@@ -175,6 +176,11 @@ export class GatewayMetrics {
     help: "Config reloads (SIGHUP) rejected; the running config stayed in force. Alert on any increase.",
     registers: [this.registry],
   });
+  readonly logLinesDropped = new Counter({
+    name: "dify_gateway_log_lines_dropped_total",
+    help: `Log lines dropped because stdout's reader fell ${LOG_BUFFER_BYTES / 1024 / 1024} MiB behind (a stalled log shipper). Alert on any increase.`,
+    registers: [this.registry],
+  });
 
   /**
    * A workspace's calls in flight changed (twice per call: taken, given back). A Map entry, copied into the gauge at
@@ -191,6 +197,7 @@ export class GatewayMetrics {
     // Present from the start, so that rate() and increase() see the first failure.
     this.configReloads.inc(0);
     this.configReloadFailures.inc(0);
+    this.logLinesDropped.inc(0);
   }
 
   /** Adds what one run reported it used to the token and price counters. */
