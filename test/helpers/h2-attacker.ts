@@ -24,7 +24,12 @@ export function rawCall(session: ClientHttp2Session, path: string, metadata: Rec
     { endStream: false },
   );
   stream.on("error", () => {});
-  const headers = new Promise<IncomingHttpHeaders>((resolve) => stream.once("response", resolve));
+  // Rejects if the stream closes unanswered, so a test waiting on it fails with the reason, not at its timeout.
+  const headers = new Promise<IncomingHttpHeaders>((resolve, reject) => {
+    stream.once("response", resolve);
+    stream.once("close", () => reject(new Error(`the stream closed without response headers (RST_STREAM code ${stream.rstCode})`)));
+  });
+  headers.catch(() => {}); // a caller that never looks at the headers is not an unhandled rejection
   const trailers = new Promise<IncomingHttpHeaders | undefined>((resolve) => {
     stream.once("trailers", resolve);
     stream.once("close", () => resolve(undefined));
