@@ -1,5 +1,11 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
+import { createRequire } from "node:module";
 import type { Registry } from "prom-client";
+
+// Required, not imported: on Node 22 an ES import of node:http builds the module's ES facade, which reads every
+// export, lazy getters included (WebSocket, MessageEvent), and so loads Node's internal undici: 64-69 ms against 9
+// for a require, on every start (docs/PERFORMANCE.md, "Cold start on Node 22"). Node 20 has no such getters.
+const { createServer } = createRequire(import.meta.url)("node:http") as typeof import("node:http");
 
 /** Serves GET /metrics in Prometheus text format on its own port, so scrapers need no gRPC credentials. */
 export async function serveMetrics(registry: Registry, listen: string): Promise<{ port: number; close(): Promise<void> }> {
