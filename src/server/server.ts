@@ -183,7 +183,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
         // half of the budget (tryShutdown waits for clients that keep theirs open): both share what is left.
         await Promise.all([
           shutDown(server, Math.min(left(), SETTLE_MS / 2)).then(() => listener.close()),
-          within(allSettled(stopWork), left()),
+          within(allSettled(stopWork), Math.max(0, left() - ABANDON_MS)),
         ]);
         // A stop still unanswered gives up now and logs so, before the last line; none is left to outlive it.
         abandonStops.abort();
@@ -235,11 +235,6 @@ function bind(server: Server, config: GatewayConfig, log: Logger): Promise<Liste
   return listen(server, config.server.listen, serverCredentials(config), { prefaceTimeoutMs, maxConnections }, log);
 }
 
-/**
- * Closes the connections once their last statuses are flushed. tryShutdown
- * alone waits forever on open streams such as health Watch (grpc-node#1458),
- * so a timer backs it with forceShutdown.
- */
 /** How long stop calls get to log their abort once the shutdown gave them up (an abort settles them at once). */
 const ABANDON_MS = 100;
 
@@ -255,6 +250,11 @@ async function allSettled(set: Set<Promise<void>>): Promise<void> {
 
 function ignore(): void {}
 
+/**
+ * Closes the connections once their last statuses are flushed. tryShutdown
+ * alone waits forever on open streams such as health Watch (grpc-node#1458),
+ * so a timer backs it with forceShutdown.
+ */
 function shutDown(server: Server, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
