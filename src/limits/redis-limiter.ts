@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { RedisSettings, Workspace } from "../config/config.js";
+import { within } from "../util/within.js";
 import type { Admission, CallLimiter, LimitKind, Refusal } from "./limiter.js";
 import type { LocalLimiter } from "./local-limiter.js";
 import { ADMIT, IN_FLIGHT, RELEASE, RENEW } from "./redis-scripts.js";
@@ -167,7 +168,7 @@ export class RedisLimiter implements CallLimiter {
     // Releases of the last turn go out before the connection closes (quit sends after what is queued).
     this.#releases.flush();
     // Frees what is still held (a drain normally ended every call first); anything left expires within a lease.
-    await Promise.race([this.#redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, this.settings.commandTimeoutMs).unref())]);
+    await within(this.#redis.quit(), this.settings.commandTimeoutMs);
     this.#redis.disconnect();
   }
 

@@ -12,9 +12,7 @@ export const LOG_FLUSH_MS = 250;
 export interface StdoutLog {
   /** pino's destination: asynchronous writes, so a log reader that stops reading never blocks the event loop. */
   readonly stream: ReturnType<typeof pino.destination>;
-  /** Lines dropped so far because `maxBytes` were already waiting. */
-  dropped(): number;
-  /** Called for each dropped line. */
+  /** Called for each line dropped because `maxBytes` were already waiting. */
   onDrop(listener: () => void): void;
   /**
    * Exits the process with `code` once the buffered lines are written, or stdout is found broken, or after `ms`.
@@ -32,17 +30,14 @@ export function stdoutLog(
   exitProcess: (code: number) => void = (code) => process.exit(code),
 ): StdoutLog {
   const stream = pino.destination({ dest, sync: false, maxLength: maxBytes });
-  let dropped = 0;
   // Set on EPIPE (the reader closed its end): pino has then made the stream's writes and flushes no-ops.
   let broken = false;
   let exiting = false;
-  stream.on("drop", () => dropped++);
   stream.on("error", () => {
     broken = true;
   });
   return {
     stream,
-    dropped: () => dropped,
     onDrop: (listener) => void stream.on("drop", listener),
     exit(code, ms = LOG_FLUSH_MS) {
       if (exiting) return;

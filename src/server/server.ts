@@ -32,6 +32,7 @@ import { type Listener, listen } from "../net/listener.js";
 import type { CallLimits } from "../rpc/invoke.js";
 import { a66Sink } from "../telemetry/a66.js";
 import { serveRoutes } from "../transport/grpc-adapter.js";
+import { within } from "../util/within.js";
 import { HealthService } from "./health.js";
 import { addReflection } from "./reflection.js";
 import { OTHER_SERVICES, routes } from "./routes.js";
@@ -238,17 +239,10 @@ function bind(server: Server, config: GatewayConfig, log: Logger): Promise<Liste
 /** How long stop calls get to log their abort once the shutdown gave them up (an abort settles them at once). */
 const ABANDON_MS = 100;
 
-/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
-function within(work: Promise<unknown>, ms: number): Promise<void> {
-  return Promise.race([work.then(ignore, ignore), new Promise<void>((r) => setTimeout(r, ms).unref())]);
-}
-
 /** Settles once every promise in `set` has, including those added while it waits. */
 async function allSettled(set: Set<Promise<void>>): Promise<void> {
   while (set.size > 0) await Promise.allSettled([...set]);
 }
-
-function ignore(): void {}
 
 /**
  * Closes the connections once their last statuses are flushed. tryShutdown
