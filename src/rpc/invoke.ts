@@ -7,6 +7,7 @@ import type { InterfaceSpec } from "../invoke/interfaces.js";
 import type { InvokeRequest } from "../invoke/request.js";
 import type { DifyEvent } from "../sse/decoder.js";
 import { toStreamMessage } from "../translate/events.js";
+import { fittingIntegers } from "../translate/fit-integers.js";
 import { streamResponseSerializer } from "../translate/stream-encoding.js";
 import { type UnaryResponse, unaryResponseSerializer } from "../translate/unary-encoding.js";
 import { type Route, route, streamRoute } from "../transport/route.js";
@@ -54,7 +55,7 @@ export function invokeUnary(spec: InterfaceSpec, invoke: Invoke, limits: () => C
  */
 export function invokeStream(spec: InterfaceSpec, invoke: Invoke, limits: () => CallLimits): Route {
   const definition = withInputsDecoder(spec.service, () => limits().inputs)[spec.streamMethod]!;
-  const serialize = streamResponseSerializer(spec.streamResponseEncode);
+  const serialize = fittingIntegers(definition.path, streamResponseSerializer(spec.streamResponseEncode));
   return streamRoute<InvokeRequest, DifyEvent>({
     definition: {
       ...definition,

@@ -9,6 +9,7 @@ import { writeOrWait } from "../grpc/writer.js";
 import { preEncoded, sizeRecording } from "../metrics/gate.js";
 import { type CallHandler, type MethodInfo, type ServerMiddleware, withMiddleware } from "../middleware/types.js";
 import { traceFrom } from "../tracing/trace-context.js";
+import { fittingIntegers } from "../translate/fit-integers.js";
 import { deliverable } from "./response-size.js";
 import type { Route } from "./route.js";
 
@@ -36,7 +37,8 @@ export function serveRoutes(
       responseStream: definition.responseStream,
       checkRequest,
     };
-    const encode = (message: unknown) => deliverable(definition.responseSerialize(message), maxSendBytes);
+    const serialize = fittingIntegers(definition.path, definition.responseSerialize);
+    const encode = (message: unknown) => deliverable(serialize(message), maxSendBytes);
     const deserialize = sizeRecording(definition.requestDeserialize);
     if (definition.requestStream && definition.responseStream) throw new Error(`${definition.path}: bidirectional streaming is not served`);
     const registered = definition.requestStream
