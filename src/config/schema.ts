@@ -286,7 +286,11 @@ export const configSchema = z
       .prefault({}),
     upstream: z
       .strictObject({
-        /** Ends an upstream stream that sends nothing at all (not even pings) for this long. */
+        /**
+         * Ends an upstream stream that sends nothing at all (not even pings) for this long. Also how long a run whose
+         * caller left before its first event is read on until an event names it, so it can be stopped: Dify sends a
+         * chat run's headers only with its first token (or its 10 s ping).
+         */
         idleTimeoutMs: z.number().int().positive().default(60_000),
         connectTimeoutMs: z.number().int().positive().default(10_000),
         /**
@@ -295,10 +299,7 @@ export const configSchema = z
          * client's 4 MiB receive limit: events of 2-4 MiB made ~6 MB messages no default client could read.
          */
         maxEventBytes: z.number().int().positive().default(DEFAULT_MAX_EVENT_BYTES),
-        /**
-         * Budget for the stop call after a caller left, and for reading on until Dify names a run
-         * whose caller left before its first event.
-         */
+        /** Budget for the stop call after a caller left (see `idleTimeoutMs` for runs not yet named). */
         stopTimeoutMs: z.number().int().positive().default(5_000),
         /**
          * Largest answer (UTF-8 bytes) a unary call aggregates; more ends the call with RESOURCE_EXHAUSTED

@@ -55,6 +55,13 @@ export interface RunHooks {
  */
 export const BATCH_BYTES = 4 * 1024;
 
+/**
+ * Runs read on at once, per process, for an event to name them after their caller left (`#stopOnceNamed`). Each
+ * holds one connection to Dify and at most one event (`maxEventBytes`), for at most `idleTimeoutMs`. Past this,
+ * such a run is given up at once and logged as one that could not be stopped.
+ */
+export const MAX_UNNAMED_RUNS = 1_000;
+
 /** After the terminal event, how long to let Dify close the stream so its socket can be reused. */
 const TAIL_GRACE_MS = 2_000;
 
@@ -75,10 +82,11 @@ function queuedChunksOf(chunks: Chunks & Partial<QueuedChunks>): QueuedChunks | 
  * (cancel, deadline, idle timeout, drain, or a broken stream).
  *
  * Once the run request is sent, Dify may have started a run whose `task_id`
- * we do not know yet (an LLM's time to first token is often seconds). Leaving
- * then does not abort the request: the body is read on in the background,
- * bounded by `stopTimeoutMs` and one event at a time, until an event names the
- * run, which is then stopped exactly once.
+ * we do not know yet (an LLM's time to first token is often seconds, and Dify
+ * sends its response headers only with the first event). Leaving then does not
+ * abort the request: the body is read on in the background, one event at a time,
+ * for as long as a caller would have waited for Dify (`idleTimeoutMs`, at least
+ * `stopTimeoutMs`), until an event names the run, which is then stopped exactly once.
  *
  * A drain that told the caller this run's `workflowRunId` (see `isHandOffOf`) hands it off instead: the run goes
  * on on Dify for the caller to re-attach to elsewhere, and is never stopped. Every run Dify accepted is thus
@@ -205,9 +213,11 @@ export class UpstreamRun {
   }
 
   /**
-   * The caller is gone before any event named the run: reads on (within `stopTimeoutMs`) until one does,
-   * then stops it. The decoder holds at most one event; events read here are only looked at, never kept.
-   * An event too large to decode may still name its run in its first bytes (`decoder.taskIdHint`).
+   * The caller is gone before any event named the run: reads on until one does, then stops it, for as long as the
+   * caller would have waited for Dify's first event (`idleTimeoutMs`; at least `stopTimeoutMs`). Dify sends its
+   * response headers only with its first event, so they too may still be on their way. The decoder holds at most one
+   * event; events read here are only looked at, never kept. An event too large to decode may still name its run in
+   * its first bytes (`decoder.taskIdHint`).
    */
   async #stopOnceNamed(
     opening: Promise<AsyncIterable<Buffer>>,
@@ -216,15 +226,24 @@ export class UpstreamRun {
     decoder: SseDecoder,
     upstream: AbortController,
   ): Promise<void> {
-    const bound = setTimeout(() => upstream.abort(), this.settings.stopTimeoutMs);
-    const abandon = () => upstream.abort();
-    this.hooks.abandonStops?.addEventListener("abort", abandon, { once: true });
-    if (this.hooks.abandonStops?.aborted) abandon();
-    let accepted = chunks !== undefined;
+    const waitMs = Math.max(this.settings.idleTimeoutMs, this.settings.stopTimeoutMs);
+    // Why we stopped waiting while Dify may still be running the run, if we did.
+    let gaveUp: string | undefined;
+    const giveUp = (why: string) => {
+      gaveUp ??= why;
+      upstream.abort();
+    };
+    const onShutdown = () => giveUp("the shutdown's time ran out");
+    if (UpstreamRun.#unnamed >= MAX_UNNAMED_RUNS) giveUp(`${MAX_UNNAMED_RUNS} runs were already waiting for their first event`);
+    UpstreamRun.#unnamed++;
+    const bound = setTimeout(() => giveUp(`no event named it within ${waitMs} ms`), waitMs);
+    this.hooks.abandonStops?.addEventListener("abort", onShutdown, { once: true });
+    if (this.hooks.abandonStops?.aborted) onShutdown();
+    let answered = chunks !== undefined;
     const named = () => this.tracker.taskId ?? decoder.taskIdHint;
     try {
       const it = chunks ?? (await opening)[Symbol.asyncIterator]();
-      accepted = true;
+      answered = true;
       while (named() === undefined && !this.tracker.done) {
         const next = await (pending ?? it.next());
         pending = undefined;
@@ -235,20 +254,25 @@ export class UpstreamRun {
         }
       }
     } catch {
-      // Dify refused the run, the connection broke, or the bound passed: what we know is all we will know.
+      // Dify refused the run, the connection broke, or we gave up: what we know is all we will know.
     } finally {
+      UpstreamRun.#unnamed--;
       clearTimeout(bound);
-      this.hooks.abandonStops?.removeEventListener("abort", abandon);
+      this.hooks.abandonStops?.removeEventListener("abort", onShutdown);
       upstream.abort();
     }
     const taskId = named();
     if (taskId !== undefined && !this.tracker.done) await this.#stop(taskId);
-    else if (accepted && !this.tracker.done)
+    // Dify refusing the run (an HTTP error, a refused connection) started nothing: nothing to say.
+    else if ((answered || gaveUp !== undefined) && !this.tracker.done)
       this.log.warn(
-        { stopTimeoutMs: this.settings.stopTimeoutMs },
-        "the caller left a run Dify accepted, and no event named it: it could not be stopped",
+        { why: gaveUp ?? "the stream ended before an event named it", headersReceived: answered },
+        "the caller left a run Dify may have started, and no event named it: it could not be stopped",
       );
   }
+
+  /** Runs in `#stopOnceNamed` now, across the process (`MAX_UNNAMED_RUNS`). */
+  static #unnamed = 0;
 
   /** `signal`, and the shutdown's `abandonStops` when there is one. */
   #bounded(signal: AbortSignal): AbortSignal {

@@ -2,17 +2,20 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { Secret } from "../../src/config/secret.js";
 import type { DifyClient } from "../../src/dify/client.js";
-import { UpstreamRun } from "../../src/invoke/upstream-run.js";
+import { MAX_UNNAMED_RUNS, type RunSettings, UpstreamRun } from "../../src/invoke/upstream-run.js";
 
-const SETTINGS = { idleTimeoutMs: 60_000, maxEventBytes: 1024, stopTimeoutMs: 2_000, maxAnswerBytes: 1 << 20 };
+const SETTINGS: RunSettings = { idleTimeoutMs: 2_000, maxEventBytes: 1024, stopTimeoutMs: 1_000, maxAnswerBytes: 1 << 20 };
 
 /** A Dify whose run answers after `headersMs`, then sends `chunks` at their times; stop calls are recorded. */
 function fakeDify(headersMs: number, chunks: { atMs: number; text: string }[]) {
   const stops: string[] = [];
   const client = {
     async openStream(_t: unknown, _p: string, _b: object, signal: AbortSignal) {
-      await new Promise((r) => setTimeout(r, headersMs));
-      if (signal.aborted) throw signal.reason;
+      // Like undici: an abort ends the wait for the response headers at once.
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, headersMs);
+        signal.addEventListener("abort", () => (clearTimeout(timer), reject(new Error("aborted"))), { once: true });
+      });
       return (async function* () {
         const t0 = Date.now();
         for (const c of chunks) {
@@ -33,7 +36,14 @@ function fakeDify(headersMs: number, chunks: { atMs: number; text: string }[]) {
   return { client, stops };
 }
 
-function run(client: DifyClient) {
+/** The warn lines a run logged. */
+function warnings() {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { log, lines };
+}
+
+function run(client: DifyClient, settings = SETTINGS, log = pino({ level: "silent" })) {
   return new UpstreamRun(
     {
       kind: "chat",
@@ -44,8 +54,8 @@ function run(client: DifyClient) {
       user: "u",
     },
     client,
-    SETTINGS,
-    pino({ level: "silent" }),
+    settings,
+    log,
   );
 }
 
@@ -96,13 +106,54 @@ describe("UpstreamRun: a caller leaving before the first event", () => {
     expect(dify.stops).toEqual(["/chat-messages/t-3/stop"]);
   });
 
-  it("gives up after stopTimeoutMs when no event ever names the run", async () => {
+  it("waits for the response headers past stopTimeoutMs, as long as a caller would (idleTimeoutMs)", async () => {
+    // Dify sends its headers with its first event: for a chat app, the model's first token.
+    const dify = fakeDify(SETTINGS.stopTimeoutMs + 300, [{ atMs: 10, text: event("t-5") }]);
+    const w = warnings();
+    const r = run(dify.client, SETTINGS, w.log);
+    await leaveAfter(r, 50);
+    await new Promise((res) => setTimeout(res, SETTINGS.stopTimeoutMs + 600));
+    expect(dify.stops).toEqual(["/chat-messages/t-5/stop"]);
+    expect(w.lines).toEqual([]);
+  });
+
+  it("gives up after idleTimeoutMs when no event ever names the run, and says so", async () => {
     const dify = fakeDify(0, [{ atMs: 5_000, text: event("t-4") }]);
-    const r = run(dify.client);
+    const w = warnings();
+    const r = run(dify.client, SETTINGS, w.log);
     const t0 = Date.now();
     await leaveAfter(r, 50);
-    await new Promise((res) => setTimeout(res, SETTINGS.stopTimeoutMs + 300));
+    await new Promise((res) => setTimeout(res, SETTINGS.idleTimeoutMs + 300));
     expect(dify.stops).toEqual([]);
-    expect(Date.now() - t0).toBeLessThan(SETTINGS.stopTimeoutMs + 1_000);
+    expect(Date.now() - t0).toBeLessThan(SETTINGS.idleTimeoutMs + 1_000);
+    expect(w.lines).toMatchObject([{ why: `no event named it within ${SETTINGS.idleTimeoutMs} ms`, headersReceived: true }]);
+  });
+
+  it("says so too when Dify's headers never came", async () => {
+    const dify = fakeDify(60_000, []);
+    const w = warnings();
+    await leaveAfter(run(dify.client, SETTINGS, w.log), 50);
+    await new Promise((res) => setTimeout(res, SETTINGS.idleTimeoutMs + 300));
+    expect(w.lines).toMatchObject([
+      { msg: "the caller left a run Dify may have started, and no event named it: it could not be stopped", headersReceived: false },
+    ]);
+  });
+
+  it(`holds at most ${MAX_UNNAMED_RUNS} such runs at once; past that, one is given up at once and logged`, async () => {
+    const quiet = fakeDify(60_000, []);
+    const held = Array.from({ length: MAX_UNNAMED_RUNS }, () => run(quiet.client));
+    await Promise.all(held.map((r) => leaveAfter(r, 1)));
+    const dify = fakeDify(300, [{ atMs: 10, text: event("t-6") }]);
+    const w = warnings();
+    await leaveAfter(run(dify.client, SETTINGS, w.log), 1);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(w.lines).toMatchObject([{ why: `${MAX_UNNAMED_RUNS} runs were already waiting for their first event`, headersReceived: false }]);
+    // The held ones give up at their bound; then there is room again.
+    await new Promise((res) => setTimeout(res, SETTINGS.idleTimeoutMs + 200));
+    const again = fakeDify(100, [{ atMs: 10, text: event("t-7") }]);
+    await leaveAfter(run(again.client), 1);
+    await new Promise((res) => setTimeout(res, 400));
+    expect(again.stops).toEqual(["/chat-messages/t-7/stop"]);
+    expect(dify.stops).toEqual([]);
   });
 });

@@ -353,7 +353,7 @@ function linesOf(traceId: string) {
 const OUTCOME = /^call (finished|failed)/;
 const STOPPED = "stopped the unfinished run on Dify";
 const STOP_FAILED = "could not stop the unfinished run on Dify";
-const UNNAMED_RUN = "the caller left a run Dify accepted, and no event named it: it could not be stopped";
+const UNNAMED_RUN = "the caller left a run Dify may have started, and no event named it: it could not be stopped";
 
 async function expectOneOutcomeLine(traceId: string, e: Expected, code: status): Promise<void> {
   // The outcome line is written when the call settles; the stop line when Dify answers the stop call.
