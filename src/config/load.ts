@@ -118,8 +118,20 @@ function duplicates(doc: unknown): string[] {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.length > 0 ? issue.path.join(".") : "(root)";
-  return `${path}: ${issue.message}`;
+  const path = issue.path.length > 0 ? issue.path.map(shownKey).join(".") : "(root)";
+  if (issue.code !== "unrecognized_keys") return `${path}: ${issue.message}`;
+  const keys = issue.keys.map((key) => (shownKey(key) === key ? `"${key}"` : shownKey(key)));
+  return `${path}: unrecognized ${keys.length === 1 ? "key" : "keys"} ${keys.join(", ")}`;
+}
+
+/**
+ * A key of the config file as a problem may show it. Field names are identifiers; anything else may be a secret
+ * pasted into the wrong place (an app key on a line of its own reads as a key named "app-..."), and problems go to
+ * the terminal and, on a reload, to the log.
+ */
+function shownKey(key: PropertyKey): string {
+  if (typeof key === "number") return String(key);
+  return typeof key === "string" && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key) ? key : "(a key that is no field name, not shown)";
 }
 
 type WorkspaceFile = ConfigFile["workspaces"][number];

@@ -3,6 +3,7 @@ import type { AppTarget } from "../dify/client.js";
 import { appNotFound, invalidArgument, unauthenticated } from "../grpc/gateway-error.js";
 import { SESSION_METADATA, sessionIdProblem, traceHeaders } from "../tracing/trace-context.js";
 import type { CallContext } from "./context.js";
+import { shownAppId } from "./shown-app-id.js";
 import { UPSTREAM_OBSERVER } from "./upstream-observer.js";
 
 /** An app of the caller's workspace, and how to reach it on Dify with that app's key. */
@@ -25,7 +26,7 @@ export function appScope(ctx: CallContext, appId: string): AppScope {
   if (!workspace) throw unauthenticated("unauthenticated");
   const app = workspace.apps.get(appId);
   // A scoped token's other apps do not exist for it either: the same answer, and nothing sent to Dify.
-  if (!app || (ctx.token?.apps !== undefined && !ctx.token.apps.has(appId))) throw appNotFound(appId);
+  if (!app || (ctx.token?.apps !== undefined && !ctx.token.apps.has(appId))) throw appNotFound(shownAppId(appId, workspace, ctx.token));
   const sessionProblem = ctx.trace.sessionId === undefined ? undefined : sessionIdProblem(ctx.trace.sessionId);
   if (sessionProblem) throw invalidArgument(SESSION_METADATA, sessionProblem);
   return {

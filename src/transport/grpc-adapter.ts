@@ -1,9 +1,10 @@
 import type { Server, ServerReadableStream, ServerUnaryCall, ServerWritableStream, sendUnaryData } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { callerOf } from "../auth/context.js";
-import { MAX_APP_ID_LENGTH } from "../config/schema.js";
+import type { TokenEntry, Workspace } from "../config/config.js";
 import { callError } from "../core/call-error.js";
 import { type CallContext, createContextValues } from "../core/context.js";
+import { shownAppId } from "../core/shown-app-id.js";
 import { CallScope } from "../grpc/call-scope.js";
 import { writeOrWait } from "../grpc/writer.js";
 import { preEncoded, sizeRecording } from "../metrics/gate.js";
@@ -211,7 +212,7 @@ function contextOf(call: Call, scope: CallScope, log: Logger, appId: unknown = (
       method,
       workspace: workspace?.id,
       tokenName: caller?.token?.label,
-      appId: loggable(appId),
+      appId: loggable(appId, workspace, caller?.token),
     }),
     method,
     startedAt,
@@ -227,9 +228,9 @@ function deadlineOf(call: Call): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** The request's app_id as the log line shows it: validation rejects long ones, but their line is written too. */
-function loggable(request: unknown): string | undefined {
+/** The request's app_id as the log line shows it (`shownAppId`). */
+function loggable(request: unknown, workspace: Workspace | undefined, token: TokenEntry | undefined): string | undefined {
   const appId = typeof request === "string" ? request : (request as { appId?: unknown } | undefined)?.appId;
   if (typeof appId !== "string") return undefined;
-  return appId.length > MAX_APP_ID_LENGTH ? `${appId.slice(0, MAX_APP_ID_LENGTH)}…` : appId;
+  return shownAppId(appId, workspace, token);
 }

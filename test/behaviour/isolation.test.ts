@@ -152,6 +152,40 @@ describe("every caller × every app", () => {
     }
   }
 
+  it("a secret pasted into app_id (the caller's token, an app key, a UUID-shaped token) is not echoed in the status or the log", async () => {
+    const token = "tok-delta-5a6b7c8d9e0f1a2b";
+    const uuidToken = "0badc0de-0000-4000-8000-00000000beef";
+    const g = await startInProcessGateway(
+      {
+        workspaces: [
+          {
+            id: "delta",
+            difyBaseUrl: simShared.url,
+            tokens: [{ sha256: sha256(token).toString("hex") }, { sha256: sha256(uuidToken).toString("hex") }],
+            apps: [{ appId: demo("chat").appId, key: keyRef("chat") }],
+          },
+        ],
+      },
+      env,
+    );
+    const k = clients(g.address);
+    const secrets = [token, uuidToken, env.KEY_CHAT as string];
+    for (const secret of secrets) {
+      const err = await expectFailure(invoke(k, secret, "chat", bearer(token)));
+      expect(err.code).toBe(status.NOT_FOUND);
+      expect(err.details).toBe('app "(not shown: neither an app of this workspace nor a UUID)" not found');
+      expect(JSON.stringify(details(err))).not.toContain(secret);
+    }
+    // A UUID that is no secret is shown, as the id the caller asked for.
+    const err = await expectFailure(invoke(k, UNKNOWN, "chat", bearer(token)));
+    expect(err.details).toBe(`app "${UNKNOWN}" not found`);
+    k.close();
+    const logged = JSON.stringify(g.logs());
+    await g.close();
+    for (const secret of secrets) expect(logged).not.toContain(secret);
+    expect(logged).toContain(UNKNOWN);
+  });
+
   it("the two workspaces sharing an app_id each reach their own app", async () => {
     await simShared.reset();
     const a = (await invoke(c, SHARED, undefined, bearer(CALLERS[0]!.token))) as { mode: string };

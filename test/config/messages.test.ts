@@ -33,6 +33,13 @@ describe("config messages", () => {
     expect(out.join("\n")).not.toContain(INLINE_KEY);
   });
 
+  it("an unknown field is named; a key that is no field name (a secret on a line of its own) is not echoed", () => {
+    const token = { sha256: HASH, [INLINE_KEY]: null, nmae: "x" };
+    const out = problems({ workspaces: [ws([{ appId: "a", key: { env: "KEY" } }], { tokens: [token] })] });
+    expect(out).toEqual(['workspaces.0.tokens.0: unrecognized keys (a key that is no field name, not shown), "nmae"']);
+    expect(out.join("\n")).not.toContain(INLINE_KEY);
+  });
+
   it("a key object of another shape names the two shapes", () => {
     const out = problems({ workspaces: [ws([{ appId: "a", key: { value: INLINE_KEY } }])] });
     expect(out).toEqual(["workspaces.0.apps.0.key: must be { env: VARIABLE } or { file: path/to/key } (one of the two, nothing else)"]);

@@ -68,7 +68,7 @@ describe("grpc-js adapter", () => {
       ctx.log.info("inside");
       return { ok: true };
     });
-    const { call } = fakeCall(path, { appId: "app-7" });
+    const { call } = fakeCall(path, { appId: "a1b2c3d4-0000-4000-8000-000000000007" });
     const answers: unknown[][] = [];
     grpcHandler(call, (...args: unknown[]) => answers.push(args));
     await tick();
@@ -81,7 +81,7 @@ describe("grpc-js adapter", () => {
     expect(lines.find((l) => l.msg === "inside")).toMatchObject({
       traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
       workspace: "ws-adapter",
-      appId: "app-7",
+      appId: "a1b2c3d4-0000-4000-8000-000000000007",
       method: path,
     });
     expect(answers).toEqual([[null, json({ ok: true })]]);
