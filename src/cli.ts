@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { sha256 } from "./auth/registry.js";
 import { argumentError, ensurePortFree, OperatorError } from "./cli-errors.js";
 import { CONFIG_ENV, ConfigError, loadConfigFile } from "./config/load.js";
+import { hostPortProblem } from "./config/schema.js";
 import { summarize } from "./config/summary.js";
 import { DifyClient } from "./dify/client.js";
 import { formatProbe, probeConfig } from "./doctor/probe.js";
@@ -93,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
     const { log, exit } = processLog("info", "auto");
     exitProcess = exit;
     const listen = values.listen ?? "127.0.0.1:50051";
+    const listenProblem = hostPortProblem(listen);
+    if (listenProblem) throw new OperatorError(`--listen ${listenProblem.replace("0.0.0.0", "127.0.0.1")}, got '${listen}'`, 2);
     const ports = {
       simulatorPort: demoPort("simulator-port", values["simulator-port"]),
       metricsPort: demoPort("metrics-port", values["metrics-port"]),

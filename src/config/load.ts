@@ -1,6 +1,8 @@
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
+import { createSecureContext, type SecureContextOptions } from "node:tls";
 import type { z } from "zod";
 import type { AppEntry, GatewayConfig, ServerTls, Workspace } from "./config.js";
 import { type ConfigFile, configSchema } from "./schema.js";
@@ -167,7 +169,46 @@ function resolveTls(tls: NonNullable<ConfigFile["server"]["tls"]>, sources: Sour
   const key = readFile(tls.keyFile, "server.tls.keyFile", sources);
   const clientCa = tls.clientCaFile === undefined ? undefined : readFile(tls.clientCaFile, "server.tls.clientCaFile", sources);
   if (!cert || !key || (tls.clientCaFile !== undefined && !clientCa)) return undefined;
+  const problem = tlsProblem(cert, key, clientCa);
+  if (problem) {
+    sources.problems.push(problem);
+    return undefined;
+  }
   return { cert, key: new Secret(key.toString("utf8")), clientCa };
+}
+
+/**
+ * What is wrong with the TLS files, checked as the server will load them, so `check-config` and a reload catch it
+ * and a start says which file to fix instead of failing in the TLS stack with OpenSSL's trace.
+ */
+function tlsProblem(cert: Buffer, key: Buffer, clientCa: Buffer | undefined): string | undefined {
+  const fails = (options: SecureContextOptions) => {
+    try {
+      createSecureContext(options);
+      return undefined;
+    } catch (err) {
+      // OpenSSL's reason, e.g. "error:0480006C:PEM routines::no start line" → "no start line".
+      return String((err as Error).message)
+        .split("::")
+        .at(-1);
+    }
+  };
+  const certProblem = fails({ cert });
+  if (certProblem) return `server.tls.certFile: not a usable PEM certificate (${certProblem})`;
+  const keyProblem = fails({ key });
+  if (keyProblem) return `server.tls.keyFile: not a usable PEM private key (${keyProblem})`;
+  if (fails({ cert, key })) return "server.tls.keyFile: this key does not belong to the certificate in certFile";
+  if (clientCa) {
+    // A CA file with no certificate in it is taken silently by the TLS stack, which then refuses every client.
+    try {
+      new X509Certificate(clientCa);
+    } catch (err) {
+      return `server.tls.clientCaFile: not a usable PEM certificate (${String((err as Error).message)
+        .split("::")
+        .at(-1)})`;
+    }
+  }
+  return undefined;
 }
 
 function readSecret(ref: { env: string } | { file: string }, path: string, sources: Sources): Secret | undefined {

@@ -135,8 +135,19 @@ export const TELEMETRY_PROTOCOLS = ["http/protobuf", "http/json"] as const;
 /** OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER values the gateway supports (the spec's others are console and prometheus). */
 export const TELEMETRY_EXPORTERS = ["otlp", "none"] as const;
 
-const hostPortPattern = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/;
-const hostPort = z.string().regex(hostPortPattern, "must be host:port, e.g. 0.0.0.0:50051");
+const hostPortPattern = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/;
+/** Why `value` is not a host:port to listen on or connect to, or undefined when it is one. */
+export function hostPortProblem(value: string): string | undefined {
+  const match = hostPortPattern.exec(value);
+  if (!match) return "must be host:port, e.g. 0.0.0.0:50051";
+  return Number(match[2]) > 65_535 ? "the port must be 0-65535" : undefined;
+}
+const hostPortWith = (example: string) =>
+  z.string().check((ctx) => {
+    const problem = hostPortProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: "custom", message: problem.replace("0.0.0.0:50051", example), input: ctx.value });
+  });
+const hostPort = hostPortWith("0.0.0.0:50051");
 
 /** Where the shared limits live. See README "Running several replicas". */
 const redisSettings = z.strictObject({
@@ -152,7 +163,7 @@ const redisSettings = z.strictObject({
   cluster: z.boolean().default(false),
   /** Redis Sentinel: ioredis asks these sentinels for the master named `name`; the URL's host is then ignored. */
   sentinel: z
-    .strictObject({ name: z.string().min(1), nodes: z.array(z.string().regex(hostPortPattern, "must be host:port")).min(1) })
+    .strictObject({ name: z.string().min(1), nodes: z.array(hostPortWith("redis-0:6379")).min(1) })
     .optional(),
   /** `open`: while Redis is unreachable, each replica limits alone (in process), with a warn line and a metric. `closed`: refuse calls with UNAVAILABLE. */
   onUnavailable: z.enum(["open", "closed"]).default("open"),

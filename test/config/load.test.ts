@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfigFile, parseConfig } from "../../src/config/load.js";
+import { TestCa } from "../helpers/certs.js";
 
 const HASH = "a".repeat(64);
 const valid = () => ({
@@ -202,6 +203,36 @@ describe("config", () => {
       ],
     };
     expect(problems(doc)).toEqual(['workspaces.1.spiffeIds.0: "spiffe://td/a" is configured for two workspaces']);
+  });
+
+  it("names the TLS file to fix when it is no PEM, or the key is not the certificate's", () => {
+    const ca = new TestCa();
+    const server = ca.server();
+    writeFileSync(join(ca.dir, "junk.pem"), "not a pem\n");
+    const tlsProblems = (tls: Record<string, string>) => {
+      try {
+        const file = join(ca.dir, "gateway.json");
+        writeFileSync(file, JSON.stringify({ ...valid(), server: { tls } }));
+        loadConfigFile(file, { APP1_KEY: "app-k" });
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(tlsProblems({ certFile: server.certFile, keyFile: server.keyFile })).toEqual([]);
+    expect(tlsProblems({ certFile: server.certFile, keyFile: ca.ca.keyFile })).toEqual([
+      "server.tls.keyFile: this key does not belong to the certificate in certFile",
+    ]);
+    expect(tlsProblems({ certFile: join(ca.dir, "junk.pem"), keyFile: server.keyFile })).toEqual([
+      "server.tls.certFile: not a usable PEM certificate (no start line)",
+    ]);
+    expect(tlsProblems({ certFile: server.certFile, keyFile: join(ca.dir, "junk.pem") })).toEqual([
+      // OpenSSL's reason varies with its version ("unsupported" on OpenSSL 3's decoder).
+      expect.stringMatching(/^server\.tls\.keyFile: not a usable PEM private key \(.+\)$/),
+    ]);
+    expect(tlsProblems({ certFile: server.certFile, keyFile: server.keyFile, clientCaFile: join(ca.dir, "junk.pem") })).toEqual([
+      "server.tls.clientCaFile: not a usable PEM certificate (no start line)",
+    ]);
   });
 
   it("reads key and TLS files relative to the config file, naming each one it cannot read", () => {

@@ -83,6 +83,27 @@ describe("command line", () => {
     expect(stderr).toContain("set server.listen");
   });
 
+  it("a --listen or server.listen that is no host:port, or whose port is past 65535, is one line naming it; exit 2 or 1", async () => {
+    for (const [listen, problem] of [
+      ["127.0.0.1", "must be host:port, e.g. 127.0.0.1:50051"],
+      ["127.0.0.1:99999", "the port must be 0-65535"],
+    ]) {
+      const demo = await run(["--listen", listen]);
+      expect([demo.code, demo.stderr.trim()]).toEqual([2, `error: --listen ${problem}, got '${listen}'`]);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "gw-listen-"));
+    const file = join(dir, "gateway.yaml");
+    writeFileSync(join(dir, "chat.key"), "app-listen-key\n");
+    writeFileSync(
+      file,
+      `server: { listen: "127.0.0.1:99999" }\nworkspaces:\n  - id: acme\n    difyBaseUrl: https://dify.example.com/v1\n    tokens: [{ sha256: ${"a".repeat(64)} }]\n    apps: [{ appId: a, key: { file: chat.key } }]\n`,
+    );
+    const checked = await run(["check-config", file]);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toContain("server.listen: the port must be 0-65535");
+    expect(checked.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("the demo keeps serving when its stdout is closed (`npm start | head -1`), and stops on SIGTERM", async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [MAIN, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
