@@ -37,6 +37,13 @@ for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"])
     if (signal !== "SIGINT" || !process.stdin.isTTY) child.kill(signal);
   });
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1)));
+// npm passes SIGTERM and SIGINT on, but a SIGHUP (a supervisor's "reload") or a SIGKILL ends npm alone, and its
+// supervisor then believes the gateway gone while it serves on. When npm, our parent, is gone, the gateway drains
+// and exits as on a SIGTERM. Send SIGHUP to this process or the gateway's to reload.
+if (process.env.npm_lifecycle_event !== undefined) {
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && child.kill("SIGTERM"), 500).unref();
+}
 
 function signalNumber(signal) {
   return { SIGHUP: 1, SIGINT: 2, SIGTERM: 15, SIGKILL: 9 }[signal];

@@ -162,9 +162,7 @@ const redisSettings = z.strictObject({
   /** Redis Cluster: ioredis discovers the other nodes from the URL's node. Keys of one workspace share a hash slot. */
   cluster: z.boolean().default(false),
   /** Redis Sentinel: ioredis asks these sentinels for the master named `name`; the URL's host is then ignored. */
-  sentinel: z
-    .strictObject({ name: z.string().min(1), nodes: z.array(hostPortWith("redis-0:6379")).min(1) })
-    .optional(),
+  sentinel: z.strictObject({ name: z.string().min(1), nodes: z.array(hostPortWith("redis-0:6379")).min(1) }).optional(),
   /** `open`: while Redis is unreachable, each replica limits alone (in process), with a warn line and a metric. `closed`: refuse calls with UNAVAILABLE. */
   onUnavailable: z.enum(["open", "closed"]).default("open"),
   /**

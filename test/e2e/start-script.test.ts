@@ -86,43 +86,50 @@ describe("npm start / npm run simulator (scripts/start.mjs)", () => {
     expect(stderr).toContain("build failed");
   });
 
-  it("npm start under a supervisor: a SIGTERM to npm's own PID reaches the gateway, and nothing is left running", async () => {
-    const root = tree();
-    // The real `start` script line, and a gateway stand-in that runs until its SIGTERM and records it.
-    writeFileSync(
-      join(root, "package.json"),
-      JSON.stringify({ name: "t", private: true, type: "module", scripts: { build: "node build.mjs", start: PACKAGE.scripts.start } }),
-    );
-    await start(root, ["gateway", "--version"]); // builds once, so dist/ is fresh below
-    writeFileSync(
-      join(root, "dist/src/main.js"),
-      `import { writeFileSync } from "node:fs";
+  it.each([
+    ["SIGTERM", "passed on by npm"],
+    ["SIGHUP", "ends npm alone: the launcher sees its parent gone"],
+    ["SIGKILL", "ends npm alone: the launcher sees its parent gone"],
+  ] as const)(
+    "npm start under a supervisor: a %s to npm's own PID (%s) drains the gateway, and nothing is left running",
+    async (signal) => {
+      const root = tree();
+      // The real `start` script line, and a gateway stand-in that runs until its SIGTERM and records it.
+      writeFileSync(
+        join(root, "package.json"),
+        JSON.stringify({ name: "t", private: true, type: "module", scripts: { build: "node build.mjs", start: PACKAGE.scripts.start } }),
+      );
+      await start(root, ["gateway", "--version"]); // builds once, so dist/ is fresh below
+      writeFileSync(
+        join(root, "dist/src/main.js"),
+        `import { writeFileSync } from "node:fs";
 writeFileSync("gateway.pid", String(process.pid));
 process.on("SIGTERM", () => { writeFileSync("sigterm.log", "drained"); process.exit(0); });
 setInterval(() => {}, 1000);
 `,
-    );
-    const npm = spawn("npm", ["start", "--silent"], { cwd: root, stdio: "ignore" });
-    const npmExited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
-    const until = Date.now() + 20_000;
-    while (!existsSync(join(root, "gateway.pid")) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    const gatewayPid = Number(readFileSync(join(root, "gateway.pid"), "utf8"));
-    npm.kill("SIGTERM");
-    await npmExited;
-    const alive = () => {
-      try {
-        process.kill(gatewayPid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    for (const deadline = Date.now() + 5_000; alive() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
-    const orphaned = alive();
-    if (orphaned) process.kill(gatewayPid, "SIGKILL");
-    expect(orphaned, "the gateway outlived npm").toBe(false);
-    expect(readFileSync(join(root, "sigterm.log"), "utf8")).toBe("drained");
-  });
+      );
+      const npm = spawn("npm", ["start", "--silent"], { cwd: root, stdio: "ignore" });
+      const npmExited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
+      const until = Date.now() + 20_000;
+      while (!existsSync(join(root, "gateway.pid")) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const gatewayPid = Number(readFileSync(join(root, "gateway.pid"), "utf8"));
+      npm.kill(signal);
+      await npmExited;
+      const alive = () => {
+        try {
+          process.kill(gatewayPid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (const deadline = Date.now() + 5_000; alive() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      const orphaned = alive();
+      if (orphaned) process.kill(gatewayPid, "SIGKILL");
+      expect(orphaned, "the gateway outlived npm").toBe(false);
+      expect(readFileSync(join(root, "sigterm.log"), "utf8")).toBe("drained");
+    },
+  );
 
   it("an unknown target gets the usage and exit 2", async () => {
     const { code, stderr } = await start(tree(), ["gatway"]);
