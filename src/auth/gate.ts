@@ -8,6 +8,11 @@ import type { Resolution, WorkspaceRegistry } from "./registry.js";
 /** Kubernetes probes and grpcurl carry no credentials. */
 const OPEN_PREFIXES = ["/grpc.health.v1.", "/grpc.reflection."];
 
+/** Health and reflection: open to anyone, without credentials. */
+export function isOpenService(path: string): boolean {
+  return OPEN_PREFIXES.some((p) => path.startsWith(p));
+}
+
 /** One message for every failure, so it never tells whether a token exists. */
 const REJECTION = "missing or invalid credentials: send 'authorization: Bearer <workspace token>'";
 
@@ -73,5 +78,5 @@ export function authGate(
       return undefined;
     },
   };
-  return (method) => (OPEN_PREFIXES.some((p) => method.path.startsWith(p)) ? undefined : gate);
+  return (method) => (isOpenService(method.path) ? undefined : gate);
 }

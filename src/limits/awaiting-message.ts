@@ -19,7 +19,8 @@ import { ConcurrencyLimiter, type Release, workspaceConcurrencyLimit } from "./c
  */
 export function awaitingMessageLimitGate(log: Logger, onRefused: (workspace: string) => void): GateFactory {
   const awaiting = new ConcurrencyLimiter();
-  return () => new AwaitingMessage(awaiting, log, onRefused);
+  // Until the handler runs: at the first message of a client stream, else at half-close (see request-guard.ts).
+  return (method) => new AwaitingMessage(awaiting, log, onRefused, method.requestStream);
 }
 
 class AwaitingMessage implements Gate {
@@ -29,6 +30,7 @@ class AwaitingMessage implements Gate {
     private readonly awaiting: ConcurrencyLimiter,
     private readonly log: Logger,
     private readonly onRefused: (workspace: string) => void,
+    private readonly requestStream: boolean,
   ) {}
 
   onMetadata(metadata: Metadata, call: GateCall): GatewayError | undefined {
@@ -51,7 +53,7 @@ class AwaitingMessage implements Gate {
   }
 
   onMessage(): void {
-    this.done();
+    if (this.requestStream) this.done();
   }
 
   onHalfClose(): void {

@@ -170,9 +170,15 @@ export const STREAM_ID_HEADER = "x-gateway-stream-id";
 const streams = new Map<string, ServerHttp2Stream>();
 let lastStreamId = 0;
 
+/** grpc-js takes `grpc-encoding` out of the metadata before any interceptor runs: this copy is what the gates see. */
+export const ENCODING_HEADER = "x-gateway-grpc-encoding";
+
 function linkStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
   const id = String(++lastStreamId);
   headers[STREAM_ID_HEADER] = id;
+  // Overwritten, or removed: a client's own value of it must not count.
+  if (headers["grpc-encoding"] === undefined) delete headers[ENCODING_HEADER];
+  else headers[ENCODING_HEADER] = headers["grpc-encoding"];
   streams.set(id, stream);
   // One more turn: grpc-js tells interceptors that a call ended on a later tick than the stream may close.
   stream.once("close", () => setImmediate(() => streams.delete(id)));

@@ -8,6 +8,7 @@ import {
 } from "@grpc/grpc-js";
 import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import { GatewayError, invalidArgument } from "../grpc/gateway-error.js";
+import { withRequestLimit } from "../grpc/request-limit.js";
 
 export type { ServingStatus };
 
@@ -16,6 +17,8 @@ export type { ServingStatus };
  * and a name is held for as long as its Watch stays open: 200 bytes × any number of open Watches stays small.
  */
 export const MAX_SERVICE_NAME_BYTES = 200;
+/** A HealthCheckRequest is its service name: larger ones are refused undecoded (`withRequestLimit`). */
+export const MAX_HEALTH_REQUEST_BYTES = 1024;
 
 interface CheckRequest {
   service: string;
@@ -50,7 +53,13 @@ export class HealthService {
   addToServer(server: Server): void {
     this.#stock.addToServer({
       addService: (definition, implementation) =>
-        server.addService(definition as ServiceDefinition, this.#guard(implementation as UntypedServiceImplementation)),
+        server.addService(
+          // A larger request decodes to a name one byte over the limit, which #guard refuses as the field's INVALID_ARGUMENT.
+          withRequestLimit(definition as ServiceDefinition, MAX_HEALTH_REQUEST_BYTES, () => ({
+            service: "?".repeat(MAX_SERVICE_NAME_BYTES + 1),
+          })),
+          this.#guard(implementation as UntypedServiceImplementation),
+        ),
     });
   }
 

@@ -4,6 +4,7 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { type Server, type ServerDuplexStream, type ServiceDefinition, status, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { GatewayError } from "../grpc/gateway-error.js";
+import { withRequestLimit } from "../grpc/request-limit.js";
 import { GENERATED_DIR } from "../paths.js";
 
 /** Descriptor sets written by `npm run proto` (`buf build`). */
@@ -17,6 +18,13 @@ const DESCRIPTOR_SETS = ["dify_app_v1.binpb", "grpc_health_v1.binpb"];
 export const MAX_REFLECTION_STREAMS = 32;
 
 /**
+ * Largest reflection request: a symbol or file name and a host. The stock service echoes a symbol it does not know
+ * into its answer, so with the server-wide 4 MiB limit (and gzip, a few KB on the wire each) 16 queued answers of
+ * a stream were 64 MiB, and 8 streams exhausted a 384 MB heap. At 8 KiB a stream holds at most ~0.5 MiB.
+ */
+export const MAX_REFLECTION_REQUEST_BYTES = 8 * 1024;
+
+/**
  * Serves reflection v1 and v1alpha with @grpc/reflection, from the exact FileDescriptorProto bytes
  * `buf build` produced: descriptors rebuilt by proto-loader lose details that Go clients
  * (buf curl, grpcurl) need for google.protobuf.Struct. @grpc/reflection reads only
@@ -28,7 +36,9 @@ export function addReflection(server: Server, services: readonly string[]): void
   const streams = { open: 0 };
   new ReflectionService(pkg, { services: [...services] }).addToServer({
     addService: (definition: ServiceDefinition, implementation: UntypedServiceImplementation) =>
-      server.addService(definition, { ServerReflectionInfo: withBackpressure(implementation.ServerReflectionInfo as Handler, streams) }),
+      server.addService(withRequestLimit(definition, MAX_REFLECTION_REQUEST_BYTES), {
+        ServerReflectionInfo: withBackpressure(implementation.ServerReflectionInfo as Handler, streams),
+      }),
   });
 }
 

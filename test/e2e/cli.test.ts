@@ -87,7 +87,7 @@ describe("command line", () => {
     for (const [listen, problem] of [
       ["127.0.0.1", "must be host:port, e.g. 127.0.0.1:50051"],
       ["127.0.0.1:99999", "the port must be 0-65535"],
-    ]) {
+    ] as const) {
       const demo = await run(["--listen", listen]);
       expect([demo.code, demo.stderr.trim()]).toEqual([2, `error: --listen ${problem}, got '${listen}'`]);
     }

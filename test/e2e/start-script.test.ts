@@ -92,7 +92,7 @@ describe("npm start / npm run simulator (scripts/start.mjs)", () => {
     ["SIGKILL", "ends npm alone: the launcher sees its parent gone"],
   ] as const)(
     "npm start under a supervisor: a %s to npm's own PID (%s) drains the gateway, and nothing is left running",
-    async (signal) => {
+    async (signal, _how) => {
       const root = tree();
       // The real `start` script line, and a gateway stand-in that runs until its SIGTERM and records it.
       writeFileSync(

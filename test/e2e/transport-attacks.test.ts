@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { type Socket, connect as tcpConnect } from "node:net";
+import { gzipSync } from "node:zlib";
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { CompletionInvokeRequest } from "../../generated/dify/app/v1/completion.js";
 import { DEMO_APPS } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
-import { bearer, clients, details, unary } from "../helpers/grpc.js";
+import { bearer, clients, details, healthCheck as healthCheckAt, unary } from "../helpers/grpc.js";
 import { grpcFrame, grpcStatus, h2, headerInjectingProxy, rawCall } from "../helpers/h2-attacker.js";
 import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 import { Inspector, openFds } from "../reliability/inspector.js";
@@ -163,6 +165,67 @@ describe("calls that never start", () => {
     for (const p of parked) expect((await grpcStatus(p)).code).toBe(status.DEADLINE_EXCEEDED);
     session.destroy();
     await normalCallWorks();
+  });
+});
+
+describe("calls that send their message and never end their side", () => {
+  // grpc-js runs a unary handler only at half-close: such a call held its decoded message, counted nowhere, forever.
+  const request = () =>
+    grpcFrame(
+      Buffer.from(CompletionInvokeRequest.encode({ appId: completion.appId, inputs: { query: "x" }, files: [], user: "" }).finish()),
+    );
+
+  it("end with DEADLINE_EXCEEDED after firstMessageTimeoutMs, and count against the workspace meanwhile", async () => {
+    const session = h2(gw.address);
+    const started = performance.now();
+    const parked = Array.from({ length: WORKSPACE_LIMIT }, () => {
+      const call = rawCall(session, INVOKE, { authorization: `Bearer ${TOKEN}` });
+      call.stream.write(request());
+      return call;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await grpcStatus(rawCall(session, INVOKE, { authorization: `Bearer ${TOKEN}` }))).code).toBe(status.RESOURCE_EXHAUSTED);
+    for (const p of parked) expect((await grpcStatus(p)).code).toBe(status.DEADLINE_EXCEEDED);
+    const ms = performance.now() - started;
+    expect(ms).toBeGreaterThan(FIRST_MESSAGE_TIMEOUT_MS - 100);
+    expect(ms).toBeLessThan(FIRST_MESSAGE_TIMEOUT_MS + 5_000);
+    session.destroy();
+    await normalCallWorks();
+  });
+
+  it("health and reflection refuse compressed requests before reading them: 150 gzip'd from 4 MB to a few KB cost nothing", async () => {
+    const big = Buffer.concat([Buffer.from([0x0a, 0x80, 0x92, 0xf4, 0x01]), Buffer.alloc(4_000_000, 0x61)]); // field 1, 4,000,000 bytes
+    const gzipped = gzipSync(big);
+    const frame = Buffer.concat([Buffer.from([1, 0, 0, 0, 0]), gzipped]);
+    frame.writeUInt32BE(gzipped.length, 1);
+    const rssBefore = rssBytes(gw.proc.child.pid!);
+    const session = h2(gw.address);
+    const calls = Array.from({ length: 150 }, (_, i) => {
+      const path = i % 2 === 0 ? "/grpc.health.v1.Health/Check" : "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+      const call = rawCall(session, path, { "grpc-encoding": "gzip" });
+      call.stream.write(frame);
+      return call;
+    });
+    const codes = await Promise.all(calls.map(async (c) => (await grpcStatus(c)).code));
+    expect(new Set(codes)).toEqual(new Set([status.UNIMPLEMENTED]));
+    expect(rssBytes(gw.proc.child.pid!) - rssBefore).toBeLessThan(32 * 1024 * 1024);
+    session.destroy();
+    expect(await healthCheckAt(gw.address)).toBe("SERVING");
+  });
+
+  it("health refuses a request larger than a service name undecoded (INVALID_ARGUMENT service), and reflection one over 8 KiB", async () => {
+    const session = h2(gw.address);
+    const named = (bytes: number) =>
+      grpcFrame(Buffer.concat([Buffer.from([0x0a, 0x80 | (bytes & 0x7f), bytes >> 7]), Buffer.alloc(bytes, 0x61)]));
+    const health = rawCall(session, "/grpc.health.v1.Health/Check", {}, named(2_000));
+    expect((await grpcStatus(health)).code).toBe(status.INVALID_ARGUMENT);
+    // file_containing_symbol = 4
+    const symbol = (bytes: number) =>
+      grpcFrame(Buffer.concat([Buffer.from([0x22, 0x80 | (bytes & 0x7f), bytes >> 7]), Buffer.alloc(bytes, 0x61)]));
+    const reflection = rawCall(session, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", {}, symbol(9_000));
+    expect((await grpcStatus(reflection)).code).toBe(status.INTERNAL);
+    session.destroy();
+    expect(await healthCheckAt(gw.address)).toBe("SERVING");
   });
 });
 
