@@ -13,7 +13,7 @@ import { type AppScope, appScope } from "./app-scope.js";
 import { callError, isUnexpected } from "./call-error.js";
 import { type CallContext, createContextKey } from "./context.js";
 import { REATTACHABLE_RUN } from "./hand-off.js";
-import { RUN_SUMMARY, type RunSummary } from "./run-summary.js";
+import { RUN_SUMMARY, type RunSummary, UNNAMED_RUN } from "./run-summary.js";
 
 export interface CoreDeps {
   readonly client: DifyClient;
@@ -89,6 +89,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
     } finally {
       // After run.events' own finally, so a stop it sent is counted.
       ctx.values.set(RUN_SUMMARY, summarize(spec.kind, app.appId, mode, run));
+      ctx.values.set(UNNAMED_RUN, run?.unnamedRun);
     }
     return ctx.values.get(RUN_SUMMARY) as RunSummary;
   };

@@ -36,3 +36,10 @@ export interface RunSummary {
  * (a failed call has no return value to carry it).
  */
 export const RUN_SUMMARY = createContextKey<RunSummary | undefined>(undefined, "run summary");
+
+/**
+ * Set when the caller left before any event named its run: settles once an event has and the run is stopped, or the
+ * gateway gave up (`UpstreamRun`). The run may be live on Dify until then, so the workspace's slot is held until
+ * then too (`workspaceLimits`): a caller cancelling before the first event cannot start more runs than its limit.
+ */
+export const UNNAMED_RUN = createContextKey<Promise<void> | undefined>(undefined, "unnamed run");

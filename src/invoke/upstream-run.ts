@@ -116,6 +116,9 @@ export class UpstreamRun {
   ) {
     this.tracker = new RunTracker(req.kind, req.continueOnPause ?? false);
   }
+  /** Set when the caller left before any event named the run: settles once it is stopped or given up (never rejects). */
+  unnamedRun: Promise<void> | undefined;
+
 
   /**
    * The run's events in batches: the events of one chunk, with those of the chunks already queued behind it (see
@@ -208,7 +211,10 @@ export class UpstreamRun {
       } else if (this.tracker.done || taskId !== undefined) {
         upstream.abort();
         if (taskId !== undefined) this.#background(this.#stop(taskId));
-      } else this.#background(this.#stopOnceNamed(opening, chunks, pending, decoder, upstream));
+      } else {
+        this.unnamedRun = this.#stopOnceNamed(opening, chunks, pending, decoder, upstream);
+        this.#background(this.unnamedRun);
+      }
     }
   }
 

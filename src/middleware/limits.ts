@@ -1,4 +1,4 @@
-import { RUN_SUMMARY } from "../core/run-summary.js";
+import { RUN_SUMMARY, UNNAMED_RUN } from "../core/run-summary.js";
 import type { Admission, CallLimiter, Refusal } from "../limits/limiter.js";
 import { refusalError } from "../limits/refusals.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
@@ -10,7 +10,8 @@ const UNNAMED_CALLER = "unnamed";
 /**
  * The workspace's concurrency, request rate and token budget, and the caller's request rate: in process, or
  * shared by the replicas through Redis. The slot is held from before the first upstream request until the
- * handler is done, and the run's Dify tokens are counted when it ends. A bad request or an unknown app is
+ * handler is done (or, when its caller left before any event named the run, until the run is stopped or given
+ * up: `UNNAMED_RUN`), and the run's Dify tokens are counted when it ends. A bad request or an unknown app is
  * refused as such first (the handler's checks), so it neither takes a slot nor reads as a limit.
  */
 export function workspaceLimits(limiter: CallLimiter, metrics: GatewayMetrics): ServerMiddleware {
@@ -31,7 +32,10 @@ export function workspaceLimits(limiter: CallLimiter, metrics: GatewayMetrics): 
       return yield* call.next(call.request, context);
     } finally {
       // Counted for the budget here; dify_gateway_tokens_total counts the same usage for dashboards.
-      admission.release(context.values.get(RUN_SUMMARY)?.usage?.totalTokens ?? 0);
+      const tokens = context.values.get(RUN_SUMMARY)?.usage?.totalTokens ?? 0;
+      const unnamed = context.values.get(UNNAMED_RUN);
+      if (unnamed) void unnamed.then(() => admission.release(tokens));
+      else admission.release(tokens);
     }
   };
 }
