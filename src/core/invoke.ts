@@ -5,7 +5,7 @@ import { unauthenticated } from "../grpc/gateway-error.js";
 import type { InterfaceSpec } from "../invoke/interfaces.js";
 import { type InvokeRequest, validateCommon } from "../invoke/request.js";
 import type { RunKind } from "../invoke/termination.js";
-import { type RunSettings, UpstreamRun } from "../invoke/upstream-run.js";
+import { type RunSettings, TAIL_MS, UpstreamRun } from "../invoke/upstream-run.js";
 import type { DifyEvent } from "../sse/decoder.js";
 import { withOperatorHint } from "../translate/hints.js";
 import { untilAborted } from "../util/until-aborted.js";
@@ -35,10 +35,16 @@ export type Invoke = (
   spec: InterfaceSpec,
   req: InvokeRequest,
   ctx: CallContext,
+  options?: InvokeOptions,
 ) => AsyncGenerator<readonly DifyEvent[], RunSummary, undefined>;
 
+export interface InvokeOptions {
+  /** Streams: forward what Dify sends after the terminal event (`TAIL_MS`). */
+  readonly tail?: boolean;
+}
+
 export function createInvoke(deps: CoreDeps): Invoke {
-  return async function* invoke(spec, req, ctx) {
+  return async function* invoke(spec, req, ctx, options = {}) {
     const { workspace, app, target, user: userOf } = checkRequest(spec, req, ctx);
     const user = userOf(req.user);
     let mode: AppMode | undefined;
@@ -56,6 +62,7 @@ export function createInvoke(deps: CoreDeps): Invoke {
           body: spec.body(req, user),
           user,
           deadline: ctx.deadline,
+          tailMs: options.tail ? TAIL_MS : undefined,
         },
         deps.client,
         deps.settings,

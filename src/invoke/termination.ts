@@ -11,8 +11,10 @@ export type RunKind = "chat" | "completion" | "workflow";
  * Follows a run's events to decide when it has ended and whether it failed.
  *
  * - chat, agent-chat, completion: `message_end`.
- * - chatflow: `message_end` then `workflow_finished`; a failure is
- *   `workflow_finished` (failed) then `error`, with no `message_end`.
+ * - chatflow: `message_end` (the answer is whole), then `workflow_finished`, which a stream forwards as part of
+ *   the run's tail (`TAIL_MS`): Dify 1.14 keeps the stream open until `workflow_finished`, so one that never came
+ *   (dify#31253) held a finished answer until the idle timeout. A failure is `workflow_finished` (failed) then
+ *   `error`, with no `message_end`.
  * - workflow: `workflow_finished`; failed, stopped and paused runs are results.
  * - any: `workflow_paused`, `error`.
  */
@@ -26,8 +28,6 @@ export class RunTracker {
   usage: RunUsage | undefined;
   /** True once the run's terminal event arrived. */
   done = false;
-  #chatflow = false;
-  #messageEnded = false;
   #workflowFailed = false;
   #errorEvent: DifyEvent | undefined;
 
@@ -50,13 +50,9 @@ export class RunTracker {
       case "workflow_paused":
         if (!this.continueOnPause) this.done = true;
         return;
-      case "workflow_started":
-        this.#chatflow = this.kind === "chat";
-        return;
       case "message_end":
         this.usage = messageUsage(ev) ?? this.usage;
-        this.#messageEnded = true;
-        if (this.kind !== "workflow" && !this.#chatflow) this.done = true;
+        if (this.kind !== "workflow") this.done = true;
         return;
       case "workflow_finished":
         // A Chatflow's message_end carried the split; the workflow's own record has only the total.
@@ -91,8 +87,7 @@ export class RunTracker {
         { code: status.INTERNAL, reason: "WORKFLOW_RUN_FAILED", metadata: { workflowStatus: "failed" } },
       );
     }
-    // A chatflow whose `workflow_finished` got lost (dify#31253) still delivered its whole answer.
-    if (this.done || (this.#chatflow && this.#messageEnded)) return undefined;
+    if (this.done) return undefined;
     return new DifyStreamError("incomplete", "Dify closed the stream before the run's terminal event");
   }
 }

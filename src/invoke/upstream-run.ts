@@ -30,6 +30,11 @@ export interface RunRequest {
   continueOnPause?: boolean;
   /** The call's deadline (epoch ms): no retry is started that would wait past it. */
   deadline?: number | undefined;
+  /**
+   * Streams: the events Dify sends after the terminal one are the caller's too, for this long (`TAIL_MS`). A unary
+   * call has its answer at the terminal event and does not wait for them (undefined).
+   */
+  tailMs?: number | undefined;
 }
 
 /** What the run reports to its owner beyond its events. */
@@ -64,6 +69,13 @@ export const MAX_UNNAMED_RUNS = 1_000;
 
 /** After the terminal event, how long to let Dify close the stream so its socket can be reused. */
 const TAIL_GRACE_MS = 2_000;
+
+/**
+ * After the terminal event, how long a stream forwards what Dify still sends: with text-to-speech auto-play, the
+ * rest of the answer's audio (`tts_message`) and `tts_message_end`, which Dify sends for up to 5 s after
+ * `message_end` or `workflow_finished`; and a Chatflow's `workflow_finished`, after its `message_end`.
+ */
+export const TAIL_MS = 10_000;
 
 type Chunks = AsyncIterator<Buffer>;
 
@@ -104,6 +116,9 @@ export class UpstreamRun {
   /** Run requests sent to Dify: more than 1 when one that Dify cannot have acted on was retried. */
   attempts = 0;
 
+  /** Set when the caller left before any event named the run: settles once it is stopped or given up (never rejects). */
+  unnamedRun: Promise<void> | undefined;
+
   /** performance.now() when Dify reported the workflow paused (human input), for the call's span. */
   pausedAt: number | undefined;
 
@@ -116,9 +131,6 @@ export class UpstreamRun {
   ) {
     this.tracker = new RunTracker(req.kind, req.continueOnPause ?? false);
   }
-  /** Set when the caller left before any event named the run: settles once it is stopped or given up (never rejects). */
-  unnamedRun: Promise<void> | undefined;
-
 
   /**
    * The run's events in batches: the events of one chunk, with those of the chunks already queued behind it (see
@@ -153,6 +165,7 @@ export class UpstreamRun {
     opening.catch(ignore);
     let chunks: Chunks | undefined;
     let pending: Promise<IteratorResult<Buffer>> | undefined;
+    let tail: DifyEvent[] = [];
     try {
       idle.waiting = true;
       chunks = (await leave.wait(opening))[Symbol.asyncIterator]();
@@ -183,8 +196,8 @@ export class UpstreamRun {
             this.firstEventAt ??= performance.now();
             this.tracker.observe(ev);
             if (ev.event === "workflow_paused") this.pausedAt ??= performance.now();
-            // Nothing after the terminal event is the run's.
-            if (this.tracker.done) events.length = i + 1;
+            // What follows the terminal event is not the run's: at most its tail (`TAIL_MS`).
+            if (this.tracker.done) tail = events.splice(i + 1);
           }
           if (events.length > 0) {
             if (batch === undefined) batch = events;
@@ -194,7 +207,11 @@ export class UpstreamRun {
           chunk = queued?.takeQueued();
         } while (chunk !== undefined);
         if (batch !== undefined) yield batch;
-        if (this.tracker.done) return;
+        if (this.tracker.done) {
+          idle.dispose();
+          if (this.req.tailMs !== undefined) yield* forwardTail(tail, chunks, decoder, leave, this.req.tailMs);
+          return;
+        }
         if (decoder.failure) throw decoder.failure;
       }
     } catch (err) {
@@ -347,6 +364,36 @@ class IdleTimer {
 
   dispose(): void {
     clearTimeout(this.#timer);
+  }
+}
+
+/**
+ * The events after the terminal one, for at most `ms`: those already decoded (`first`), then what Dify still sends.
+ * The run is complete: the caller leaving, the time running out or the connection breaking only ends the tail.
+ */
+async function* forwardTail(
+  first: DifyEvent[],
+  chunks: Chunks,
+  decoder: SseDecoder,
+  leave: AbortableWaits,
+  ms: number,
+): AsyncGenerator<readonly DifyEvent[]> {
+  if (first.length > 0) yield first;
+  const timer = setTimeout(() => leave.abort(new Error("the tail's time is up")), ms);
+  try {
+    for (;;) {
+      const pending = chunks.next();
+      pending.catch(ignore);
+      const next = await leave.wait(pending);
+      if (next.done) return;
+      const events = decoder.push(next.value) as DifyEvent[];
+      if (events.length > 0) yield events;
+      if (decoder.failure) return;
+    }
+  } catch {
+    // Over: see above.
+  } finally {
+    clearTimeout(timer);
   }
 }
 

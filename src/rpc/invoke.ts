@@ -64,7 +64,7 @@ export function invokeStream(spec: InterfaceSpec, invoke: Invoke, limits: () => 
     },
     checkRequest: (req, ctx) => void checkRequest(spec, req, ctx),
     handler: (req, ctx) =>
-      invoke(spec, req, ctx) as AsyncGenerator<readonly DifyEvent[], unknown, undefined> as AsyncGenerator<
+      invoke(spec, req, ctx, { tail: true }) as AsyncGenerator<readonly DifyEvent[], unknown, undefined> as AsyncGenerator<
         readonly DifyEvent[],
         void,
         undefined

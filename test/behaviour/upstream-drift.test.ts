@@ -13,6 +13,8 @@ import { type InProcessGateway, startInProcessGateway } from "../helpers/in-proc
 const TOKEN = "tok-upstream-drift-5e4d3c2b1a";
 const CHAT = "a1b2c3d4-0000-4000-8000-00000000d1f1";
 const WORKFLOW = "a1b2c3d4-0000-4000-8000-00000000d1f2";
+const CHATFLOW = "a1b2c3d4-0000-4000-8000-00000000d1f3";
+const CHATFLOW_KEY = "app-key-drift-chatflow";
 // Past int64 (Dify would send the JSON number 12345678901234567890).
 const HUGE = 1.2345678901234567e19;
 
@@ -46,7 +48,23 @@ const workflowEvents = [
   },
 ];
 
+/** A Chatflow with text-to-speech auto-play: Dify sends the rest of the audio after message_end. */
+const chatflowEvents = (hold: boolean) => {
+  const ev = { task_id: "t-3", message_id: "m-3", conversation_id: "c-3", workflow_run_id: "r-3" };
+  const events = [
+    { ...ev, event: "workflow_started", data: { id: "r-3", workflow_id: "w-3", created_at: 1 } },
+    { ...ev, event: "message", answer: "Whole answer", created_at: 1 },
+    { ...ev, event: "message_end", metadata: { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } } },
+    { ...ev, event: "tts_message", audio: "QUFB", created_at: 1 },
+    { ...ev, event: "tts_message_end", audio: "", created_at: 1 },
+    { ...ev, event: "workflow_finished", data: { id: "r-3", workflow_id: "w-3", status: "succeeded", outputs: {}, created_at: 1 } },
+  ];
+  // Dify 1.14 closes a Chatflow stream at workflow_finished; one that never comes holds it open.
+  return hold ? events.slice(0, 3) : events;
+};
+
 const stops: string[] = [];
+const open: ServerResponse[] = [];
 const dify = createServer((req: IncomingMessage, res: ServerResponse) => {
   if (req.url?.endsWith("/stop")) {
     stops.push(req.url);
@@ -54,6 +72,17 @@ const dify = createServer((req: IncomingMessage, res: ServerResponse) => {
     return;
   }
   res.writeHead(200, { "content-type": "text/event-stream" });
+  open.push(res);
+  if (req.headers.authorization === `Bearer ${CHATFLOW_KEY}`) {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      const hold = (JSON.parse(body) as { query: string }).query === "hold";
+      for (const ev of chatflowEvents(hold)) res.write(`data: ${JSON.stringify(ev)}\n\n`);
+      if (!hold) res.end();
+    });
+    return;
+  }
   for (const ev of req.url?.includes("workflows") ? workflowEvents : chatEvents) res.write(`data: ${JSON.stringify(ev)}\n\n`);
   res.end();
 });
@@ -72,14 +101,16 @@ beforeAll(async () => {
           apps: [
             { appId: CHAT, key: { env: "K1" }, mode: "chat" },
             { appId: WORKFLOW, key: { env: "K2" }, mode: "workflow" },
+            { appId: CHATFLOW, key: { env: "K3" }, mode: "advanced-chat" },
           ],
         },
       ],
     },
-    { K1: "app-key-drift-chat", K2: "app-key-drift-workflow" },
+    { K1: "app-key-drift-chat", K2: "app-key-drift-workflow", K3: CHATFLOW_KEY },
   );
 });
 afterAll(async () => {
+  for (const res of open) res.destroy();
   await gw?.gateway.close(0);
   await new Promise((resolve) => dify.close(resolve));
 });
@@ -135,6 +166,37 @@ describe("numbers Dify sends where the typed views expect integers", () => {
     expect(out.messages[1]?.payload).toMatchObject({ value: { data: { index: 3 } } });
     expect(res.data).toMatchObject({ status: "succeeded", totalTokens: 0, totalSteps: 2, createdAt: 10 });
     expect(res.raw?.data.total_tokens).toBe(-0.4);
+    expect(stops).toEqual([]);
+  });
+});
+
+describe("events after the terminal one", () => {
+  const request = (query: string) => ({ appId: CHATFLOW, query, inputs: {}, files: [], user: "", conversationId: "" });
+
+  it("a stream forwards what follows a Chatflow's message_end: the rest of the audio, tts_message_end, workflow_finished", async () => {
+    const c = clients(gw.address);
+    const out = await collect(c.chat.chatInvokeStream(request("speak"), bearer(TOKEN)));
+    c.close();
+    expect(out.error).toBeUndefined();
+    expect(out.messages.map((m) => m.event)).toEqual([
+      "workflow_started",
+      "message",
+      "message_end",
+      "tts_message",
+      "tts_message_end",
+      "workflow_finished",
+    ]);
+    expect(out.messages[3]?.payload).toMatchObject({ $case: "ttsMessage", value: { audio: "QUFB" } });
+  });
+
+  it("a Chatflow whose workflow_finished never comes, its stream held open, answers a unary call at message_end", async () => {
+    const c = clients(gw.address);
+    const t0 = performance.now();
+    const res = await unary(c.chat.chatInvoke, c.chat, request("hold"), bearer(TOKEN));
+    c.close();
+    expect(res.answer).toBe("Whole answer");
+    expect(res.metadata?.usage?.totalTokens).toBe(5);
+    expect(performance.now() - t0).toBeLessThan(2_000);
     expect(stops).toEqual([]);
   });
 });

@@ -23,20 +23,20 @@ describe("RunTracker", () => {
     expect(track("completion", [ev("message"), ev("message_end")]).firstDone).toBe(1);
   });
 
-  it("waits for workflow_finished after message_end in a chatflow", () => {
+  it("ends a chatflow at message_end: its answer is whole; workflow_finished follows in the stream's tail", () => {
     const { tracker, firstDone } = track("chat", [
       ev("workflow_started"),
       ev("message"),
       ev("message_end"),
       ev("workflow_finished", { data: { status: "succeeded" } }),
     ]);
-    expect(firstDone).toBe(3);
+    expect(firstDone).toBe(2);
     expect(tracker.failure()).toBeUndefined();
   });
 
-  it("accepts a chatflow whose workflow_finished got lost after message_end (dify#31253)", () => {
+  it("a chatflow whose workflow_finished got lost after message_end (dify#31253) is done, not held", () => {
     const { tracker } = track("chat", [ev("workflow_started"), ev("message_end")]);
-    expect(tracker.done).toBe(false);
+    expect(tracker.done).toBe(true);
     expect(tracker.failure()).toBeUndefined();
   });
 

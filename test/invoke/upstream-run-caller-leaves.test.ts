@@ -43,7 +43,7 @@ function warnings() {
   return { log, lines };
 }
 
-function run(client: DifyClient, settings = SETTINGS, log = pino({ level: "silent" })) {
+function run(client: DifyClient, settings = SETTINGS, log = pino({ level: "silent" }), tailMs?: number) {
   return new UpstreamRun(
     {
       kind: "chat",
@@ -52,6 +52,7 @@ function run(client: DifyClient, settings = SETTINGS, log = pino({ level: "silen
       stopPath: (id) => `/chat-messages/${id}/stop`,
       body: {},
       user: "u",
+      tailMs,
     },
     client,
     settings,
@@ -155,5 +156,41 @@ describe("UpstreamRun: a caller leaving before the first event", () => {
     await new Promise((res) => setTimeout(res, 400));
     expect(again.stops).toEqual(["/chat-messages/t-7/stop"]);
     expect(dify.stops).toEqual([]);
+  });
+});
+
+describe("UpstreamRun: what Dify sends after the terminal event (a stream's tail)", () => {
+  const sent = (name: string) => `data: {"event":"${name}","task_id":"t-9","answer":"a"}\n\n`;
+  // message_end, then the rest of an auto-played answer's audio and its end, then a socket Dify keeps open.
+  const chunks = [
+    { atMs: 10, text: sent("message") + sent("message_end") + sent("tts_message") },
+    { atMs: 100, text: sent("tts_message") },
+    { atMs: 200, text: sent("tts_message_end") },
+    { atMs: 60_000, text: sent("never") },
+  ];
+
+  async function events(r: UpstreamRun): Promise<string[]> {
+    const names: string[] = [];
+    for await (const batch of r.batches(new AbortController().signal)) for (const ev of batch) names.push(ev.event);
+    return names;
+  }
+
+  it("a stream forwards it for at most tailMs, and the run stays finished: no stop", async () => {
+    const dify = fakeDify(0, chunks);
+    const t0 = Date.now();
+    const r = run(dify.client, SETTINGS, pino({ level: "silent" }), 500);
+    expect(await events(r)).toEqual(["message", "message_end", "tts_message", "tts_message", "tts_message_end"]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+    expect(Date.now() - t0).toBeLessThan(1_500);
+    expect(r.tracker.failure()).toBeUndefined();
+    await new Promise((res) => setTimeout(res, 50));
+    expect(dify.stops).toEqual([]);
+  });
+
+  it("a unary call (no tailMs) ends at the terminal event", async () => {
+    const dify = fakeDify(0, chunks);
+    const t0 = Date.now();
+    expect(await events(run(dify.client))).toEqual(["message", "message_end"]);
+    expect(Date.now() - t0).toBeLessThan(300);
   });
 });
