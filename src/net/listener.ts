@@ -1,4 +1,11 @@
-import { type Http2Server, constants as h2, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import {
+  type Http2Server,
+  type Http2Session,
+  constants as h2,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { ConnectionInjector, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -68,6 +75,7 @@ export async function listen(
         keepDuplicateAuthorization(headers, rawHeaders);
         linkStream(stream, headers);
         resetOnceAnswered(stream);
+        closeOnResetFlood(stream, log);
       },
     );
     return http2Server;
@@ -157,6 +165,40 @@ function resetOnceAnswered(stream: ServerHttp2Stream): void {
     const trailersOnly = stream.sentHeaders?.["grpc-status"] !== undefined;
     if (trailersOnly || stream.sentTrailers) setImmediate(reset);
     else stream.once("wantTrailers", () => setImmediate(reset));
+  });
+}
+
+/**
+ * nghttp2's answer to a flood of streams the client resets (CVE-2023-44487, "rapid reset"; by default more than
+ * 1,000 at once, then 33 a second) is a GOAWAY, after which it reads nothing more from the socket; Node neither
+ * closes the session nor notices the client leave. Such connections stayed open, counted against
+ * `server.maxConnections`, until `maxConnectionIdleMs`: a probe filled all 200 with ~33 MB of traffic and kept
+ * every new client out (a bare node:http2 server does the same). The same budget here, a little smaller so it runs
+ * out first, closes the connection nghttp2 has given up on.
+ */
+const RESET_BURST = 990;
+const RESETS_PER_SECOND = 33;
+const resetBudgets = new WeakMap<Http2Session, { tokens: number; at: number; closing: boolean }>();
+
+function closeOnResetFlood(stream: ServerHttp2Stream, log: Logger): void {
+  // Read now: a closed stream no longer knows its session.
+  const session = stream.session;
+  stream.once("close", () => {
+    if (stream.rstCode !== h2.NGHTTP2_CANCEL || !session || session.destroyed) return;
+    const now = performance.now();
+    const budget = resetBudgets.get(session) ?? { tokens: RESET_BURST, at: now, closing: false };
+    resetBudgets.set(session, budget);
+    budget.tokens = Math.min(RESET_BURST, budget.tokens + ((now - budget.at) / 1000) * RESETS_PER_SECOND) - 1;
+    budget.at = now;
+    if (budget.tokens >= 0 || budget.closing) return;
+    budget.closing = true;
+    log.info(
+      { peer: `${session.socket?.remoteAddress}:${session.socket?.remotePort}` },
+      "connection closed: it reset streams faster than HTTP/2 allows",
+    );
+    // Not from inside this callback: nghttp2 may still be processing the frame that closed the stream, and freeing
+    // the session under it trips a native assertion that aborts the process (seen here on Node 20).
+    setImmediate(() => session.destroy());
   });
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { constants as h2constants } from "node:http2";
 import { type Socket, connect as tcpConnect } from "node:net";
 import { gzipSync } from "node:zlib";
 import { type ServiceError, status } from "@grpc/grpc-js";
@@ -8,7 +9,13 @@ import { DEMO_APPS } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
 import { bearer, clients, details, healthCheck as healthCheckAt, unary } from "../helpers/grpc.js";
 import { grpcFrame, grpcStatus, h2, headerInjectingProxy, rawCall } from "../helpers/h2-attacker.js";
-import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
+import {
+  eventually,
+  type GatewayProcess,
+  type SimulatorProcess,
+  startGatewayProcess,
+  startSimulatorProcess,
+} from "../helpers/processes.js";
 import { Inspector, openFds } from "../reliability/inspector.js";
 
 /*
@@ -225,6 +232,30 @@ describe("calls that send their message and never end their side", () => {
     const reflection = rawCall(session, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", {}, symbol(9_000));
     expect((await grpcStatus(reflection)).code).toBe(status.INTERNAL);
     session.destroy();
+    expect(await healthCheckAt(gw.address)).toBe("SERVING");
+  });
+});
+
+describe("rapid reset (CVE-2023-44487)", () => {
+  it("a connection that floods resets is closed once nghttp2 gives up on it, so it does not hold a connection slot", async () => {
+    const pid = gw.proc.child.pid!;
+    const before = openFds(pid).sockets;
+    const sessions = Array.from({ length: 5 }, () => {
+      const session = h2(gw.address);
+      for (let i = 0; i < 1_100; i++) {
+        const stream = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc" });
+        stream.on("error", () => {});
+        stream.close(h2constants.NGHTTP2_CANCEL);
+      }
+      return session;
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (const s of sessions) s.destroy();
+    // Before: nghttp2 sent GOAWAY and stopped reading; Node kept each socket (CLOSE-WAIT) until maxConnectionIdleMs.
+    await eventually(async () => expect(openFds(pid).sockets).toBeLessThanOrEqual(before), 5_000);
+    expect(gw.proc.json().filter((l) => l.msg === "connection closed: it reset streams faster than HTTP/2 allows").length).toBeGreaterThan(
+      0,
+    );
     expect(await healthCheckAt(gw.address)).toBe("SERVING");
   });
 });
