@@ -79,6 +79,9 @@ export const TAIL_MS = 10_000;
 
 type Chunks = AsyncIterator<Buffer>;
 
+/** Fed to the decoder after a body that ended in a CR (`SseDecoder.endsInCR`). */
+const FINAL_LF = Buffer.from("\n");
+
 /** A body that can hand over an already queued chunk without a promise (`StreamedResponse.takeQueued`). */
 interface QueuedChunks {
   takeQueued(): Buffer | undefined;
@@ -180,8 +183,8 @@ export class UpstreamRun {
         const next = await leave.wait(pending);
         pending = undefined;
         idle.waiting = false;
-        if (next.done) break;
-        let chunk: Buffer | undefined = next.value;
+        if (next.done && !decoder.endsInCR) break;
+        let chunk: Buffer | undefined = next.done ? FINAL_LF : next.value;
         let batch: DifyEvent[] | undefined;
         let bytes = 0;
         // Chunks already received join the batch without a wait (no promise, no idle re-arm: we are not waiting

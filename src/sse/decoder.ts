@@ -107,12 +107,20 @@ export class SseDecoder {
       this.#failure = new DifyStreamError("event_too_large", `an upstream event exceeds ${this.maxEventBytes} bytes`);
       return NONE;
     }
+    if (text.length > 0) this.endsInCR = text.charCodeAt(text.length - 1) === 13;
     this.#parser.feed(text);
     if (this.#ready.length === 0) return NONE;
     const events = this.#ready;
     this.#ready = [];
     return events;
   }
+
+  /**
+   * The text so far ends with a CR. SSE lets a lone CR end a line, but the parser waits for the next character to
+   * know whether an LF follows: at the stream's end none will, and `push(LF)` then ends the line, and with it an
+   * event whose blank line was that CR.
+   */
+  endsInCR = false;
 
   /** Why the stream is broken, if it is; no event follows it. */
   get failure(): DifyStreamError | undefined {

@@ -87,6 +87,16 @@ describe("UpstreamRun against a mocked Dify", () => {
     expect(run.firstEventAt).toBeGreaterThanOrEqual(run.startedAt!);
   });
 
+  it("takes lines ended by a lone CR, the last one too (its CR is known to end it only when the body ends)", async () => {
+    replyRun(200, sse(MESSAGE("a"), END).replaceAll("\n", "\r"));
+    const run = newRun();
+    const { events, error } = await collect(run);
+    expect(error).toBeUndefined();
+    expect(events.map((e) => e.answer ?? e.event)).toEqual(["a", "message_end"]);
+    expect(run.tracker.failure()).toBeUndefined();
+    expect(stopBodies).toEqual([]);
+  });
+
   it("reports Dify's error answer with its status and code, and never calls stop (no run started)", async () => {
     replyRun(429, JSON.stringify({ code: "too_many_requests", message: "Too many requests", status: 429 }));
     const { events, error } = await collect(newRun());
