@@ -26,17 +26,18 @@ export interface HintContext {
  */
 export async function withOperatorHint(error: GatewayError, cause: unknown, ctx: HintContext): Promise<GatewayError> {
   if (!(cause instanceof DifyHttpError)) return error;
+  // `ctx.log` is the call's, which already carries `workspace` and `appId`: lines name them again only in words
+  // (a second `workspace` key in one JSON line is what some log collectors refuse).
   const where = { workspace: ctx.workspace.id, appId: ctx.app.appId };
   const label = cause.difyCode || `HTTP ${cause.httpStatus}`;
   if (cause.httpStatus === 401) {
     ctx.log.warn(
-      where,
       `Dify refused the app key of ${where.workspace}/${where.appId} (${ctx.app.keySource}): put the app's current API key there; check-config --probe checks every key`,
     );
     return rewrite(error, `${error.message} (the gateway's key for app ${where.appId} was refused: the gateway's operator must fix it)`);
   }
   if (cause.httpStatus === 404 && (cause.difyCode === "" || NO_SUCH_ROUTE.test(cause.message))) {
-    ctx.log.warn(where, `Dify has no route ${ctx.spec.runPath} under ${ctx.workspace.difyBaseUrl}: difyBaseUrl should end with /v1`);
+    ctx.log.warn(`Dify has no route ${ctx.spec.runPath} under ${ctx.workspace.difyBaseUrl}: difyBaseUrl should end with /v1`);
     return rewrite(error, `${error.message} (the gateway's Dify URL for this workspace is wrong: the gateway's operator must fix it)`);
   }
   if (WRONG_ROUTE_CODES.has(cause.difyCode)) {
@@ -45,7 +46,7 @@ export async function withOperatorHint(error: GatewayError, cause: unknown, ctx:
     // app_unavailable also means a broken app: only a mode that belongs elsewhere is the caller's wrong turn.
     if (!right || right.service === shortName(ctx.spec.serviceName)) return error;
     ctx.log.warn(
-      { ...where, mode },
+      { mode },
       `app ${where.appId} is a ${mode} app, called on ${shortName(ctx.spec.serviceName)}: its callers should call ${right.service}/${right.method}`,
     );
     return rewrite(error, `Dify ${label}: app ${where.appId} is a ${mode} app: call ${right.service}/${right.method}`);

@@ -56,7 +56,7 @@ export async function startInProcessGateway(config: Record<string, unknown>, env
     gateway,
     address: `127.0.0.1:${gateway.port}`,
     metricsUrl: gateway.metricsPort ? `http://127.0.0.1:${gateway.metricsPort}/metrics` : undefined,
-    logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    logs: () => lines.map(parseLogLine),
     output: () => lines.join(""),
     close: () => gateway.close(0),
   };
@@ -89,4 +89,30 @@ export async function startInProcessStack(opts: StackOptions = {}): Promise<InPr
       await sim.close();
     },
   };
+}
+
+/**
+ * A log line, parsed; a key twice at the top of one line fails the test (JSON.parse keeps the last silently, and
+ * some log collectors refuse such lines): a child logger's bound field logged again does that.
+ */
+function parseLogLine(line: string): Record<string, unknown> {
+  const keys = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === '"') {
+      let end = i + 1;
+      while (line[end] !== '"') end += line[end] === "\\" ? 2 : 1;
+      const next = line.slice(end + 1).trimStart()[0];
+      if (depth === 1 && next === ":") {
+        const key = line.slice(i + 1, end);
+        if (keys.has(key)) throw new Error(`log line with "${key}" twice: ${line}`);
+        keys.add(key);
+      }
+      i = end;
+    }
+  }
+  return JSON.parse(line) as Record<string, unknown>;
 }
