@@ -28,6 +28,8 @@ export class RunTracker {
   usage: RunUsage | undefined;
   /** True once the run's terminal event arrived. */
   done = false;
+  /** True when that event was `message_end` or `workflow_finished`: audio (TTS) may follow it, an error or pause has nothing after it. */
+  mayHaveTail = false;
   #workflowFailed = false;
   #errorEvent: DifyEvent | undefined;
 
@@ -52,7 +54,7 @@ export class RunTracker {
         return;
       case "message_end":
         this.usage = messageUsage(ev) ?? this.usage;
-        if (this.kind !== "workflow") this.done = true;
+        if (this.kind !== "workflow") this.done = this.mayHaveTail = true;
         return;
       case "workflow_finished":
         // A Chatflow's message_end carried the split; the workflow's own record has only the total.
@@ -62,7 +64,7 @@ export class RunTracker {
           this.#workflowFailed = true;
           return;
         }
-        if (this.kind !== "completion") this.done = true;
+        if (this.kind !== "completion") this.done = this.mayHaveTail = true;
         return;
     }
   }

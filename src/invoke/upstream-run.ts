@@ -212,7 +212,7 @@ export class UpstreamRun {
         if (batch !== undefined) yield batch;
         if (this.tracker.done) {
           idle.dispose();
-          if (this.req.tailMs !== undefined) yield* forwardTail(tail, chunks, decoder, leave, this.req.tailMs);
+          if (this.req.tailMs !== undefined && this.tracker.mayHaveTail) yield* forwardTail(tail, chunks, decoder, leave, this.req.tailMs);
           return;
         }
         if (decoder.failure) throw decoder.failure;
