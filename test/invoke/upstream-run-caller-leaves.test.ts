@@ -196,7 +196,10 @@ describe("UpstreamRun: what Dify sends after the terminal event (a stream's tail
 
   it("an error event has no tail: a stream ends at once even if Dify holds the socket open", async () => {
     const error = `data: {"event":"error","status":500,"message":"worker died"}\n\n`;
-    const dify = fakeDify(0, [{ atMs: 10, text: sent("message") + error + sent("tts_message") }, { atMs: 60_000, text: sent("never") }]);
+    const dify = fakeDify(0, [
+      { atMs: 10, text: sent("message") + error + sent("tts_message") },
+      { atMs: 60_000, text: sent("never") },
+    ]);
     const t0 = Date.now();
     const r = run(dify.client, SETTINGS, pino({ level: "silent" }), 5_000);
     expect(await events(r)).toEqual(["message", "error"]);
