@@ -151,7 +151,8 @@ export class GatewayMetrics {
   readonly limiterRedisUp = new Gauge({
     name: "dify_gateway_limiter_redis_up",
     help: "1 while the shared limiter's Redis answers, 0 while it does not (limits.redis set).",
-    registers: [this.registry],
+    // Registered only with limits.redis: without it an unlabelled gauge would read 0, "Redis down", to any alert.
+    registers: [],
   });
   readonly limiterRedisUnavailable = new Counter({
     name: "dify_gateway_limiter_redis_unavailable_total",

@@ -208,6 +208,7 @@ async function callLimiter(config: GatewayConfig, metrics: GatewayMetrics, log: 
   const local = new LocalLimiter((workspace, n) => metrics.setCallsInFlight(workspace, n));
   const redis = config.limits.redis;
   if (!redis) return local;
+  metrics.registry.registerMetric(metrics.limiterRedisUp);
   metrics.limiterRedisUp.set(1);
   metrics.limiterRedisUnavailable.inc({ mode: redis.onUnavailable }, 0);
   const limiter = new RedisLimiter(redis, local, log, {

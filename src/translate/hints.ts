@@ -43,11 +43,24 @@ export async function withOperatorHint(error: GatewayError, cause: unknown, ctx:
   if (WRONG_ROUTE_CODES.has(cause.difyCode)) {
     const mode = await ctx.resolveMode().catch(() => undefined);
     const right = mode === undefined ? undefined : serviceFor(mode);
+    const called = shortName(ctx.spec.serviceName);
+    // The configured mode sent the call here and Dify says the app is not of it: the config is wrong, not the caller.
+    // (app_unavailable also means a broken app, so only the not_*_app codes say so.)
+    if (ctx.app.mode !== undefined && right?.service === called && cause.difyCode !== "app_unavailable") {
+      ctx.log.warn(
+        { configuredMode: ctx.app.mode },
+        `the config says app ${where.appId} of ${where.workspace} is a ${ctx.app.mode} app, and Dify answered ${label}: set its mode to the app's own (check-config --probe reports it) or remove it`,
+      );
+      return rewrite(
+        error,
+        `${error.message} (the gateway's config gives app ${where.appId} the wrong mode: the gateway's operator must fix it)`,
+      );
+    }
     // app_unavailable also means a broken app: only a mode that belongs elsewhere is the caller's wrong turn.
-    if (!right || right.service === shortName(ctx.spec.serviceName)) return error;
+    if (!right || right.service === called) return error;
     ctx.log.warn(
       { mode },
-      `app ${where.appId} is a ${mode} app, called on ${shortName(ctx.spec.serviceName)}: its callers should call ${right.service}/${right.method}`,
+      `app ${where.appId} is a ${mode} app, called on ${called}: its callers should call ${right.service}/${right.method}`,
     );
     return rewrite(error, `Dify ${label}: app ${where.appId} is a ${mode} app: call ${right.service}/${right.method}`);
   }

@@ -37,6 +37,8 @@ beforeAll(async () => {
             // No mode in the config: the gateway asks /info.
             { appId: "cp", key: { env: "K_CP" } },
             { appId: "revoked", key: { env: "K_WRONG" } },
+            // A chat app the config says is a workflow app.
+            { appId: "mislabelled", key: { env: "K_CHAT" }, mode: "workflow" },
           ],
         },
         {
@@ -108,6 +110,24 @@ describe("the operator's mistakes", () => {
     );
     expect(gw.output()).not.toContain(WRONG_KEY);
     expect(err.details).not.toContain(WRONG_KEY);
+  });
+
+  it("a configured mode that is not the app's: the code Dify's answer maps to, the caller told it is the gateway's, a warn line with the fix", async () => {
+    const err = await failed(
+      unary(c.workflow.workflowInvoke, c.workflow, { appId: "mislabelled", inputs: {}, files: [], user: "eve" }, bearer(TOKEN)),
+    );
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(details(err).errorInfo?.reason).toBe("NOT_WORKFLOW_APP");
+    expect(err.details).toMatch(
+      /^Dify not_workflow_app: .*\(the gateway's config gives app mislabelled the wrong mode: the gateway's operator must fix it\)$/,
+    );
+    expect(warns()).toContainEqual(
+      expect.objectContaining({
+        appId: "mislabelled",
+        configuredMode: "workflow",
+        msg: expect.stringContaining("set its mode to the app's own (check-config --probe reports it) or remove it"),
+      }),
+    );
   });
 
   it("a base URL without /v1: NOT_FOUND as before, a warn line saying difyBaseUrl should end with /v1", async () => {
