@@ -407,8 +407,10 @@ export const configSchema = z
               .default(100 * MIB),
           })
           .prefault({}),
-        /** An upload whose next chunk does not arrive within this ends with DEADLINE_EXCEEDED UPLOAD_IDLE_TIMEOUT. */
+        /** An upload that gets no bytes for this long (empty chunks do not count) ends with DEADLINE_EXCEEDED UPLOAD_IDLE_TIMEOUT. */
         uploadIdleTimeoutMs: z.number().int().positive().default(30_000),
+        /** An upload not over this long after its call started ends with DEADLINE_EXCEEDED UPLOAD_TIMEOUT: 100 MiB at ~115 KB/s. */
+        uploadMaxDurationMs: z.number().int().positive().default(900_000),
       })
       .prefault({}),
     /**

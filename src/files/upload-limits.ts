@@ -11,6 +11,7 @@ export interface UploadLimits {
   readonly maxBytes: number;
   readonly kindMaxBytes: Readonly<Record<UploadKind, number>>;
   readonly idleTimeoutMs: number;
+  readonly maxDurationMs: number;
 }
 
 /** The extension Dify reads from a file name: what follows the last dot, lower-cased ("" without one). */

@@ -33,7 +33,7 @@ export function uploadFile(client: DifyClient, limits: () => UploadLimits): Rout
     appIdOf: (first) => (first.part?.$case === "header" ? first.part.value.appId : undefined),
     async *handler(messages, ctx) {
       const bounds = limits();
-      const incoming = withIdleTimeout(messages[Symbol.asyncIterator](), bounds.idleTimeoutMs);
+      const incoming = withTimeouts(messages[Symbol.asyncIterator](), bounds.idleTimeoutMs, bounds.maxDurationMs);
       const first = await incoming.next();
       const header = checkHeader(first.done ? undefined : first.value);
       const scope = appScope(ctx, header.appId);
@@ -142,21 +142,47 @@ export function uploadTooLarge(kind: string, maxBytes: number, how: "declared" |
 }
 
 export function uploadIdle(timeoutMs: number): GatewayError {
-  return new GatewayError(status.DEADLINE_EXCEEDED, `no upload chunk arrived for ${timeoutMs} ms`, {
+  return new GatewayError(status.DEADLINE_EXCEEDED, `no upload bytes arrived for ${timeoutMs} ms`, {
     reason: "UPLOAD_IDLE_TIMEOUT",
     metadata: { uploadIdleTimeoutMs: String(timeoutMs) },
   });
 }
 
-/** Each `next()` must settle within `timeoutMs`, else it throws UPLOAD_IDLE_TIMEOUT. */
-function withIdleTimeout<T>(it: AsyncIterator<T>, timeoutMs: number): AsyncIterator<T> {
+export function uploadTooSlow(maxMs: number): GatewayError {
+  return new GatewayError(status.DEADLINE_EXCEEDED, `the upload did not end within ${maxMs} ms`, {
+    reason: "UPLOAD_TIMEOUT",
+    metadata: { uploadMaxDurationMs: String(maxMs) },
+  });
+}
+
+/**
+ * Each `next()` must bring progress (the header, or a chunk with bytes) within `idleMs` of the last progress, and
+ * the whole upload must end within `maxMs` of the call's start. Empty chunks do not reset the idle clock: a client
+ * sending them every few seconds would otherwise hold the call, its slot and a Dify request open forever.
+ */
+function withTimeouts(it: AsyncIterator<UploadFileRequest>, idleMs: number, maxMs: number): AsyncIterator<UploadFileRequest> {
+  const endBy = performance.now() + maxMs;
+  let lastProgress = performance.now();
   return {
-    next: () => {
-      let timer: NodeJS.Timeout | undefined;
-      const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(uploadIdle(timeoutMs)), timeoutMs);
-      });
-      return Promise.race([it.next(), idle]).finally(() => clearTimeout(timer));
+    next: async () => {
+      for (;;) {
+        const now = performance.now();
+        const idleLeft = lastProgress + idleMs - now;
+        const totalLeft = endBy - now;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(idleLeft <= totalLeft ? uploadIdle(idleMs) : uploadTooSlow(maxMs)),
+            Math.max(0, Math.min(idleLeft, totalLeft)),
+          );
+        });
+        const next = await Promise.race([it.next(), timeout]).finally(() => clearTimeout(timer));
+        const part = next.done ? undefined : next.value.part;
+        if (next.done || part?.$case !== "chunk" || part.value.length > 0) {
+          lastProgress = performance.now();
+          return next;
+        }
+      }
     },
   };
 }

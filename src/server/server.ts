@@ -294,6 +294,7 @@ function uploadLimitsOf(config: GatewayConfig): UploadLimits {
     maxBytes: config.limits.maxUploadBytes,
     kindMaxBytes: config.limits.uploadKindMaxBytes,
     idleTimeoutMs: config.limits.uploadIdleTimeoutMs,
+    maxDurationMs: config.limits.uploadMaxDurationMs,
   };
 }
 

@@ -23,7 +23,7 @@ const md = () => bearer(TOKEN);
 
 beforeAll(async () => {
   sim = await startInProcessSimulator();
-  const { config, env } = demoWorkspaceConfig(sim.url, { limits: { uploadIdleTimeoutMs: 400 } });
+  const { config, env } = demoWorkspaceConfig(sim.url, { limits: { uploadIdleTimeoutMs: 400, uploadMaxDurationMs: 2_000 } });
   const workspaces = config.workspaces as Record<string, unknown>[];
   workspaces.push({
     id: "ws-other",
@@ -171,6 +171,49 @@ describe("UploadFile", () => {
     call.cancel();
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     expect(details(err).errorInfo?.reason).toBe("UPLOAD_IDLE_TIMEOUT");
+    await settle();
+    expect((await uploads())[0]?.body).toMatchObject({ complete: false, aborted: true });
+  });
+
+  it("empty chunks do not keep an upload alive: UPLOAD_IDLE_TIMEOUT as if nothing came, the upload aborted", async () => {
+    let stop = false;
+    async function* keepsAlive() {
+      yield header({ appId: demoAppId("chat") });
+      yield chunk(Buffer.from("first"));
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, 100));
+        yield chunk(Buffer.alloc(0));
+      }
+    }
+    const t0 = performance.now();
+    const { response, call } = upload(c.files, md(), keepsAlive());
+    const err = await failure(response);
+    stop = true;
+    call.cancel();
+    expect(details(err).errorInfo?.reason).toBe("UPLOAD_IDLE_TIMEOUT");
+    expect(performance.now() - t0).toBeLessThan(1_500);
+    await settle();
+    expect((await uploads())[0]?.body).toMatchObject({ complete: false, aborted: true });
+  });
+
+  it("an upload that trickles a byte at a time ends at uploadMaxDurationMs with DEADLINE_EXCEEDED UPLOAD_TIMEOUT", async () => {
+    let stop = false;
+    async function* trickles() {
+      yield header({ appId: demoAppId("chat") });
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, 150));
+        yield chunk(Buffer.from("x"));
+      }
+    }
+    const t0 = performance.now();
+    const { response, call } = upload(c.files, md(), trickles());
+    const err = await failure(response);
+    stop = true;
+    call.cancel();
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(details(err).errorInfo).toMatchObject({ reason: "UPLOAD_TIMEOUT", metadata: { uploadMaxDurationMs: "2000" } });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1_900);
+    expect(performance.now() - t0).toBeLessThan(3_500);
     await settle();
     expect((await uploads())[0]?.body).toMatchObject({ complete: false, aborted: true });
   });

@@ -13,7 +13,7 @@ import { metadataTooLarge } from "../../src/limits/metadata-size.js";
 import { refusalError } from "../../src/limits/refusals.js";
 import { noMessage } from "../../src/limits/request-guard.js";
 import { handedOff, shuttingDown } from "../../src/middleware/lifecycle.js";
-import { uploadIdle, uploadTooLarge } from "../../src/rpc/files.js";
+import { uploadIdle, uploadTooLarge, uploadTooSlow } from "../../src/rpc/files.js";
 import { checkForm, checkRun, checkSubmit, formNotFound, runNotFound } from "../../src/rpc/run.js";
 import { toGatewayError } from "../../src/translate/errors.js";
 import { deliverable } from "../../src/transport/response-size.js";
@@ -204,8 +204,12 @@ const ROWS: Row[] = [
     ],
   },
   {
-    readme: "Upload chunk not sent within",
+    readme: "Upload bytes not sent within",
     cases: [{ make: () => uploadIdle(30_000), expect: { code: status.DEADLINE_EXCEEDED, reason: "UPLOAD_IDLE_TIMEOUT" } }],
+  },
+  {
+    readme: "Upload not over within",
+    cases: [{ make: () => uploadTooSlow(900_000), expect: { code: status.DEADLINE_EXCEEDED, reason: "UPLOAD_TIMEOUT" } }],
   },
   {
     readme: "Dify `app_unavailable`",
