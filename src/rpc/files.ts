@@ -1,5 +1,6 @@
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { status } from "@grpc/grpc-js";
+import mime from "mime/lite";
 import { FileServiceService, type UploadFileHeader, UploadFileRequest, UploadFileResponse } from "../../generated/dify/app/v1/file.js";
 import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { appScope } from "../core/app-scope.js";
@@ -18,7 +19,10 @@ const MAX_FILENAME_LENGTH = 255;
 const MIME_TYPE =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?:\s*;\s*[A-Za-z0-9!#$&^_.+-]+=[A-Za-z0-9!#$&^_.+-]+)*$/;
 const MAX_USER_LENGTH = 256;
-/** What Dify's werkzeug does when the part has no Content-Type: it would refuse the upload (unsupported_file_type). */
+/**
+ * For a name whose extension has no registered type. Never an empty Content-Type: Dify's werkzeug would then refuse
+ * the upload (unsupported_file_type).
+ */
 const DEFAULT_MIME_TYPE = "application/octet-stream";
 
 /**
@@ -72,7 +76,7 @@ export function uploadFile(client: DifyClient, limits: () => UploadLimits): Rout
 
       const multipart = multipartBody(
         { user: scope.user(header.user) },
-        { field: "file", filename: header.filename, mimeType: header.mimeType || DEFAULT_MIME_TYPE },
+        { field: "file", filename: header.filename, mimeType: header.mimeType || mimeTypeOf(header.filename) },
         content(),
       );
       const raw = (await client.postStream(
@@ -128,6 +132,14 @@ function checkHeader(first: UploadFileRequest | undefined): UploadFileHeader {
   if (header.mimeType !== "" && !MIME_TYPE.test(header.mimeType))
     throw invalidArgument("header.mime_type", "must be empty or a media type such as image/png");
   return header;
+}
+
+/**
+ * The proto's promise for an empty `mime_type`: derived from the extension. Dify stores it as the file's
+ * `mime_type` and builds an image's base64 data URL for the model from it, so octet-stream would break vision.
+ */
+function mimeTypeOf(filename: string): string {
+  return mime.getType(filename) ?? DEFAULT_MIME_TYPE;
 }
 
 export function uploadTooLarge(kind: string, maxBytes: number, how: "declared" | "received"): GatewayError {

@@ -73,6 +73,17 @@ describe("UploadFile", () => {
     });
   });
 
+  it.each([
+    ["cover.PNG", "image/png"],
+    ["notes.md", "text/markdown"],
+    ["voice.mpga", "audio/mpeg"],
+    ["blob.unknownext", "application/octet-stream"],
+    ["README", "application/octet-stream"],
+  ])("an empty mime_type is derived from the extension, as the proto says: %s → %s", async (filename, type) => {
+    await upload(c.files, md(), [header({ appId: demoAppId("chat"), filename, mimeType: "" }), chunk(Buffer.from("hi"))]).response;
+    expect((await uploads())[0]?.body).toMatchObject({ files: [{ filename, mime_type: type }] });
+  });
+
   it("uses the workspace's default user when the header leaves it empty", async () => {
     await upload(c.files, md(), [header({ appId: demoAppId("chat") }), chunk(Buffer.from("hi"))]).response;
     expect((await uploads())[0]?.body).toMatchObject({ user: "ws-default-user" });
