@@ -17,7 +17,7 @@ export interface UploadParams extends CallTiming {
   appId: string;
   /** The name Dify stores, with its extension (Dify types the file by it). Default: the path's base name; required for bytes and most streams. */
   filename?: string;
-  /** e.g. `image/png`. Omitted, the gateway's default applies. */
+  /** e.g. `image/png`. Omitted, the gateway derives it from the filename's extension. */
   mimeType?: string;
   /** Dify's end-user id the file belongs to; use the same for the runs that reference it. Omitted, the workspace's default user. */
   user?: string;
