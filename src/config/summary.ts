@@ -1,7 +1,7 @@
 import type { GatewayConfig, TokenEntry } from "./config.js";
 
 /** What `check-config` prints: every setting that matters, and where each secret comes from, never a secret. */
-export function summarize(config: GatewayConfig, file: string): string {
+export function summarize(config: GatewayConfig, file: string, now = Date.now()): string {
   const { server, upstream, limits, auth, log } = config;
   const tls = !server.tls ? "off (plaintext h2c)" : server.tls.clientCa ? "mTLS (client certificates required)" : "TLS";
   const lines = [
@@ -24,7 +24,7 @@ export function summarize(config: GatewayConfig, file: string): string {
     lines.push(
       `  ${ws.id}: dify ${ws.difyBaseUrl}, default user ${JSON.stringify(ws.defaultUser)}, ${plural(ws.tokens.length, "token")}, at most ${ws.maxConcurrentCalls} concurrent calls`,
     );
-    for (const t of ws.tokens) if (t.apps || t.expiresAt !== undefined) lines.push(`    token ${t.label}: ${tokenScope(t)}`);
+    for (const t of ws.tokens) if (t.apps || t.expiresAt !== undefined) lines.push(`    token ${t.label}: ${tokenScope(t, now)}`);
     for (const id of ws.spiffeIds) lines.push(`    identity ${id}`);
     for (const app of ws.apps.values())
       lines.push(`    app ${app.appId}: mode ${app.mode ?? "(asked from Dify)"}, key from ${app.keySource}`);
@@ -32,9 +32,14 @@ export function summarize(config: GatewayConfig, file: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-function tokenScope(t: TokenEntry): string {
+function tokenScope(t: TokenEntry, now: number): string {
   const apps = t.apps ? `apps ${[...t.apps].join(", ")}` : "every app";
-  return t.expiresAt === undefined ? apps : `${apps}, expires ${new Date(t.expiresAt).toISOString()}`;
+  if (t.expiresAt === undefined) return apps;
+  const at = new Date(t.expiresAt).toISOString();
+  // Valid config, but a mistake worth a look: its holder is refused (UNAUTHENTICATED TOKEN_EXPIRED).
+  return t.expiresAt <= now
+    ? `${apps}, EXPIRED ${at}: its callers are refused; issue a new token and remove this entry`
+    : `${apps}, expires ${at}`;
 }
 
 /** Rate, budget and Redis, only when set: a config without them prints as before. */

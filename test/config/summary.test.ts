@@ -42,6 +42,13 @@ describe("summarize (check-config)", () => {
     expect(text).toContain("app app-1: mode workflow, key from env ACME_KEY");
   });
 
+  it("flags a token already past its expiresAt, with what to do", () => {
+    const later = summarize(config, "gw.yaml", Date.parse("2030-01-01T00:00:00Z"));
+    expect(later).toContain(
+      "token plugin-a: apps app-1, EXPIRED 2030-01-01T00:00:00.000Z: its callers are refused; issue a new token and remove this entry",
+    );
+  });
+
   it("shows no secret, not even the token's hash", () => {
     expect(text).not.toContain(key);
     expect(text).not.toContain(token);
