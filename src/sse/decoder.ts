@@ -69,7 +69,11 @@ export class SseDecoder {
           }
         }
       },
+      // A `retry:` that is not a number is ignored, as the SSE spec says (a proxy's, never Dify's). Any other
+      // field Dify never sends: most likely an event line that lost its `data:` prefix, which ignoring, as the spec
+      // would, drops without a word; failing names the line.
       onError: (err) => {
+        if (err.type === "invalid-retry") return;
         this.#failure ??=
           err.type === "max-buffer-size-exceeded"
             ? new DifyStreamError("event_too_large", `an upstream event exceeds ${maxEventBytes} bytes`)

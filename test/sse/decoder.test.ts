@@ -94,6 +94,11 @@ describe("decodeSse", () => {
     expect((err as DifyStreamError).fault).toBe("malformed");
   });
 
+  it("ignores a retry: field, valid or not, as the SSE spec says", async () => {
+    const wire = Buffer.from(`retry: soon\nretry: 3000\ndata: ${JSON.stringify(EVENTS[1])}\n\n`);
+    expect(await decodeAll(chunked(wire, []))).toEqual([EVENTS[1]]);
+  });
+
   it("rejects a line without the data: prefix", async () => {
     const wire = Buffer.from(`${JSON.stringify(EVENTS[1])}\n\n`);
     await expect(decodeAll(chunked(wire, []))).rejects.toMatchObject({ fault: "malformed" });
