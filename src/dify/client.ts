@@ -172,6 +172,14 @@ export class DifyClient {
       if (head.statusCode !== 200) failure = retryableHttpError(head, await readLimited(response, MAX_ERROR_BODY), target);
       // Dify has answered a streaming request with its JSON error envelope and HTTP 200: it is an error like any other.
       else if (isJson(head.headers["content-type"])) failure = jsonInsteadOfStream(await readLimited(response, MAX_ERROR_BODY), target);
+      // An HTML page (a web UI or a proxy's login page at the configured URL) would read as a stream cut short.
+      else if (isHtml(head.headers["content-type"])) {
+        await response.return();
+        failure = new DifyStreamError(
+          "malformed",
+          "Dify answered a streaming request with an HTML page: is difyBaseUrl Dify's App API (…/v1)?",
+        );
+      }
       if (failure) {
         observed?.end(head.statusCode, failure instanceof RetryableFailure ? failure.error : failure);
         throw failure;
@@ -365,6 +373,11 @@ function streamFailure(err: unknown, signal: AbortSignal): unknown {
   if (signal.aborted) return err;
   const code = (err as { code?: string }).code ?? (err as Error).name;
   return new DifyStreamError("incomplete", `the connection to Dify broke before the run's terminal event (${code})`);
+}
+
+function isHtml(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return value !== undefined && /^\s*text\/html\b/i.test(value);
 }
 
 function isJson(contentType: string | string[] | undefined): boolean {

@@ -106,6 +106,18 @@ describe("UpstreamRun against a mocked Dify", () => {
     expect(stopBodies).toEqual([]);
   });
 
+  it("an HTML page with HTTP 200 (a web UI at the configured URL) fails at once, saying so, not as a stream cut short", async () => {
+    agent
+      .get(DIFY_ORIGIN)
+      .intercept({ path: "/v1/chat-messages", method: "POST" })
+      .reply(200, "<!doctype html><html><title>Dify</title>", { headers: { "content-type": "text/html; charset=utf-8" } });
+    const { events, error } = await collect(newRun());
+    expect(events).toEqual([]);
+    expect(error).toBeInstanceOf(DifyStreamError);
+    expect(error).toMatchObject({ fault: "malformed", message: expect.stringContaining("an HTML page: is difyBaseUrl Dify's App API") });
+    expect(stopBodies).toEqual([]);
+  });
+
   it("a stream that ends before its terminal event is incomplete, and the run is stopped once, as its user", async () => {
     replyRun(200, sse(MESSAGE("a")));
     const run = newRun();
