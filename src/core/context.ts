@@ -34,6 +34,11 @@ export interface CallContext {
   terminate(reason: GatewayError): void;
   /** True once the caller left (cancel or deadline) before the call was answered. */
   clientLeft(): boolean;
+  /**
+   * Calls `cb` once, when the call is over for the transport: its answer delivered to the client, or the call torn
+   * down. A handler that has returned may still have messages on their way to a slow reader.
+   */
+  onClosed(cb: () => void): void;
 }
 
 export interface ContextKey<T> {

@@ -15,6 +15,8 @@ export class CallScope {
   readonly #controller = new AbortController();
   #finished = false;
   #clientLeft = false;
+  #closed = false;
+  #onClosed: (() => void) | undefined;
 
   constructor(
     private readonly call:
@@ -23,6 +25,8 @@ export class CallScope {
       | ServerReadableStream<unknown, unknown>,
   ) {
     (call as ServerUnaryCall<unknown, unknown>).once("cancelled", () => {
+      this.#closed = true;
+      this.#onClosed?.();
       if (this.#finished) return;
       this.#finished = true;
       this.#clientLeft = true;
@@ -33,6 +37,18 @@ export class CallScope {
   /** Ends the call from our side (shutdown): the client is still there and gets `reason` as the status. */
   terminate(reason: GatewayError): void {
     if (!this.#finished) this.#controller.abort(reason);
+  }
+
+  /**
+   * Calls `cb` once the call's HTTP/2 stream has closed: its answer delivered (the client read it all) or the stream
+   * torn down. Until then what was written waits in grpc-js's and HTTP/2's buffers for the client to read it.
+   */
+  onClosed(cb: () => void): void {
+    if (this.#closed) cb();
+    else {
+      const before = this.#onClosed;
+      this.#onClosed = before ? () => (before(), cb()) : cb;
+    }
   }
 
   get signal(): AbortSignal {

@@ -381,9 +381,9 @@ async function* forwardTail(
   leave: AbortableWaits,
   ms: number,
 ): AsyncGenerator<readonly DifyEvent[]> {
-  if (first.length > 0) yield first;
   const timer = setTimeout(() => leave.abort(new Error("the tail's time is up")), ms);
   try {
+    if (first.length > 0) yield first;
     for (;;) {
       const pending = chunks.next();
       pending.catch(ignore);

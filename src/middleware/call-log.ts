@@ -24,8 +24,9 @@ export function callLog(metrics: GatewayMetrics): ServerMiddleware {
       if (isUnexpected(err, error)) context.log.error({ err }, "unexpected failure while serving a call");
       throw error;
     } finally {
-      // A consumer that stopped pulling without an error: only an abort can have stopped it.
-      if (!completed && !error) error = callError(undefined, context.signal);
+      // A consumer that stopped pulling without an error: only an abort can have stopped it. A handler that completed
+      // after its client left (a stream's tail ends quietly) did not answer it either.
+      if ((!completed && !error) || (completed && context.clientLeft())) error = callError(undefined, context.signal);
       reportCall(context, error, context.values.get(RUN_SUMMARY), metrics);
     }
   };

@@ -5,7 +5,8 @@ import { handedOff, type Lifecycle, shuttingDown, type Terminable } from "./life
 import type { ServerMiddleware } from "./types.js";
 
 /**
- * Refuses new calls once a drain started, and registers each call so the drain can end it when the grace runs out.
+ * Refuses new calls once a drain started, and registers each call, until its answer is delivered, so the drain waits
+ * for it and can end it when the grace runs out.
  * A call whose run Dify can re-attach (a workflow or Chatflow run an event has named) is ended with that run's id,
  * and the run is handed off rather than stopped.
  */
@@ -17,7 +18,9 @@ export function drain(lifecycle: Lifecycle): ServerMiddleware {
     try {
       return yield* call.next(call.request, context);
     } finally {
-      lifecycle.leave(terminable);
+      // Not when the handler returns: a slow reader may still be reading the last messages and the status, which a
+      // drain must give the grace to arrive (its forced close would cut them while the log said the call finished).
+      context.onClosed(() => lifecycle.leave(terminable));
     }
   };
 }

@@ -169,17 +169,24 @@ function streamingHandler(handler: CallHandler<unknown, unknown>, encode: (messa
         let next = await messages.next();
         while (!next.done) {
           let failure: unknown;
+          const batch = next.value as unknown[];
+          let handedOver = 0;
           try {
-            const batch = next.value as unknown[];
             for (const message of batch) {
               // No promise to await while grpc-js takes each message at once (see writeOrWait).
               const waiting = writeOrWait(call, encode(message), scope.signal);
+              handedOver++;
               if (waiting) await waiting;
             }
-            batch.length = 0;
           } catch (err) {
             failure = err ?? new Error("write failed");
           }
+          // A drain that ended the call while grpc-js still held the batch's last messages for a slow reader: they
+          // will be delivered, the client being there, so the handler goes on and learns of the drain on its own.
+          // A batch that held the terminal event then ends the call OK rather than "retry elsewhere" for a run that
+          // finished (a caller would run it twice).
+          if (failure !== undefined && handedOver === batch.length && scope.signal.aborted && !scope.clientLeft) failure = undefined;
+          batch.length = 0;
           // A failed write (the client left while we waited for it to read, or an encoding bug) is thrown into the
           // handler, so every layer sees it like any other failure: the run is stopped and the call logged once.
           next = failure === undefined ? await messages.next() : await messages.throw(failure);
@@ -219,6 +226,7 @@ function contextOf(call: Call, scope: CallScope, log: Logger, appId: unknown = (
     values: createContextValues(),
     terminate: (reason) => scope.terminate(reason),
     clientLeft: () => scope.clientLeft,
+    onClosed: (cb) => scope.onClosed(cb),
   };
 }
 

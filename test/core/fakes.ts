@@ -57,6 +57,8 @@ export function fakeContext(ws: Workspace | undefined, method = "/dify.app.v1.Wo
       controller.abort(reason);
     },
     clientLeft: () => left,
+    // Delivered as soon as the handler is done: no transport in between.
+    onClosed: (cb) => cb(),
   };
   return {
     context,

@@ -7,6 +7,7 @@ import type { CallContext } from "../../src/core/context.js";
 import { invalidArgument } from "../../src/grpc/gateway-error.js";
 import { GatewayMetrics } from "../../src/metrics/metrics.js";
 import { callLog } from "../../src/middleware/call-log.js";
+import { shuttingDown } from "../../src/middleware/lifecycle.js";
 import type { CallHandler } from "../../src/middleware/types.js";
 import { serveRoutes } from "../../src/transport/grpc-adapter.js";
 import { route } from "../../src/transport/route.js";
@@ -151,5 +152,48 @@ describe("grpc-js adapter", () => {
     expect(c.written).toHaveLength(1);
     expect(c.ended()).toBe(false);
     expect(c.statuses).toEqual([]);
+  });
+
+  describe("a drain that ends a stream while grpc-js holds messages for a slow reader", () => {
+    function drained(batches: unknown[][]) {
+      let ctx!: CallContext;
+      const seen: unknown[] = [];
+      const { grpcHandler, lines, path } = serve(true, async function* (_req, c) {
+        ctx = c;
+        try {
+          for (const batch of batches) yield batch;
+          seen.push("went on");
+        } catch (err) {
+          seen.push(err);
+          throw err;
+        }
+      });
+      // grpc-js takes each message but asks to wait for 'drain', which a slow reader delays past the grace.
+      const c = fakeCall(path, { appId: "a" }, { writable: false });
+      grpcHandler(c.call);
+      return { c, seen, lines, terminate: () => ctx.terminate(shuttingDown()) };
+    }
+
+    it("once the whole batch is handed over, does not fail it: those messages will arrive, and a handler that returns ends the call OK", async () => {
+      const { c, seen, lines, terminate } = drained([[{ n: 1 }]]);
+      await tick();
+      terminate();
+      await tick();
+      expect(seen).toEqual(["went on"]);
+      expect(c.written).toHaveLength(1);
+      expect(c.ended()).toBe(true);
+      expect(c.statuses).toEqual([]);
+      expect(lines.filter((l) => String(l.msg).startsWith("call"))).toMatchObject([{ grpcCode: "OK" }]);
+    });
+
+    it("with messages of the batch not yet handed over, throws the drain into the handler: the call ends with its status", async () => {
+      const { c, seen, terminate } = drained([[{ n: 1 }, { n: 2 }]]);
+      await tick();
+      terminate();
+      await tick();
+      expect(seen).toMatchObject([{ code: status.UNAVAILABLE, details: { reason: "SHUTTING_DOWN" } }]);
+      expect(c.written).toHaveLength(1);
+      expect(c.statuses).toMatchObject([{ code: status.UNAVAILABLE }]);
+    });
   });
 });
