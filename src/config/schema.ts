@@ -3,6 +3,18 @@
 // idle RSS -1.6 MiB, docs/PERFORMANCE.md, "Idle RSS, fifth pass"). Same API: zod's index exports `z`'s members.
 import * as z from "zod";
 
+/** Node's timers fire at once for a delay past this (2^31 - 1 ms, ~24.8 days), so no duration may be longer. */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/** A duration in milliseconds a timer will wait: an integer from `min` up to MAX_DURATION_MS. */
+function durationMs(min = 1) {
+  return z
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_DURATION_MS, `must be at most ${MAX_DURATION_MS} ms (~24.8 days): Node's timers fire at once past that`);
+}
+
 /** Dify app modes, as `GET /v1/info` reports them. */
 export const APP_MODES = ["chat", "agent-chat", "advanced-chat", "agent", "workflow", "completion"] as const;
 export type AppMode = (typeof APP_MODES)[number];
@@ -169,9 +181,9 @@ const redisSettings = z.strictObject({
    * A call's concurrency slot is a lease this long, renewed every third of it while the call runs; the slots of a
    * replica that died free themselves within one lease.
    */
-  leaseMs: z.number().int().min(3_000).default(15_000),
+  leaseMs: durationMs(3_000).default(15_000),
   /** Every Redis command (one per call start, one per call end) gives up after this; the call then takes the fail mode. */
-  commandTimeoutMs: z.number().int().positive().default(500),
+  commandTimeoutMs: durationMs().default(500),
   /** Prefix of every key, so several gateways (or other users) can share one Redis. */
   keyPrefix: z.string().min(1).max(64).default("dify-gw:"),
 });
@@ -208,31 +220,15 @@ export const configSchema = z
          * 2 h): grpc-js 1.14 destroys a connection whose max-age GOAWAY is out when the next PING
          * fires, cutting its streams before maxConnectionAgeGraceMs (same family as grpc-node#3068).
          */
-        keepaliveTimeMs: z
-          .number()
-          .int()
-          .positive()
-          .default(2 * 60 * 60_000),
+        keepaliveTimeMs: durationMs().default(2 * 60 * 60_000),
         /** A client that does not answer a PING within this is considered gone. */
-        keepaliveTimeoutMs: z.number().int().positive().default(20_000),
+        keepaliveTimeoutMs: durationMs().default(20_000),
         /** GOAWAY after this long (±10 % jitter), so clients reconnect and spread over new replicas. */
-        maxConnectionAgeMs: z
-          .number()
-          .int()
-          .positive()
-          .default(30 * 60_000),
+        maxConnectionAgeMs: durationMs().default(30 * 60_000),
         /** How long calls may run on after that GOAWAY: cover the longest expected stream. */
-        maxConnectionAgeGraceMs: z
-          .number()
-          .int()
-          .positive()
-          .default(10 * 60_000),
+        maxConnectionAgeGraceMs: durationMs().default(10 * 60_000),
         /** Close connections without calls for this long. */
-        maxConnectionIdleMs: z
-          .number()
-          .int()
-          .positive()
-          .default(15 * 60_000),
+        maxConnectionIdleMs: durationMs().default(15 * 60_000),
         /**
          * Concurrent calls per connection; more wait in the client until one ends. With maxConnections,
          * it bounds the streams anyone can hold open, including unauthenticated health Watch streams:
@@ -249,13 +245,13 @@ export const configSchema = z
          * A connection that has not sent the HTTP/2 preface and SETTINGS within this is closed. Before,
          * a socket that sent nothing held ~31 KB and a file descriptor forever (idle timeouts start later).
          */
-        prefaceTimeoutMs: z.number().int().positive().default(5_000),
+        prefaceTimeoutMs: durationMs().default(5_000),
         /**
          * A call whose request message has not arrived this long after its headers ends with
          * DEADLINE_EXCEEDED REQUEST_MESSAGE_TIMEOUT. Until then it counts against its workspace's
          * concurrency limit, in a pool of its own.
          */
-        firstMessageTimeoutMs: z.number().int().positive().default(10_000),
+        firstMessageTimeoutMs: durationMs().default(10_000),
         /** Serve TLS instead of plaintext h2c. In a mesh, leave this out and let the sidecar do mTLS. */
         tls: z
           .strictObject({
@@ -274,7 +270,7 @@ export const configSchema = z
     shutdown: z
       .strictObject({
         /** On SIGTERM, calls in flight get this long to finish before they end with UNAVAILABLE. Keep it below Kubernetes' terminationGracePeriodSeconds. */
-        graceMs: z.number().int().nonnegative().default(25_000),
+        graceMs: durationMs(0).default(25_000),
       })
       .prefault({}),
     metrics: z
@@ -300,8 +296,8 @@ export const configSchema = z
          * caller left before its first event is read on until an event names it, so it can be stopped: Dify sends a
          * chat run's headers only with its first token (or its 10 s ping).
          */
-        idleTimeoutMs: z.number().int().positive().default(60_000),
-        connectTimeoutMs: z.number().int().positive().default(10_000),
+        idleTimeoutMs: durationMs().default(60_000),
+        connectTimeoutMs: durationMs().default(10_000),
         /**
          * A single upstream event larger than this ends the call with RESOURCE_EXHAUSTED. An event becomes a
          * stream message of up to ~2× its size (`raw` plus the typed view), which must stay under a default
@@ -309,7 +305,7 @@ export const configSchema = z
          */
         maxEventBytes: z.number().int().positive().default(DEFAULT_MAX_EVENT_BYTES),
         /** Budget for the stop call after a caller left (see `idleTimeoutMs` for runs not yet named). */
-        stopTimeoutMs: z.number().int().positive().default(5_000),
+        stopTimeoutMs: durationMs().default(5_000),
         /**
          * Largest answer (UTF-8 bytes) a unary call aggregates; more ends the call with RESOURCE_EXHAUSTED
          * ANSWER_TOO_LARGE and stops the run. The unary response carries the answer twice (`answer` and
@@ -325,12 +321,12 @@ export const configSchema = z
           .strictObject({
             /** Attempts in all, the first included; 1 turns retries off. */
             maxAttempts: z.number().int().min(1).max(10).default(3),
-            initialBackoffMs: z.number().int().positive().default(100),
-            maxBackoffMs: z.number().int().positive().default(1_000),
+            initialBackoffMs: durationMs().default(100),
+            maxBackoffMs: durationMs().default(1_000),
             /** Retries add at most this share of the requests of the last 10 s (plus 3), per process. */
             budgetRatio: z.number().min(0).max(1).default(0.1),
             /** A longer Retry-After is not waited for: the caller gets the 429 with its RetryInfo. */
-            maxRetryAfterMs: z.number().int().nonnegative().default(2_000),
+            maxRetryAfterMs: durationMs(0).default(2_000),
           })
           .refine((r) => r.maxBackoffMs >= r.initialBackoffMs, {
             path: ["maxBackoffMs"],
@@ -408,9 +404,9 @@ export const configSchema = z
           })
           .prefault({}),
         /** An upload that gets no bytes for this long (empty chunks do not count) ends with DEADLINE_EXCEEDED UPLOAD_IDLE_TIMEOUT. */
-        uploadIdleTimeoutMs: z.number().int().positive().default(30_000),
+        uploadIdleTimeoutMs: durationMs().default(30_000),
         /** An upload not over this long after its call started ends with DEADLINE_EXCEEDED UPLOAD_TIMEOUT: 100 MiB at ~115 KB/s. */
-        uploadMaxDurationMs: z.number().int().positive().default(900_000),
+        uploadMaxDurationMs: durationMs().default(900_000),
       })
       .prefault({}),
     /**
@@ -428,7 +424,7 @@ export const configSchema = z
           .optional(),
         protocol: z.enum(TELEMETRY_PROTOCOLS).optional(),
         serviceName: z.string().min(1).optional(),
-        metricExportIntervalMs: z.number().int().positive().optional(),
+        metricExportIntervalMs: durationMs().optional(),
         /** Which signals go to the collector; "none" turns one off (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER). */
         tracesExporter: z.enum(TELEMETRY_EXPORTERS).optional(),
         metricsExporter: z.enum(TELEMETRY_EXPORTERS).optional(),
@@ -453,11 +449,15 @@ export const configSchema = z
       ids.add(ws.id);
       ws.tokens.forEach((t, j) => {
         const owner = tokens.get(t.sha256);
-        if (owner !== undefined && owner !== i)
+        if (owner !== undefined)
           ctx.addIssue({
             code: "custom",
             path: ["workspaces", i, "tokens", j, "sha256"],
-            message: "the same token hash is configured for two workspaces",
+            // Within one workspace the last entry would win unseen, and with it its scope (apps) and expiry.
+            message:
+              owner === i
+                ? "the same token hash is listed twice in this workspace: keep one entry per token"
+                : "the same token hash is configured for two workspaces",
           });
         tokens.set(t.sha256, i);
       });

@@ -124,6 +124,29 @@ describe("scoped tokens", () => {
     expect(problems(doc)).toEqual(['workspaces.0.tokens.1.name: duplicate token name "plugin" in this workspace']);
   });
 
+  it("a token hash listed twice in one workspace is refused: the last entry would widen a scoped token unseen", () => {
+    const doc = {
+      workspaces: [
+        ws([app], {
+          tokens: [
+            { sha256: HASH, name: "scoped", apps: ["a"] },
+            { sha256: HASH, name: "legacy" },
+          ],
+        }),
+      ],
+    };
+    expect(problems(doc)).toEqual([
+      "workspaces.0.tokens.1.sha256: the same token hash is listed twice in this workspace: keep one entry per token",
+    ]);
+  });
+
+  it("a duration past what Node's timers can wait is refused, naming the field (it would fire at once)", () => {
+    const doc = { upstream: { idleTimeoutMs: 2_592_000_000 }, shutdown: { graceMs: 2_147_483_647 }, workspaces: [ws([app])] };
+    expect(problems(doc)).toEqual([
+      "upstream.idleTimeoutMs: must be at most 2147483647 ms (~24.8 days): Node's timers fire at once past that",
+    ]);
+  });
+
   it("a valid scoped token loads with its apps, expiry and name", () => {
     const cfg = parseConfig(withToken({ name: "plugin-a", apps: ["a"], expiresAt: "2030-01-01T00:00:00+01:00" }), "t", { KEY: "k" });
     const token = cfg.workspaces[0]!.tokens[1]!;
