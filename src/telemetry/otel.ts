@@ -72,8 +72,8 @@ export async function startTelemetry(config: TelemetryConfig, log: Logger): Prom
   // Export failures (collector down, refused) are the SDK's diagnostics: warnings in our log, not silence.
   api.diag.setLogger(
     {
-      error: (message) => log.warn({ otel: true }, `OpenTelemetry: ${message}`),
-      warn: (message) => log.warn({ otel: true }, `OpenTelemetry: ${message}`),
+      error: (message) => log.warn({ otel: true }, `OpenTelemetry: ${diagnosticLine(message)}`),
+      warn: (message) => log.warn({ otel: true }, `OpenTelemetry: ${diagnosticLine(message)}`),
       info: () => {},
       debug: () => {},
       verbose: () => {},
@@ -93,6 +93,36 @@ export async function startTelemetry(config: TelemetryConfig, log: Logger): Prom
       await Promise.allSettled([traces?.provider.shutdown(), metrics?.provider.shutdown()]);
     },
   };
+}
+
+/** Longest diagnostic shown: one line, whatever the collector answered. */
+const MAX_DIAGNOSTIC_CHARS = 300;
+
+/**
+ * One bounded line of an SDK diagnostic. An export failure arrives as the exporter's error serialised whole: its
+ * stack, and `data`, the collector's answer body, which may echo the request's headers (the collector's
+ * credentials from OTEL_EXPORTER_OTLP_HEADERS). Only the error's name, message and code are kept.
+ */
+export function diagnosticLine(message: string): string {
+  const start = message.indexOf("{");
+  const end = message.lastIndexOf("}");
+  if (start >= 0 && end > start) {
+    let err: { name?: unknown; message?: unknown; code?: unknown } | undefined;
+    try {
+      err = JSON.parse(message.slice(start, end + 1)) as typeof err;
+    } catch {
+      // Not an error object.
+    }
+    const text = [err?.name, err?.message].filter((v) => typeof v === "string" && v !== "").join(": ");
+    const code = typeof err?.code === "string" || typeof err?.code === "number" ? ` (code ${err.code})` : "";
+    // Whatever the braces held is left out: it may be the collector's answer.
+    return bounded(`${message.slice(0, start).trim()} ${text || "(details not shown)"}${code}`.trim());
+  }
+  return bounded(message.split("\n", 1)[0] ?? "");
+}
+
+function bounded(line: string): string {
+  return line.length > MAX_DIAGNOSTIC_CHARS ? `${line.slice(0, MAX_DIAGNOSTIC_CHARS)}…` : line;
 }
 
 type Api = typeof import("@opentelemetry/api");
