@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import type { Secret } from "../config/secret.js";
+import { redactStrings } from "../util/redact.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
 import {
   backoffMs,
@@ -288,8 +289,8 @@ export class DifyClient {
       if (res.statusCode < 200 || res.statusCode >= 300)
         throw (failure = retryableHttpError(res, await readLimited(res.body, MAX_ERROR_BODY), target));
       try {
-        if (maxBytes === undefined) return await res.body.json();
-        return JSON.parse(await readBounded(res.body, maxBytes));
+        const text = maxBytes === undefined ? await res.body.text() : await readBounded(res.body, maxBytes);
+        return scrubJson(JSON.parse(scrub(text, target)), text, target);
       } catch (err) {
         if (err instanceof DifyStreamError || signal.aborted) throw (failure = signal.aborted ? (signal.reason ?? err) : err);
         throw (failure = new DifyUnreachableError("Dify sent a response that is not JSON", err));
@@ -472,6 +473,15 @@ function describeNetworkError(err: unknown, target: AppTarget): string {
   const code = (err as { code?: string }).code;
   const detail = err instanceof undiciErrors.ConnectTimeoutError ? "connect timeout" : (code ?? (err as Error).message ?? "network error");
   return scrub(`Dify is unreachable: ${detail}`, target);
+}
+
+/**
+ * A JSON answer whose strings might hold the app key \u-escaped, which `scrub` on the text cannot see (Dify's answers
+ * carry what apps were configured with: a name or an opening statement that quotes a key reaches the caller).
+ */
+function scrubJson(value: unknown, text: string, target: AppTarget): unknown {
+  const key = target.key.reveal();
+  return key && text.includes("\\u") ? redactStrings(value, key) : value;
 }
 
 /** Defence in depth: no message that leaves the gateway may carry the app key. */
