@@ -1,5 +1,5 @@
-// Bundles the gateway (src/main.ts and everything it imports) over tsc's dist/src/main.js, so that the
-// executable is one ESM file that `node` runs directly. Why: from tsc's ~400 module files a start to SERVING
+// Bundles the gateway (src/gateway.ts and everything it imports) over tsc's dist/src/gateway.js, so that the
+// executable (dist/src/main.js, which loads it) runs one ESM file. Why: from tsc's ~400 module files a start to SERVING
 // took 540-780 ms on the shared 2-core box, over the 500 ms goal; bundled, ~450 ms and ~20 % less CPU
 // (docs/PERFORMANCE.md).
 // Plain esbuild: no minification, no patched dependency, no code cache.
@@ -10,8 +10,8 @@ const root = new URL("../", import.meta.url).pathname;
 
 await build({
   absWorkingDir: root,
-  entryPoints: ["src/main.ts"],
-  outfile: "dist/src/main.js",
+  entryPoints: ["src/gateway.ts"],
+  outfile: "dist/src/gateway.js",
   allowOverwrite: true,
   bundle: true,
   platform: "node",
@@ -39,9 +39,10 @@ await build({
       // src/young-generation.ts stays a module of its own (tsc's dist/src/young-generation.js), imported first (the
       // banner): the bundle's external imports (grpc-js) run before any code inside it, and they allocate enough at
       // start-up to grow the young generation (idle RSS ~88 MiB bundled in, ~81 MiB first; docs/PERFORMANCE.md).
+      // src/sighup.ts is src/main.ts's, loaded before the bundle: one module, so one handler.
       name: "young-generation-first",
       setup(b) {
-        b.onResolve({ filter: /^\.\/young-generation\.js$/ }, () => ({ path: "./young-generation.js", external: true }));
+        b.onResolve({ filter: /^\.\/(young-generation|sighup)\.js$/ }, (args) => ({ path: args.path, external: true }));
       },
     },
   ],
@@ -59,6 +60,6 @@ await build({
 // (…, ’, —, ≈, →) made the whole 3 MB bundle a 6.2 MB two-byte string: 3 MiB of idle heap for nothing (heap
 // snapshot of an idle gateway; docs/PERFORMANCE.md, "Issue 18, second pass"). Only comments are left to hold such
 // characters, so each UTF-16 unit of one becomes "?": same length, so the source map's columns still hold.
-const outfile = new URL("../dist/src/main.js", import.meta.url);
+const outfile = new URL("../dist/src/gateway.js", import.meta.url);
 const source = readFileSync(outfile, "utf8");
 writeFileSync(outfile, source.replace(/[\u0100-\uffff]/g, "?"));

@@ -9,6 +9,7 @@ import { DifyClient } from "./dify/client.js";
 import { formatProbe, probeConfig } from "./doctor/probe.js";
 import { processLog } from "./log/logger.js";
 import { startGateway } from "./server/server.js";
+import { onSighup } from "./sighup.js";
 import { VERSION } from "./version.js";
 import { startupDone } from "./young-generation.js";
 
@@ -106,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     // Imported here: the demo's simulator is not part of a production start.
     const { startDemo } = await import("./demo/demo.js");
     const demo = await startDemo(listen, log, ports);
-    process.on("SIGHUP", () => log.warn("SIGHUP ignored: the demo has no config file to re-read"));
+    onSighup(() => log.warn("SIGHUP ignored: the demo has no config file to re-read"));
     onShutdown(() => demo.close());
     startupDone();
   }
@@ -123,7 +124,7 @@ async function serve(configFile: string): Promise<void> {
   onDrop(() => gateway.metrics.logLinesDropped.inc());
   // The start-up check of each app's Dify loads undici's parser and TLS on first use: still start-up.
   void gateway.difyChecked.finally(startupDone);
-  process.on("SIGHUP", () => {
+  onSighup(() => {
     try {
       const next = loadConfigFile(configFile);
       const restartRequired = gateway.reload(next);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The executable (package.json "bin"): the gateway's command line lives in src/cli.ts, which runs on import.
-// First: the young generation's start-up size, before anything allocates (src/young-generation.ts), no
-// pretenuring of short-lived objects (src/pretenuring.ts), and the old generation's growth (src/heap-growing.ts).
-import "./young-generation.js";
-import "./pretenuring.js";
-import "./heap-growing.js";
-import "./cli.js";
+// The executable (package.json "bin"). It catches SIGHUP first (src/sighup.ts), then loads the gateway
+// (src/gateway.ts, bundled as dist/src/gateway.js). A static import would leave the signal's default, which ends the
+// process, in force until the bundle and its dependencies had loaded: ~0.4 s in which a config reload loop over
+// pods killed any that was starting.
+import "./sighup.js";
+
+await import("./gateway.js");

@@ -1,10 +1,13 @@
-import { writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_APPS } from "../../simulator/index.js";
 import { sha256 } from "../../src/auth/registry.js";
 import { bearer, clients, collect, unary } from "../helpers/grpc.js";
-import { type GatewayProcess, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
+import { type GatewayProcess, Proc, type SimulatorProcess, startGatewayProcess, startSimulatorProcess } from "../helpers/processes.js";
 
 const OLD = "tok-before-rotation-1a2b3c4d5e";
 const NEW = "tok-after-rotation-6f7e8d9c0b";
@@ -102,5 +105,28 @@ describe("SIGHUP re-reads the config", () => {
   it("never logs either token", () => {
     const out = gw.proc.lines.join("\n");
     for (const secret of [OLD, NEW, chat.key]) expect(out).not.toContain(secret);
+  });
+
+  it("a SIGHUP while the gateway is still starting neither kills it nor is lost: the reload runs once it is up", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "gw-hup-")), "config.json");
+    writeFileSync(file, JSON.stringify(config(OLD)));
+    const early = new Proc(
+      spawn(process.execPath, ["dist/src/main.js", "--config", file], {
+        env: { ...process.env, CHAT_KEY: chat.key },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+    try {
+      // Long before it listens (start-up takes ~0.5 s), while its modules load; after Node's own bootstrap (~80 ms),
+      // before which no JavaScript can listen for a signal.
+      await new Promise((r) => setTimeout(r, 200));
+      early.child.kill("SIGHUP");
+      await early.waitForLine((l) => l.includes("gateway listening"));
+      await early.waitForLine((l) => l.includes("config reloaded"));
+      expect(early.child.exitCode).toBeNull();
+      expect(early.child.signalCode).toBeNull();
+    } finally {
+      expect(await early.stop()).toBe(0);
+    }
   });
 });
