@@ -7,12 +7,16 @@
 #     -v "$PWD/gateway.yaml:/etc/dify-grpc-gateway/gateway.yaml:ro" -e ACME_SUPPORT_BOT_KEY \
 #     dify-grpc-gateway:0.1.0
 #   docker run --rm -i dify-grpc-gateway:0.1.0 hash-token < token.txt      # -i: hash-token reads stdin
-#   docker run --rm -p 50051:50051 -e DIFY_GATEWAY_CONFIG= dify-grpc-gateway:0.1.0 --listen 0.0.0.0:50051   # the demo
+#   docker run --rm -v "$PWD/gateway.yaml:/etc/dify-grpc-gateway/gateway.yaml:ro" -e ACME_SUPPORT_BOT_KEY \
+#     dify-grpc-gateway:0.1.0 check-config                                  # validate the file the image reads
+#   docker run --rm dify-grpc-gateway:0.1.0 --version
 #
-# Without a config file (no --config, no DIFY_GATEWAY_CONFIG) the gateway would start its demo on
-# 127.0.0.1, unreachable from outside the container, so the image points DIFY_GATEWAY_CONFIG at the
-# path where deploy/kubernetes/ mounts the ConfigMap. No HEALTHCHECK: Kubernetes' native gRPC probes
-# (grpc.health.v1 on port 50051) do that job.
+# No demo in the image: the build stage copies no simulator/, so there is no dist/simulator/, and demo
+# mode (no --config, DIFY_GATEWAY_CONFIG empty) prints "demo mode needs the simulator…" and exits 2.
+# Run the demo from a checkout instead: npm ci && npm start. The image points DIFY_GATEWAY_CONFIG at the
+# path where deploy/kubernetes/ mounts the ConfigMap, so serving and check-config read that file (mount yours
+# there, as above, or pass --config). No HEALTHCHECK: Kubernetes' native gRPC probes (grpc.health.v1 on
+# port 50051) do that job.
 
 # Node 22, an LTS supported until April 2027 (Node 20 reached end of life in April 2026). The code
 # keeps working on Node 20 (engines: >=20.18.1), which CI and the tests run on.

@@ -109,6 +109,26 @@ describe("Dockerfile base image and usage lines", () => {
     if (lts !== undefined) expect(process.version).toBe(`v${lts}`);
   });
 
+  it("documents no `docker run` of the demo: the image has no simulator, so demo mode only exits 2", () => {
+    // The build stage copies no simulator/, so `npm run build` writes no dist/simulator/ into the image.
+    const buildCopies = stages.slice(0, -1).flatMap((stage) => of(stage, "COPY"));
+    expect(buildCopies.length).toBeGreaterThan(0);
+    for (const copy of buildCopies) expect(copy).not.toMatch(/\bsimulator\b/);
+    // Demo mode: no config (DIFY_GATEWAY_CONFIG emptied) or a demo-only flag.
+    const comments = text
+      .split("\n")
+      .filter((l) => l.startsWith("#"))
+      .map((l) => l.replace(/^# ?/, ""))
+      .join("\n");
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const runs = [comments, readme].flatMap((t) => t.replace(/\\\n\s*/g, " ").split("\n")).filter((l) => /docker run\b/.test(l));
+    expect(runs.length).toBeGreaterThan(0);
+    for (const line of runs) {
+      expect(line, line).not.toMatch(/DIFY_GATEWAY_CONFIG=(\s|$|""|'')/);
+      expect(line, line).not.toMatch(/\s--(listen|simulator-port|metrics-port)\b/);
+    }
+  });
+
   it("every documented `docker run … < file` passes -i, or the container sees no stdin", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const runs = [...text.split("\n"), ...readme.split("\n")].filter((l) => /docker run\b.*<\s*\S/.test(l));

@@ -14,6 +14,9 @@ import {
   loadObjects,
   MANIFEST_DIR,
   manifestFiles,
+  type NetworkPolicy,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
   only,
   type PodDisruptionBudget,
   parseManifest,
@@ -107,7 +110,14 @@ describe("deploy/kubernetes manifests", () => {
   it("every file parses as YAML, and means the same to YAML 1.1 (Kubernetes) and 1.2 parsers", () => {
     const files = manifestFiles();
     expect(files.map((f) => f.file)).toEqual(
-      expect.arrayContaining(["configmap.yaml", "deployment.yaml", "kustomization.yaml", "secret.example.yaml", "service.yaml"]),
+      expect.arrayContaining([
+        "configmap.yaml",
+        "deployment.yaml",
+        "kustomization.yaml",
+        "networkpolicy.yaml",
+        "secret.example.yaml",
+        "service.yaml",
+      ]),
     );
     for (const { file, text } of files) {
       const k8s = parseManifest(text, "1.1");
@@ -319,6 +329,99 @@ describe("deploy/kubernetes manifests", () => {
     it("runs as the ServiceAccount it ships", () => {
       const sa = only<K8sObject>(objects, "ServiceAccount");
       expect(pod.serviceAccountName).toBe(sa.metadata.name);
+    });
+  });
+
+  describe("the NetworkPolicy", () => {
+    const policy = only<NetworkPolicy>(objects, "NetworkPolicy");
+    const ingress = policy.spec.ingress ?? [];
+    const egress = policy.spec.egress ?? [];
+    const grpcPort = containerPort("grpc");
+    const metricsPort = containerPort("metrics");
+
+    /** A policy port as the gateway container's port number: a name is looked up among the container's ports. */
+    function podPort(p: NetworkPolicyPort): number {
+      if (typeof p.port === "string") return containerPort(p.port);
+      if (p.port === undefined || p.endPort !== undefined) throw new Error(`a rule admits a range of ports: ${JSON.stringify(p)}`);
+      return p.port;
+    }
+
+    /** A peer that matches every namespace or every address: the rule would admit the whole cluster (or more). */
+    function everywhere(peer: NetworkPolicyPeer): boolean {
+      const empty = (sel: NetworkPolicyPeer["podSelector"]) =>
+        sel !== undefined && Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0;
+      if (peer.ipBlock) return /^(0\.0\.0\.0|::)\/0$/.test(peer.ipBlock.cidr);
+      return empty(peer.namespaceSelector) && (peer.podSelector === undefined || empty(peer.podSelector));
+    }
+
+    it("is applied by the kustomization, and selects the Deployment's pods for ingress and egress", () => {
+      expect(appliedObjects().filter((o) => o.kind === "NetworkPolicy")).toHaveLength(1);
+      const selector = policy.spec.podSelector;
+      // an empty selector would isolate every pod of the namespace, not just the gateway's
+      expect(Object.keys(selector.matchLabels ?? {}).length).toBeGreaterThan(0);
+      expect(selector.matchExpressions ?? []).toEqual([]);
+      expect(deployment.spec.template.metadata.labels).toMatchObject(selector.matchLabels ?? {});
+      expect(deployment.spec.selector.matchLabels).toMatchObject(selector.matchLabels ?? {});
+      expect([...(policy.spec.policyTypes ?? [])].sort()).toEqual(["Egress", "Ingress"]);
+    });
+
+    it("admits exactly the container's grpc and metrics ports, each in its own rule", () => {
+      const protocolOf = (port: number) => gateway.ports?.find((p) => p.containerPort === port)?.protocol ?? "TCP";
+      const admitted = new Set<number>();
+      for (const rule of ingress) {
+        // a rule without ports admits every port
+        expect(rule.ports?.length ?? 0, JSON.stringify(rule)).toBeGreaterThan(0);
+        const ports = (rule.ports ?? []).map(podPort);
+        for (const [i, port] of ports.entries()) {
+          expect(
+            gateway.ports?.map((p) => p.containerPort),
+            `port ${port} is no port of the gateway container`,
+          ).toContain(port);
+          expect(rule.ports?.[i]?.protocol ?? "TCP").toBe(protocolOf(port));
+          admitted.add(port);
+        }
+        // callers must not reach /metrics, nor Prometheus the API, through a shared rule
+        expect(ports.includes(grpcPort) && ports.includes(metricsPort), JSON.stringify(rule)).toBe(false);
+      }
+      expect([...admitted].sort()).toEqual([grpcPort, metricsPort].sort());
+    });
+
+    it("admits the grpc and metrics ports from named sources only, never from the whole cluster", () => {
+      const sourcesOf = (port: number) => ingress.filter((r) => (r.ports ?? []).some((p) => podPort(p) === port));
+      for (const rule of ingress) {
+        // a rule without `from` admits every source
+        expect(rule.from?.length ?? 0, JSON.stringify(rule)).toBeGreaterThan(0);
+        for (const peer of rule.from ?? []) expect(everywhere(peer), JSON.stringify(peer)).toBe(false);
+      }
+      expect(JSON.stringify(sourcesOf(grpcPort).map((r) => r.from))).not.toBe(JSON.stringify(sourcesOf(metricsPort).map((r) => r.from)));
+    });
+
+    it("lets the pods reach DNS and every Dify the ConfigMap names, on named destinations and ports only", () => {
+      for (const rule of egress) {
+        expect(rule.ports?.length ?? 0, JSON.stringify(rule)).toBeGreaterThan(0);
+        expect(rule.to?.length ?? 0, JSON.stringify(rule)).toBeGreaterThan(0);
+        for (const peer of rule.to ?? []) expect(everywhere(peer), JSON.stringify(peer)).toBe(false);
+      }
+      const allows = (port: number, protocol: string) =>
+        egress.some((r) => (r.ports ?? []).some((p) => p.port === port && (p.protocol ?? "TCP") === protocol));
+      expect(allows(53, "UDP"), "DNS over UDP").toBe(true);
+      expect(allows(53, "TCP"), "DNS over TCP").toBe(true);
+      for (const w of effective.workspaces) {
+        const url = new URL(w.difyBaseUrl);
+        const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+        expect(allows(port, "TCP"), `egress to ${w.difyBaseUrl}`).toBe(true);
+      }
+    });
+
+    it("every placeholder label it selects on is explained in deploy/kubernetes/README.md", () => {
+      const readme = readFileSync(join(MANIFEST_DIR, "README.md"), "utf8");
+      const peers = [...ingress.flatMap((r) => r.from ?? []), ...egress.flatMap((r) => r.to ?? [])];
+      const labels = peers
+        .flatMap((p) => [p.namespaceSelector, p.podSelector])
+        .flatMap((sel) => Object.entries(sel?.matchLabels ?? {}))
+        .filter(([key]) => key.startsWith("dify-grpc-gateway/"));
+      expect(labels.length).toBeGreaterThan(0);
+      for (const [key, value] of labels) expect(readme, `${key}=${value}`).toContain(`${key}=${value}`);
     });
   });
 });

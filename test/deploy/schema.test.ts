@@ -36,6 +36,7 @@ describe("deploy/kubernetes against the Kubernetes schemas", () => {
     expect(objects.map((o) => o.kind).sort()).toEqual([
       "ConfigMap",
       "Deployment",
+      "NetworkPolicy",
       "PodDisruptionBudget",
       "Secret",
       "Service",
