@@ -141,7 +141,7 @@ type WorkspaceFile = ConfigFile["workspaces"][number];
 function resolveWorkspace(ws: WorkspaceFile, path: string, limits: ConfigFile["limits"], sources: Sources): Workspace {
   const apps = new Map<string, AppEntry>();
   ws.apps.forEach((app, j) => {
-    const key = readSecret(app.key, `${path}.apps.${j}.key`, sources);
+    const key = headerSafe(readSecret(app.key, `${path}.apps.${j}.key`, sources), `${path}.apps.${j}.key`, sources);
     const keySource = "env" in app.key ? `env ${app.key.env}` : `file ${resolve(sources.baseDir, app.key.file)}`;
     if (key) apps.set(app.appId, { appId: app.appId, key, keySource, mode: app.mode });
   });
@@ -198,17 +198,29 @@ function tlsProblem(cert: Buffer, key: Buffer, clientCa: Buffer | undefined): st
   const keyProblem = fails({ key });
   if (keyProblem) return `server.tls.keyFile: not a usable PEM private key (${keyProblem})`;
   if (fails({ cert, key })) return "server.tls.keyFile: this key does not belong to the certificate in certFile";
+  // The TLS stack serves an expired certificate without a word, and every client then fails its handshake.
+  const certExpired = expiredOn(new X509Certificate(cert));
+  if (certExpired) return `server.tls.certFile: the certificate expired on ${certExpired}: renew it`;
   if (clientCa) {
     // A CA file with no certificate in it is taken silently by the TLS stack, which then refuses every client.
+    let ca: X509Certificate;
     try {
-      new X509Certificate(clientCa);
+      ca = new X509Certificate(clientCa);
     } catch (err) {
       return `server.tls.clientCaFile: not a usable PEM certificate (${String((err as Error).message)
         .split("::")
         .at(-1)})`;
     }
+    const caExpired = expiredOn(ca);
+    if (caExpired) return `server.tls.clientCaFile: the CA certificate expired on ${caExpired}: no client certificate can verify against it`;
   }
   return undefined;
+}
+
+/** The date a certificate expired on, when it has (of the first certificate in a PEM bundle). */
+function expiredOn(cert: X509Certificate): string | undefined {
+  const validTo = Date.parse(cert.validTo);
+  return Number.isFinite(validTo) && validTo < Date.now() ? new Date(validTo).toISOString() : undefined;
 }
 
 function readSecret(ref: { env: string } | { file: string }, path: string, sources: Sources): Secret | undefined {
@@ -225,6 +237,19 @@ function readSecret(ref: { env: string } | { file: string }, path: string, sourc
     return undefined;
   }
   return value === undefined ? undefined : new Secret(value);
+}
+
+/**
+ * An app key travels as `Authorization: Bearer <key>`: a line break, a space, a control or non-ASCII character
+ * (a second line in the file, a zero-width space pasted along) cannot, and every call then failed as "Dify
+ * unreachable", which tells callers to retry. The key is not shown.
+ */
+function headerSafe(key: Secret | undefined, path: string, sources: Sources): Secret | undefined {
+  if (key === undefined || /^[\x21-\x7e]+$/.test(key.reveal())) return key;
+  sources.problems.push(
+    `${path}: the key holds a character an HTTP header cannot carry (a line break, a space, a control or non-ASCII character): an app key is one line of printable ASCII`,
+  );
+  return undefined;
 }
 
 function readFile(file: string, path: string, sources: Sources): Buffer | undefined {

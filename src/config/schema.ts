@@ -94,6 +94,11 @@ const workspace = z
         withoutCredentials,
         "must not contain a user or password (user:password@host): Dify authenticates with each app's key, set it in apps[].key",
       )
+      // Paths are appended to it (…/v1 + /chat-messages): a query or fragment would send every request elsewhere,
+      // and whatever it held (an api_key=…) would be printed and logged with the URL.
+      .refine((u) => !URL.canParse(u) || (new URL(u).search === "" && new URL(u).hash === ""), {
+        message: "must not contain a query (?…) or fragment (#…): it ends with Dify's API path, e.g. https://dify.example.com/v1",
+      })
       .transform((u) => u.replace(/\/+$/, "")),
     /** Sent to Dify as `user` when a request leaves it empty. */
     defaultUser: z.string().min(1).default("dify-grpc-gateway"),
@@ -169,7 +174,16 @@ const redisSettings = z.strictObject({
    */
   url: z
     .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL, e.g. redis://redis:6379/0" })
-    .refine((u) => !URL.canParse(u) || new URL(u).password === "", "must not contain a password: set limits.redis.password"),
+    .refine((u) => !URL.canParse(u) || new URL(u).password === "", "must not contain a password: set limits.redis.password")
+    // ioredis would ignore a query (a ?password=… silently) while check-config printed it; the db is a number.
+    .refine(
+      (u) => !URL.canParse(u) || new URL(u).search === "",
+      "must not contain a query (?…): set limits.redis.password, tls via rediss://",
+    )
+    .refine(
+      (u) => !URL.canParse(u) || /^\/?(\d+)?$/.test(new URL(u).pathname),
+      "the path must be a database number, e.g. redis://redis:6379/0",
+    ),
   password: secretRef.optional(),
   /** Redis Cluster: ioredis discovers the other nodes from the URL's node. Keys of one workspace share a hash slot. */
   cluster: z.boolean().default(false),

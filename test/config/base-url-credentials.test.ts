@@ -29,6 +29,16 @@ describe("difyBaseUrl credentials (issue 12 item 16)", () => {
     }
   });
 
+  it("rejects a query or fragment: paths are appended to the URL, and it would be printed with whatever it held", () => {
+    for (const url of ["https://dify.example.com/v1?api_key=s3cret-pass", "https://dify.example.com/v1#s3cret-pass"]) {
+      const found = problems(url);
+      expect(found).toEqual([
+        "workspaces.0.difyBaseUrl: must not contain a query (?…) or fragment (#…): it ends with Dify's API path, e.g. https://dify.example.com/v1",
+      ]);
+      expect(found.join("\n")).not.toContain("s3cret-pass");
+    }
+  });
+
   it("accepts a plain URL", () => {
     expect(problems("https://dify.example.com/v1")).toEqual([]);
   });

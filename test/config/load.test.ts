@@ -76,6 +76,16 @@ describe("config", () => {
     expect(problems(valid(), {})).toEqual(["workspaces.0.apps.0.key.env: environment variable APP1_KEY is not set"]);
   });
 
+  it("refuses an app key an HTTP header cannot carry, without showing it (every call failed as 'Dify unreachable')", () => {
+    for (const key of ["app-first-line\nsecond-line", "app-zero\u200bwidth", "app with space"]) {
+      const found = problems(valid(), { APP1_KEY: key });
+      expect(found).toEqual([expect.stringMatching(/^workspaces\.0\.apps\.0\.key: the key holds a character an HTTP header cannot carry/)]);
+      expect(found.join("\n")).not.toContain("app-");
+    }
+    // The file's final newline is trimmed, as before.
+    expect(parseConfig(valid(), "t", { APP1_KEY: "app-secret\n" }).workspaces[0]!.apps.get("app-1")!.key.reveal()).toBe("app-secret");
+  });
+
   it("rejects duplicate workspaces, apps and a token shared by two workspaces", () => {
     const ws = valid().workspaces[0]!;
     const doc = { workspaces: [{ ...ws, apps: [ws.apps[0], ws.apps[0]] }, { ...ws }] };
@@ -181,6 +191,13 @@ describe("config", () => {
     expect(problems(redis({ url: "redis://:inline-secret@redis:6379" }))).toEqual([
       "limits.redis.url: must not contain a password: set limits.redis.password",
     ]);
+    // ioredis ignores a query, so a ?password=… would be silently unused and printed by check-config.
+    expect(problems(redis({ url: "redis://redis:6379/0?password=inline-secret" }))).toEqual([
+      "limits.redis.url: must not contain a query (?…): set limits.redis.password, tls via rediss://",
+    ]);
+    expect(problems(redis({ url: "redis://redis:6379/abc" }))).toEqual([
+      "limits.redis.url: the path must be a database number, e.g. redis://redis:6379/0",
+    ]);
     expect(problems(redis({ url: "http://redis:6379" }))).toEqual([
       expect.stringMatching(/^limits\.redis\.url: must be a redis:\/\/ or rediss:\/\//),
     ]);
@@ -220,6 +237,11 @@ describe("config", () => {
       }
     };
     expect(tlsProblems({ certFile: server.certFile, keyFile: server.keyFile })).toEqual([]);
+    // Served without a word by the TLS stack, and then every client's handshake fails.
+    const expired = ca.expiredServer();
+    expect(tlsProblems({ certFile: expired.certFile, keyFile: expired.keyFile })).toEqual([
+      "server.tls.certFile: the certificate expired on 2001-01-01T00:00:00.000Z: renew it",
+    ]);
     expect(tlsProblems({ certFile: server.certFile, keyFile: ca.ca.keyFile })).toEqual([
       "server.tls.keyFile: this key does not belong to the certificate in certFile",
     ]);

@@ -84,6 +84,53 @@ export class TestCa {
     return this.#load(pem);
   }
 
+  /** A server certificate that expired long ago (valid 2000-2001): `openssl ca` is what takes explicit dates. */
+  expiredServer(): Pem {
+    const pem = this.#files("expired");
+    const csr = join(this.dir, "expired.csr");
+    openssl([
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      pem.keyFile,
+      "-out",
+      csr,
+    ]);
+    const cnf = join(this.dir, "ca.cnf");
+    writeFileSync(join(this.dir, "index.txt"), "");
+    writeFileSync(join(this.dir, "serial"), "01\n");
+    writeFileSync(
+      cnf,
+      `[ca]\ndefault_ca=d\n[d]\ndatabase=${this.dir}/index.txt\nnew_certs_dir=${this.dir}\nserial=${this.dir}/serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n`,
+    );
+    openssl([
+      "ca",
+      "-batch",
+      "-config",
+      cnf,
+      "-cert",
+      this.ca.certFile,
+      "-keyfile",
+      this.ca.keyFile,
+      "-in",
+      csr,
+      "-out",
+      pem.certFile,
+      "-startdate",
+      "20000101000000Z",
+      "-enddate",
+      "20010101000000Z",
+      "-notext",
+    ]);
+    return this.#load(pem);
+  }
+
   #files(name: string): Pem {
     return { certFile: join(this.dir, `${name}.pem`), keyFile: join(this.dir, `${name}.key`), cert: Buffer.alloc(0), key: Buffer.alloc(0) };
   }
