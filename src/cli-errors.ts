@@ -52,6 +52,8 @@ export async function ensurePortFree(listen: string, setting: string): Promise<v
       if (err.code === "EADDRINUSE")
         reject(new OperatorError(`${listen} is already in use: stop what listens there, or pick another port with ${setting}`));
       else if (err.code === "EADDRNOTAVAIL") reject(new OperatorError(`${listen} is not an address of this machine: fix ${setting}`));
+      else if (err.code === "ENOTFOUND" || err.code === "EAI_AGAIN")
+        reject(new OperatorError(`${listen}: the host name does not resolve: fix ${setting} (an address such as 0.0.0.0 or 127.0.0.1)`));
       else if (err.code === "EACCES")
         reject(new OperatorError(`${listen}: not allowed to listen there (ports below 1024 need privileges): fix ${setting}`));
       else resolve(); // let the real bind report anything else

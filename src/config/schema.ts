@@ -454,6 +454,14 @@ export const configSchema = z
     workspaces: z.array(workspace).min(1),
   })
   .superRefine((cfg, ctx) => {
+    // Both bind at start-up; the second failed with a bare EADDRINUSE.
+    const port = (listen: string) => Number(listen.slice(listen.lastIndexOf(":") + 1));
+    if (cfg.metrics.enabled && port(cfg.metrics.listen) !== 0 && port(cfg.metrics.listen) === port(cfg.server.listen))
+      ctx.addIssue({
+        code: "custom",
+        path: ["metrics", "listen"],
+        message: `port ${port(cfg.metrics.listen)} is server.listen's too: give metrics a port of its own (default 9464)`,
+      });
     const ids = new Set<string>();
     const tokens = new Map<string, number>();
     const spiffeIds = new Map<string, number>();

@@ -147,6 +147,11 @@ describe("scoped tokens", () => {
     ]);
   });
 
+  it("metrics on server.listen's port is refused before either binds", () => {
+    const doc = { server: { listen: "0.0.0.0:50051" }, metrics: { listen: "127.0.0.1:50051" }, workspaces: [ws([app])] };
+    expect(problems(doc)).toEqual(["metrics.listen: port 50051 is server.listen's too: give metrics a port of its own (default 9464)"]);
+  });
+
   it("a valid scoped token loads with its apps, expiry and name", () => {
     const cfg = parseConfig(withToken({ name: "plugin-a", apps: ["a"], expiresAt: "2030-01-01T00:00:00+01:00" }), "t", { KEY: "k" });
     const token = cfg.workspaces[0]!.tokens[1]!;

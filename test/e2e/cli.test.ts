@@ -176,6 +176,21 @@ describe("command line", () => {
         );
       });
 
+      it("server.listen on a host name that does not resolve: one line naming server.listen, no stack; exit 1", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "cli-"));
+        const file = join(dir, "gateway.yaml");
+        writeFileSync(
+          file,
+          `server: { listen: "no-such-host.invalid:50051" }\nmetrics: { listen: "127.0.0.1:0" }\nworkspaces:\n  - id: acme\n    difyBaseUrl: http://127.0.0.1:9/v1\n    tokens: [{ sha256: ${"a".repeat(64)} }]\n    apps: [{ appId: a, key: { env: HOME } }]\n`,
+        );
+        const { code, stdout, stderr } = await run(["--config", file]);
+        expect(code).toBe(1);
+        expect(stdout).toBe("");
+        expect(stderr).toBe(
+          `error: no-such-host.invalid:50051: the host name does not resolve: fix server.listen in ${file} (an address such as 0.0.0.0 or 127.0.0.1)\n`,
+        );
+      });
+
       it("metrics.listen taken: names metrics.listen", async () => {
         const dir = mkdtempSync(join(tmpdir(), "cli-"));
         const file = join(dir, "gateway.yaml");
