@@ -233,7 +233,8 @@ describe("errors", () => {
   });
 
   it("an invalid request names the field", async () => {
-    const err = await appError(client.app.chat.invoke({ appId: s.appId("chat"), query: "", responseMode: "blocking" }));
+    // A blank query: the client refuses only an empty one (a TypeError), the gateway a blank one too.
+    const err = await appError(client.app.chat.invoke({ appId: s.appId("chat"), query: "  ", responseMode: "blocking" }));
     expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "INVALID_REQUEST" });
     expect(err.fieldViolations.map((v) => v.field)).toEqual(["query"]);
   });
@@ -424,6 +425,132 @@ describe("cancellation and deadlines", () => {
     } finally {
       short.close();
     }
+  });
+});
+
+describe("arguments are checked before any call", () => {
+  /** Waits a moment, then checks that nothing reached Dify (a wrong call must not start a run). */
+  async function expectNoRun() {
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await s.sim.runs()).toEqual([]);
+  }
+  const chat = (extra: Record<string, unknown>, responseMode: "blocking" | "streaming" = "blocking") =>
+    client.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", ...extra, responseMode } as never);
+
+  it("a signal that is not an AbortSignal is a TypeError, the call is never sent and the process lives on", async () => {
+    await s.sim.reset();
+    const ac = new AbortController();
+    // The controller itself instead of its signal: once a TypeError inside grpc-js's callback, which ended the process.
+    for (const mode of ["blocking", "streaming"] as const)
+      expect(() => chat({ signal: ac }, mode)).toThrow(/signal must be an AbortSignal/);
+    expect(() => client.app.workflow.getRun({ appId: s.appId("workflow"), workflowRunId: "r", signal: ac as never })).toThrow(TypeError);
+    await expect(client.apps.list({ signal: ac as never })).rejects.toThrow(TypeError);
+    await expect(client.files.upload(Buffer.from("x"), { appId: s.appId("chat"), filename: "a.txt", signal: ac as never })).rejects.toThrow(
+      TypeError,
+    );
+    await expectNoRun();
+    expect((await s.sim.requests()).filter((r) => r.path === "/v1/files/upload")).toEqual([]);
+  });
+
+  it("timeoutMs must be a finite number ≥ 0; one beyond what grpc-js can time means no limit", async () => {
+    await s.sim.reset();
+    for (const timeoutMs of ["5000", Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      expect(() => chat({ timeoutMs })).toThrow(/timeoutMs must be a finite number/);
+    }
+    expect(() => chat({ deadline: "2030-01-01" })).toThrow(/deadline must be a valid Date/);
+    expect(() => createAppClient({ address: s.address, token: CLIENT_TOKEN, timeoutMs: "5000" as never })).toThrow(TypeError);
+    await expectNoRun();
+    // Once "Deadline is too far in the future" thrown inside grpc-js (the process ended), or a grpc-timeout the
+    // gateway's 32-bit timer wrapped into an instant DEADLINE_EXCEEDED.
+    for (const far of [{ timeoutMs: Number.MAX_SAFE_INTEGER }, { timeoutMs: 30 * 24 * 3600_000 }, { deadline: new Date("9999-12-31") }]) {
+      const res = await chat(far);
+      expect(String(res.answer).startsWith(echo("Demo Chatbot", "Hi"))).toBe(true);
+    }
+  });
+
+  it('a missing or null required string is a TypeError naming it, not the text "undefined" sent to Dify', async () => {
+    await s.sim.reset();
+    expect(() => client.app.chat.invoke({ appId: s.appId("chat"), responseMode: "blocking" } as never)).toThrow(
+      /query must be a non-empty string/,
+    );
+    expect(() => chat({ query: null }, "streaming")).toThrow(/query must be a non-empty string, not null/);
+    expect(() => chat({ query: 42 })).toThrow(/query must be a non-empty string, not 42/);
+    expect(() => client.app.chat.invoke({ query: "Hi", responseMode: "blocking" } as never)).toThrow(/appId must be a non-empty string/);
+    expect(() => client.app.workflow.invoke({ responseMode: "streaming" } as never)).toThrow(/appId/);
+    expect(() => chat({ user: 7 })).toThrow(/user must be a string/);
+    expect(() => chat({ conversationId: 1 })).toThrow(/conversationId must be a string/);
+    expect(() => client.app.workflow.getRun({ appId: s.appId("workflow") } as never)).toThrow(/workflowRunId/);
+    expect(() => client.app.workflow.getForm({ appId: s.appId("workflow") } as never)).toThrow(/formToken/);
+    expect(() => client.app.workflow.submitForm({ appId: s.appId("workflow"), formToken: "t" } as never)).toThrow(/action/);
+    expect(() => client.app.workflow.resume({ appId: s.appId("workflow"), formToken: "t", action: "a" } as never)).toThrow(/workflowRunId/);
+    expect(() => client.app.workflow.watchRun({ appId: s.appId("workflow") } as never)).toThrow(/workflowRunId/);
+    await expect(client.apps.describe(undefined as never)).rejects.toThrow(/appId must be a non-empty string/);
+    await expect(client.files.upload(Buffer.from("x"), { filename: "a.txt" } as never)).rejects.toThrow(/appId/);
+    await expectNoRun();
+    // null for an optional string is "not given", as before.
+    const res = await chat({ user: null, conversationId: null });
+    expect(res.conversation_id).toMatch(UUID);
+  });
+
+  it("wrong shapes of params, files and upload are TypeErrors that say what was expected", async () => {
+    expect(() => (client.app.chat.invoke as () => unknown)()).toThrow(/invoke\(\) takes a params object, not undefined/);
+    expect(() => chat({ files: { type: "image", transferMethod: "remote_url" } })).toThrow(/files must be an array/);
+    expect(() => chat({ files: [null] })).toThrow(/files\[0\] must be an object, not null/);
+    expect(() => chat({ files: [{ transferMethod: "remote_url", url: "https://x/a.png" }] })).toThrow(/files\[0\]\.type/);
+    await expect((client.files.upload as (s: unknown) => Promise<unknown>)(Buffer.from("x"))).rejects.toThrow(
+      /files.upload\(source, params\) takes a params object/,
+    );
+    await expect(client.files.upload(42 as never, { appId: s.appId("chat"), filename: "a.txt" })).rejects.toThrow(/source must be a path/);
+  });
+});
+
+describe("close()", () => {
+  it("cancels a stream in flight: it throws CANCELLED and the gateway stops the Dify run", async () => {
+    await s.sim.reset();
+    const own = createAppClient({ address: s.address, token: CLIENT_TOKEN });
+    const events: DifyDict[] = [];
+    const err = await rejection(
+      (async () => {
+        for await (const e of own.app.chat.invoke({
+          appId: s.appId("chat"),
+          query: "slow",
+          inputs: SLOW,
+          user: "kim",
+          responseMode: "streaming",
+        })) {
+          events.push(e);
+          if (events.length === 3) own.close();
+        }
+      })(),
+    );
+    expect(err).toBeInstanceOf(AppInvokeError);
+    expect((err as AppInvokeError).code).toBe(status.CANCELLED);
+    expect(events).toHaveLength(3);
+    await eventually(async () =>
+      expect((await s.stops()).map((r) => [r.path, r.body])).toEqual([
+        [`/v1/chat-messages/${String(events[0]?.task_id)}/stop`, { user: "kim" }],
+      ]),
+    );
+  });
+
+  it("cancels blocking calls in flight, and later calls throw", async () => {
+    await s.sim.reset();
+    const own = createAppClient({ address: s.address, token: CLIENT_TOKEN });
+    const call = own.app.completion.invoke({ appId: s.appId("completion"), inputs: SLOW, user: "lou", responseMode: "blocking" });
+    const notStarted = own.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", responseMode: "streaming" });
+    await eventually(async () =>
+      expect((await s.sim.requests()).find((r) => r.path === "/v1/completion-messages")?.eventsSent).toBeGreaterThanOrEqual(3),
+    );
+    own.close();
+    expect(await appError(call)).toMatchObject({ code: status.CANCELLED });
+    await eventually(async () => expect((await s.stops()).map((r) => r.body)).toEqual([{ user: "lou" }]));
+    await expect(notStarted.next()).rejects.toThrow(/the client is closed/);
+    await expect(own.app.chat.invoke({ appId: s.appId("chat"), query: "Hi", responseMode: "blocking" })).rejects.toThrow(
+      /the client is closed/,
+    );
+    await expect(own.apps.list()).rejects.toThrow(/the client is closed/);
+    await expect(own.files.upload(Buffer.from("x"), { appId: s.appId("chat"), filename: "a.txt" })).rejects.toThrow(/the client is closed/);
+    expect((await s.sim.requests()).filter((r) => r.path !== "/v1/completion-messages" && !r.path.endsWith("/stop"))).toEqual([]);
   });
 });
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Generator, Iterable, Literal, Mapping, Optional, Sequence, Union, overload
 
 import grpc
@@ -127,13 +128,26 @@ class _RunCalls:
         return self._calls.stream(self._runs.WatchRun, request, timeout)
 
     def _followed(self, result: Any, app_id: str, user: Optional[str], timeout: Optional[float]) -> Any:
-        """A streaming result that follows its run through a drain hand-off (a blocking dict as it is)."""
+        """A streaming result that follows its run through a drain hand-off (a blocking dict as it is). The
+        timeout bounds the whole stream, re-attaches included: each WatchRun and the final GetWorkflowRun get
+        the time left, not a fresh timeout."""
         if isinstance(result, dict):
             return result
-        return reattaching(
-            result,
-            lambda run_id: self.watch_run(app_id, run_id, user=user, include_state_snapshot=True, timeout=timeout),
-            lambda run_id: self.get_run(app_id, run_id, timeout=timeout),
+        return self._bounded(result, app_id, user, self._calls.timeout(timeout))
+
+    def _bounded(
+        self, first: Generator[dict, None, None], app_id: str, user: Optional[str], timeout: Optional[float]
+    ) -> Generator[dict, None, None]:
+        # A generator: the clock starts at the first next(), when the first stream's own call starts.
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> Optional[float]:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        yield from reattaching(
+            first,
+            lambda run_id: self.watch_run(app_id, run_id, user=user, include_state_snapshot=True, timeout=left()),
+            lambda run_id: self.get_run(app_id, run_id, timeout=left()),
             self._calls.max_reattaches,
         )
 
@@ -320,8 +334,12 @@ class _Calls:
         self._default_timeout = default_timeout
         self.max_reattaches = max_reattaches
 
+    def timeout(self, timeout: Optional[float]) -> Optional[float]:
+        """A call's timeout: its own, else the client's default."""
+        return self._default_timeout if timeout is None else timeout
+
     def run(self, response_mode: str, blocking: Prepared, streaming: Prepared, timeout: Optional[float]) -> Any:
-        timeout = self._default_timeout if timeout is None else timeout
+        timeout = self.timeout(timeout)
         if response_mode == "blocking":
             method, request = blocking()
             return self.unary(method, request, timeout)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
+import threading
 from typing import IO, Any, Iterator, Optional, Union
 
 import grpc
@@ -42,7 +43,8 @@ class Files:
         and whatever else Dify returned.
 
         ``filename`` defaults to the path's (or the file object's) base name and is required for bytes; Dify
-        types the file by its extension. ``mime_type`` defaults to a guess from the extension (``mimetypes``).
+        types the file by its extension. ``mime_type`` defaults to a guess from the extension (``mimetypes``); for a
+        compressed name (``a.tar.gz``) it is left empty, and the gateway types the file by its last extension.
         ``user`` is Dify's end-user id the file belongs to (empty: the workspace's default user); runs that
         reference the file should use the same. The file's size is declared when known (a path, bytes, a
         seekable file object), so that a file over the gateway's limit is refused before any byte is sent.
@@ -67,21 +69,31 @@ class Files:
         else:
             raise TypeError(f"source must be a path, bytes or a binary file object, not {type(source).__name__}")
         if mime_type is None:
-            mime_type = mimetypes.guess_type(filename)[0] or ""
+            mime_type = _guess_mime_type(filename)
         header = file_pb2.UploadFileHeader(app_id=app_id, user=user or "", filename=filename, mime_type=mime_type)
         size = _remaining_size(stream)
         if size is not None:
             header.size = size
         requests = _Requests(header, stream)
-        timeout = self._calls._default_timeout if timeout is None else timeout
+        timeout = self._calls.timeout(timeout)
         try:
-            response = self._stub.UploadFile(iter(requests), metadata=self._calls._metadata, timeout=timeout)
+            # A future rather than a blocking call: when the wait ends another way (Ctrl-C, any exception
+            # raised in this thread), the call is cancelled instead of running on with grpc's thread
+            # reading the source in the background.
+            call = self._stub.UploadFile.future(iter(requests), metadata=self._calls._metadata, timeout=timeout)
+            try:
+                response = call.result()
+            except BaseException:
+                call.cancel()
+                raise
         except grpc.RpcError as err:
             # grpc reports a failure to read the source as a cancelled call: raise what actually happened.
             if requests.error is not None:
                 raise requests.error from None
             raise AppInvokeError.from_rpc_error(err) from None
         finally:
+            # However the call ended, grpc's thread asks for no more than one more message: it gets none.
+            requests.stop()
             if opened is not None:
                 opened.close()
         result = struct_to_dict(response.raw)
@@ -96,11 +108,16 @@ class _Requests:
     def __init__(self, header: file_pb2.UploadFileHeader, stream: IO[bytes]) -> None:
         self._header = header
         self._stream = stream
+        self._stopped = threading.Event()
         self.error: Optional[BaseException] = None
+
+    def stop(self) -> None:
+        """The call has ended: read nothing more of the source (it may be closed next)."""
+        self._stopped.set()
 
     def __iter__(self) -> Iterator[file_pb2.UploadFileRequest]:
         yield file_pb2.UploadFileRequest(header=self._header)
-        while True:
+        while not self._stopped.is_set():
             try:
                 chunk = self._stream.read(CHUNK_SIZE)
             except BaseException as err:
@@ -112,6 +129,15 @@ class _Requests:
                 self.error = TypeError(f"the file object must be opened in binary mode (read() gave {type(chunk).__name__})")
                 raise self.error
             yield file_pb2.UploadFileRequest(chunk=bytes(chunk))
+
+
+def _guess_mime_type(filename: str) -> str:
+    """The type ``mimetypes`` guesses from the extension, or "" to let the gateway derive it. A compressed name
+    (``a.tar.gz``) guesses the content's type with an encoding (``application/x-tar``, ``gzip``), while the bytes
+    sent are the compressed file: send "" then, and the gateway types it by its last extension
+    (``application/gzip``)."""
+    guessed, encoding = mimetypes.guess_type(filename)
+    return (guessed or "") if encoding is None else ""
 
 
 def _remaining_size(stream: IO[bytes]) -> Optional[int]:

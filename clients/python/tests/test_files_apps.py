@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import _thread
 import io
 import os
 import re
 import tempfile
+import threading
+import time
 import unittest
 
 import grpc
 
+from typing import Any
+
 from dify_app_client import AppClient, AppInvokeError
 
-from .stack import Stack
+from .stack import Stack, eventually
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MIB = 1024 * 1024
@@ -129,6 +134,41 @@ class UploadTest(unittest.TestCase):
 
         with self.assertRaisesRegex(OSError, "disk on fire"):
             client.files.upload(Broken(), "x.txt", app_id=stack.app_id("chat"))
+
+    def test_a_compressed_name_is_typed_by_its_last_extension_not_its_content(self) -> None:
+        # mimetypes guesses ("application/x-tar", "gzip") for a.tar.gz: the bytes are gzip, not tar.
+        res = client.files.upload(b"\x1f\x8b\x08\x00", "backup.tar.gz", app_id=stack.app_id("chat"))
+        self.assertEqual(res["mime_type"], "application/gzip")
+        self.assertEqual(uploads()[0]["body"]["files"][0]["mime_type"], "application/gzip")
+
+    def test_ctrl_c_during_an_upload_cancels_it_and_stops_reading_the_source(self) -> None:
+        reads: list[float] = []
+
+        class Slow(io.RawIOBase):
+            """1000 bytes a read, 20 reads a second, for ever."""
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, b: Any) -> int:
+                reads.append(time.monotonic())
+                time.sleep(0.05)
+                b[:1000] = b"y" * 1000
+                return 1000
+
+        timer = threading.Timer(0.5, _thread.interrupt_main)
+        timer.start()
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                client.files.upload(Slow(), "slow.txt", app_id=stack.app_id("chat"))
+        finally:
+            timer.cancel()
+        interrupted = time.monotonic()
+        time.sleep(1.0)
+        # The call was cancelled, not left open until close(): the gateway aborted the upload to Dify.
+        eventually(lambda: self.assertEqual([(u["body"]["complete"], u["body"]["aborted"]) for u in uploads()], [(False, True)]))
+        # And grpc's thread reads no more of the source (at most the read it was in).
+        self.assertLessEqual(len([t for t in reads if t > interrupted]), 1)
 
     def test_a_text_mode_file_is_refused(self) -> None:
         with self.assertRaises(TypeError):

@@ -10,6 +10,7 @@ from unittest import mock
 import grpc
 
 from dify_app_client import REATTACHED_EVENT, RUN_CONFIRMED_EVENT, AppInvokeError
+from dify_app_client._client import _Calls, _RunCalls
 from dify_app_client._reattach import reattaching
 
 RUN = "run-1"
@@ -103,6 +104,59 @@ class ReattachTest(unittest.TestCase):
     def test_a_stream_that_ends_normally_is_passed_on_as_it_is(self, _sleep: mock.Mock) -> None:
         events = list(reattaching(stream(REPLAY), lambda _: stream([]), lambda _: DETAIL, 3))
         self.assertEqual(events, REPLAY)
+
+
+class FakeRuns(_RunCalls):
+    """The client's run calls with the gRPC ones replaced: records the timeout each re-attach call gets, on a
+    clock that only the streams and the backoff advance."""
+
+    def __init__(self, default_timeout: Optional[float], clock: list) -> None:
+        self._calls = _Calls((), default_timeout, 3)
+        self.clock = clock
+        self.watch_timeouts: list = []
+        self.get_run_timeouts: list = []
+
+    def watch_run(self, app_id: str, workflow_run_id: str, *, timeout: Optional[float] = None, **_: object) -> Generator[dict, None, None]:
+        # As the real call: no timeout of its own is the client's default.
+        self.watch_timeouts.append(self._calls._default_timeout if timeout is None else timeout)
+        # The first WatchRun runs 3 s, then its replica drains too; the second follows the run to its end.
+        return self.slow(3.0, [], handed_off()) if len(self.watch_timeouts) == 1 else stream(REPLAY)
+
+    def get_run(self, app_id: str, workflow_run_id: str, *, timeout: Optional[float] = None) -> dict:
+        self.get_run_timeouts.append(self._calls._default_timeout if timeout is None else timeout)
+        return DETAIL
+
+    def slow(self, seconds: float, events: list, then: Exception) -> Generator[dict, None, None]:
+        yield from events
+        self.clock[0] += seconds
+        raise then
+
+
+class FollowedDeadlineTest(unittest.TestCase):
+    """The timeout bounds the whole stream: each re-attach gets the time left, not a fresh timeout."""
+
+    def check(self, default_timeout: Optional[float], timeout: Optional[float]) -> None:
+        clock = [100.0]
+        runs = FakeRuns(default_timeout, clock)
+        with mock.patch("time.monotonic", lambda: clock[0]), mock.patch("time.sleep", lambda s: clock.__setitem__(0, clock[0] + s)):
+            # The first stream runs 4 s before its gateway drains; the backoffs are 0.25 s, then 0.5 s.
+            events = list(runs._followed(runs.slow(4.0, FIRST, handed_off()), "app", "u", timeout))
+        self.assertEqual(events[-1]["event"], RUN_CONFIRMED_EVENT)
+        for got, want in zip(runs.watch_timeouts + runs.get_run_timeouts, [5.75, 2.25, 2.25]):
+            self.assertAlmostEqual(got, want)
+        self.assertEqual(len(runs.watch_timeouts + runs.get_run_timeouts), 3)
+
+    def test_the_calls_timeout_bounds_the_re_attaches(self) -> None:
+        self.check(None, 10.0)
+
+    def test_the_clients_default_timeout_bounds_them_too(self) -> None:
+        self.check(10.0, None)
+
+    def test_without_a_timeout_they_have_none(self) -> None:
+        runs = FakeRuns(None, [0.0])
+        with mock.patch("time.sleep"):
+            list(runs._followed(stream(FIRST, handed_off()), "app", "u", None))
+        self.assertEqual(runs.watch_timeouts + runs.get_run_timeouts, [None, None, None])
 
 
 if __name__ == "__main__":

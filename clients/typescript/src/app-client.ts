@@ -17,9 +17,10 @@ import { FileServiceClient } from "../../../generated/dify/app/v1/file.js";
 import { RunServiceClient } from "../../../generated/dify/app/v1/run.js";
 import { WorkflowServiceClient } from "../../../generated/dify/app/v1/workflow.js";
 import { type AppCatalog, appCatalog } from "./apps.js";
-import { type CallControl, streamEvents, unaryResult } from "./calls.js";
+import { ActiveCalls, type CallControl, streamEvents, unaryResult } from "./calls.js";
 import { type Files, files } from "./files.js";
 import { reattaching } from "./reattach.js";
+import { describe, optionalDeadline, optionalSignal, optionalString, optionalTimeoutMs, paramsObject, requiredString } from "./validate.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** A dict exactly as Dify's App API returns it: the blocking-mode answer, or one stream event. */
@@ -42,7 +43,10 @@ export interface AppClientOptions {
   token: string;
   /** Omitted or false: plaintext (h2c). true: TLS with the system roots. Or TLS options, or ready-made credentials. */
   tls?: boolean | TlsOptions | ChannelCredentials;
-  /** Default time limit of each call, in ms; for a stream, of the whole stream. */
+  /**
+   * Default time limit of each call, in ms; for a stream, of the whole stream. A limit more than about 24 days
+   * ahead is no limit (grpc-js cannot keep a timer that long).
+   */
   timeoutMs?: number;
   /**
    * How many times a workflow or Chatflow stream re-attaches by itself after a gateway handed its run off during a
@@ -72,7 +76,7 @@ interface CommonParams {
   signal?: AbortSignal;
   /** Absolute deadline. */
   deadline?: Date;
-  /** Time limit in ms, instead of the client's. The earlier of `deadline` and this wins. */
+  /** Time limit in ms (a finite number, 0 or more), instead of the client's. The earlier of `deadline` and this wins. */
   timeoutMs?: number;
 }
 
@@ -170,7 +174,10 @@ export interface AppClient {
   readonly files: Files;
   /** The workspace's apps and what their runs take (`AppService`). */
   readonly apps: AppCatalog;
-  /** Closes the channel; calls still running are cancelled. */
+  /**
+   * Cancels the calls still running (they reject, or their iteration throws, `AppInvokeError` CANCELLED, and the
+   * gateway stops their Dify runs), then closes the channel. A call started afterwards throws.
+   */
   close(): void;
 }
 
@@ -179,7 +186,13 @@ const DEFAULT_MAX_REATTACHES = 3;
 
 /** A client in the call shape of Dify's plugin SDK: `client.app.chat.invoke({ appId, query, responseMode })`. */
 export function createAppClient(options: AppClientOptions): AppClient {
-  if (!options.token) throw new TypeError("token is required");
+  paramsObject(options, "createAppClient()");
+  requiredString(options.address, "address");
+  requiredString(options.token, "token");
+  optionalTimeoutMs(options.timeoutMs, "timeoutMs");
+  if (options.maxReattaches !== undefined && !(Number.isSafeInteger(options.maxReattaches) && options.maxReattaches >= 0)) {
+    throw new TypeError(`maxReattaches must be a whole number, 0 or more, not ${describe(options.maxReattaches)}`);
+  }
   const channelOptions = { "grpc.primary_user_agent": USER_AGENT, ...options.channelOptions };
   // One channel (one HTTP/2 connection) for all services.
   const channel = new Channel(options.address, channelCredentials(options.tls), channelOptions);
@@ -188,64 +201,96 @@ export function createAppClient(options: AppClientOptions): AppClient {
   const workflow = new WorkflowServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
   const completion = new CompletionServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
   const runs = new RunServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions);
+  const calls = new ActiveCalls();
 
+  /** Checks the timing parameters: all of a call's arguments are checked before it starts. */
   const control = (p: CallTiming): CallControl => {
+    const signal = optionalSignal(p.signal);
     // Metadata, not call credentials: grpc-js refuses those on plaintext channels (a mesh sidecar hop).
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${options.token}`);
-    return { metadata, callOptions: callOptions(p, options.timeoutMs), signal: p.signal };
+    return { metadata, callOptions: callOptions(p, options.timeoutMs), signal, calls };
   };
+  /** The control of a call bounded by an earlier one's deadline (a re-attach), not by a fresh timeout. */
+  const controlUntil = (deadline: number | undefined, signal: AbortSignal | undefined): CallControl => ({
+    ...control({ signal }),
+    callOptions: deadline === undefined ? {} : { deadline },
+  });
   const common = (p: CommonParams) => ({
-    appId: p.appId,
+    appId: requiredString(p.appId, "appId"),
     inputs: jsonObject(p.inputs),
-    files: (p.files ?? []).map(inputFile),
-    user: p.user ?? "",
+    files: inputFiles(p.files),
+    user: optionalString(p.user, "user") ?? "",
   });
 
-  const watchRun = (p: WatchRunParams) =>
-    streamEvents(
-      (md, co) =>
-        runs.watchRun(
-          {
-            appId: p.appId,
-            workflowRunId: p.workflowRunId,
-            user: p.user ?? "",
-            includeStateSnapshot: p.includeStateSnapshot ?? false,
-            continueOnPause: p.continueOnPause ?? false,
-          },
-          md,
-          co,
-        ),
-      control(p),
-    );
+  const watchRunRequest = (p: WatchRunParams) => ({
+    appId: requiredString(p.appId, "appId"),
+    workflowRunId: requiredString(p.workflowRunId, "workflowRunId"),
+    user: optionalString(p.user, "user") ?? "",
+    includeStateSnapshot: p.includeStateSnapshot ?? false,
+    continueOnPause: p.continueOnPause ?? false,
+  });
+  const watchRun = (p: WatchRunParams) => {
+    paramsObject(p, "watchRun()");
+    const req = watchRunRequest(p);
+    return streamEvents((md, co) => runs.watchRun(req, md, co), control(p));
+  };
+  const submitFormRequest = (p: SubmitFormParams) => ({
+    appId: requiredString(p.appId, "appId"),
+    formToken: requiredString(p.formToken, "formToken"),
+    inputs: jsonObject(p.inputs),
+    action: requiredString(p.action, "action"),
+    user: optionalString(p.user, "user") ?? "",
+  });
   const submitForm = (p: SubmitFormParams) => {
-    const req = { appId: p.appId, formToken: p.formToken, inputs: jsonObject(p.inputs), action: p.action, user: p.user ?? "" };
+    paramsObject(p, "submitForm()");
+    const req = submitFormRequest(p);
     return unaryResult((md, co, cb) => runs.submitHumanInputForm(req, md, co, cb), control(p));
   };
   /**
    * A workflow or Chatflow stream that follows its run through a drain hand-off: WatchRun with the state snapshot and
-   * the stream's own user, within the stream's deadline, then the run's detail (GetWorkflowRun).
+   * the stream's own user, within the stream's deadline (not a fresh timeout each), then the run's detail
+   * (GetWorkflowRun).
    */
   const followed = (p: CommonParams, first: DifyEventStream): DifyEventStream => {
-    const { deadline } = callOptions(p, options.timeoutMs);
-    const bounded = { appId: p.appId, signal: p.signal, deadline: deadline === undefined ? undefined : new Date(deadline) };
+    const deadline = deadlineOf(p, options.timeoutMs);
+    const signal = optionalSignal(p.signal);
+    const user = optionalString(p.user, "user") ?? "";
     return reattaching(first, {
-      watch: (workflowRunId) => watchRun({ ...bounded, workflowRunId, user: p.user, includeStateSnapshot: true }),
+      watch: (workflowRunId) =>
+        streamEvents(
+          (md, co) => runs.watchRun({ appId: p.appId, workflowRunId, user, includeStateSnapshot: true, continueOnPause: false }, md, co),
+          controlUntil(deadline, signal),
+        ),
       getRun: (workflowRunId) =>
-        unaryResult((md, co, cb) => runs.getWorkflowRun({ appId: p.appId, workflowRunId }, md, co, cb), control(bounded)),
+        unaryResult((md, co, cb) => runs.getWorkflowRun({ appId: p.appId, workflowRunId }, md, co, cb), controlUntil(deadline, signal)),
       maxReattaches: options.maxReattaches ?? DEFAULT_MAX_REATTACHES,
-      signal: p.signal,
+      signal,
     });
   };
   const runCalls: RunCalls = {
     watchRun,
-    getRun: (p) =>
-      unaryResult((md, co, cb) => runs.getWorkflowRun({ appId: p.appId, workflowRunId: p.workflowRunId }, md, co, cb), control(p)),
-    getForm: (p) => unaryResult((md, co, cb) => runs.getHumanInputForm({ appId: p.appId, formToken: p.formToken }, md, co, cb), control(p)),
+    getRun: (p) => {
+      paramsObject(p, "getRun()");
+      const req = { appId: requiredString(p.appId, "appId"), workflowRunId: requiredString(p.workflowRunId, "workflowRunId") };
+      return unaryResult((md, co, cb) => runs.getWorkflowRun(req, md, co, cb), control(p));
+    },
+    getForm: (p) => {
+      paramsObject(p, "getForm()");
+      const req = { appId: requiredString(p.appId, "appId"), formToken: requiredString(p.formToken, "formToken") };
+      return unaryResult((md, co, cb) => runs.getHumanInputForm(req, md, co, cb), control(p));
+    },
     submitForm,
-    async *resume(p) {
-      await submitForm(p);
-      yield* watchRun(p);
+    resume(p) {
+      // Everything checked now, before the submit: a mistake must not leave the form answered and the run unfollowed.
+      paramsObject(p, "resume()");
+      submitFormRequest(p);
+      watchRunRequest(p);
+      control(p);
+      return (async function* () {
+        await submitForm(p);
+        yield* watchRun(p);
+      })();
     },
   };
 
@@ -253,7 +298,12 @@ export function createAppClient(options: AppClientOptions): AppClient {
     app: {
       chat: Object.assign(
         anInterface<ChatParams>((p) => {
-          const req = { ...common(p), query: p.query, conversationId: p.conversationId ?? "", workflowId: p.workflowId };
+          const req = {
+            ...common(p),
+            query: requiredString(p.query, "query"),
+            conversationId: optionalString(p.conversationId, "conversationId") ?? "",
+            workflowId: optionalString(p.workflowId, "workflowId"),
+          };
           return {
             blocking: () => unaryResult((md, co, cb) => chat.chatInvoke(req, md, co, cb), control(p)),
             streaming: () =>
@@ -267,7 +317,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
       ),
       workflow: Object.assign(
         anInterface<WorkflowParams>((p) => {
-          const req = { ...common(p), workflowId: p.workflowId };
+          const req = { ...common(p), workflowId: optionalString(p.workflowId, "workflowId") };
           return {
             blocking: () => unaryResult((md, co, cb) => workflow.workflowInvoke(req, md, co, cb), control(p)),
             streaming: () =>
@@ -290,6 +340,8 @@ export function createAppClient(options: AppClientOptions): AppClient {
     files: files(new FileServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions), control),
     apps: appCatalog(new AppServiceClient(options.address, grpcCredentials.createInsecure(), clientOptions), control),
     close() {
+      // grpc-js's Channel.close() lets calls in flight run on: cancel them first.
+      calls.close();
       channel.close();
     },
   };
@@ -318,6 +370,7 @@ function anInterface<P extends CommonParams>(
   function invoke(params: P & { responseMode: ResponseMode }): Promise<DifyDict> | DifyEventStream;
   function invoke(params: P & { responseMode: ResponseMode }): Promise<DifyDict> | DifyEventStream {
     // Checked here, not by the types alone: plugin code is often plain JavaScript.
+    paramsObject(params, "invoke()");
     if (params.responseMode !== "blocking" && params.responseMode !== "streaming") {
       throw new TypeError(`responseMode must be "blocking" or "streaming", not ${JSON.stringify(params.responseMode)}`);
     }
@@ -334,12 +387,28 @@ function channelCredentials(tls: AppClientOptions["tls"]): ChannelCredentials {
   return grpcCredentials.createSsl(tls.rootCerts ?? null, tls.privateKey ?? null, tls.certChain ?? null);
 }
 
-function callOptions(p: CallTiming, clientTimeoutMs: number | undefined): Partial<CallOptions> {
-  const timeoutMs = p.timeoutMs ?? clientTimeoutMs;
-  const candidates = [p.deadline?.getTime(), timeoutMs === undefined ? undefined : Date.now() + timeoutMs].filter(
+/**
+ * The furthest deadline a call gets, in ms from now: grpc-js cannot set a timer further ahead (2^31 - 1 ms, about 24.8
+ * days; its getRelativeTimeout treats a later deadline as none), and its server side reads a longer grpc-timeout as a
+ * 32-bit number of ms, which wraps. A second short of it, for the header's rounding up to whole seconds.
+ */
+export const MAX_DEADLINE_MS = 2_147_483_647 - 1_000;
+
+/** The call's deadline: the earlier of `deadline` and `timeoutMs` (else the client's); none when beyond MAX_DEADLINE_MS. */
+function deadlineOf(p: CallTiming, clientTimeoutMs: number | undefined): number | undefined {
+  const timeoutMs = optionalTimeoutMs(p.timeoutMs, "timeoutMs") ?? clientTimeoutMs;
+  const now = Date.now();
+  const candidates = [optionalDeadline(p.deadline)?.getTime(), timeoutMs === undefined ? undefined : now + timeoutMs].filter(
     (d): d is number => d !== undefined,
   );
-  return candidates.length ? { deadline: Math.min(...candidates) } : {};
+  if (!candidates.length) return undefined;
+  const deadline = Math.min(...candidates);
+  return deadline - now > MAX_DEADLINE_MS ? undefined : deadline;
+}
+
+function callOptions(p: CallTiming, clientTimeoutMs: number | undefined): Partial<CallOptions> {
+  const deadline = deadlineOf(p, clientTimeoutMs);
+  return deadline === undefined ? {} : { deadline };
 }
 
 /** What Dify would get from a JSON body, so that Struct never sees undefined, Dates or class instances. */
@@ -349,11 +418,23 @@ function jsonObject(inputs: Record<string, unknown> | undefined): DifyDict {
   return JSON.parse(JSON.stringify(inputs)) as DifyDict;
 }
 
+function inputFiles(files: InputFileParam[] | undefined): InputFile[] {
+  if (files === undefined || files === null) return [];
+  if (!Array.isArray(files)) throw new TypeError(`files must be an array of file objects, not ${describe(files)}`);
+  return files.map(inputFile);
+}
+
 function inputFile(f: InputFileParam, i: number): InputFile {
+  if (typeof f !== "object" || f === null || Array.isArray(f)) throw new TypeError(`files[${i}] must be an object, not ${describe(f)}`);
   const known = new Set(["type", "transferMethod", "url", "uploadFileId"]);
   const unknown = Object.keys(f).filter((k) => !known.has(k));
   // Dropping them silently would send a different file than the caller meant (e.g. snake_case keys).
   if (unknown.length)
     throw new TypeError(`files[${i}] has unknown keys ${unknown.join(", ")}; expected type, transferMethod, url, uploadFileId`);
-  return { type: f.type, transferMethod: f.transferMethod, url: f.url ?? "", uploadFileId: f.uploadFileId ?? "" };
+  return {
+    type: requiredString(f.type, `files[${i}].type`),
+    transferMethod: requiredString(f.transferMethod, `files[${i}].transferMethod`),
+    url: optionalString(f.url, `files[${i}].url`) ?? "",
+    uploadFileId: optionalString(f.uploadFileId, `files[${i}].uploadFileId`) ?? "",
+  };
 }

@@ -1,7 +1,7 @@
-import type { CallOptions, ClientUnaryCall, Metadata, ServiceError } from "@grpc/grpc-js";
 import type { AppServiceClient, DescribeAppResponse, ListAppsResponse } from "../../../generated/dify/app/v1/app.js";
 import type { CallTiming, DifyDict } from "./app-client.js";
-import { type CallControl, toError } from "./calls.js";
+import { type CallControl, unary } from "./calls.js";
+import { paramsObject, requiredString } from "./validate.js";
 
 /** One app of the workspace. `mode` and `name` are empty when neither the gateway's config nor Dify told. */
 export interface AppSummary {
@@ -33,10 +33,13 @@ export interface AppCatalog {
 export function appCatalog(client: AppServiceClient, control: (p: CallTiming) => CallControl): AppCatalog {
   return {
     async list(params = {}) {
+      paramsObject(params, "apps.list()");
       const res = await unary<ListAppsResponse>((md, co, cb) => client.listApps({}, md, co, cb), control(params));
       return res.apps.map(({ appId, mode, name }) => ({ appId, mode, name }));
     },
     async describe(appId, params = {}) {
+      requiredString(appId, "appId");
+      paramsObject(params, "apps.describe()");
       const res = await unary<DescribeAppResponse>((md, co, cb) => client.describeApp({ appId }, md, co, cb), control(params));
       return {
         appId: res.appId,
@@ -47,19 +50,4 @@ export function appCatalog(client: AppServiceClient, control: (p: CallTiming) =>
       };
     },
   };
-}
-
-type Starter<R> = (md: Metadata, options: Partial<CallOptions>, cb: (err: ServiceError | null, res: R) => void) => ClientUnaryCall;
-
-function unary<R>(start: Starter<R>, { metadata, callOptions, signal }: CallControl): Promise<R> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => call.cancel();
-    const call = start(metadata, callOptions, (err, res) => {
-      signal?.removeEventListener("abort", onAbort);
-      if (err) reject(toError(err, signal));
-      else resolve(res);
-    });
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

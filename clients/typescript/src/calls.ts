@@ -1,4 +1,4 @@
-import { type CallOptions, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { type CallOptions, type ClientUnaryCall, type Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import type { DifyDict, DifyEventStream, StreamStarter, UnaryResponse, UnaryStarter } from "./app-client.js";
 import { AppInvokeError } from "./errors.js";
 
@@ -6,6 +6,85 @@ export interface CallControl {
   metadata: Metadata;
   callOptions: Partial<CallOptions>;
   signal: AbortSignal | undefined;
+  /** The client's calls in flight, which close() cancels. */
+  calls: ActiveCalls;
+}
+
+/** What close() needs of a call in flight. */
+interface Cancellable {
+  cancel(): void;
+}
+
+/**
+ * The calls of one client still running (unary, streams, uploads, watches): close() cancels them, and a call
+ * started after close() throws instead of reaching a closed channel.
+ */
+export class ActiveCalls {
+  readonly #calls = new Set<Cancellable>();
+  #closed = false;
+
+  /** Throws once the client is closed: called before a call starts. */
+  checkOpen(): void {
+    if (this.#closed) throw new Error("the client is closed: close() was called, create a new client for more calls");
+  }
+
+  /** Tracks a call until the returned function is called (when it ended). */
+  add(call: Cancellable): () => void {
+    this.#calls.add(call);
+    return () => {
+      this.#calls.delete(call);
+    };
+  }
+
+  /** Cancels every call in flight: each ends with CANCELLED, and the gateway stops its Dify run. */
+  close(): void {
+    this.#closed = true;
+    const calls = [...this.#calls];
+    this.#calls.clear();
+    for (const call of calls) call.cancel();
+  }
+}
+
+/** A unary call as grpc-js starts it, with the callback it calls once. */
+export type UnaryStart<R> = (
+  md: Metadata,
+  options: Partial<CallOptions>,
+  cb: (err: ServiceError | null, res: R) => void,
+) => ClientUnaryCall;
+
+/**
+ * A unary call as a Promise. Nothing here can throw inside grpc-js's callback: what the callback does is settle
+ * the promise (a throw there would be uncaught, and end the caller's process).
+ */
+export function unary<R, T = R>(
+  start: UnaryStart<R>,
+  { metadata, callOptions, signal, calls }: CallControl,
+  map: (res: R) => T = (res) => res as unknown as T,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    calls.checkOpen();
+    let call: ClientUnaryCall | undefined;
+    const onAbort = () => call?.cancel();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let untrack: () => void = () => {};
+    try {
+      call = start(metadata, callOptions, (err, res) => {
+        try {
+          untrack();
+          signal?.removeEventListener("abort", onAbort);
+          if (err) reject(toError(err, signal));
+          else resolve(map(res));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    } catch (err) {
+      signal?.removeEventListener("abort", onAbort);
+      throw err;
+    }
+    untrack = calls.add(call);
+  });
 }
 
 /**
@@ -13,17 +92,8 @@ export interface CallControl {
  * human input and `reasoning` when the model's reasoning came separately (keys Dify's dict does not use), in
  * Dify's snake_case like the rest of the dict.
  */
-export function unaryResult(start: UnaryStarter, { metadata, callOptions, signal }: CallControl): Promise<DifyDict> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => call.cancel();
-    const call = start(metadata, callOptions, (err, res) => {
-      signal?.removeEventListener("abort", onAbort);
-      if (err) reject(toError(err, signal));
-      else resolve(withExtras(res));
-    });
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+export function unaryResult(start: UnaryStarter, control: CallControl): Promise<DifyDict> {
+  return unary<UnaryResponse, DifyDict>(start, control, withExtras);
 }
 
 /**
@@ -31,9 +101,11 @@ export function unaryResult(start: UnaryStarter, { metadata, callOptions, signal
  * the call starts with the first `next()`. Reading is pulled, so a slow consumer holds the stream
  * back (grpc-js applies HTTP/2 flow control, the gateway then pauses Dify).
  */
-export async function* streamEvents(start: StreamStarter, { metadata, callOptions, signal }: CallControl): DifyEventStream {
-  signal?.throwIfAborted();
+export async function* streamEvents(start: StreamStarter, { metadata, callOptions, signal, calls }: CallControl): DifyEventStream {
+  if (signal?.aborted) throw signal.reason;
+  calls.checkOpen();
   const call = start(metadata, callOptions);
+  const untrack = calls.add(call);
   // Once the loop below has stopped listening, the CANCELLED status our own cancel() causes would
   // otherwise be an unhandled 'error' event.
   call.on("error", () => {});
@@ -44,6 +116,7 @@ export async function* streamEvents(start: StreamStarter, { metadata, callOption
   } catch (err) {
     throw toError(err, signal);
   } finally {
+    untrack();
     signal?.removeEventListener("abort", onAbort);
     // A consumer that stops early (break, return(), a throw in its loop body) lands here with the
     // call still open: cancelling makes the gateway stop the Dify run. After the end, a no-op.

@@ -6,6 +6,7 @@ import type { ClientWritableStream } from "@grpc/grpc-js";
 import type { FileServiceClient, UploadFileHeader, UploadFileRequest, UploadFileResponse } from "../../../generated/dify/app/v1/file.js";
 import type { CallTiming, DifyDict } from "./app-client.js";
 import { type CallControl, toError } from "./calls.js";
+import { describe, optionalString, paramsObject, requiredString } from "./validate.js";
 
 /** 64 KiB per message: well under the gateway's message limit, large enough that per-message overhead does not matter. */
 export const UPLOAD_CHUNK_BYTES = 64 * 1024;
@@ -38,19 +39,34 @@ export interface Files {
 }
 
 export function files(client: FileServiceClient, control: (p: CallTiming) => CallControl): Files {
-  return { upload: (source, params) => upload(client, source, params, control(params)) };
+  return {
+    // Async, so that a wrong argument rejects like any other failure of the upload.
+    upload: async (source, params) => {
+      paramsObject(params, "files.upload(source, params)");
+      return upload(client, source, params, control(params));
+    },
+  };
 }
 
 async function upload(client: FileServiceClient, source: UploadSource, params: UploadParams, control: CallControl): Promise<UploadedFile> {
-  const { metadata, callOptions, signal } = control;
-  signal?.throwIfAborted();
-  if (!params.appId) throw new TypeError("appId is required");
+  const { metadata, callOptions, signal, calls } = control;
+  const appId = requiredString(params.appId, "appId");
+  const user = optionalString(params.user, "user");
+  const mimeType = optionalString(params.mimeType, "mimeType");
+  optionalString(params.filename, "filename");
+  if (params.size !== undefined && params.size !== null && !(Number.isSafeInteger(params.size) && params.size >= 0)) {
+    throw new TypeError(`size must be a whole number of bytes, 0 or more, not ${describe(params.size)}`);
+  }
+  if (signal?.aborted) throw signal.reason;
+  calls.checkOpen();
   const file = await openSource(source, params);
+  if (signal?.aborted) throw signal.reason;
+  calls.checkOpen();
   const header: UploadFileHeader = {
-    appId: params.appId,
-    user: params.user ?? "",
+    appId,
+    user: user ?? "",
     filename: file.filename,
-    mimeType: params.mimeType ?? "",
+    mimeType: mimeType ?? "",
     size: params.size ?? file.size,
   };
 
@@ -60,14 +76,18 @@ async function upload(client: FileServiceClient, source: UploadSource, params: U
   const end = new Promise<void>((resolve) => {
     onEnd = resolve;
   });
+  let untrack: () => void = () => {};
   const response = new Promise<UploadFileResponse>((resolve, reject) => {
     call = client.uploadFile(metadata, callOptions, (err, res) => {
+      // Settles the promise and nothing else: a throw here would be outside any caller's try/catch.
       ended = true;
+      untrack();
       onEnd();
       if (err) reject(toError(err, signal));
       else resolve(res);
     });
   });
+  untrack = calls.add(call);
   // The answer can settle while the source is still being read (a refusal, an abort): awaited below, not lost.
   response.catch(() => {});
   const onAbort = () => call.cancel();
@@ -117,13 +137,14 @@ async function openSource(source: UploadSource, params: UploadParams): Promise<O
     // highWaterMark: reads of one message each, pulled only when the previous one was taken.
     return { filename: params.filename ?? basename(path), size, chunks: createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES }) };
   }
+  const isBytes = source instanceof Uint8Array;
+  if (!isBytes && !(source && typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function")) {
+    throw new TypeError(`source must be a path, a file: URL, a Uint8Array or an async iterable of Uint8Array, not ${describe(source)}`);
+  }
   // fs.ReadStream knows its path; other streams have no name to offer.
   const streamPath = (source as { path?: unknown }).path;
   const filename = params.filename ?? (typeof streamPath === "string" ? basename(streamPath) : undefined);
   if (!filename) throw new TypeError("filename is required when uploading bytes or a stream");
-  if (source instanceof Uint8Array) return { filename, size: source.byteLength, chunks: [source] };
-  if (source && typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function") {
-    return { filename, size: undefined, chunks: source };
-  }
-  throw new TypeError("source must be a path, a file: URL, a Uint8Array or an async iterable of Uint8Array");
+  if (isBytes) return { filename, size: source.byteLength, chunks: [source] };
+  return { filename, size: undefined, chunks: source };
 }
