@@ -215,7 +215,23 @@ let lastStreamId = 0;
 /** grpc-js takes `grpc-encoding` out of the metadata before any interceptor runs: this copy is what the gates see. */
 export const ENCODING_HEADER = "x-gateway-grpc-encoding";
 
+/** What Node's timers can wait (2^31 - 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
+const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
+
+/**
+ * grpc-js arms a timer for the call's `grpc-timeout`, and Node fires a timer longer than ~24.8 days at once: a
+ * client's 30-day deadline (a long WatchRun) ended its call at once with DEADLINE_EXCEEDED. Such a deadline bounds
+ * nothing the gateway could keep, so it is dropped; the client's own deadline still ends the call.
+ */
+function dropTimerOverflowingDeadline(headers: IncomingHttpHeaders): void {
+  const match = GRPC_TIMEOUT.exec(String(headers["grpc-timeout"] ?? ""));
+  if (match && Number(match[1]) * (TIMEOUT_UNIT_MS[match[2]!] ?? 0) > MAX_TIMER_MS) delete headers["grpc-timeout"];
+}
+
 function linkStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  dropTimerOverflowingDeadline(headers);
   const id = String(++lastStreamId);
   headers[STREAM_ID_HEADER] = id;
   // Overwritten, or removed: a client's own value of it must not count.
