@@ -1,6 +1,5 @@
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { status } from "@grpc/grpc-js";
-import mime from "mime/lite";
 import { FileServiceService, type UploadFileHeader, UploadFileRequest, UploadFileResponse } from "../../generated/dify/app/v1/file.js";
 import { MAX_APP_ID_LENGTH } from "../config/schema.js";
 import { appScope } from "../core/app-scope.js";
@@ -76,7 +75,7 @@ export function uploadFile(client: DifyClient, limits: () => UploadLimits): Rout
 
       const multipart = multipartBody(
         { user: scope.user(header.user) },
-        { field: "file", filename: header.filename, mimeType: header.mimeType || mimeTypeOf(header.filename) },
+        { field: "file", filename: header.filename, mimeType: header.mimeType || (await mimeTypeOf(header.filename)) },
         content(),
       );
       const raw = (await client.postStream(
@@ -138,7 +137,10 @@ function checkHeader(first: UploadFileRequest | undefined): UploadFileHeader {
  * The proto's promise for an empty `mime_type`: derived from the extension. Dify stores it as the file's
  * `mime_type` and builds an image's base64 data URL for the model from it, so octet-stream would break vision.
  */
-function mimeTypeOf(filename: string): string {
+async function mimeTypeOf(filename: string): Promise<string> {
+  // The full table (vendor types: .docx, .xlsx, .msg, which Dify takes as documents), loaded at the first upload
+  // that needs it rather than at every start.
+  const { default: mime } = await import("mime");
   return mime.getType(filename) ?? DEFAULT_MIME_TYPE;
 }
 

@@ -76,6 +76,8 @@ describe("UploadFile", () => {
   it.each([
     ["cover.PNG", "image/png"],
     ["notes.md", "text/markdown"],
+    ["report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"],
+    ["backup.tar.gz", "application/gzip"],
     ["voice.mpga", "audio/mpeg"],
     ["blob.unknownext", "application/octet-stream"],
     ["README", "application/octet-stream"],
