@@ -13,6 +13,7 @@ import type { AppInfos } from "../dify/app-info.js";
 import type { DifyClient } from "../dify/client.js";
 import { DifyUnreachableError } from "../dify/errors.js";
 import { invalidArgument, unauthenticated } from "../grpc/gateway-error.js";
+import { warnDue } from "../log/warn-once.js";
 import { type Route, route } from "../transport/route.js";
 import { untilAborted } from "../util/until-aborted.js";
 
@@ -43,7 +44,8 @@ export function listApps(deps: AppDeps): Route {
           } catch (err) {
             if (ctx.signal.aborted) throw ctx.signal.reason;
             // Listed with what the config knows; the operator learns why from the log.
-            ctx.log.warn({ appId: app.appId, err: (err as Error).message }, "ListApps: Dify's /info failed for this app");
+            if (warnDue(`list info\0${ctx.workspace?.id}\0${app.appId}`))
+              ctx.log.warn({ appId: app.appId, err: (err as Error).message }, "ListApps: Dify's /info failed for this app");
           }
         }
       };

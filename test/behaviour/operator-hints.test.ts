@@ -97,6 +97,19 @@ describe("a call on the wrong service for the app's mode", () => {
   });
 });
 
+describe("warn lines a caller can cause", () => {
+  it("come once a minute per mistake; every call's message still has the hint", async () => {
+    const wrongService = () => warns().filter((l) => l.appId === "cp" && l.msg.includes("call CompletionService/CompletionInvoke"));
+    const before = wrongService().length;
+    for (let i = 0; i < 20; i++) {
+      const err = await failed(unary(c.chat.chatInvoke, c.chat, chatReq("cp"), bearer(TOKEN)));
+      expect(err.details).toContain("call CompletionService/CompletionInvoke");
+    }
+    expect(wrongService().length - before).toBeLessThanOrEqual(1);
+    expect(wrongService().length).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe("the operator's mistakes", () => {
   it("a refused app key: INTERNAL as before, the caller told it is the gateway's, a warn line naming where the key comes from, never the key", async () => {
     const err = await failed(unary(c.chat.chatInvoke, c.chat, chatReq("revoked"), bearer(TOKEN)));
