@@ -133,7 +133,8 @@ const workspace = z
           ctx.addIssue({
             code: "custom",
             path: ["tokens", i, "apps", j],
-            message: `unknown app "${appId}": list only appIds of this workspace's apps`,
+            // Named, to spot a typo, unless it looks like a Dify app key (app- and 16+ letters or digits) pasted here.
+            message: `unknown app ${/^app-[A-Za-z0-9]{16,}$/.test(appId) ? "(not shown: it looks like an app key)" : `"${appId}"`}: list only appIds of this workspace's apps`,
           });
       });
     });

@@ -97,6 +97,14 @@ describe("scoped tokens", () => {
     ]);
   });
 
+  it("an app key pasted into a token's `apps` is not echoed", () => {
+    const key = "app-Pasted9KeyAbCdEf0123456";
+    const out = problems(withToken({ apps: ["a", key] }));
+    expect(out).toEqual([
+      "workspaces.0.tokens.1.apps.1: unknown app (not shown: it looks like an app key): list only appIds of this workspace's apps",
+    ]);
+  });
+
   it("an empty `apps` would lock the token out: refused, with what to write instead", () => {
     expect(problems(withToken({ apps: [] }))).toEqual([
       "workspaces.0.tokens.1.apps: must list at least one app id (leave `apps` out for every app)",
