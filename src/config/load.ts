@@ -212,7 +212,8 @@ function tlsProblem(cert: Buffer, key: Buffer, clientCa: Buffer | undefined): st
         .at(-1)})`;
     }
     const caExpired = expiredOn(ca);
-    if (caExpired) return `server.tls.clientCaFile: the CA certificate expired on ${caExpired}: no client certificate can verify against it`;
+    if (caExpired)
+      return `server.tls.clientCaFile: the CA certificate expired on ${caExpired}: no client certificate can verify against it`;
   }
   return undefined;
 }
