@@ -61,8 +61,12 @@ it("the tarball holds the built client, its declarations and README, and no gate
   expect(paths).toContain("dist/index.js");
   expect(paths).toContain("dist/index.cjs");
   expect(paths).toContain("dist/types/clients/typescript/src/index.d.ts");
+  expect(paths).toContain("dist/types-cjs/clients/typescript/src/index.d.cts");
   const unexpected = paths.filter(
-    (p) => !["package.json", "README.md", "dist/index.js", "dist/index.cjs"].includes(p) && !/^dist\/types\/.*\.d\.ts$/.test(p),
+    (p) =>
+      !["package.json", "README.md", "dist/index.js", "dist/index.cjs"].includes(p) &&
+      !/^dist\/types\/.*\.d\.ts$/.test(p) &&
+      !/^dist\/types-cjs\/.*\.d\.cts$/.test(p),
   );
   expect(unexpected).toEqual([]);
   expect(paths.filter((p) => /(^|\/)(src|simulator)\/.*\.ts$/.test(p) && !p.endsWith(".d.ts"))).toEqual([]);
@@ -145,6 +149,24 @@ void [blocking, streaming, wrong];
     "use.mts",
   ];
   const result = await run(process.execPath, args, { cwd: consumer }).then(
+    () => ({ ok: true, output: "" }),
+    (e: { stdout?: string; message: string }) => ({ ok: false, output: `${e.message}\n${e.stdout ?? ""}` }),
+  );
+  expect(result.ok, result.output).toBe(true);
+});
+
+it("a CommonJS TypeScript project (moduleResolution node16) type-checks against the installed package", { timeout: 60_000 }, async () => {
+  writeFileSync(
+    join(consumer, "use.cts"),
+    `import { AppInvokeError, createAppClient, type DifyDict } from "@dify-grpc-gateway/client";
+const client = createAppClient({ address: "127.0.0.1:50051", token: "t" });
+const blocking: Promise<DifyDict> = client.app.chat.invoke({ appId: "a", query: "q", responseMode: "blocking" });
+void [blocking, AppInvokeError];
+`,
+  );
+  const args = [TSC, "--noEmit", "--strict", "--module", "node16", "--moduleResolution", "node16", "--target", "es2022"];
+  const types = ["--types", "node", "--typeRoots", join(ROOT, "node_modules/@types"), "use.cts"];
+  const result = await run(process.execPath, [...args, ...types], { cwd: consumer }).then(
     () => ({ ok: true, output: "" }),
     (e: { stdout?: string; message: string }) => ({ ok: false, output: `${e.message}\n${e.stdout ?? ""}` }),
   );
