@@ -60,7 +60,10 @@ interface Sources {
 
 /** Validates a parsed document and resolves the files and variables it refers to. */
 export function parseConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): GatewayConfig {
-  const parsed = configSchema.safeParse(doc ?? {});
+  // zod's "workspaces: expected array, received undefined" says little about a file with nothing in it.
+  if (doc === null || doc === undefined)
+    throw new ConfigError(source, ["the file holds no settings: it needs at least `workspaces` (README, Configuration)"]);
+  const parsed = configSchema.safeParse(doc);
   const sources: Sources = { env, baseDir, problems: [] };
   if (!parsed.success) {
     // Report unresolvable key references too, so one run lists every problem.

@@ -89,7 +89,7 @@ const workspace = z
      * would also replace any basic auth), and a URL is printed by check-config and logged where a secret must not be.
      */
     difyBaseUrl: z
-      .url({ protocol: /^https?$/ })
+      .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL ending in Dify's /v1, e.g. https://dify.example.com/v1" })
       .refine(
         withoutCredentials,
         "must not contain a user or password (user:password@host): Dify authenticates with each app's key, set it in apps[].key",

@@ -160,6 +160,13 @@ describe("scoped tokens", () => {
     expect(problems(doc)).toEqual(["metrics.listen: port 50051 is server.listen's too: give metrics a port of its own (default 9464)"]);
   });
 
+  it("an empty file and a URL without its scheme each get one line saying what to write", () => {
+    expect(problems(null)).toEqual(["the file holds no settings: it needs at least `workspaces` (README, Configuration)"]);
+    expect(problems({ workspaces: [{ ...ws([app]), difyBaseUrl: "dify.example.com/v1" }] })).toEqual([
+      "workspaces.0.difyBaseUrl: must be an http:// or https:// URL ending in Dify's /v1, e.g. https://dify.example.com/v1",
+    ]);
+  });
+
   it("a valid scoped token loads with its apps, expiry and name", () => {
     const cfg = parseConfig(withToken({ name: "plugin-a", apps: ["a"], expiresAt: "2030-01-01T00:00:00+01:00" }), "t", { KEY: "k" });
     const token = cfg.workspaces[0]!.tokens[1]!;
