@@ -30,7 +30,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY generated ./generated
-# tsc, then one plain esbuild bundle of the gateway over dist/src/main.js (scripts/bundle.mjs says why).
+# tsc, then one plain esbuild bundle of the gateway over dist/src/gateway.js (scripts/bundle.mjs says why).
 COPY scripts/bundle.mjs ./scripts/
 RUN npm run build
 
@@ -66,6 +66,6 @@ USER 10001:10001
 # 50051: gRPC (h2c) with grpc.health.v1; 9464: Prometheus /metrics.
 EXPOSE 50051 9464
 # Exec form: node is PID 1 and receives SIGTERM (drain) and SIGHUP (config reload) itself.
-# dist/src/main.js is the bundled gateway; node_modules still serves `yaml`, grpc-health-check and
-# @grpc/reflection, which stay outside the bundle.
+# dist/src/main.js catches SIGHUP, then loads the bundled gateway (dist/src/gateway.js); node_modules still
+# serves `yaml`, grpc-health-check and @grpc/reflection, which stay outside the bundle.
 ENTRYPOINT ["node", "dist/src/main.js"]
