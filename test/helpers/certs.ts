@@ -46,24 +46,9 @@ export class TestCa {
   }
 
   issue(name: string, subject: string, extensions: string): Pem {
-    const pem = this.#files(name);
-    const csr = join(this.dir, `${name}.csr`);
+    const { pem, csr } = this.#request(name, subject);
     const ext = join(this.dir, `${name}.ext`);
     writeFileSync(ext, `${extensions}\n`);
-    openssl([
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-subj",
-      subject,
-      "-keyout",
-      pem.keyFile,
-      "-out",
-      csr,
-    ]);
     openssl([
       "x509",
       "-req",
@@ -86,22 +71,7 @@ export class TestCa {
 
   /** A server certificate that expired long ago (valid 2000-2001): `openssl ca` is what takes explicit dates. */
   expiredServer(): Pem {
-    const pem = this.#files("expired");
-    const csr = join(this.dir, "expired.csr");
-    openssl([
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-keyout",
-      pem.keyFile,
-      "-out",
-      csr,
-    ]);
+    const { pem, csr } = this.#request("expired", "/CN=127.0.0.1");
     const cnf = join(this.dir, "ca.cnf");
     writeFileSync(join(this.dir, "index.txt"), "");
     writeFileSync(join(this.dir, "serial"), "01\n");
@@ -129,6 +99,27 @@ export class TestCa {
       "-notext",
     ]);
     return this.#load(pem);
+  }
+
+  /** A new key and a certificate request for `subject`. */
+  #request(name: string, subject: string): { pem: Pem; csr: string } {
+    const pem = this.#files(name);
+    const csr = join(this.dir, `${name}.csr`);
+    openssl([
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-subj",
+      subject,
+      "-keyout",
+      pem.keyFile,
+      "-out",
+      csr,
+    ]);
+    return { pem, csr };
   }
 
   #files(name: string): Pem {
