@@ -107,7 +107,10 @@ export function watchRun(deps: RunServiceDeps): Route {
           taskId: run.tracker.taskId,
           conversationId: run.tracker.conversationId,
           workflowRunId: run.tracker.workflowRunId ?? req.workflowRunId,
-          usage: run.tracker.usage,
+          // The run's usage is the call's that started it: Dify replays `workflow_finished` to every watcher, and
+          // counting it here charged the tokens (metrics, budget) once more per watch. A run whose own call was cut
+          // by a drain and that finished while only watched goes uncounted: it is a run, not new usage.
+          usage: undefined,
           stopCalled: false,
           handedOff: false,
           attempts: run.attempts,

@@ -77,6 +77,12 @@ describe("token and price counters", () => {
       s.md(),
     );
     add(expected, s.appId("workflow"), "workflow", undefined, ((workflow.raw as Raw).data as Raw).total_tokens);
+    // Watching the finished run replays its workflow_finished, usage included: that is no new usage, however often.
+    for (let i = 0; i < 3; i++) {
+      const watch = { appId: s.appId("workflow"), workflowRunId: String((workflow.raw as Raw).workflow_run_id), user: "" };
+      const { error } = await collect(s.c.run.watchRun({ ...watch, includeStateSnapshot: false, continueOnPause: false }, s.md()));
+      expect(error).toBeUndefined();
+    }
     const { messages: wf } = await collect(
       s.c.workflow.workflowInvokeStream({ appId: s.appId("workflow"), inputs: { query: "wf stream" }, files: [], user: "" }, s.md()),
     );
