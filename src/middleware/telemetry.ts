@@ -8,6 +8,7 @@ import { UPSTREAM_OBSERVER } from "../core/upstream-observer.js";
 import type { ObservedRequest, RequestObserver } from "../dify/client.js";
 import type { GatewayError } from "../grpc/gateway-error.js";
 import type { Instruments, Telemetry, Tracing } from "../telemetry/otel.js";
+import { validSessionId } from "../tracing/trace-context.js";
 import type { ServerMiddleware } from "./types.js";
 
 /*
@@ -39,7 +40,8 @@ export function telemetry(t: Telemetry): ServerMiddleware {
         "rpc.service": rpc.service,
         "rpc.method": rpc.method,
         "dify.workspace.id": context.workspace?.id,
-        "session.id": context.trace.sessionId,
+        // Only one the gateway accepts: an invalid one fails the call (app-scope.ts) and must not reach the collector.
+        "session.id": validSessionId(context.trace.sessionId),
       },
       context.startedAt,
     );

@@ -2,6 +2,7 @@ import type { Attributes, Counter, Histogram, Span } from "@opentelemetry/api";
 import type { IdGenerator, Sampler } from "@opentelemetry/sdk-trace-node";
 import type { Logger } from "pino";
 import type { TelemetryConfig } from "../config/telemetry.js";
+import { warnDue } from "../log/warn-once.js";
 import type { TraceContext } from "../tracing/trace-context.js";
 import { VERSION } from "../version.js";
 
@@ -72,8 +73,9 @@ export async function startTelemetry(config: TelemetryConfig, log: Logger): Prom
   // Export failures (collector down, refused) are the SDK's diagnostics: warnings in our log, not silence.
   api.diag.setLogger(
     {
-      error: (message) => log.warn({ otel: true }, `OpenTelemetry: ${diagnosticLine(message)}`),
-      warn: (message) => log.warn({ otel: true }, `OpenTelemetry: ${diagnosticLine(message)}`),
+      // One line a minute per kind of failure: a collector that is down fails every export (src/log/warn-once.ts).
+      error: (message) => diagnose(log, message),
+      warn: (message) => diagnose(log, message),
       info: () => {},
       debug: () => {},
       verbose: () => {},
@@ -95,6 +97,11 @@ export async function startTelemetry(config: TelemetryConfig, log: Logger): Prom
   };
 }
 
+function diagnose(log: Logger, message: string): void {
+  const line = diagnosticLine(message);
+  if (warnDue(`otel\0${line}`)) log.warn({ otel: true }, `OpenTelemetry: ${line}`);
+}
+
 /** Longest diagnostic shown: one line, whatever the collector answered. */
 const MAX_DIAGNOSTIC_CHARS = 300;
 
@@ -113,8 +120,9 @@ export function diagnosticLine(message: string): string {
     } catch {
       // Not an error object.
     }
-    const text = [err?.name, err?.message].filter((v) => typeof v === "string" && v !== "").join(": ");
     const code = typeof err?.code === "string" || typeof err?.code === "number" ? ` (code ${err.code})` : "";
+    // With a status code, the message is the HTTP reason phrase: the collector's to choose, so not shown.
+    const text = [err?.name, code === "" ? err?.message : undefined].filter((v) => typeof v === "string" && v !== "").join(": ");
     // Whatever the braces held is left out: it may be the collector's answer.
     return bounded(`${message.slice(0, start).trim()} ${text || "(details not shown)"}${code}`.trim());
   }

@@ -31,6 +31,11 @@ export const SESSION_METADATA = "x-trace-session-id";
 /** Dify answers 400 to a session id outside 1-200 characters (api/core/helper/trace_id_helper.py). */
 export const MAX_SESSION_ID_LENGTH = 200;
 
+/** The session id when it can go to Dify (and into spans), else undefined. */
+export function validSessionId(sessionId: string | undefined): string | undefined {
+  return sessionId !== undefined && sessionIdProblem(sessionId) === undefined ? sessionId : undefined;
+}
+
 /** Why a session id cannot go to Dify, or undefined when it can. */
 export function sessionIdProblem(sessionId: string): string | undefined {
   return sessionId.length >= 1 && sessionId.length <= MAX_SESSION_ID_LENGTH

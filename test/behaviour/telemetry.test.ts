@@ -27,6 +27,7 @@ const traces = {
   completion: "0af7651916cd43dd8448eb211c800003",
   cancelled: "0af7651916cd43dd8448eb211c800004",
   paused: "0af7651916cd43dd8448eb211c800005",
+  badSession: "0af7651916cd43dd8448eb211c800006",
 };
 
 let sim: InProcessSimulator;
@@ -82,6 +83,16 @@ beforeAll(async () => {
     { appId: demoAppId("workflow"), inputs: { _sim: { fault: "workflow_paused" } }, files: [], user: "" },
     md(traces.paused),
   );
+
+  // A session id the gateway refuses (over 200 characters): INVALID_ARGUMENT, and it must not be exported either.
+  const badSession = md(traces.badSession);
+  badSession.set("x-trace-session-id", "s".repeat(6_000));
+  await unary(
+    c.completion.completionInvoke,
+    c.completion,
+    { appId: demoAppId("completion"), inputs: { query: PROMPT }, files: [], user: "" },
+    badSession,
+  ).catch(() => undefined);
 
   // A stream the caller leaves: the gateway stops the run on Dify, and that request is traced too.
   const call = c.chat.chatInvokeStream(
@@ -170,6 +181,12 @@ describe("traces over OTLP/HTTP", () => {
     const server = serverSpan(traces.paused);
     expect(server.attributes).toMatchObject({ "rpc.grpc.status_code": 0, "dify.stop_called": false });
     expect(server.events.map((e) => e.name)).toEqual(["gen_ai.first_chunk", "dify.workflow.paused"]);
+  });
+
+  it("a refused session id: the call's span has none (an invalid one never leaves the gateway)", () => {
+    const server = serverSpan(traces.badSession);
+    expect(server.attributes["rpc.grpc.status_code"]).toBe(3);
+    expect(server.attributes["session.id"]).toBeUndefined();
   });
 
   it("a unary completion: its token counts", () => {

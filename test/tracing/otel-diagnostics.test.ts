@@ -25,7 +25,13 @@ describe("OpenTelemetry diagnostics in the gateway's log", () => {
     const raw = sdkMessage(new OTLPExporterError("Unauthorized", 401, `unauthorized: you sent Bearer ${SECRET}\n${"x".repeat(10_000)}`));
     expect(raw).toContain(SECRET);
     const line = diagnosticLine(raw);
-    expect(line).toBe("OTLPExporterError: Unauthorized (code 401)");
+    expect(line).toBe("OTLPExporterError (code 401)");
+  });
+
+  it("leave out the reason phrase of an HTTP failure: the collector chooses it, and may echo its credentials in it", () => {
+    expect(diagnosticLine(sdkMessage(new OTLPExporterError(`Bad request auth=Bearer ${SECRET}`, 400)))).toBe(
+      "OTLPExporterError (code 400)",
+    );
   });
 
   it("show one bounded line of anything else, and nothing of what braces hold", () => {
