@@ -107,6 +107,13 @@ export interface RunUsage {
   readonly currency: string | undefined;
 }
 
+/**
+ * Currencies a price may be in: a metric label, so a closed set (any three capitals let a Dify, or whatever answers
+ * as one, make 17,576 series per app). ISO 4217, as the runtime knows it, and RMB, which Dify's Chinese model
+ * prices use for CNY.
+ */
+const CURRENCIES: ReadonlySet<string> = new Set([...Intl.supportedValuesOf("currency"), "RMB"]);
+
 function messageUsage(ev: DifyEvent): RunUsage | undefined {
   const usage = (ev.metadata as { usage?: Record<string, unknown> } | undefined)?.usage;
   if (typeof usage !== "object" || usage === null) return undefined;
@@ -115,7 +122,7 @@ function messageUsage(ev: DifyEvent): RunUsage | undefined {
     outputTokens: count(usage.completion_tokens),
     totalTokens: count(usage.total_tokens),
     totalPrice: decimal(usage.total_price),
-    currency: typeof usage.currency === "string" && /^[A-Z]{3}$/.test(usage.currency) ? usage.currency : undefined,
+    currency: typeof usage.currency === "string" && CURRENCIES.has(usage.currency) ? usage.currency : undefined,
   };
 }
 

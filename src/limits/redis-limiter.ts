@@ -240,8 +240,9 @@ function connect(settings: RedisSettings): Client {
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     lazyConnect: false,
   };
+  const host = url.hostname.replace(/^\[|\]$/g, ""); // an IPv6 address without its URL brackets
   if (settings.cluster) {
-    return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+    return new Cluster([{ host, port: Number(url.port || 6379) }], {
       redisOptions: options,
       enableOfflineQueue: false,
       clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
@@ -252,7 +253,8 @@ function connect(settings: RedisSettings): Client {
       const at = node.lastIndexOf(":");
       return { host: node.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(node.slice(at + 1)) };
     });
-    return new Redis({ ...options, sentinels, name: settings.sentinel.name });
+    // rediss:// means the master too: ioredis uses `tls` for the sentinels, and for the master only with this.
+    return new Redis({ ...options, sentinels, name: settings.sentinel.name, enableTLSForSentinelMode: url.protocol === "rediss:" });
   }
-  return new Redis({ ...options, host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 6379) });
+  return new Redis({ ...options, host, port: Number(url.port || 6379) });
 }

@@ -116,4 +116,11 @@ describe("RunTracker", () => {
       currency: undefined,
     });
   });
+
+  it("keeps a currency only from a closed set, a metric label: ISO 4217, and the RMB Dify's Chinese prices use", () => {
+    const currency = (c: string) =>
+      track("completion", [ev("message_end", { metadata: { usage: { total_price: "0.1", currency: c } } })]).tracker.usage?.currency;
+    expect([currency("USD"), currency("EUR"), currency("RMB")]).toEqual(["USD", "EUR", "RMB"]);
+    expect([currency("ABC"), currency("XYZ"), currency("usd")]).toEqual([undefined, undefined, undefined]);
+  });
 });
