@@ -90,6 +90,10 @@ export class RedisLimiter implements CallLimiter {
       answer = await this.#admits.add(workspace.id, { workspace, caller, lease });
     } catch (err) {
       this.#failed(err as Error);
+      // A stalled Redis runs the admit when it wakes up, after we gave up on it: its lease would hold a slot nobody
+      // renews or releases, for a whole lease (a workspace refused ~15 s after Redis came back). The release goes
+      // after it on the same connection, so Redis runs it after; with Redis gone, both fail and nothing was held.
+      this.#releases.post(workspace.id, { lease, tokens: 0 });
       this.events.onUnavailable(this.settings.onUnavailable);
       if (this.settings.onUnavailable === "closed") return { refused: "unavailable", retryAfterMs: 1_000 };
       return this.local.admit(workspace, caller);

@@ -210,6 +210,31 @@ describe("token budget shared by the replicas", () => {
   });
 });
 
+describe("Redis that stalls", () => {
+  it("an admit given up on while Redis stalled takes no slot once it wakes: the workspace is whole again at once", async () => {
+    const { inFlight } = await replicas(2, { maxConcurrentCallsPerWorkspace: 2 }, { onUnavailable: "open", commandTimeoutMs: 200 });
+    expect(reason((await ask(0)).err)).toBe("OK");
+    redis.pause(true);
+    try {
+      // Given up on after commandTimeoutMs: served with in-process limits, its admit script still queued in Redis.
+      expect(reason((await ask(0)).err)).toBe("OK");
+      expect(reason((await ask(1)).err)).toBe("OK");
+    } finally {
+      redis.pause(false);
+    }
+    await eventually(async () => expect(await inFlight()).toBe(0), 3_000);
+    await eventually(async () => {
+      await ask(0);
+      expect(await metric(0, "dify_gateway_limiter_redis_up")).toBe(1);
+    });
+    // Both slots free for new calls, long before the 15 s lease a stray admit would have held.
+    const shared = await flood([1, 1]);
+    expect(shared.running).toHaveLength(2);
+    for (const s of shared.running) s.call.cancel();
+    await Promise.all(shared.all.map((s) => s.done));
+  });
+});
+
 describe("Redis killed mid-load", () => {
   it("open: the replicas keep serving with in-process limits and say so, and share the limit again once Redis is back", async () => {
     await replicas(2, { maxConcurrentCallsPerWorkspace: 2 }, { onUnavailable: "open", commandTimeoutMs: 300 });

@@ -55,6 +55,11 @@ export class RedisServer {
   }
 
   /** SIGKILL: the outage a crash makes (no goodbye to the clients). */
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the server: a Redis that stalls, its connections open. */
+  pause(paused: boolean): void {
+    this.#child?.kill(paused ? "SIGSTOP" : "SIGCONT");
+  }
+
   async kill(): Promise<void> {
     if (this.#child?.exitCode === null && this.#child.signalCode === null) this.#child.kill("SIGKILL");
     await this.#exited;
