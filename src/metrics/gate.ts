@@ -1,6 +1,7 @@
-import { status } from "@grpc/grpc-js";
+import { type Metadata, status } from "@grpc/grpc-js";
 import { deadlineReached } from "../grpc/call-scope.js";
 import type { Gate, GateCall, GateFactory } from "../grpc/gates.js";
+import { STREAM_ID_HEADER, sentStatusCode } from "../net/listener.js";
 import type { GatewayMetrics } from "./metrics.js";
 
 /*
@@ -33,6 +34,7 @@ class CallMetrics implements Gate {
   private sent = 0;
   private received = 0;
   private recorded = false;
+  private streamId: string | undefined;
 
   constructor(
     private readonly metrics: GatewayMetrics,
@@ -42,13 +44,19 @@ class CallMetrics implements Gate {
     metrics.a66?.started(grpcMethod);
   }
 
+  onMetadata(metadata: Metadata): undefined {
+    this.streamId = metadata.get(STREAM_ID_HEADER)[0]?.toString();
+    return undefined;
+  }
+
   onMessage(message: unknown): void {
     this.received += (typeof message === "object" && message !== null && requestSizes.get(message)) || 0;
   }
 
-  // grpc-js calls this after every call, answered or not; a call without a status was abandoned.
+  // grpc-js calls this after every call, answered or not. A status grpc-js sent by itself (a request that did not
+  // decode: INTERNAL) passes no gate, but is on the stream; a call with none was abandoned.
   onCancel(call: GateCall): void {
-    this.record(deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED);
+    this.record(sentStatusCode(this.streamId) ?? (deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED));
   }
 
   onSendMessage(message: unknown): void {

@@ -372,5 +372,10 @@ describe("a request that does not decode", () => {
     const lines = failures();
     expect(lines).toHaveLength(1);
     expect(JSON.stringify(lines[0])).not.toContain(TOKEN);
+    // The A66 metrics count the status the client got, which grpc-js sent by itself (not CANCELLED).
+    const metrics = await (await fetch(gw.metricsUrl!)).text();
+    expect(metrics).toMatch(
+      /grpc_server_call_duration_seconds_count\{grpc_method="dify\.app\.v1\.CompletionService\/CompletionInvoke",grpc_status="INTERNAL"\} [1-9]/,
+    );
   });
 });
