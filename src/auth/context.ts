@@ -1,5 +1,6 @@
 import type { Metadata } from "@grpc/grpc-js";
 import type { TokenEntry, Workspace } from "../config/config.js";
+import type { Secret } from "../config/secret.js";
 
 /** Who a call is: its workspace, and the bearer token it presented (none for a mesh identity alone). */
 export interface Caller {
@@ -10,6 +11,8 @@ export interface Caller {
    * secret: the config holds it), else the SPIFFE ID that matched. Never the token itself.
    */
   readonly id: string;
+  /** The bearer token itself, to redact wherever Dify echoes it back (a Secret: it prints as [redacted]). */
+  readonly bearer?: Secret | undefined;
 }
 
 /**

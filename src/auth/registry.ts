@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import type { GatewayConfig, TokenEntry, Workspace } from "../config/config.js";
+import { Secret } from "../config/secret.js";
 import type { Caller } from "./context.js";
 import { certSpiffeIds, xfccSpiffeIds } from "./identity.js";
 
@@ -53,6 +54,7 @@ export class WorkspaceRegistry {
     const claims: Workspace[] = [];
     let token: TokenEntry | undefined;
     let id: string | undefined;
+    let bearer: Secret | undefined;
     if (creds.authorization.length > 1) return undefined;
     if (creds.authorization.length === 1) {
       const presented = BEARER.exec(creds.authorization[0]!)?.[1];
@@ -62,6 +64,7 @@ export class WorkspaceRegistry {
       token = entry.token;
       claims.push(entry.workspace);
       id = `token:${entry.token.hash.toString("hex", 0, 8)}`;
+      bearer = new Secret(presented!);
     }
     const ids = [...certSpiffeIds(creds.peerCertificate), ...(this.#trustXfcc && creds.xfcc ? xfccSpiffeIds(creds.xfcc) : [])];
     for (const spiffeId of ids) {
@@ -71,7 +74,7 @@ export class WorkspaceRegistry {
       id ??= spiffeId;
     }
     const [first] = claims;
-    return first && id && claims.every((w) => w === first) ? { caller: { workspace: first, token, id } } : undefined;
+    return first && id && claims.every((w) => w === first) ? { caller: { workspace: first, token, id, bearer } } : undefined;
   }
 
   /** The workspace of a valid, unexpired token. */

@@ -32,7 +32,13 @@ export function appScope(ctx: CallContext, appId: string): AppScope {
   return {
     workspace,
     app,
-    target: { baseUrl: workspace.difyBaseUrl, key: app.key, headers: traceHeaders(ctx.trace), observer: ctx.values.get(UPSTREAM_OBSERVER) },
+    target: {
+      baseUrl: workspace.difyBaseUrl,
+      key: app.key,
+      bearer: ctx.bearer,
+      headers: traceHeaders(ctx.trace),
+      observer: ctx.values.get(UPSTREAM_OBSERVER),
+    },
     user: (requested) => (requested !== "" ? requested : workspace.defaultUser),
   };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { TokenEntry, Workspace } from "../config/config.js";
+import type { Secret } from "../config/secret.js";
 import type { GatewayError } from "../grpc/gateway-error.js";
 import type { TraceContext } from "../tracing/trace-context.js";
 
@@ -21,6 +22,8 @@ export interface CallContext {
    * SPIFFE ID. Never the token itself; undefined when auth was not wired in front.
    */
   readonly caller: string | undefined;
+  /** The bearer token the caller presented, to redact wherever Dify echoes it back; undefined for a mesh identity. */
+  readonly bearer: Secret | undefined;
   readonly trace: TraceContext;
   /** The call's child logger, with traceId, method, workspace and appId bound. */
   readonly log: Logger;

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import type { Secret } from "../config/secret.js";
-import { redactStrings } from "../util/redact.js";
+import { redactStrings, redactText } from "../util/redact.js";
 import { DifyHttpError, DifyStreamError, DifyUnreachableError } from "./errors.js";
 import {
   backoffMs,
@@ -25,6 +25,8 @@ export interface AppTarget {
   readonly key: Secret;
   /** Per-call headers, such as the trace context. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The caller's bearer token: never sent to Dify, but a caller may put it in inputs, and Dify echo it back. */
+  readonly bearer?: Secret | undefined;
   /** Sees each request made for this call (OpenTelemetry client spans), when telemetry is on. */
   readonly observer?: RequestObserver;
 }
@@ -480,12 +482,16 @@ function describeNetworkError(err: unknown, target: AppTarget): string {
  * carry what apps were configured with: a name or an opening statement that quotes a key reaches the caller).
  */
 function scrubJson(value: unknown, text: string, target: AppTarget): unknown {
-  const key = target.key.reveal();
-  return key && text.includes("\\u") ? redactStrings(value, key) : value;
+  return text.includes("\\u") ? redactStrings(value, secretsOf(target)) : value;
+}
+
+/** What must not leave the gateway in anything Dify sends back: the app key, and the caller's own token. */
+export function secretsOf(target: AppTarget): string[] {
+  const bearer = target.bearer?.reveal();
+  return bearer ? [target.key.reveal(), bearer] : [target.key.reveal()];
 }
 
 /** Defence in depth: no message that leaves the gateway may carry the app key. */
 export function scrub(message: string, target: AppTarget): string {
-  const key = target.key.reveal();
-  return key && message.includes(key) ? message.split(key).join("[redacted]") : message;
+  return redactText(message, secretsOf(target));
 }

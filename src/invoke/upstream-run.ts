@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { AppTarget, DifyClient } from "../dify/client.js";
+import { type AppTarget, type DifyClient, secretsOf } from "../dify/client.js";
 import { DifyStreamError } from "../dify/errors.js";
 import { type DifyEvent, SseDecoder } from "../sse/decoder.js";
 import { AbortableWaits } from "../util/until-aborted.js";
@@ -152,7 +152,7 @@ export class UpstreamRun {
     const idle = new IdleTimer(this.settings.idleTimeoutMs, () =>
       leave.abort(new DifyStreamError("idle_timeout", `Dify sent nothing for ${this.settings.idleTimeoutMs} ms`)),
     );
-    const decoder = new SseDecoder(this.settings.maxEventBytes, this.req.target.key.reveal());
+    const decoder = new SseDecoder(this.settings.maxEventBytes, secretsOf(this.req.target));
     this.startedAt = performance.now();
     // Retries stop when the caller leaves or Dify goes silent (`leave`), and never outlast the call's deadline.
     const opening = this.client.openStream(this.req.target, this.req.runPath, this.req.body, upstream.signal, {

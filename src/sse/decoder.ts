@@ -1,6 +1,6 @@
 import { createParser, type EventSourceMessage, type EventSourceParser } from "eventsource-parser";
 import { DifyStreamError } from "../dify/errors.js";
-import { redactStrings } from "../util/redact.js";
+import { redactStrings, redactText } from "../util/redact.js";
 
 const LINE_OVERHEAD = "data: \r\n".length;
 /**
@@ -31,7 +31,7 @@ export type DifyEvent = Record<string, unknown> & { event: string };
  * those, which is exactly what we want. Bytes go through a streaming
  * TextDecoder so a multi-byte character split across chunks survives; bytes
  * that are not UTF-8 fail the stream as malformed instead of becoming U+FFFD.
- * `secret` (the app key) is replaced wherever it appears in an event.
+ * `secrets` (the app key, the caller's token) are replaced wherever they appear in an event.
  *
  * Push-style (`push(chunk)` returns that chunk's events) rather than an async
  * generator, so the run's event loop has one `for await` layer less: every
@@ -55,11 +55,14 @@ export class SseDecoder {
    * (too large, malformed): enough to stop a run whose first event we refuse.
    */
   taskIdHint: string | undefined;
+  /** The app key, and the caller's token: Dify echoes request details in error text, and neither may travel on. */
+  readonly #secrets: readonly string[];
 
   constructor(
     private readonly maxEventBytes: number,
-    private readonly secret?: string,
+    secrets?: string | readonly string[],
   ) {
+    this.#secrets = typeof secrets === "string" ? [secrets] : (secrets ?? []).filter((s) => s !== "");
     this.#parser = createParser({
       onEvent: (msg) => {
         if (!this.#failure) {
@@ -163,10 +166,9 @@ export class SseDecoder {
     else this.#sniffCarry = text.slice(-TASK_ID_CARRY);
   }
 
-  // Dify has echoed request details in error text; the app key must not travel on to callers or logs.
+  // Dify has echoed request details in error text; the secrets must not travel on to callers or logs.
   #redact(text: string): string {
-    const secret = this.secret;
-    return secret && text.includes(secret) ? text.split(secret).join("[redacted]") : text;
+    return this.#secrets.length === 0 ? text : redactText(text, this.#secrets);
   }
 
   #parseEvent(msg: EventSourceMessage): DifyEvent {
@@ -182,7 +184,7 @@ export class SseDecoder {
       throw new DifyStreamError("malformed", `Dify sent a data line that is not JSON: ${truncate(data)}`);
     }
     // The key can also arrive \u-escaped, which the text-level redaction cannot see: redact the decoded strings too.
-    if (this.secret && data.includes("\\u")) value = redactStrings(value, this.secret);
+    if (this.#secrets.length > 0 && data.includes("\\u")) value = redactStrings(value, this.#secrets);
     if (typeof value !== "object" || value === null || typeof (value as { event?: unknown }).event !== "string") {
       throw new DifyStreamError("malformed", `Dify sent an event without an "event" name: ${truncate(data)}`);
     }
@@ -238,8 +240,12 @@ function isBlankLineAcross(last: string, text: string): boolean {
 }
 
 /** The same decoding over a whole body. */
-export async function* decodeSse(chunks: AsyncIterable<Uint8Array>, maxEventBytes: number, secret?: string): AsyncGenerator<DifyEvent> {
-  const decoder = new SseDecoder(maxEventBytes, secret);
+export async function* decodeSse(
+  chunks: AsyncIterable<Uint8Array>,
+  maxEventBytes: number,
+  secrets?: string | readonly string[],
+): AsyncGenerator<DifyEvent> {
+  const decoder = new SseDecoder(maxEventBytes, secrets);
   for await (const chunk of chunks) {
     yield* decoder.push(chunk);
     const failure = decoder.failure;

@@ -211,6 +211,7 @@ function contextOf(call: Call, scope: CallScope, log: Logger, appId: unknown = (
     token: caller?.token,
     deadline: deadlineOf(call),
     caller: caller?.id,
+    bearer: caller?.bearer,
     trace,
     // One child per call, with everything known up front: pino's child-of-a-child measured ~20 µs per call more.
     log: log.child({

@@ -41,6 +41,7 @@ export function fakeContext(ws: Workspace | undefined, method = "/dify.app.v1.Wo
     token: undefined,
     deadline: undefined,
     caller: undefined,
+    bearer: undefined,
     trace: {
       traceId: "0af7651916cd43dd8448eb211c80319c",
       spanId: "b7ad6b7169203331",
