@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ServiceError, status } from "@grpc/grpc-js";
@@ -117,9 +117,10 @@ describe("SIGHUP re-reads the config", () => {
       }),
     );
     try {
-      // Long before it listens (start-up takes ~0.5 s), while its modules load; after Node's own bootstrap (~80 ms),
-      // before which no JavaScript can listen for a signal.
-      await new Promise((r) => setTimeout(r, 200));
+      // As soon as the process catches SIGHUP (its first module's doing; Node's own bootstrap comes before, when no
+      // JavaScript can listen), long before it listens: start-up then still loads the bundle (~0.4 s).
+      await until(() => catchesSighup(early.child.pid!));
+      expect(early.lines.some((l) => l.includes("gateway listening"))).toBe(false);
       early.child.kill("SIGHUP");
       await early.waitForLine((l) => l.includes("gateway listening"));
       await early.waitForLine((l) => l.includes("config reloaded"));
@@ -130,3 +131,17 @@ describe("SIGHUP re-reads the config", () => {
     }
   });
 });
+
+/** Whether a process has a handler for SIGHUP (signal 1: bit 0 of SigCgt in /proc/<pid>/status). */
+function catchesSighup(pid: number): boolean {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^SigCgt:\s*([0-9a-f]+)$/m);
+  return line !== null && (BigInt(`0x${line[1]}`) & 1n) === 1n;
+}
+
+async function until(check: () => boolean): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
