@@ -205,11 +205,16 @@ export class RedisLimiter implements CallLimiter {
     if (now - this.#warnedAt < WARN_EVERY_MS) return;
     this.#warnedAt = now;
     const mode = this.settings.onUnavailable;
+    // Redis answering "who are you" is the operator's to fix, not an outage to wait out.
+    const refused = /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(err.message);
+    const what = refused
+      ? "Redis (limits.redis) refused the gateway: check limits.redis.password, the URL's user and its ACL (evalsha, zadd, zrem…)"
+      : "Redis (limits.redis) unreachable";
     this.log.warn(
       { err: { message: err.message }, onUnavailable: mode },
       mode === "open"
-        ? "Redis (limits.redis) unreachable: limits are per process until it answers again (onUnavailable open)"
-        : "Redis (limits.redis) unreachable: calls are refused with UNAVAILABLE until it answers again (onUnavailable closed)",
+        ? `${what}: limits are per process until it answers again (onUnavailable open)`
+        : `${what}: calls are refused with UNAVAILABLE until it answers again (onUnavailable closed)`,
     );
   }
 

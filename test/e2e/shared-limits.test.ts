@@ -210,6 +210,34 @@ describe("token budget shared by the replicas", () => {
   });
 });
 
+describe("Redis that refuses the gateway's credentials", () => {
+  it("says so, naming what to check, rather than that Redis is unreachable", async () => {
+    const gw = await startInProcessGateway(
+      {
+        server: { listen: "127.0.0.1:0" },
+        limits: { redis: { url: redis.url.replace("redis://", "redis://nobody@"), password: { env: "REDIS_PW" }, commandTimeoutMs: 300 } },
+        workspaces: [
+          {
+            id: WS,
+            difyBaseUrl: sim.url,
+            tokens: TOKENS.map((t) => ({ sha256: sha256(t).toString("hex") })),
+            apps: [{ appId: chat.appId, key: { env: "CHAT_KEY" }, mode: "chat" }],
+          },
+        ],
+      },
+      { CHAT_KEY: chat.key, REDIS_PW: "not-the-password-7f3e" },
+    );
+    try {
+      const warned = gw.logs().filter((l) => l.level === 40 && String(l.msg).startsWith("Redis (limits.redis)"));
+      expect(warned.length).toBeGreaterThanOrEqual(1);
+      expect(String(warned[0]!.msg)).toContain("refused the gateway: check limits.redis.password, the URL's user and its ACL");
+      expect(gw.output()).not.toContain("not-the-password-7f3e");
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe("Redis that stalls", () => {
   it("an admit given up on while Redis stalled takes no slot once it wakes: the workspace is whole again at once", async () => {
     const { inFlight } = await replicas(2, { maxConcurrentCallsPerWorkspace: 2 }, { onUnavailable: "open", commandTimeoutMs: 200 });
