@@ -48,7 +48,9 @@ export interface InProcessGateway {
 
 /** The gateway with `config` (a config document, as a file would hold it), logging into memory. */
 export async function startInProcessGateway(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<InProcessGateway> {
-  const parsed = parseConfig({ metrics: { listen: "127.0.0.1:0" }, ...config }, "in-process test config", env);
+  // Loopback and free ports unless the test says otherwise: tests run side by side (the default 0.0.0.0:50051 clashed).
+  const server = { listen: "127.0.0.1:0", ...(config.server as Record<string, unknown> | undefined) };
+  const parsed = parseConfig({ metrics: { listen: "127.0.0.1:0" }, ...config, server }, "in-process test config", env);
   const lines: string[] = [];
   const log = createLogger(parsed.log.level, { write: (line: string) => void lines.push(line) });
   const gateway = await startGateway(parsed, log);

@@ -115,7 +115,8 @@ export async function startGatewayProcess(config: Record<string, unknown>, env: 
   const dir = mkdtempSync(join(tmpdir(), "gw-test-"));
   const configFile = join(dir, "config.json");
   // Tests run gateways side by side: metrics on an ephemeral port unless the test says otherwise.
-  writeFileSync(configFile, JSON.stringify({ metrics: { listen: "127.0.0.1:0" }, ...config }, null, 2));
+  const server = { listen: "127.0.0.1:0", ...(config.server as Record<string, unknown> | undefined) };
+  writeFileSync(configFile, JSON.stringify({ metrics: { listen: "127.0.0.1:0" }, ...config, server }, null, 2));
   const proc = node(["dist/src/main.js", "--config", configFile], env);
   const line = await proc.waitForLine((l) => l.includes("gateway listening"));
   const { port, metricsPort } = JSON.parse(line) as { port: number; metricsPort?: number };
