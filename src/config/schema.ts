@@ -96,7 +96,7 @@ const workspace = z
       )
       // Paths are appended to it (…/v1 + /chat-messages): a query or fragment would send every request elsewhere,
       // and whatever it held (an api_key=…) would be printed and logged with the URL.
-      .refine((u) => !URL.canParse(u) || (new URL(u).search === "" && new URL(u).hash === ""), {
+      .refine((u) => !URL.canParse(u) || /^[^?#]*$/.test(u), {
         message: "must not contain a query (?…) or fragment (#…): it ends with Dify's API path, e.g. https://dify.example.com/v1",
       })
       .transform((u) => u.replace(/\/+$/, "")),
@@ -456,7 +456,7 @@ export const configSchema = z
   })
   .superRefine((cfg, ctx) => {
     // Both bind at start-up; the second failed with a bare EADDRINUSE.
-    const port = (listen: string) => Number(listen.slice(listen.lastIndexOf(":") + 1));
+    const port = (listen: string) => Number(hostPortPattern.exec(listen)?.[2]);
     if (cfg.metrics.enabled && port(cfg.metrics.listen) !== 0 && port(cfg.metrics.listen) === port(cfg.server.listen))
       ctx.addIssue({
         code: "custom",

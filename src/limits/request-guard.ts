@@ -1,10 +1,9 @@
 import { type Metadata, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { isOpenService } from "../auth/gate.js";
-import { deadlineReached } from "../grpc/call-scope.js";
 import type { Gate, GateCall, GateFactory } from "../grpc/gates.js";
 import { GatewayError } from "../grpc/gateway-error.js";
-import { ENCODING_HEADER, STREAM_ID_HEADER, sentStatusCode } from "../net/listener.js";
+import { ENCODING_HEADER, endedWith, STREAM_ID_HEADER } from "../net/listener.js";
 
 /**
  * What happens to a call before its request reaches a handler:
@@ -83,7 +82,7 @@ class RequestGuard implements Gate {
     this.stopTimer();
     if (!this.received && !this.answered) {
       this.answered = true;
-      const code = sentStatusCode(this.streamId) ?? (deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED);
+      const code = endedWith(this.streamId, call.getDeadline());
       this.log.info(
         { method: call.path, peer: call.getPeer(), grpcCode: status[code] ?? String(code) },
         "call ended before its request reached a handler",

@@ -1,7 +1,6 @@
 import { type Metadata, status } from "@grpc/grpc-js";
-import { deadlineReached } from "../grpc/call-scope.js";
 import type { Gate, GateCall, GateFactory } from "../grpc/gates.js";
-import { STREAM_ID_HEADER, sentStatusCode } from "../net/listener.js";
+import { endedWith, STREAM_ID_HEADER } from "../net/listener.js";
 import type { GatewayMetrics } from "./metrics.js";
 
 /*
@@ -56,7 +55,7 @@ class CallMetrics implements Gate {
   // grpc-js calls this after every call, answered or not. A status grpc-js sent by itself (a request that did not
   // decode: INTERNAL) passes no gate, but is on the stream; a call with none was abandoned.
   onCancel(call: GateCall): void {
-    this.record(sentStatusCode(this.streamId) ?? (deadlineReached(call.getDeadline()) ? status.DEADLINE_EXCEEDED : status.CANCELLED));
+    this.record(endedWith(this.streamId, call.getDeadline()));
   }
 
   onSendMessage(message: unknown): void {

@@ -7,8 +7,10 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import type { ConnectionInjector, Server, ServerCredentials } from "@grpc/grpc-js";
+import { type ConnectionInjector, type Deadline, type Server, type ServerCredentials, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { MAX_DURATION_MS } from "../config/schema.js";
+import { deadlineReached } from "../grpc/call-scope.js";
 
 /**
  * Why we own the TCP listener instead of grpc-js's bindAsync (all measured on grpc-js 1.14):
@@ -215,8 +217,6 @@ let lastStreamId = 0;
 /** grpc-js takes `grpc-encoding` out of the metadata before any interceptor runs: this copy is what the gates see. */
 export const ENCODING_HEADER = "x-gateway-grpc-encoding";
 
-/** What Node's timers can wait (2^31 - 1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
 
@@ -227,7 +227,7 @@ const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_
  */
 function dropTimerOverflowingDeadline(headers: IncomingHttpHeaders): void {
   const match = GRPC_TIMEOUT.exec(String(headers["grpc-timeout"] ?? ""));
-  if (match && Number(match[1]) * (TIMEOUT_UNIT_MS[match[2]!] ?? 0) > MAX_TIMER_MS) delete headers["grpc-timeout"];
+  if (match && Number(match[1]) * (TIMEOUT_UNIT_MS[match[2]!] ?? 0) > MAX_DURATION_MS) delete headers["grpc-timeout"];
 }
 
 function linkStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -240,6 +240,14 @@ function linkStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): vo
   streams.set(id, stream);
   // One more turn: grpc-js tells interceptors that a call ended on a later tick than the stream may close.
   stream.once("close", () => setImmediate(() => streams.delete(id)));
+}
+
+/**
+ * The status a call ended with, as its client saw it: the one sent on its stream (also one grpc-js sent by itself,
+ * which passes no interceptor), else DEADLINE_EXCEEDED or CANCELLED for a call the client abandoned.
+ */
+export function endedWith(id: string | undefined, deadline: Deadline): number {
+  return sentStatusCode(id) ?? (deadlineReached(deadline) ? status.DEADLINE_EXCEEDED : status.CANCELLED);
 }
 
 /** The gRPC status code our side sent on the call's stream, if any; `id` is the STREAM_ID_HEADER value. */

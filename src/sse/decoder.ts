@@ -60,9 +60,9 @@ export class SseDecoder {
 
   constructor(
     private readonly maxEventBytes: number,
-    secrets?: string | readonly string[],
+    secrets: readonly string[] = [],
   ) {
-    this.#secrets = typeof secrets === "string" ? [secrets] : (secrets ?? []).filter((s) => s !== "");
+    this.#secrets = secrets.filter((s) => s !== "");
     this.#parser = createParser({
       onEvent: (msg) => {
         if (!this.#failure) {
@@ -243,7 +243,7 @@ function isBlankLineAcross(last: string, text: string): boolean {
 export async function* decodeSse(
   chunks: AsyncIterable<Uint8Array>,
   maxEventBytes: number,
-  secrets?: string | readonly string[],
+  secrets: readonly string[] = [],
 ): AsyncGenerator<DifyEvent> {
   const decoder = new SseDecoder(maxEventBytes, secrets);
   for await (const chunk of chunks) {

@@ -69,7 +69,7 @@ describe("SseDecoder redaction", () => {
   const escaped = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
 
   it("redacts the app key sent \\u-escaped, in values and keys", () => {
-    const decoder = new SseDecoder(MAX, KEY);
+    const decoder = new SseDecoder(MAX, [KEY]);
     const [ev] = decoder.push(Buffer.from(`data: {"event":"error","message":"bad key ${escaped}","${escaped}":["x ${escaped}"]}\n\n`));
     expect(JSON.stringify(ev)).not.toContain(KEY);
     expect(ev).toEqual({ event: "error", message: "bad key [redacted]", "[redacted]": ["x [redacted]"] });

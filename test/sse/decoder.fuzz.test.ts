@@ -91,7 +91,7 @@ async function* chunked(buf: Buffer, fractions: number[]): AsyncGenerator<Uint8A
 async function run(buf: Buffer, fractions: number[], max = BIG, secret?: string): Promise<{ events: DifyEvent[]; error: unknown }> {
   const events: DifyEvent[] = [];
   try {
-    for await (const ev of decodeSse(chunked(buf, fractions), max, secret)) events.push(ev);
+    for await (const ev of decodeSse(chunked(buf, fractions), max, secret === undefined ? [] : [secret])) events.push(ev);
     return { events, error: undefined };
   } catch (error) {
     return { events, error };

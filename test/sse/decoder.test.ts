@@ -128,7 +128,7 @@ describe("the app key never passes through", () => {
     const cut = wire.indexOf(key) + 5;
     const seen: DifyEvent[] = [];
     const failure = await (async () => {
-      for await (const ev of decodeSse(chunked(wire, [cut]), 1 << 20, key)) seen.push(ev);
+      for await (const ev of decodeSse(chunked(wire, [cut]), 1 << 20, [key])) seen.push(ev);
     })().catch((err: unknown) => err);
     expect(seen).toEqual([{ event: "error", status: 401, message: "bad key [redacted]" }]);
     expect(failure).toBeInstanceOf(DifyStreamError);
