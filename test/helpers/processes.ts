@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -141,12 +141,37 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000):
   }
 }
 
-/** A port free right now on 127.0.0.1: the drain's GOAWAY path needs a fixed port (grpc-js cannot drain port 0). */
-export function freePort(): Promise<number> {
+/*
+ * A port free right now on 127.0.0.1: the drain's GOAWAY path needs a fixed port (grpc-js cannot drain port 0).
+ * Picked below the kernel's ephemeral range: a port from listen(0) was handed, between our check and the gateway's
+ * bind, to another test's outgoing connection or port-0 listener ("already in use", CI). Random, so that test
+ * workers rarely pick alike, and checked by binding it.
+ */
+const handedOut = new Set<number>();
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error("no free port below the ephemeral range");
+}
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return low > 11_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
 }
