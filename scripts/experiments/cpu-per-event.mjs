@@ -8,10 +8,13 @@
 // request, --concurrency in flight on 4 connections) and prints gateway CPU µs per call. With --variant (issue 18,
 // allocator): one gateway per variant (env entries added to the gateway's environment only, on top of the bench's
 // GATEWAY_ENV), all started up front against one simulator, measured in turn each round (order rotated per round).
-// A variant's GATEWAY_MAIN= runs another build's entry, e.g. a copy of an older dist/ inside the repo.
+// A variant's GATEWAY_MAIN= runs another build's entry, e.g. a copy of an older dist/ inside the repo; its
+// CONFIG_PATCH={"log":{"level":"warn"}} merges top-level sections into the config (ablations: what a concern costs);
+// with PORT= it listens there and is awaited by connecting, for patches that silence the "listening" line.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -75,37 +78,54 @@ const sim = start(["dist/simulator/main.js", "--host", "127.0.0.1", "--port", "0
 const { url } = JSON.parse(await sim.waitFor((l) => l.startsWith("{") && l.includes('"url"')));
 const TOKEN = "bench-token-cpu";
 const app = DEMO_APPS.find((x) => x.mode === "chat");
-writeFileSync(
-  join(dir, "config.json"),
-  JSON.stringify({
-    server: { listen: "127.0.0.1:0" },
-    metrics: { listen: "127.0.0.1:0" },
-    log: { level: "info" },
-    upstream: {},
-    workspaces: [
-      {
-        id: "ws",
-        difyBaseUrl: url,
-        defaultUser: "u",
-        tokens: [{ sha256: createHash("sha256").update(TOKEN).digest("hex") }],
-        apps: [
-          { appId: app.appId, key: { env: "APP_KEY" } },
-          { appId: APP_ID, key: { env: "BENCH_APP_KEY" }, mode: "completion" },
-        ],
-      },
-    ],
-  }),
-);
+const config = {
+  server: { listen: "127.0.0.1:0" },
+  metrics: { listen: "127.0.0.1:0" },
+  log: { level: "info" },
+  upstream: {},
+  workspaces: [
+    {
+      id: "ws",
+      difyBaseUrl: url,
+      defaultUser: "u",
+      tokens: [{ sha256: createHash("sha256").update(TOKEN).digest("hex") }],
+      apps: [
+        { appId: app.appId, key: { env: "APP_KEY" } },
+        { appId: APP_ID, key: { env: "BENCH_APP_KEY" }, mode: "completion" },
+      ],
+    },
+  ],
+};
+function configFile(v) {
+  const file = join(dir, `config-${v.name}.json`);
+  const patch = JSON.parse(v.env.CONFIG_PATCH ?? "{}");
+  const merged = { ...config, ...(v.env.PORT ? { server: { listen: `127.0.0.1:${v.env.PORT}` } } : {}) };
+  for (const [k, val] of Object.entries(patch)) merged[k] = { ...config[k], ...val };
+  writeFileSync(file, JSON.stringify(merged));
+  return file;
+}
+async function connectable(port) {
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const sock = connect(port, "127.0.0.1", () => (sock.destroy(), resolve(true)));
+      sock.on("error", () => resolve(false));
+    });
+    if (ok) return port;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const md = new Metadata();
 md.set("authorization", `Bearer ${TOKEN}`);
 const gateways = [];
 for (const v of variants) {
-  const gw = start([v.env.GATEWAY_MAIN ?? "dist/src/main.js", "--config", join(dir, "config.json")], {
+  const gw = start([v.env.GATEWAY_MAIN ?? "dist/src/main.js", "--config", configFile(v)], {
     ...v.env,
     APP_KEY: app.key,
     BENCH_APP_KEY,
   });
-  const { port } = JSON.parse(await gw.waitFor((l) => l.includes("gateway listening")));
+  const port = v.env.PORT
+    ? await connectable(Number(v.env.PORT))
+    : JSON.parse(await gw.waitFor((l) => l.includes("gateway listening"))).port;
   gateways.push({
     ...v,
     gw,
