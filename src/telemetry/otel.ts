@@ -161,6 +161,8 @@ async function startTracing(api: Api, config: TelemetryConfig, resource: Resourc
               spanId: trace.parentSpanId,
               traceFlags: trace.sampled ? api.TraceFlags.SAMPLED : api.TraceFlags.NONE,
               isRemote: true,
+              // Exported with our spans as their trace_state, as the caller's vendors expect.
+              ...(trace.traceState === undefined ? {} : { traceState: api.createTraceState(trace.traceState) }),
             });
       ids.next = trace;
       try {

@@ -30,6 +30,9 @@ const traces = {
   badSession: "0af7651916cd43dd8448eb211c800006",
 };
 
+/** A caller's vendor entries (W3C tracestate): exported with our spans, and passed on to Dify as sent. */
+const TRACESTATE = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+
 let sim: InProcessSimulator;
 let gw: InProcessGateway;
 let otlp: OtlpReceiver;
@@ -39,6 +42,7 @@ const reported: Record<string, Record<string, unknown>> = {};
 function md(traceId: string): Metadata {
   const m = bearer(TOKEN);
   m.set("traceparent", `00-${traceId}-${CALLER_SPAN}-01`);
+  m.set("tracestate", TRACESTATE);
   m.set("x-trace-session-id", SESSION);
   return m;
 }
@@ -129,7 +133,7 @@ describe("traces over OTLP/HTTP", () => {
 
   it("a unary chat: one trace, the caller's, with the server span under the caller's span and /info and the run under it", async () => {
     const server = serverSpan(traces.chat);
-    expect(server).toMatchObject({ name: "dify.app.v1.ChatService/ChatInvoke", parentSpanId: CALLER_SPAN });
+    expect(server).toMatchObject({ name: "dify.app.v1.ChatService/ChatInvoke", parentSpanId: CALLER_SPAN, traceState: TRACESTATE });
     expect(server.attributes).toMatchObject({
       "rpc.system": "grpc",
       "rpc.service": "dify.app.v1.ChatService",
@@ -150,7 +154,7 @@ describe("traces over OTLP/HTTP", () => {
 
     const upstream = clientSpans(traces.chat);
     expect(upstream.map((s) => s.name).sort()).toEqual(["GET /info", "POST /chat-messages"]);
-    for (const span of upstream) expect(span.parentSpanId).toBe(server.spanId);
+    for (const span of upstream) expect(span).toMatchObject({ parentSpanId: server.spanId, traceState: TRACESTATE });
     const run = upstream.find((s) => s.name === "POST /chat-messages")!;
     expect(run.attributes).toMatchObject({
       "http.request.method": "POST",
@@ -161,6 +165,7 @@ describe("traces over OTLP/HTTP", () => {
     // Dify's request carried the run's client span, so Dify's own spans hang under it.
     const sent = (await sim.requests()).find((r) => r.method === "POST" && r.headers["x-trace-id"] === traces.chat)!;
     expect(sent.headers.traceparent).toBe(`00-${traces.chat}-${run.spanId}-01`);
+    expect(sent.headers.tracestate).toBe(TRACESTATE);
     expect(sent.headers["x-trace-session-id"]).toBe(SESSION);
   });
 

@@ -47,6 +47,7 @@ export function fakeContext(ws: Workspace | undefined, method = "/dify.app.v1.Wo
       spanId: "b7ad6b7169203331",
       parentSpanId: undefined,
       sampled: false,
+      traceState: undefined,
       sessionId: undefined,
     },
     log,

@@ -17,7 +17,7 @@ message Scope { string name = 1; string version = 2; }
 message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
 message Status { string message = 2; int32 code = 3; }
 message Span {
-  bytes trace_id = 1; bytes span_id = 2; bytes parent_span_id = 4; string name = 5; int32 kind = 6;
+  bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4; string name = 5; int32 kind = 6;
   fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9;
   repeated Event events = 11; Status status = 15;
 }
@@ -44,6 +44,8 @@ export interface ReceivedSpan {
   spanId: string;
   /** "" for a root span. */
   parentSpanId: string;
+  /** W3C tracestate, "" when none. */
+  traceState: string;
   name: string;
   /** OTLP SpanKind: 2 server, 3 client. */
   kind: number;
@@ -122,6 +124,7 @@ function spansOf(req: Json): ReceivedSpan[] {
         traceId: id(s.traceId),
         spanId: id(s.spanId),
         parentSpanId: id(s.parentSpanId),
+        traceState: String(s.traceState ?? ""),
         name: String(s.name),
         kind: Number(s.kind ?? 0),
         attributes: attributes(s.attributes),
