@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { TokenEntry, Workspace } from "../config/config.js";
 import type { Gate, GateFactory } from "../grpc/gates.js";
 import { tokenExpired, unauthenticated } from "../grpc/gateway-error.js";
+import { callerTraceId } from "../tracing/trace-context.js";
 import { bindCaller } from "./context.js";
 import type { Resolution, WorkspaceRegistry } from "./registry.js";
 
@@ -57,7 +58,10 @@ export function authGate(
           announced.add(key);
           log.warn(fields, "a token past its expiresAt was presented: issue a new one and remove this entry");
         }
-        log.info({ method: call.path, peer: call.getPeer(), grpcCode: "UNAUTHENTICATED", ...fields }, "call rejected: token expired");
+        log.info(
+          { method: call.path, peer: call.getPeer(), traceId: callerTraceId(metadata), grpcCode: "UNAUTHENTICATED", ...fields },
+          "call rejected: token expired",
+        );
         return tokenExpired();
       }
       if (!resolution?.caller) {
@@ -66,6 +70,7 @@ export function authGate(
           {
             method: call.path,
             peer: call.getPeer(),
+            traceId: callerTraceId(metadata),
             grpcCode: "UNAUTHENTICATED",
             presented: { bearer: authorization.length, xfcc: xfccValues.length > 0 },
           },

@@ -21,13 +21,24 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(
 export function traceFrom(metadata: Metadata): TraceContext {
   const [session] = metadata.get(SESSION_METADATA);
   const sessionId = typeof session === "string" ? session : undefined;
+  const m = callerTraceparent(metadata);
+  if (!m) return { traceId: hex(16), spanId: hex(8), parentSpanId: undefined, sampled: false, traceState: undefined, sessionId };
+  const traceState = traceStateFrom(metadata.get("tracestate"));
+  return { traceId: m[2]!, spanId: hex(8), parentSpanId: m[3]!, sampled: (parseInt(m[4]!, 16) & 1) === 1, traceState, sessionId };
+}
+
+/** The trace id of the caller's valid `traceparent`, if it sent one: what a line about a refused call can be found by. */
+export function callerTraceId(metadata: Metadata): string | undefined {
+  return callerTraceparent(metadata)?.[2];
+}
+
+/** The caller's `traceparent` split into its fields, when it is valid. */
+function callerTraceparent(metadata: Metadata): RegExpExecArray | undefined {
   const [header] = metadata.get("traceparent");
   // Lowercase hex only: the spec makes an uppercase id invalid, and an invalid traceparent starts a new trace.
   const m = typeof header === "string" ? TRACEPARENT.exec(header.trim()) : null;
   const valid = m && m[1] !== "ff" && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!) && (m[1] !== "00" || m[5] === undefined);
-  if (!valid) return { traceId: hex(16), spanId: hex(8), parentSpanId: undefined, sampled: false, traceState: undefined, sessionId };
-  const traceState = traceStateFrom(metadata.get("tracestate"));
-  return { traceId: m[2]!, spanId: hex(8), parentSpanId: m[3]!, sampled: (parseInt(m[4]!, 16) & 1) === 1, traceState, sessionId };
+  return valid ? m : undefined;
 }
 
 /*

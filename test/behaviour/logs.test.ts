@@ -1,3 +1,4 @@
+import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEMO_APPS } from "../../simulator/index.js";
 import { collect, unary } from "../helpers/grpc.js";
@@ -48,4 +49,24 @@ it("writes one log line per finished call, with its outcome, and never a secret"
 
   const output = s.gw.output();
   for (const secret of [TOKEN, ...DEMO_APPS.map((a) => a.key)]) expect(output).not.toContain(secret);
+});
+
+it("a call refused for its credentials is logged with the caller's trace id, so it can be found like any other", async () => {
+  const TRACE = "5bf92f3577b34da6a3ce929d0e0e4737";
+  const request = { appId: s.appId("workflow"), inputs: {}, files: [], user: "u" };
+  const traced = new Metadata();
+  traced.set("authorization", "Bearer not-a-token");
+  traced.set("traceparent", `00-${TRACE}-00f067aa0ba902b7-01`);
+  const untraced = new Metadata();
+  untraced.set("authorization", "Bearer not-a-token-either");
+  for (const md of [traced, untraced])
+    await expect(unary(s.c.workflow.workflowInvoke, s.c.workflow, request, md)).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+  const refused = await eventually(async () => {
+    const lines = s.gw.logs().filter((l) => l.msg === "call rejected: unauthenticated");
+    expect(lines).toHaveLength(2);
+    return lines;
+  });
+  expect(refused[0]).toMatchObject({ traceId: TRACE, method: "/dify.app.v1.WorkflowService/WorkflowInvoke" });
+  expect(refused[1]).not.toHaveProperty("traceId");
+  expect(s.gw.output()).not.toContain("not-a-token");
 });
