@@ -14,9 +14,9 @@ const CENSOR = "[redacted]";
 /*
  * Hand-written instead of pino's wildcard paths (`*.token`, ...): a wildcard makes pino hand every top-level value of
  * every line, strings and numbers included, to its wildcard redactor, which clones and stringifies each. Under the
- * bench's unary load that redactor made 19.5 % of all the bytes the gateway allocated, and dropping the wildcards
- * cut ~25 µs (6 %) of CPU per call (docs/PERFORMANCE.md, "Unary CPU, ninth pass"). This checks only objects, only
- * their own keys, and copies nothing unless a key is there.
+ * bench's unary load that redactor made 19.5 % of all the bytes the gateway allocated; with this, one call's logging
+ * takes 3.8 µs instead of 13.3 on Node 22 (docs/PERFORMANCE.md, "Unary CPU, ninth pass"). This checks only objects,
+ * only their own keys, and copies nothing unless a key is there; a property test holds it to the wildcards' output.
  */
 function censorNested<T extends Record<string, unknown>>(obj: T): T {
   let out: Record<string, unknown> | undefined;
