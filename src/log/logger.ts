@@ -34,9 +34,11 @@ function censorOne(value: object): object {
   const inHeaders = typeof headers === "object" && headers !== null && holdsSecret(headers, ["authorization"]);
   if (!inHeaders && !holdsSecret(value, SECRET_KEYS)) return value;
   // A copy with the same prototype and every own property, enumerable or not: an Error stays an Error to pino's
-  // serializer (message and stack are not enumerable), and a frozen object can still be copied.
+  // serializer (message and stack are not enumerable), and a frozen object can still be copied. Accessors are read
+  // into values: Node 22's `stack` is an own accessor that answers "" on any object but the error it belongs to.
   const props = Object.getOwnPropertyDescriptors(value) as Record<string, PropertyDescriptor>;
-  const censored = (v: unknown): PropertyDescriptor => ({ value: v, enumerable: true, writable: true, configurable: true });
+  const censored = (v: unknown, enumerable = true): PropertyDescriptor => ({ value: v, enumerable, writable: true, configurable: true });
+  for (const [key, prop] of Object.entries(props)) if (prop.get) props[key] = censored(Reflect.get(value, key), prop.enumerable);
   for (const key of SECRET_KEYS) if (props[key] && (value as Record<string, unknown>)[key] !== undefined) props[key] = censored(CENSOR);
   if (inHeaders) props.headers = censored({ ...(headers as object), authorization: CENSOR });
   return Object.create(Object.getPrototypeOf(value), props) as object;
