@@ -64,6 +64,12 @@ def main() -> int:
         except KeyboardInterrupt:
             events.close()  # Cancels the call; the gateway then stops the run in Dify.
             return 130
+        except BrokenPipeError:
+            # Whoever read our output left (`| head`): nobody wants the rest, so cancel the call, as for Ctrl-C, and
+            # point stdout at /dev/null so that Python's flush at exit does not raise the same error again.
+            events.close()
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     return 0
 
 

@@ -106,6 +106,27 @@ class StreamChatExampleTest(unittest.TestCase):
 
         eventually(stopped)
 
+    def test_a_reader_that_goes_away_cancels_the_call_without_a_traceback(self) -> None:
+        # `python stream_chat.py | head -1`: the pipe closes after the first line.
+        with urllib.request.urlopen(urllib.request.Request(f"{simulator_url}/__sim/requests", method="DELETE"), timeout=5):
+            pass
+        with run_example("Hi", "--user", "yan", env={"DIFY_GATEWAY_TOKEN": token}) as proc:
+            assert proc.stdout and proc.stderr
+            first = json.loads(proc.stdout.readline())
+            proc.stdout.close()
+            proc.wait(timeout=30)
+            errors = proc.stderr.read()
+        self.assertEqual(proc.returncode, 1)
+        self.assertNotIn("Traceback", errors)
+        self.assertNotIn("BrokenPipe", errors)
+
+        def stopped() -> None:
+            with urllib.request.urlopen(f"{simulator_url}/__sim/requests", timeout=5) as res:
+                stops = [r for r in json.load(res) if r["path"].endswith("/stop")]
+            self.assertEqual([(s["path"], s["body"]) for s in stops], [(f"/v1/chat-messages/{first['task_id']}/stop", {"user": "yan"})])
+
+        eventually(stopped)
+
 
 if __name__ == "__main__":
     unittest.main()
