@@ -292,7 +292,7 @@ export class DifyClient {
         throw (failure = retryableHttpError(res, await readLimited(res.body, MAX_ERROR_BODY), target));
       try {
         const text = maxBytes === undefined ? await res.body.text() : await readBounded(res.body, maxBytes);
-        return scrubJson(JSON.parse(scrub(text, target)), text, target);
+        return scrubJson(text, secretsOf(target));
       } catch (err) {
         if (err instanceof DifyStreamError || signal.aborted) throw (failure = signal.aborted ? (signal.reason ?? err) : err);
         throw (failure = new DifyUnreachableError("Dify sent a response that is not JSON", err));
@@ -478,11 +478,13 @@ function describeNetworkError(err: unknown, target: AppTarget): string {
 }
 
 /**
- * A JSON answer whose strings might hold the app key \u-escaped, which `scrub` on the text cannot see (Dify's answers
- * carry what apps were configured with: a name or an opening statement that quotes a key reaches the caller).
+ * A JSON answer parsed with the secrets taken out: from the text, and from the decoded strings when the text has
+ * \u escapes, which could spell a secret the text does not show (Dify's answers carry what apps were configured with:
+ * a name or an opening statement that quotes a key reaches the caller).
  */
-function scrubJson(value: unknown, text: string, target: AppTarget): unknown {
-  return text.includes("\\u") ? redactStrings(value, secretsOf(target)) : value;
+function scrubJson(text: string, secrets: readonly string[]): unknown {
+  const value: unknown = JSON.parse(redactText(text, secrets));
+  return text.includes("\\u") ? redactStrings(value, secrets) : value;
 }
 
 /** What must not leave the gateway in anything Dify sends back: the app key, and the caller's own token. */
@@ -491,7 +493,7 @@ export function secretsOf(target: AppTarget): string[] {
   return bearer ? [target.key.reveal(), bearer] : [target.key.reveal()];
 }
 
-/** Defence in depth: no message that leaves the gateway may carry the app key. */
+/** Defence in depth: no message that leaves the gateway may carry the app key or the caller's token. */
 export function scrub(message: string, target: AppTarget): string {
   return redactText(message, secretsOf(target));
 }

@@ -8,6 +8,7 @@ import { stdoutLog } from "./stdout.js";
  * below, in any key, including keys a later log line adds.
  */
 const SECRET_KEYS = ["authorization", "key", "apiKey", "token"] as const;
+const HEADER_KEYS = ["authorization"] as const;
 const REDACT = [...SECRET_KEYS, "headers.authorization", "metadata.authorization"];
 const CENSOR = "[redacted]";
 
@@ -31,7 +32,7 @@ function censorNested<T extends Record<string, unknown>>(obj: T): T {
 
 function censorOne(value: object): object {
   const headers = (value as { headers?: unknown }).headers;
-  const inHeaders = typeof headers === "object" && headers !== null && holdsSecret(headers, ["authorization"]);
+  const inHeaders = typeof headers === "object" && headers !== null && holdsSecret(headers, HEADER_KEYS);
   if (!inHeaders && !holdsSecret(value, SECRET_KEYS)) return value;
   // A copy with the same prototype and every own property, enumerable or not: an Error stays an Error to pino's
   // serializer (message and stack are not enumerable), and a frozen object can still be copied. Accessors are read
